@@ -1,0 +1,3 @@
+from mgadvisor.cli import main
+
+main()

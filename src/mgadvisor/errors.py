@@ -1,0 +1,82 @@
+"""One error hierarchy for mgadvisor; adapters translate it at their edge.
+
+    MgAdvisorError
+     ├── KnowledgeError      broken knowledge data (a list of Problems: file, entry, field)
+     └── UserInputError      something a user typed or sent; CLI exit 2, API 422
+          ├── IntakeError    an intake field (path, expected, given)
+          └── UnknownNameError  a compound, medicine or code we cannot resolve (with suggestions)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+
+def suggest(value: str, choices: Iterable[str], n: int = 1) -> list[str]:
+    """Closest valid values for a mistyped one (difflib ratio >= 0.6), best first."""
+    return difflib.get_close_matches(value, list(choices), n=n, cutoff=0.6)
+
+
+class MgAdvisorError(Exception):
+    """Base of every error mgadvisor raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the knowledge data, precise enough to fix without searching."""
+
+    file: str
+    entry: str
+    field: str
+    message: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}: entry '{self.entry}'"
+        if self.field:
+            where += f", field '{self.field}'"
+        tail = f" Did you mean '{self.suggestion}'?" if self.suggestion else ""
+        return f"{where}: {self.message}.{tail}"
+
+
+class KnowledgeError(MgAdvisorError):
+    """The knowledge data is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in the knowledge base"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class UserInputError(MgAdvisorError):
+    """Bad input from a user: reported in one line, never as a traceback."""
+
+
+@dataclass
+class IntakeError(UserInputError):
+    """An invalid intake field: where it is, what was expected and what was given."""
+
+    path: str
+    expected: str
+    given: str
+    errors: list[IntakeError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: expected {self.expected}, got {self.given}"
+
+
+class UnknownNameError(UserInputError):
+    """A name that resolves to nothing; offers the closest known names."""
+
+    def __init__(self, kind: str, name: str, suggestions: Sequence[str] = ()) -> None:
+        self.kind = kind
+        self.name = name
+        self.suggestions = list(suggestions)
+        hint = f" Did you mean '{self.suggestions[0]}'?" if self.suggestions else ""
+        super().__init__(f"unknown {kind} '{name}'.{hint}")

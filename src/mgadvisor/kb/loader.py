@@ -1,0 +1,367 @@
+"""Load the knowledge files, validate each entry, cross-check references between files.
+
+Every problem is collected (not just the first) and reported with the file, the entry, the
+field and, where one exists, the closest valid value. The loaded :class:`KnowledgeBase` is
+immutable and cached per folder, so adapters can call :func:`load_knowledge` freely.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import io
+import json
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mgadvisor.errors import KnowledgeError, Problem, suggest
+from mgadvisor.kb import models as m
+from mgadvisor.kb.base import KnowledgeBase
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+M = TypeVar("M", bound=BaseModel)
+
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Files holding a list of entries, each entry identified by its `code`.
+LIST_FILES: dict[str, tuple[str, type[BaseModel]]] = {
+    "compounds": ("compounds.yaml", m.Compound),
+    "applications": ("applications.yaml", m.Application),
+    "symptoms": ("symptoms.yaml", m.Symptom),
+    "conditions": ("conditions.yaml", m.Condition),
+    "risk_factors": ("risk_factors.yaml", m.RiskFactor),
+    "interactions": ("interactions.yaml", m.Interaction),
+    "depleting": ("depleting.yaml", m.Depleting),
+    "facts": ("facts.yaml", m.Fact),
+    "synergy": ("synergy.yaml", m.Synergy),
+}
+
+
+def load_knowledge(folder: Path | str | None = None) -> KnowledgeBase:
+    """Load and validate the knowledge base in `folder` (default: the bundled one).
+
+    Raises:
+        KnowledgeError: listing every problem found.
+    """
+    return _load_cached(Path(folder).resolve() if folder else KNOWLEDGE_DIR)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(folder: Path) -> KnowledgeBase:
+    return _Loader(folder).load()
+
+
+class _Loader:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[Problem] = []
+        self.raw_bytes: dict[str, bytes] = {}
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _read(self, name: str) -> str | None:
+        path = self.folder / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.problems.append(Problem(name, "-", "", "file is missing"))
+            return None
+        self.raw_bytes[name] = data
+        return data.decode("utf-8-sig")
+
+    def _yaml(self, name: str) -> Any:
+        text = self._read(name)
+        if text is None:
+            return None
+        try:
+            return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - safe loader
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f"line {mark.line + 1}" if mark else "-"
+            self.problems.append(Problem(name, line, "", f"not valid YAML ({exc})"))
+            return None
+
+    def _json(self, name: str) -> Any:
+        text = self._read(name)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.problems.append(Problem(name, f"line {exc.lineno}", "", f"not valid JSON ({exc.msg})"))
+            return None
+
+    def _csv(self, name: str) -> list[dict[str, str]] | None:
+        text = self._read(name)
+        if text is None:
+            return None
+        return list(csv.DictReader(io.StringIO(text)))
+
+    # -- validating -------------------------------------------------------------------------
+
+    def _entries(
+        self, name: str, raw: Any, model: type[M], key: str = "code"
+    ) -> dict[str, M]:
+        out: dict[str, M] = {}
+        if raw is None:
+            return out
+        if not isinstance(raw, list):
+            self.problems.append(Problem(name, "-", "", "expected a list of entries at top level"))
+            return out
+        for index, item in enumerate(raw):
+            ident = str(item.get(key)) if isinstance(item, dict) and item.get(key) else f"#{index + 1}"
+            entry = self._one(name, ident, item, model)
+            if entry is None:
+                continue
+            code = str(getattr(entry, key))
+            if code in out:
+                self.problems.append(Problem(name, code, key, "duplicate code"))
+            out[code] = entry
+        return out
+
+    def _one(self, name: str, ident: str, item: Any, model: type[M]) -> M | None:
+        try:
+            return model.model_validate(item)
+        except ValidationError as exc:
+            self.problems.extend(_problems_from(exc, name, ident, model))
+            return None
+
+    # -- the whole base ---------------------------------------------------------------------
+
+    def load(self) -> KnowledgeBase:
+        meta = self._one("meta.yaml", "meta", self._yaml("meta.yaml"), m.Meta)
+        refs = self._entries("references.json", self._json("references.json"), m.Reference, "id")
+        lists = {
+            kind: self._entries(fname, self._yaml(fname), model)
+            for kind, (fname, model) in LIST_FILES.items()
+        }
+        values = self._one(
+            "reference_values.yaml", "-", self._yaml("reference_values.yaml"), m.ReferenceValues
+        )
+        safety = self._one("safety.yaml", "-", self._yaml("safety.yaml"), m.SafetyData)
+        medicines = self._rows("medicines.csv", m.MedicineName, "name")
+        foods_list = self._rows("foods.csv", m.Food, "code")
+        foods = {f.code: f for f in foods_list}
+        if len(foods) != len(foods_list):
+            dupes = sorted({f.code for f in foods_list if foods_list.count(f) > 1})
+            self.problems.append(Problem("foods.csv", ",".join(dupes), "code", "duplicate code"))
+
+        if self.problems or meta is None or values is None or safety is None:
+            raise KnowledgeError(self.problems)
+
+        kb = KnowledgeBase(
+            meta=meta,
+            content_hash=self._hash(),
+            references=refs,
+            compounds=_typed(lists["compounds"], m.Compound),
+            applications=_typed(lists["applications"], m.Application),
+            symptoms=_typed(lists["symptoms"], m.Symptom),
+            conditions=_typed(lists["conditions"], m.Condition),
+            risk_factors=_typed(lists["risk_factors"], m.RiskFactor),
+            interactions=_typed(lists["interactions"], m.Interaction),
+            depleting=_typed(lists["depleting"], m.Depleting),
+            facts=_typed(lists["facts"], m.Fact),
+            synergy=_typed(lists["synergy"], m.Synergy),
+            reference_values=values,
+            safety=safety,
+            medicines=tuple(medicines),
+            foods=foods,
+        )
+        self.problems.extend(cross_check(kb))
+        if self.problems:
+            raise KnowledgeError(self.problems)
+        return kb
+
+    def _rows(self, name: str, model: type[M], key: str) -> list[M]:
+        rows = self._csv(name)
+        out: list[M] = []
+        for line, row in enumerate(rows or [], start=2):
+            clean = {k: v for k, v in row.items() if v not in ("", None) or k == key}
+            entry = self._one(name, f"line {line} ({row.get(key, '?')})", clean, model)
+            if entry is not None:
+                out.append(entry)
+        return out
+
+    def _hash(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.raw_bytes):
+            digest.update(name.encode())
+            digest.update(self.raw_bytes[name])
+        return digest.hexdigest()
+
+
+def _typed(entries: Mapping[str, BaseModel], model: type[M]) -> dict[str, M]:
+    return {k: v for k, v in entries.items() if isinstance(v, model)}
+
+
+# -- pydantic errors -> Problems -----------------------------------------------------------
+
+
+def _problems_from(
+    exc: ValidationError, file: str, entry: str, model: type[BaseModel]
+) -> Iterator[Problem]:
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = ".".join(str(p) for p in loc)
+        kind = err["type"]
+        given = err.get("input")
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc[:-1])
+            hint = suggest(str(loc[-1]), allowed)
+            yield Problem(
+                file,
+                entry,
+                path,
+                f"unknown key '{loc[-1]}' (allowed: {', '.join(sorted(allowed))})",
+                hint[0] if hint else None,
+            )
+        elif kind == "missing":
+            what = {"nl": "Dutch text", "en": "English text", "sources": "sources (citation keys)"}
+            label = what.get(str(loc[-1]), "value")
+            yield Problem(file, entry, path, f"missing required {label} '{loc[-1]}'")
+        elif kind == "too_short" and loc and loc[-1] in ("sources", "intake_sources", "formula_sources"):
+            yield Problem(file, entry, path, "a fact needs at least one source (citation key)")
+        elif kind in ("enum", "literal_error"):
+            expected = str(err.get("ctx", {}).get("expected", ""))
+            choices = [c.strip(" '\"") for c in expected.replace(" or ", ",").split(",")]
+            hint = suggest(str(given), [c for c in choices if c])
+            yield Problem(file, entry, path, f"'{given}' is not one of {expected}", hint[0] if hint else None)
+        else:
+            yield Problem(file, entry, path, f"{err['msg']} (given: {given!r})")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names (and aliases) valid at `loc` inside `model`, for 'did you mean'."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            break
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        current = _model_in(field.annotation) if field else None
+    if current is None:
+        return []
+    return [f.alias or n for n, f in current.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = get_origin(annotation)
+    if origin in (list, tuple, typing.Union, types.UnionType, typing.Annotated) or origin is None:
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+# -- cross-file checks ---------------------------------------------------------------------
+
+
+def cross_check(kb: KnowledgeBase) -> list[Problem]:
+    """Checks spanning files: citation keys, codes referred to, ATC coverage, defaults."""
+    problems: list[Problem] = []
+    ref_keys = set(kb.references)
+
+    def check_codes(file: str, entry: str, field: str, codes: list[str], valid: Mapping[str, Any], what: str) -> None:
+        for i, code in enumerate(codes):
+            if code not in valid:
+                hint = suggest(code, valid)
+                problems.append(
+                    Problem(file, entry, f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field,
+                            f"unknown {what} code '{code}'", hint[0] if hint else None)
+                )
+
+    named: list[tuple[str, Mapping[str, BaseModel]]] = [
+        (LIST_FILES[kind][0], getattr(kb, kind)) for kind in LIST_FILES
+    ]
+    for file, entries in named:
+        for code, entry in entries.items():
+            for path, key in _citations(entry):
+                if key not in ref_keys:
+                    hint = suggest(key, ref_keys)
+                    problems.append(Problem(file, code, path, f"unknown citation key '{key}'", hint[0] if hint else None))
+    for path, key in _citations(kb.reference_values):
+        if key not in ref_keys:
+            hint = suggest(key, ref_keys)
+            problems.append(Problem("reference_values.yaml", "-", path, f"unknown citation key '{key}'", hint[0] if hint else None))
+    for path, key in _citations(kb.safety):
+        if key not in ref_keys:
+            hint = suggest(key, ref_keys)
+            problems.append(Problem("safety.yaml", "-", path, f"unknown citation key '{key}'", hint[0] if hint else None))
+    for food in kb.foods.values():
+        if food.source not in ref_keys:
+            hint = suggest(food.source, ref_keys)
+            problems.append(Problem("foods.csv", food.code, "source", f"unknown citation key '{food.source}'", hint[0] if hint else None))
+
+    apps, comps = kb.applications, kb.compounds
+    for c in comps.values():
+        check_codes("compounds.yaml", c.code, "uses.application", [u.application for u in c.uses], apps, "application")
+        if c.variant_of:
+            check_codes("compounds.yaml", c.code, "variant_of", [c.variant_of], comps, "compound")
+    for a in apps.values():
+        check_codes("applications.yaml", a.code, "compounds.compound", [x.compound for x in a.compounds], comps, "compound")
+        check_codes("applications.yaml", a.code, "study_doses.compound", [d.compound for d in a.study_doses if d.compound], comps, "compound")
+    for s in kb.symptoms.values():
+        check_codes("symptoms.yaml", s.code, "suggests", list(s.suggests), apps, "application")
+    for cond in kb.conditions.values():
+        check_codes("conditions.yaml", cond.code, "suggests", list(cond.suggests), apps, "application")
+    for syn in kb.synergy.values():
+        check_codes("synergy.yaml", syn.code, "applications", list(syn.applications), apps, "application")
+    for se in kb.safety.side_effects:
+        check_codes("safety.yaml", se.code, "compounds", list(se.compounds), comps, "compound")
+
+    # Every interaction and depleting class must be reachable from the medicine name index.
+    index_atc = [row.atc for row in kb.medicines]
+    for file, group in (("interactions.yaml", kb.interactions), ("depleting.yaml", kb.depleting)):
+        for code, item in group.items():
+            for prefix in item.atc:  # type: ignore[attr-defined]
+                if not any(atc.startswith(prefix) for atc in index_atc):
+                    problems.append(Problem(file, code, "atc", f"no medicine in medicines.csv has an ATC code under '{prefix}'"))
+
+    seen: dict[str, str] = {}
+    for row in kb.medicines:
+        key = row.name.casefold()
+        if key in seen and seen[key] != row.atc:
+            problems.append(Problem("medicines.csv", row.name, "atc", f"name maps to both {seen[key]} and {row.atc}"))
+        seen[key] = row.atc
+
+    defaults = [a.code for a in kb.reference_values.authorities if a.default]
+    if len(defaults) != 1:
+        problems.append(Problem("reference_values.yaml", "authorities", "default", f"exactly one default authority expected, found {defaults or 'none'}"))
+    return problems
+
+
+def _citations(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Every (field path, citation key) inside a model, at any depth."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            value = getattr(obj, name)
+            sub = f"{path}.{name}" if path else name
+            if name.endswith("sources") and isinstance(value, list):
+                for i, key in enumerate(value):
+                    yield f"{sub}.{i}", key
+            else:
+                yield from _citations(value, sub)
+    elif isinstance(obj, list | tuple):
+        for i, item in enumerate(obj):
+            yield from _citations(item, f"{path}.{i}")
+    elif isinstance(obj, dict) and not isinstance(obj, Enum):
+        for k, v in obj.items():
+            yield from _citations(v, f"{path}.{k}")
+
+
+Loader = Callable[[Path | str | None], KnowledgeBase]

@@ -1,0 +1,428 @@
+"""The knowledge-base schema: one pydantic model per kind of entry.
+
+Every model forbids unknown keys, so a typo in a data file is an error, not a silently ignored
+field. Every clinical statement is a :class:`Statement`: Dutch and English text plus at least one
+citation key. Cross-references (citation keys, application codes, compound codes) are checked by
+the loader after all files are parsed, because they span files.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
+CitationKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+AtcCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Sources = Annotated[list[CitationKey], Field(min_length=1)]
+
+
+class Model(BaseModel):
+    """Base for every knowledge model: immutable, strict about unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Model):
+    """A user-facing text in both languages."""
+
+    nl: NonEmpty
+    en: NonEmpty
+
+    def get(self, lang: str) -> str:
+        return self.nl if lang == "nl" else self.en
+
+
+class Statement(Text):
+    """A bilingual statement that rests on at least one reference."""
+
+    sources: Sources
+
+
+# --- Bibliography ---------------------------------------------------------------------------
+
+
+class StudyType(StrEnum):
+    META_ANALYSIS = "meta_analysis"
+    SYSTEMATIC_REVIEW = "systematic_review"
+    RCT = "rct"
+    COHORT_OBSERVATIONAL = "cohort_observational"
+    CASE_SERIES = "case_series"
+    ANIMAL = "animal"
+    IN_VITRO = "in_vitro"
+    NARRATIVE_REVIEW = "narrative_review"
+    GUIDELINE_AUTHORITY = "guideline_authority"
+    TEXTBOOK = "textbook"
+    OTHER = "other"
+
+
+class CitedIn(StrEnum):
+    ARTICLE = "article"  # the article's reference list
+    ARTICLE_TEXT = "article_text"  # cited in the article's text but missing from its list
+    WEBINAR = "webinar"
+    AUTHORITY = "authority"  # added by mgadvisor from an authoritative source
+
+
+class CslName(Model):
+    family: str | None = None
+    given: str | None = None
+    literal: str | None = None
+    non_dropping_particle: str | None = Field(default=None, alias="non-dropping-particle")
+
+
+class CslDate(Model):
+    date_parts: list[list[int]] = Field(alias="date-parts")
+
+
+class Reference(Model):
+    """One CSL-JSON item plus mgadvisor's own fields (`study_type`, `cited_in`, `remark`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: CitationKey
+    type: Literal[
+        "article-journal",
+        "book",
+        "chapter",
+        "report",
+        "thesis",
+        "webpage",
+        "legislation",
+        "dataset",
+        "paper-conference",
+        "document",
+    ]
+    author: list[CslName] = Field(default_factory=list)
+    editor: list[CslName] = Field(default_factory=list)
+    issued: CslDate
+    title: NonEmpty
+    container_title: str | None = Field(default=None, alias="container-title")
+    container_title_short: str | None = Field(default=None, alias="container-title-short")
+    volume: str | None = None
+    issue: str | None = None
+    page: str | None = None
+    number: str | None = None
+    edition: str | None = None
+    publisher: str | None = None
+    publisher_place: str | None = Field(default=None, alias="publisher-place")
+    genre: str | None = None
+    DOI: str | None = None
+    URL: str | None = None
+    PMID: str | None = None
+    accessed: CslDate | None = None
+    language: str | None = None
+    study_type: StudyType
+    cited_in: Annotated[list[CitedIn], Field(min_length=1)]
+    remark: Text | None = None
+
+    @field_validator("DOI")
+    @classmethod
+    def _doi_is_bare(cls, v: str | None) -> str | None:
+        if v is not None and (v.startswith("http") or not v.startswith("10.")):
+            raise ValueError(f"a bare DOI starting with '10.' (not a URL), got {v!r}")
+        return v
+
+
+# --- Compounds ------------------------------------------------------------------------------
+
+
+class Level(StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
+class Absorption(StrEnum):
+    POOR = "poor"
+    MODERATE = "moderate"
+    GOOD = "good"
+
+
+class LeveledStatement(Statement):
+    level: Level
+
+
+class AbsorptionStatement(Statement):
+    level: Absorption
+
+
+class Moment(StrEnum):
+    MORNING = "morning"
+    MIDDAY = "midday"
+    EVENING = "evening"
+    BEDTIME = "bedtime"
+
+
+class MealRelation(StrEnum):
+    EMPTY_STOMACH_PREFERRED = "empty_stomach_preferred"
+    WITH_MEAL = "with_meal"
+    ANY = "any"
+
+
+class Timing(Statement):
+    moments: Annotated[list[Moment], Field(min_length=1)]
+    meal: MealRelation
+    units_per_day: tuple[int, int] | None = None
+
+
+class UseLink(Model):
+    """Links a compound to an application code, with the sources for that link."""
+
+    application: Code
+    sources: Sources
+
+
+class Compound(Model):
+    code: Code
+    name: Text
+    chemical_name: Text
+    formula: NonEmpty  # anhydrous formula, molmass syntax
+    water_of_hydration: int = Field(ge=0, le=20)
+    formula_sources: Sources
+    variant_of: Code | None = None
+    synonyms: list[NonEmpty] = Field(default_factory=list)
+    kind: Literal["organic", "inorganic"]
+    chelate: bool = False
+    atc: list[AtcCode] = Field(default_factory=list)
+    absorption: AbsorptionStatement
+    solubility: Statement | None = None
+    laxative: LeveledStatement
+    uses: list[UseLink] = Field(default_factory=list)
+    timing: Timing | None = None
+    notes: list[Statement] = Field(default_factory=list)
+
+
+# --- Applications, symptoms, conditions, risk factors ---------------------------------------
+
+
+class DoseBasis(StrEnum):
+    ELEMENTAL = "elemental"  # mg of elemental magnesium
+    COMPOUND = "compound"  # mg of the salt
+    UNSPECIFIED = "unspecified"  # the source does not say
+
+
+class StudyDose(Statement):
+    amount_mg: float = Field(gt=0)
+    amount_mg_max: float | None = Field(default=None, gt=0)
+    basis: DoseBasis
+    compound: Code | None = None
+    duration_weeks: float | None = Field(default=None, gt=0)
+
+
+class CompoundLink(Model):
+    """An application's suitable compound, with the sources for that suitability."""
+
+    compound: Code
+    sources: Sources
+
+
+class Application(Model):
+    code: Code
+    name: Text
+    summary: Statement
+    claims: list[Statement] = Field(default_factory=list)
+    compounds: list[CompoundLink] = Field(default_factory=list)
+    study_doses: list[StudyDose] = Field(default_factory=list)
+    medical_only: bool = False
+    moments: list[Moment] = Field(default_factory=list)
+    synonyms: list[NonEmpty] = Field(default_factory=list)
+
+
+class Symptom(Model):
+    code: Code
+    name: Text
+    description: Statement
+    risk_points: int = Field(ge=0, le=3)
+    suggests: list[Code] = Field(default_factory=list)  # application codes
+    synonyms: list[NonEmpty] = Field(default_factory=list)
+
+
+class Safety(StrEnum):
+    NONE = "none"
+    CAUTION = "caution"
+    MEDICAL_SUPERVISION = "medical_supervision"
+    CONTRAINDICATED = "contraindicated"
+
+
+class Condition(Model):
+    code: Code
+    name: Text
+    description: Statement
+    risk_points: int = Field(ge=0, le=3)
+    risk_note: Statement | None = None
+    safety: Safety = Safety.NONE
+    safety_note: Statement | None = None
+    suggests: list[Code] = Field(default_factory=list)  # application codes
+    synonyms: list[NonEmpty] = Field(default_factory=list)
+
+
+class RiskFactor(Model):
+    """A deficiency risk that is not a diagnosis: age group, sport, stress, alcohol, diet."""
+
+    code: Code
+    name: Text
+    statement: Statement
+    points: int = Field(ge=0, le=3)
+    params: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+# --- Medicines ------------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    CAUTION = "caution"
+    AVOID = "avoid"
+    REFERRAL = "referral"
+
+
+class Spacing(Model):
+    """Minimum hours between the medicine and magnesium, in each order.
+
+    `medicine_first_h`: the medicine at least this many hours *before* magnesium.
+    `magnesium_first_h`: magnesium at least this many hours *before* the medicine.
+    Example: ciprofloxacin >= 2 h before or 6 h after magnesium -> 2 and 6.
+    """
+
+    medicine_first_h: float = Field(ge=0, le=24)
+    magnesium_first_h: float = Field(ge=0, le=24)
+
+    @property
+    def min_gap_hours(self) -> float:
+        return min(self.medicine_first_h, self.magnesium_first_h)
+
+
+class Interaction(Model):
+    code: Code
+    name: Text
+    atc: Annotated[list[AtcCode], Field(min_length=1)]  # codes or prefixes
+    effect: Literal[
+        "absorption_of_medicine_reduced",
+        "absorption_of_magnesium_reduced",
+        "toxicity_increased",
+        "effect_increased",
+        "not_recommended",
+    ]
+    mechanism: Statement
+    severity: Severity
+    spacing: Spacing | None = None
+    advice: Statement | None = None
+    route: Literal["oral", "parenteral"] = "oral"
+
+
+class Depleting(Model):
+    code: Code
+    name: Text
+    atc: Annotated[list[AtcCode], Field(min_length=1)]
+    statement: Statement
+    risk_points: int = Field(ge=0, le=3)
+    mds_component: Literal["diuretic", "ppi"] | None = None
+
+
+class MedicineName(Model):
+    """One row of medicines.csv: a generic or brand name that resolves to an ATC code."""
+
+    name: NonEmpty
+    atc: AtcCode
+    kind: Literal["generic", "brand"]
+    lang: Literal["nl", "en", "any"]
+
+
+# --- Reference values -----------------------------------------------------------------------
+
+
+class LifeStage(StrEnum):
+    ANY = "any"
+    PREGNANCY = "pregnancy"
+    LACTATION = "lactation"
+
+
+class IntakeBand(Model):
+    age_from: float = Field(ge=0)  # years, inclusive
+    age_to: float | None = Field(default=None, gt=0)  # years, exclusive; None = no upper bound
+    sex: Literal["any", "male", "female"] = "any"
+    life_stage: LifeStage = LifeStage.ANY
+    mg: float | None = Field(gt=0)  # None = not set by this authority
+
+
+class Authority(Model):
+    code: Code
+    name: Text
+    kind: Text  # e.g. "adequate intake (AI)"
+    intake_sources: Sources
+    intakes: Annotated[list[IntakeBand], Field(min_length=1)]
+    upper_level_note: Statement
+    upper_levels: Annotated[list[IntakeBand], Field(min_length=1)]
+    default: bool = False
+
+
+class SeedStatement(Statement):
+    code: Code
+    mg: float | None = None
+    mg_max: float | None = None
+
+
+class ReferenceValues(Model):
+    authorities: Annotated[list[Authority], Field(min_length=1)]
+    seed_statements: list[SeedStatement] = Field(default_factory=list)
+
+
+# --- Foods, facts, synergy, safety ----------------------------------------------------------
+
+
+class Food(Model):
+    """One row of foods.csv (mg per 100 g edible portion)."""
+
+    code: Code
+    name_nl: NonEmpty
+    name_en: NonEmpty
+    group: Code
+    mg_per_100g: float = Field(ge=0)
+    ca_per_100g: float | None = Field(default=None, ge=0)
+    source: CitationKey
+    source_food_id: str = ""
+
+
+class Fact(Statement):
+    """A general statement of the seeds (physiology, absorption, measurement, ...)."""
+
+    code: Code
+    topic: Code
+
+
+class Synergy(Model):
+    code: Code
+    name: Text
+    statement: Statement
+    applications: list[Code] = Field(default_factory=list)
+
+
+class Conflict(Model):
+    """A seed statement that an authority contradicts; the advice shows the safer one."""
+
+    code: Code
+    topic: Text
+    seed: Statement
+    authority: Statement
+    safer: Literal["seed", "authority"]
+
+
+class SideEffect(Model):
+    code: Code
+    name: Text
+    statement: Statement
+    compounds: list[Code] = Field(default_factory=list)
+
+
+class SafetyData(Model):
+    conflicts: list[Conflict] = Field(default_factory=list)
+    side_effects: list[SideEffect] = Field(default_factory=list)
+
+
+class Meta(Model):
+    version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+    title: Text
+
