@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache
+
+# Re-extract interface strings into the catalogs; then translate the new Dutch msgstr entries.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -k t -k T -k N_ --no-location --omit-header --no-wrap -o src/mgadvisor/locale/messages.pot src/mgadvisor
+	$(BIN)/pybabel update -i src/mgadvisor/locale/messages.pot -d src/mgadvisor/locale --no-wrap --ignore-obsolete

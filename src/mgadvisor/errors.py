@@ -1,10 +1,10 @@
 """One error hierarchy for mgadvisor; adapters translate it at their edge.
 
-    MgAdvisorError
-     ├── KnowledgeError      broken knowledge data (a list of Problems: file, entry, field)
-     └── UserInputError      something a user typed or sent; CLI exit 2, API 422
-          ├── IntakeError    an intake field (path, expected, given)
-          └── UnknownNameError  a compound, medicine or code we cannot resolve (with suggestions)
+MgAdvisorError
+ ├── KnowledgeError      broken knowledge data (a list of Problems: file, entry, field)
+ └── UserInputError      something a user typed or sent; CLI exit 2, API 422
+      ├── IntakeError    an intake field (path, expected, given)
+      └── UnknownNameError  a compound, medicine or code we cannot resolve (with suggestions)
 """
 
 from __future__ import annotations
@@ -52,7 +52,15 @@ class KnowledgeError(MgAdvisorError):
 
 
 class UserInputError(MgAdvisorError):
-    """Bad input from a user: reported in one line, never as a traceback."""
+    """Bad input from a user: reported in one line, never as a traceback.
+
+    `msgid` is an English message template; adapters translate it with the same `params`.
+    """
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid.format(**params) if params else msgid)
 
 
 @dataclass
@@ -65,7 +73,12 @@ class IntakeError(UserInputError):
     errors: list[IntakeError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        super().__init__(str(self))
+        super().__init__(
+            "{path}: expected {expected}, got {given}",
+            path=self.path,
+            expected=self.expected,
+            given=self.given,
+        )
 
     def __str__(self) -> str:
         return f"{self.path}: expected {self.expected}, got {self.given}"
@@ -78,5 +91,8 @@ class UnknownNameError(UserInputError):
         self.kind = kind
         self.name = name
         self.suggestions = list(suggestions)
+        super().__init__("unknown {kind} '{name}'.", kind=kind, name=name)
+
+    def __str__(self) -> str:
         hint = f" Did you mean '{self.suggestions[0]}'?" if self.suggestions else ""
-        super().__init__(f"unknown {kind} '{name}'.{hint}")
+        return f"unknown {self.kind} '{self.name}'.{hint}"

@@ -14,7 +14,7 @@ import io
 import json
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -83,7 +83,7 @@ class _Loader:
         if text is None:
             return None
         try:
-            return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - safe loader
+            return yaml.load(text, Loader=_YamlLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}" if mark else "-"
@@ -97,7 +97,9 @@ class _Loader:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            self.problems.append(Problem(name, f"line {exc.lineno}", "", f"not valid JSON ({exc.msg})"))
+            self.problems.append(
+                Problem(name, f"line {exc.lineno}", "", f"not valid JSON ({exc.msg})")
+            )
             return None
 
     def _csv(self, name: str) -> list[dict[str, str]] | None:
@@ -108,9 +110,7 @@ class _Loader:
 
     # -- validating -------------------------------------------------------------------------
 
-    def _entries(
-        self, name: str, raw: Any, model: type[M], key: str = "code"
-    ) -> dict[str, M]:
+    def _entries(self, name: str, raw: Any, model: type[M], key: str = "code") -> dict[str, M]:
         out: dict[str, M] = {}
         if raw is None:
             return out
@@ -118,7 +118,9 @@ class _Loader:
             self.problems.append(Problem(name, "-", "", "expected a list of entries at top level"))
             return out
         for index, item in enumerate(raw):
-            ident = str(item.get(key)) if isinstance(item, dict) and item.get(key) else f"#{index + 1}"
+            ident = (
+                str(item.get(key)) if isinstance(item, dict) and item.get(key) else f"#{index + 1}"
+            )
             entry = self._one(name, ident, item, model)
             if entry is None:
                 continue
@@ -228,13 +230,19 @@ def _problems_from(
             what = {"nl": "Dutch text", "en": "English text", "sources": "sources (citation keys)"}
             label = what.get(str(loc[-1]), "value")
             yield Problem(file, entry, path, f"missing required {label} '{loc[-1]}'")
-        elif kind == "too_short" and loc and loc[-1] in ("sources", "intake_sources", "formula_sources"):
+        elif (
+            kind == "too_short"
+            and loc
+            and loc[-1] in ("sources", "intake_sources", "formula_sources")
+        ):
             yield Problem(file, entry, path, "a fact needs at least one source (citation key)")
         elif kind in ("enum", "literal_error"):
             expected = str(err.get("ctx", {}).get("expected", ""))
             choices = [c.strip(" '\"") for c in expected.replace(" or ", ",").split(",")]
             hint = suggest(str(given), [c for c in choices if c])
-            yield Problem(file, entry, path, f"'{given}' is not one of {expected}", hint[0] if hint else None)
+            yield Problem(
+                file, entry, path, f"'{given}' is not one of {expected}", hint[0] if hint else None
+            )
         else:
             yield Problem(file, entry, path, f"{err['msg']} (given: {given!r})")
 
@@ -276,13 +284,20 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     problems: list[Problem] = []
     ref_keys = set(kb.references)
 
-    def check_codes(file: str, entry: str, field: str, codes: list[str], valid: Mapping[str, Any], what: str) -> None:
+    def check_codes(
+        file: str, entry: str, field: str, codes: list[str], valid: Mapping[str, Any], what: str
+    ) -> None:
         for i, code in enumerate(codes):
             if code not in valid:
                 hint = suggest(code, valid)
                 problems.append(
-                    Problem(file, entry, f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field,
-                            f"unknown {what} code '{code}'", hint[0] if hint else None)
+                    Problem(
+                        file,
+                        entry,
+                        f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field,
+                        f"unknown {what} code '{code}'",
+                        hint[0] if hint else None,
+                    )
                 )
 
     named: list[tuple[str, Mapping[str, BaseModel]]] = [
@@ -290,37 +305,95 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     ]
     for file, entries in named:
         for code, entry in entries.items():
-            for path, key in _citations(entry):
+            for path, key in citations(entry):
                 if key not in ref_keys:
                     hint = suggest(key, ref_keys)
-                    problems.append(Problem(file, code, path, f"unknown citation key '{key}'", hint[0] if hint else None))
-    for path, key in _citations(kb.reference_values):
+                    problems.append(
+                        Problem(
+                            file,
+                            code,
+                            path,
+                            f"unknown citation key '{key}'",
+                            hint[0] if hint else None,
+                        )
+                    )
+    for path, key in citations(kb.reference_values):
         if key not in ref_keys:
             hint = suggest(key, ref_keys)
-            problems.append(Problem("reference_values.yaml", "-", path, f"unknown citation key '{key}'", hint[0] if hint else None))
-    for path, key in _citations(kb.safety):
+            problems.append(
+                Problem(
+                    "reference_values.yaml",
+                    "-",
+                    path,
+                    f"unknown citation key '{key}'",
+                    hint[0] if hint else None,
+                )
+            )
+    for path, key in citations(kb.safety):
         if key not in ref_keys:
             hint = suggest(key, ref_keys)
-            problems.append(Problem("safety.yaml", "-", path, f"unknown citation key '{key}'", hint[0] if hint else None))
+            problems.append(
+                Problem(
+                    "safety.yaml",
+                    "-",
+                    path,
+                    f"unknown citation key '{key}'",
+                    hint[0] if hint else None,
+                )
+            )
     for food in kb.foods.values():
         if food.source not in ref_keys:
             hint = suggest(food.source, ref_keys)
-            problems.append(Problem("foods.csv", food.code, "source", f"unknown citation key '{food.source}'", hint[0] if hint else None))
+            problems.append(
+                Problem(
+                    "foods.csv",
+                    food.code,
+                    "source",
+                    f"unknown citation key '{food.source}'",
+                    hint[0] if hint else None,
+                )
+            )
 
     apps, comps = kb.applications, kb.compounds
+    problems.extend(_check_compounds(kb))
     for c in comps.values():
-        check_codes("compounds.yaml", c.code, "uses.application", [u.application for u in c.uses], apps, "application")
+        check_codes(
+            "compounds.yaml",
+            c.code,
+            "uses.application",
+            [u.application for u in c.uses],
+            apps,
+            "application",
+        )
         if c.variant_of:
             check_codes("compounds.yaml", c.code, "variant_of", [c.variant_of], comps, "compound")
     for a in apps.values():
-        check_codes("applications.yaml", a.code, "compounds.compound", [x.compound for x in a.compounds], comps, "compound")
-        check_codes("applications.yaml", a.code, "study_doses.compound", [d.compound for d in a.study_doses if d.compound], comps, "compound")
+        check_codes(
+            "applications.yaml",
+            a.code,
+            "compounds.compound",
+            [x.compound for x in a.compounds],
+            comps,
+            "compound",
+        )
+        check_codes(
+            "applications.yaml",
+            a.code,
+            "study_doses.compound",
+            [d.compound for d in a.study_doses if d.compound],
+            comps,
+            "compound",
+        )
     for s in kb.symptoms.values():
         check_codes("symptoms.yaml", s.code, "suggests", list(s.suggests), apps, "application")
     for cond in kb.conditions.values():
-        check_codes("conditions.yaml", cond.code, "suggests", list(cond.suggests), apps, "application")
+        check_codes(
+            "conditions.yaml", cond.code, "suggests", list(cond.suggests), apps, "application"
+        )
     for syn in kb.synergy.values():
-        check_codes("synergy.yaml", syn.code, "applications", list(syn.applications), apps, "application")
+        check_codes(
+            "synergy.yaml", syn.code, "applications", list(syn.applications), apps, "application"
+        )
     for se in kb.safety.side_effects:
         check_codes("safety.yaml", se.code, "compounds", list(se.compounds), comps, "compound")
 
@@ -328,24 +401,65 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     index_atc = [row.atc for row in kb.medicines]
     for file, group in (("interactions.yaml", kb.interactions), ("depleting.yaml", kb.depleting)):
         for code, item in group.items():
-            for prefix in item.atc:  # type: ignore[attr-defined]
+            for prefix in item.atc:
                 if not any(atc.startswith(prefix) for atc in index_atc):
-                    problems.append(Problem(file, code, "atc", f"no medicine in medicines.csv has an ATC code under '{prefix}'"))
+                    problems.append(
+                        Problem(
+                            file,
+                            code,
+                            "atc",
+                            f"no medicine in medicines.csv has an ATC code under '{prefix}'",
+                        )
+                    )
 
     seen: dict[str, str] = {}
     for row in kb.medicines:
         key = row.name.casefold()
         if key in seen and seen[key] != row.atc:
-            problems.append(Problem("medicines.csv", row.name, "atc", f"name maps to both {seen[key]} and {row.atc}"))
+            problems.append(
+                Problem(
+                    "medicines.csv", row.name, "atc", f"name maps to both {seen[key]} and {row.atc}"
+                )
+            )
         seen[key] = row.atc
 
     defaults = [a.code for a in kb.reference_values.authorities if a.default]
     if len(defaults) != 1:
-        problems.append(Problem("reference_values.yaml", "authorities", "default", f"exactly one default authority expected, found {defaults or 'none'}"))
+        problems.append(
+            Problem(
+                "reference_values.yaml",
+                "authorities",
+                "default",
+                f"exactly one default authority expected, found {defaults or 'none'}",
+            )
+        )
     return problems
 
 
-def _citations(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def _check_compounds(kb: KnowledgeBase) -> Iterator[Problem]:
+    """Formulas must parse and hold magnesium; no name may point at two different compounds."""
+    from mgadvisor.chemistry import composition
+    from mgadvisor.kb.names import compound_aliases
+
+    owners: dict[str, set[str]] = {}
+    for c in kb.compounds.values():
+        try:
+            composition(c.formula, c.water_of_hydration)
+        except ValueError as exc:
+            yield Problem("compounds.yaml", c.code, "formula", str(exc))
+        for alias in compound_aliases(c):
+            owners.setdefault(alias, set()).add(c.variant_of or c.code)
+    for alias, codes in sorted(owners.items()):
+        if len(codes) > 1:
+            yield Problem(
+                "compounds.yaml",
+                ", ".join(sorted(codes)),
+                "synonyms",
+                f"the name '{alias}' belongs to more than one compound",
+            )
+
+
+def citations(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Every (field path, citation key) inside a model, at any depth."""
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
@@ -355,13 +469,13 @@ def _citations(obj: Any, path: str = "") -> Iterator[tuple[str, str]]:
                 for i, key in enumerate(value):
                     yield f"{sub}.{i}", key
             else:
-                yield from _citations(value, sub)
+                yield from citations(value, sub)
     elif isinstance(obj, list | tuple):
         for i, item in enumerate(obj):
-            yield from _citations(item, f"{path}.{i}")
+            yield from citations(item, f"{path}.{i}")
     elif isinstance(obj, dict) and not isinstance(obj, Enum):
         for k, v in obj.items():
-            yield from _citations(v, f"{path}.{k}")
+            yield from citations(v, f"{path}.{k}")
 
 
-Loader = Callable[[Path | str | None], KnowledgeBase]
+_citations = citations  # kept for external validation scripts

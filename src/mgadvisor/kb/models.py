@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 CitationKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
-AtcCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")]
+AtcCode = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
+]
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Sources = Annotated[list[CitationKey], Field(min_length=1)]
 
@@ -425,4 +427,3 @@ class SafetyData(Model):
 class Meta(Model):
     version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
     title: Text
-

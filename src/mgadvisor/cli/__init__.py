@@ -1,0 +1,6 @@
+"""Command-line adapter (Typer + Rich)."""
+
+from mgadvisor.cli import commands as _commands  # noqa: F401  (registers the commands)
+from mgadvisor.cli.app import app, main
+
+__all__ = ["app", "main"]

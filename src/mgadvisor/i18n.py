@@ -1,0 +1,80 @@
+"""User-interface strings through Babel catalogs (``locale/<lang>/LC_MESSAGES/messages.po``).
+
+Message ids are English; the ``en`` catalog may leave a msgstr empty (the id is used), the ``nl``
+catalog must translate every id (a test extracts the ids with Babel and checks). Clinical text
+never lives here: it comes from the knowledge base.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+LANGS: tuple[str, ...] = ("nl", "en")
+DEFAULT_LANG = "nl"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+_ENV_VARS = ("MGADVISOR_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def N_(msgid: str) -> str:
+    """Mark a message id for extraction without translating it yet (gettext's convention)."""
+    return msgid
+
+
+def detect_lang(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The language to use: an explicit choice, else the environment, else Dutch.
+
+    Example:
+        >>> detect_lang(env={"LANG": "en_GB.UTF-8"})
+        'en'
+    """
+    if explicit:
+        return explicit if explicit in LANGS else DEFAULT_LANG
+    env = os.environ if env is None else env
+    for var in _ENV_VARS:
+        value = env.get(var, "")
+        for part in value.split(":"):
+            code = part[:2].lower()
+            if code in LANGS:
+                return code
+    return DEFAULT_LANG
+
+
+@functools.lru_cache(maxsize=len(LANGS))
+def _catalog(lang: str) -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=lang)
+    return {str(msg.id): str(msg.string) for msg in catalog if msg.id and msg.string}
+
+
+class Translator:
+    """Callable that turns an English message id into the chosen language.
+
+    Example:
+        >>> Translator("en")("Compounds")
+        'Compounds'
+    """
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGS else DEFAULT_LANG
+
+    def __call__(self, msgid: str, **params: object) -> str:
+        text = _catalog(self.lang).get(msgid) or msgid
+        return text.format(**params) if params else text
+
+    def num(self, value: float, digits: int = 1) -> str:
+        """A number in the language's notation: 80,8 in Dutch, 80.8 in English.
+
+        Example:
+            >>> Translator("nl").num(1234.56, 1)
+            '1234,6'
+        """
+        from babel.numbers import format_decimal
+
+        pattern = "0" + ("." + "#" * digits if digits else "")
+        return str(format_decimal(round(value, digits), format=pattern, locale=self.lang))

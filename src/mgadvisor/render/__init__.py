@@ -1,0 +1,1 @@
+"""Renderers: turn codes and knowledge texts into Dutch or English output."""

@@ -1,0 +1,116 @@
+"""Display labels for the codes of the schema, marked for translation (Babel extracts N_)."""
+
+from __future__ import annotations
+
+from mgadvisor.i18n import N_
+from mgadvisor.kb.evidence import Evidence
+
+KIND_LABELS = {
+    "compounds": N_("compound"),
+    "applications": N_("application"),
+    "symptoms": N_("symptom"),
+    "conditions": N_("condition"),
+    "risk_factors": N_("risk factor"),
+    "interactions": N_("interaction"),
+    "depleting": N_("magnesium-depleting medicine"),
+    "synergy": N_("synergy"),
+    "facts": N_("fact"),
+    "foods": N_("food"),
+    "references": N_("reference"),
+    "conflicts": N_("seed versus authority"),
+    "side_effects": N_("side effect"),
+}
+
+COUNT_LABELS = {
+    "references": N_("references"),
+    "compounds": N_("compounds"),
+    "applications": N_("applications"),
+    "symptoms": N_("symptoms"),
+    "conditions": N_("conditions"),
+    "risk_factors": N_("risk factors"),
+    "interactions": N_("interactions"),
+    "depleting": N_("magnesium-depleting medicines"),
+    "medicine_names": N_("medicine names"),
+    "authorities": N_("authorities (reference values)"),
+    "foods": N_("foods"),
+    "facts": N_("facts"),
+    "synergy": N_("synergies"),
+    "conflicts": N_("seed versus authority"),
+    "side_effects": N_("side effects"),
+}
+
+EVIDENCE_LABELS = {
+    Evidence.STRONG: N_("strong (meta-analysis or systematic review)"),
+    Evidence.MODERATE: N_("moderate (randomised controlled trial)"),
+    Evidence.LIMITED: N_("limited (observational studies in humans)"),
+    Evidence.PRECLINICAL: N_("preclinical only (animal or laboratory studies)"),
+    Evidence.EXPERT_OPINION: N_("expert opinion (reviews, textbooks, guidelines)"),
+}
+
+STUDY_TYPE_LABELS = {
+    "meta_analysis": N_("meta-analysis"),
+    "systematic_review": N_("systematic review"),
+    "rct": N_("randomised controlled trial"),
+    "cohort_observational": N_("cohort or observational study"),
+    "case_series": N_("case series"),
+    "animal": N_("animal study"),
+    "in_vitro": N_("in-vitro study"),
+    "narrative_review": N_("narrative review"),
+    "guideline_authority": N_("guideline or authority"),
+    "textbook": N_("textbook"),
+    "other": N_("other"),
+}
+
+ORIGIN_LABELS = {
+    "article": N_("article (reference list)"),
+    "article_text": N_("article (text only)"),
+    "webinar": N_("webinar"),
+    "authority": N_("authoritative source"),
+}
+
+LEVEL_LABELS = {
+    "low": N_("low"),
+    "moderate": N_("moderate"),
+    "high": N_("high"),
+    "poor": N_("poor"),
+    "good": N_("good"),
+}
+
+BASIS_LABELS = {
+    "elemental": N_("elemental magnesium"),
+    "compound": N_("mass of the salt"),
+    "unspecified": N_("basis not stated in the source"),
+}
+
+COMPOUND_KIND_LABELS = {"organic": N_("organic"), "inorganic": N_("inorganic")}
+
+FIELD_LABELS = {
+    "summary": N_("Summary"),
+    "description": N_("Description"),
+    "claims": N_("Claims"),
+    "absorption": N_("Absorption"),
+    "solubility": N_("Solubility"),
+    "laxative": N_("Laxative effect"),
+    "timing": N_("Timing"),
+    "notes": N_("Notes"),
+    "mechanism": N_("Mechanism"),
+    "advice": N_("Advice"),
+    "statement": N_("Statement"),
+    "risk_note": N_("Deficiency risk"),
+    "safety_note": N_("Safety"),
+    "study_doses": N_("Dose used in studies"),
+    "seed": N_("Seed says"),
+    "authority": N_("Authority says"),
+    "remark": N_("Remark"),
+    "chemical_name": N_("Chemical name"),
+}
+
+# Messages of the core's UserInputError and UnknownNameError, translated by the adapters.
+ERROR_MESSAGES = (
+    N_("unknown {kind} '{name}'."),
+    N_("MG: expected a positive mass in mg, got {given}"),
+    N_("--lang must be one of {choices}, got '{given}'"),
+    N_("{path}: expected {expected}, got {given}"),
+    N_("code"),
+    N_("citation key"),
+)

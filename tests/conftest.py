@@ -1,0 +1,12 @@
+"""Shared fixtures: the bundled knowledge base, loaded once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from mgadvisor.kb import KnowledgeBase, load_knowledge
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_knowledge()
