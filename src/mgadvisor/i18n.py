@@ -67,8 +67,11 @@ class Translator:
         text = _catalog(self.lang).get(msgid) or msgid
         return text.format(**params) if params else text
 
-    def num(self, value: float, digits: int = 1) -> str:
+    def num(self, value: float, digits: int = 1, fixed: bool = False) -> str:
         """A number in the language's notation: 80,8 in Dutch, 80.8 in English.
+
+        Args:
+            digits: decimals at most (exactly, when `fixed`).
 
         Example:
             >>> Translator("nl").num(1234.56, 1)
@@ -76,5 +79,5 @@ class Translator:
         """
         from babel.numbers import format_decimal
 
-        pattern = "0" + ("." + "#" * digits if digits else "")
+        pattern = "0" + ("." + ("0" if fixed else "#") * digits if digits else "")
         return str(format_decimal(round(value, digits), format=pattern, locale=self.lang))

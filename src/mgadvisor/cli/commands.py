@@ -181,7 +181,7 @@ def elemental_cmd(
             salt=t.num(data["salt_mg"]),
             name=data["name"].lower(),
             formula=data["formula"],
-            pct=t.num(data["elemental_mg_percent"], 2),
+            pct=t.num(data["elemental_mg_percent"], 2, fixed=True),
             mg=t.num(data["elemental_mg"]),
             mmol=t.num(data["elemental_mmol"], 2),
         )

@@ -37,7 +37,7 @@ def run_tour(lang: str) -> None:
             salt=t.num(mass),
             name=calc["name"].lower(),
             formula=calc["formula"],
-            pct=t.num(calc["elemental_mg_percent"], 2),
+            pct=t.num(calc["elemental_mg_percent"], 2, fixed=True),
             mg=t.num(calc["elemental_mg"]),
             mmol=t.num(calc["elemental_mmol"], 2),
         )

@@ -157,11 +157,9 @@ class _Loader:
             dupes = sorted({f.code for f in foods_list if foods_list.count(f) > 1})
             self.problems.append(Problem("foods.csv", ",".join(dupes), "code", "duplicate code"))
 
-        if self.problems or meta is None or values is None or safety is None:
-            raise KnowledgeError(self.problems)
-
+        # Cross-check whatever did parse, so one run lists every problem (not just a file's).
         kb = KnowledgeBase(
-            meta=meta,
+            meta=meta or m.Meta.model_construct(version="0.0.0", title=m.Text(nl="-", en="-")),
             content_hash=self._hash(),
             references=refs,
             compounds=_typed(lists["compounds"], m.Compound),
@@ -173,12 +171,13 @@ class _Loader:
             depleting=_typed(lists["depleting"], m.Depleting),
             facts=_typed(lists["facts"], m.Fact),
             synergy=_typed(lists["synergy"], m.Synergy),
-            reference_values=values,
-            safety=safety,
+            reference_values=values or m.ReferenceValues.model_construct(authorities=[]),
+            safety=safety or m.SafetyData.model_construct(conflicts=[], side_effects=[]),
             medicines=tuple(medicines),
             foods=foods,
         )
-        self.problems.extend(cross_check(kb))
+        parsed_all = meta is not None and values is not None and safety is not None
+        self.problems.extend(p for p in cross_check(kb) if parsed_all or p.entry != "authorities")
         if self.problems:
             raise KnowledgeError(self.problems)
         return kb

@@ -66,6 +66,7 @@ class CitedIn(StrEnum):
     ARTICLE_TEXT = "article_text"  # cited in the article's text but missing from its list
     WEBINAR = "webinar"
     AUTHORITY = "authority"  # added by mgadvisor from an authoritative source
+    SEED = "seed"  # one of the seed documents itself, cited for its own uncited statements
 
 
 class CslName(Model):

@@ -55,6 +55,7 @@ def apa(kb: KnowledgeBase, keys: Iterable[str] | None = None, html: bool = False
     )
     for key in wanted:
         bibliography.register(Citation([CitationItem(key)]))
+    bibliography.sort()  # APA order: author, then year (register() keeps insertion order)
     texts = [str(entry) for entry in bibliography.bibliography()]
     ordered_keys = [str(item.key) for item in bibliography.items]
     result = dict(zip(ordered_keys, texts, strict=True))

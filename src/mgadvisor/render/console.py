@@ -56,8 +56,8 @@ def compounds_table(rows: list[dict[str, Any]], t: Translator) -> Table:
             r["code"],
             r["name"],
             r["formula"],
-            t.num(r["elemental_mg_percent"], 2),
-            t.num(r["mmol_mg_per_100mg_salt"], 3),
+            t.num(r["elemental_mg_percent"], 2, fixed=True),
+            t.num(r["mmol_mg_per_100mg_salt"], 3, fixed=True),
             t(COMPOUND_KIND_LABELS[r["kind"]]),
             ", ".join(r["use_names"]),
         )
@@ -120,9 +120,9 @@ def entry_panel(kb: KnowledgeBase, kind: str, entry: BaseModel, t: Translator, l
     if isinstance(entry, Compound):
         row = compound_row(kb, entry, lang)
         numbers = (
-            f"{t.num(row['molar_mass_g_mol'], 2)} g/mol",
-            f"{t.num(row['elemental_mg_percent'], 2)} % Mg",
-            f"{t.num(row['mmol_mg_per_100mg_salt'], 3)} mmol Mg / 100 mg",
+            f"{t.num(row['molar_mass_g_mol'], 2, fixed=True)} g/mol",
+            f"{t.num(row['elemental_mg_percent'], 2, fixed=True)} % Mg",
+            f"{t.num(row['mmol_mg_per_100mg_salt'], 3, fixed=True)} mmol Mg / 100 mg",
         )
         lines.append(t("Formula") + f": {row['formula']}  ·  " + "  ·  ".join(numbers))
         chelate = ", " + t("amino-acid chelate") if entry.chelate else ""

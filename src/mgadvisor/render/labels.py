@@ -66,6 +66,7 @@ ORIGIN_LABELS = {
     "article_text": N_("article (text only)"),
     "webinar": N_("webinar"),
     "authority": N_("authoritative source"),
+    "seed": N_("seed document"),
 }
 
 LEVEL_LABELS = {

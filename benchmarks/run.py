@@ -1,0 +1,72 @@
+"""Measure what the issues set speed goals for; print a Markdown table for docs/benchmarks.md.
+
+Goals: loading and validating the whole knowledge base < 150 ms (median);
+`mgadvisor --help` starts in < 300 ms (median, a fresh process each time).
+Run with `make bench`. Numbers depend on the machine: record the machine with them.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def load_cold() -> object:
+    from mgadvisor.chemistry import composition
+    from mgadvisor.kb.loader import KNOWLEDGE_DIR, _Loader
+
+    composition.cache_clear()  # no help from earlier rounds: parse every formula again
+    return _Loader(KNOWLEDGE_DIR).load()
+
+
+def help_process() -> object:
+    env = {**os.environ, "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "mgadvisor", "--help"], capture_output=True, check=True, env=env
+    )
+
+
+def search_once() -> object:
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.kb.search import search_index
+
+    return search_index(load_knowledge()).search("slapeloosheid magnesium")
+
+
+def row(name: str, samples: list[float], goal: str) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return (
+        f"| {name} | {len(samples)} | {statistics.median(samples):.1f} | "
+        f"{p99:.1f} | {min(samples):.1f} | {goal} |"
+    )
+
+
+def main() -> None:
+    load_cold()  # imports and first-time pydantic work out of the way
+    search_once()
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print()
+    print("| What | Runs | Median ms | p99 ms | Min ms | Goal |")
+    print("|---|---:|---:|---:|---:|---|")
+    print(row("Load + validate + cross-check the knowledge base", timed(load_cold, 40), "< 150 ms"))
+    print(row("`mgadvisor --help` (new process)", timed(help_process, 15), "< 300 ms"))
+    print(row("Full-text search (index built)", timed(search_once, 200), "-"))
+
+
+if __name__ == "__main__":
+    main()
