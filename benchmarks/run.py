@@ -59,7 +59,9 @@ def row(name: str, samples: list[float], goal: str) -> str:
 def main() -> None:
     load_cold()  # imports and first-time pydantic work out of the way
     search_once()
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print()
     print("| What | Runs | Median ms | p99 ms | Min ms | Goal |")
     print("|---|---:|---:|---:|---:|---|")

@@ -28,7 +28,7 @@ def run_tour(lang: str) -> None:
     out.print(counts_table(data["counts"], t))
 
     out.print(Rule(t("Compounds: elemental magnesium computed from the formula")))
-    out.print(compounds_table(compound_table(kb, lang)[:8], t))
+    out.print(compounds_table(compound_table(kb, lang)[:8], t, show_code=False))
     name, mass = TOUR_COMPOUND
     calc = elemental(kb, name, mass, lang)
     out.print(

@@ -20,8 +20,8 @@ class Evidence(IntEnum):
     EXPERT_OPINION = 0  # narrative reviews, textbooks, guidelines, the seeds themselves
     PRECLINICAL = 1  # animal or in-vitro studies only
     LIMITED = 2  # observational studies or case series in humans
-    MODERATE = 3  # at least one randomised controlled trial
-    STRONG = 4  # a meta-analysis or systematic review
+    MODERATE = 3  # a randomised controlled trial, or a systematic review without pooling
+    STRONG = 4  # a meta-analysis
 
     @property
     def code(self) -> str:
@@ -30,7 +30,9 @@ class Evidence(IntEnum):
 
 LEVEL_OF: dict[StudyType, Evidence] = {
     StudyType.META_ANALYSIS: Evidence.STRONG,
-    StudyType.SYSTEMATIC_REVIEW: Evidence.STRONG,
+    # A systematic review without a pooled analysis may summarise observational studies only,
+    # so it does not reach the level of a meta-analysis.
+    StudyType.SYSTEMATIC_REVIEW: Evidence.MODERATE,
     StudyType.RCT: Evidence.MODERATE,
     StudyType.COHORT_OBSERVATIONAL: Evidence.LIMITED,
     StudyType.CASE_SERIES: Evidence.LIMITED,

@@ -32,35 +32,34 @@ from mgadvisor.render.labels import (
 
 
 def console(width: int | None = None) -> Console:
-    return Console(width=width, highlight=False, soft_wrap=False)
+    # markup=False: citation keys like "[abbasi2012]" are text, not Rich style tags.
+    return Console(width=width, highlight=False, soft_wrap=False, markup=False)
 
 
 def cite(keys: Iterable[str]) -> str:
     return "[" + ", ".join(keys) + "]"
 
 
-def compounds_table(rows: list[dict[str, Any]], t: Translator) -> Table:
+def compounds_table(rows: list[dict[str, Any]], t: Translator, show_code: bool = True) -> Table:
     table = Table(title=t("Magnesium compounds"), show_lines=False)
-    for header, justify in (
-        (t("Code"), "left"),
-        (t("Name"), "left"),
-        (t("Formula"), "left"),
-        (t("Mg %"), "right"),
-        (t("mmol Mg/100 mg"), "right"),
-        (t("Kind"), "left"),
-        (t("Uses"), "left"),
-    ):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    if show_code:
+        table.add_column(t("Code"), no_wrap=True)
+    table.add_column(t("Name"))
+    table.add_column(t("Formula"), overflow="fold")
+    table.add_column(t("Mg %"), justify="right", no_wrap=True)
+    table.add_column(t("mmol Mg/100 mg"), justify="right")
+    table.add_column(t("Kind"), no_wrap=True)
+    table.add_column(t("Uses"), ratio=1)
     for r in rows:
-        table.add_row(
-            r["code"],
+        cells = [
             r["name"],
             r["formula"],
             t.num(r["elemental_mg_percent"], 2, fixed=True),
             t.num(r["mmol_mg_per_100mg_salt"], 3, fixed=True),
             t(COMPOUND_KIND_LABELS[r["kind"]]),
             ", ".join(r["use_names"]),
-        )
+        ]
+        table.add_row(*([r["code"], *cells] if show_code else cells))
     return table
 
 

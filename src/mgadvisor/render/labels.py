@@ -40,8 +40,8 @@ COUNT_LABELS = {
 }
 
 EVIDENCE_LABELS = {
-    Evidence.STRONG: N_("strong (meta-analysis or systematic review)"),
-    Evidence.MODERATE: N_("moderate (randomised controlled trial)"),
+    Evidence.STRONG: N_("strong (meta-analysis)"),
+    Evidence.MODERATE: N_("moderate (randomised trial or systematic review)"),
     Evidence.LIMITED: N_("limited (observational studies in humans)"),
     Evidence.PRECLINICAL: N_("preclinical only (animal or laboratory studies)"),
     Evidence.EXPERT_OPINION: N_("expert opinion (reviews, textbooks, guidelines)"),
