@@ -53,8 +53,14 @@ def kb_check(
         for problem in exc.problems:
             typer.echo(f"  - {problem}", err=True)
         raise typer.Exit(1) from None
+    from mgadvisor.kb.views import info
+    from mgadvisor.render.labels import ORIGIN_LABELS
+
     out = console()
     out.print(counts_table(kb.counts(), t))
+    origins = info(kb)["references_by_origin"]
+    shown = ", ".join(f"{t(ORIGIN_LABELS[k])}: {v}" for k, v in origins.items())
+    out.print(t("References by origin") + f": {shown}")
     out.print(
         t(
             "Knowledge base {version} is valid (hash {hash}).",
@@ -71,6 +77,7 @@ def kb_info(ctx: typer.Context, fmt: FormatOption = Format.TEXT) -> None:
 
     from mgadvisor.kb.views import info
     from mgadvisor.render.console import console, counts_table
+    from mgadvisor.render.labels import ORIGIN_LABELS, STUDY_TYPE_LABELS
 
     t = Translator(lang_of(ctx))
     data = info(_kb())
@@ -85,9 +92,11 @@ def kb_info(ctx: typer.Context, fmt: FormatOption = Format.TEXT) -> None:
     table.add_column(t("Study type"))
     table.add_column(t("Count"), justify="right")
     for study_type, count in data["references_by_study_type"].items():
-        table.add_row(t(study_type), str(count))
+        table.add_row(t(STUDY_TYPE_LABELS[study_type]), str(count))
     out.print(table)
-    origins = ", ".join(f"{t(k)}: {v}" for k, v in data["references_by_origin"].items())
+    origins = ", ".join(
+        f"{t(ORIGIN_LABELS[k])}: {v}" for k, v in data["references_by_origin"].items()
+    )
     out.print(t("References by origin") + f": {origins}")
 
 
