@@ -22,6 +22,9 @@ class KnowledgeBase:
     depleting: dict[str, m.Depleting]
     facts: dict[str, m.Fact]
     synergy: dict[str, m.Synergy]
+    labs: dict[str, m.LabAnalyte]
+    parameters: dict[str, m.Parameter]
+    messages: dict[str, m.Message]
     reference_values: m.ReferenceValues
     safety: m.SafetyData
     medicines: tuple[m.MedicineName, ...]
@@ -31,6 +34,10 @@ class KnowledgeBase:
     @property
     def version(self) -> str:
         return self.meta.version
+
+    def param(self, code: str) -> float:
+        """The value of a clinical parameter (threshold, weight) by its code."""
+        return self.parameters[code].value
 
     def counts(self) -> dict[str, int]:
         """Number of entries per kind, in a stable order."""
@@ -48,6 +55,9 @@ class KnowledgeBase:
             "foods": len(self.foods),
             "facts": len(self.facts),
             "synergy": len(self.synergy),
+            "labs": len(self.labs),
+            "parameters": len(self.parameters),
+            "messages": len(self.messages),
             "conflicts": len(self.safety.conflicts),
             "side_effects": len(self.safety.side_effects),
         }

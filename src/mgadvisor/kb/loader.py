@@ -43,6 +43,9 @@ LIST_FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "depleting": ("depleting.yaml", m.Depleting),
     "facts": ("facts.yaml", m.Fact),
     "synergy": ("synergy.yaml", m.Synergy),
+    "labs": ("labs.yaml", m.LabAnalyte),
+    "parameters": ("parameters.yaml", m.Parameter),
+    "messages": ("messages.yaml", m.Message),
 }
 
 
@@ -171,6 +174,9 @@ class _Loader:
             depleting=_typed(lists["depleting"], m.Depleting),
             facts=_typed(lists["facts"], m.Fact),
             synergy=_typed(lists["synergy"], m.Synergy),
+            labs=_typed(lists["labs"], m.LabAnalyte),
+            parameters=_typed(lists["parameters"], m.Parameter),
+            messages=_typed(lists["messages"], m.Message),
             reference_values=values or m.ReferenceValues.model_construct(authorities=[]),
             safety=safety or m.SafetyData.model_construct(conflicts=[], side_effects=[]),
             medicines=tuple(medicines),

@@ -425,6 +425,40 @@ class SafetyData(Model):
     side_effects: list[SideEffect] = Field(default_factory=list)
 
 
+# --- Labs, clinical parameters, message templates -----------------------------------------
+
+
+class LabRange(Statement):
+    """A reference interval in the analyte's canonical unit; either bound may be open."""
+
+    low: float | None = None
+    high: float | None = None
+
+
+class LabAnalyte(Model):
+    code: Code
+    name: Text
+    canonical_unit: NonEmpty
+    units: Annotated[list[NonEmpty], Field(min_length=1)]  # accepted input units
+    loinc: list[NonEmpty] = Field(default_factory=list)
+    default_range: LabRange | None = None
+    notes: list[Statement] = Field(default_factory=list)
+
+
+class Parameter(Statement):
+    """A number a rule uses (a threshold, a score weight), with the source it comes from."""
+
+    code: Code
+    value: float
+    unit: str = ""
+
+
+class Message(Text):
+    """A finding's sentence in both languages; `{name}` placeholders are filled from its params."""
+
+    code: Code
+
+
 class Meta(Model):
     version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
     title: Text

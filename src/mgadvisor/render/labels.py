@@ -35,6 +35,9 @@ COUNT_LABELS = {
     "foods": N_("foods"),
     "facts": N_("facts"),
     "synergy": N_("synergies"),
+    "labs": N_("lab analytes"),
+    "parameters": N_("clinical parameters"),
+    "messages": N_("message templates"),
     "conflicts": N_("seed versus authority"),
     "side_effects": N_("side effects"),
 }
