@@ -10,7 +10,7 @@ MgAdvisorError
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -65,23 +65,41 @@ class UserInputError(MgAdvisorError):
 
 @dataclass
 class IntakeError(UserInputError):
-    """An invalid intake field: where it is, what was expected and what was given."""
+    """An invalid intake field: where it is, what was expected and what was given.
+
+    `expected` is an English message id with `expected_params`; `hint` is the closest valid
+    value, if any. `errors` holds every problem found (this one first).
+    """
 
     path: str
     expected: str
     given: str
     errors: list[IntakeError] = field(default_factory=list)
+    expected_params: dict[str, str] = field(default_factory=dict)
+    hint: str = ""
 
     def __post_init__(self) -> None:
         super().__init__(
             "{path}: expected {expected}, got {given}",
             path=self.path,
-            expected=self.expected,
+            expected=self.expected_text(),
             given=self.given,
         )
+        if not self.errors:
+            self.errors = [self]
+
+    def expected_text(self, translate: Callable[..., str] | None = None) -> str:
+        if translate is None:
+            return (
+                self.expected.format(**self.expected_params)
+                if self.expected_params
+                else self.expected
+            )
+        return translate(self.expected, **self.expected_params)
 
     def __str__(self) -> str:
-        return f"{self.path}: expected {self.expected}, got {self.given}"
+        hint = f" Did you mean '{self.hint}'?" if self.hint else ""
+        return f"{self.path}: expected {self.expected_text()}, got {self.given}.{hint}"
 
 
 class UnknownNameError(UserInputError):

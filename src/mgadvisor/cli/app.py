@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import Abort, TyperException
 
+from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import LANGS, Translator, detect_lang
 
 # Help texts follow the environment's language (LANG / MGADVISOR_LANG); --lang steers output.
@@ -82,6 +83,8 @@ def main() -> None:
                 else ""
             ),
         )
+    except IntakeError as exc:
+        _fail(t, intake_error_line(exc, t))
     except UserInputError as exc:
         _fail(t, t(exc.msgid, **exc.params))
     except KnowledgeError as exc:
@@ -93,6 +96,22 @@ def main() -> None:
         sys.exit(130)
     if isinstance(result, int) and result:
         sys.exit(result)
+
+
+def intake_error_line(exc: IntakeError, t: Translator) -> str:
+    """One line for the first intake problem, with a count of the others."""
+    line = t(
+        "{path}: expected {expected}, got {given}",
+        path=exc.path,
+        expected=exc.expected_text(t),
+        given=exc.given,
+    )
+    if exc.hint:
+        line += ". " + t("Did you mean '{suggestion}'?", suggestion=exc.hint)
+    others = len(exc.errors) - 1
+    if others > 0:
+        line += " " + t("(and {count} more problem(s))", count=others)
+    return line
 
 
 def _usage_message(exc: TyperException, t: Translator) -> str:

@@ -239,6 +239,7 @@ class Symptom(Model):
     name: Text
     description: Statement
     risk_points: int = Field(ge=0, le=3)
+    red_flag: bool = False  # belongs with a doctor whatever else is found
     suggests: list[Code] = Field(default_factory=list)  # application codes
     synonyms: list[NonEmpty] = Field(default_factory=list)
 

@@ -1,0 +1,308 @@
+"""The intake: what a practitioner knows about a client (public contract, YAML or JSON).
+
+Only `person` is required. Codes (complaints, goals, conditions, lab analytes, authority) are
+checked against the knowledge base; every problem is reported with its field path, what was
+expected and what was given, e.g. ``complaints[1]: expected a complaint code, got 'cramp'``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from mgadvisor.errors import IntakeError, suggest
+from mgadvisor.i18n import N_
+from mgadvisor.kb.base import KnowledgeBase
+
+Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Atc = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d{2}([A-Z]([A-Z](\d{2})?)?)?$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Model):
+    age: float = Field(ge=0, le=120)
+    sex: Literal["female", "male"]
+    pregnant: bool = False
+    lactating: bool = False
+    weight_kg: float | None = Field(default=None, gt=0, le=400)
+
+    @model_validator(mode="after")
+    def _life_stage_fits(self) -> Person:
+        if (self.pregnant or self.lactating) and self.sex != "female":
+            raise ValueError("pregnant/lactating only with sex 'female'")
+        if (self.pregnant or self.lactating) and not 10 <= self.age <= 60:
+            raise ValueError("pregnant/lactating only between ages 10 and 60")
+        return self
+
+
+class Medication(_Model):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    atc: Atc | None = None
+    time: Clock | None = None
+    months: float | None = Field(default=None, ge=0, le=1200)  # how long it has been used
+
+    @model_validator(mode="after")
+    def _named(self) -> Medication:
+        if not self.name and not self.atc:
+            raise ValueError("a medication needs a name or an atc code")
+        return self
+
+
+class Lifestyle(_Model):
+    sport_hours_per_week: float = Field(default=0, ge=0, le=100)
+    alcohol_units_per_week: float = Field(default=0, ge=0, le=300)
+    stress: Literal["low", "moderate", "high"] | None = None
+
+
+class Lab(_Model):
+    analyte: str
+    value: float = Field(ge=0, le=100000)
+    unit: str
+    reference_range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> Lab:
+        if self.reference_range and not self.reference_range[0] < self.reference_range[1]:
+            raise ValueError("reference_range must be [low, high] with low < high")
+        return self
+
+
+class LoadingTest(_Model):
+    """An IV magnesium loading test: retention from the load and two 24-h urine collections."""
+
+    infused_mmol: float = Field(gt=0, le=200)
+    baseline_urine_mmol_24h: float = Field(ge=0, le=200)
+    post_load_urine_mmol_24h: float = Field(ge=0, le=400)
+
+
+class Product(_Model):
+    compound: str = Field(min_length=1, max_length=120)
+    amount_mg: float = Field(gt=0, le=10000)  # per unit (capsule, tablet, sachet)
+    basis: Literal["compound", "elemental"] = "compound"
+    units_per_day: int | None = Field(default=None, ge=1, le=12)
+
+
+class Preferences(_Model):
+    authority: str | None = None
+    lang: Literal["nl", "en"] | None = None
+    # Follow a goal's study dose even above the upper level (then flagged, with a warning).
+    # Off by default: the advice keeps to the safer upper level and reports the study dose.
+    follow_study_dose: bool = False
+
+
+class Intake(_Model):
+    person: Person
+    complaints: list[str] = Field(default_factory=list, max_length=50)
+    goals: list[str] = Field(default_factory=list, max_length=30)
+    conditions: list[str] = Field(default_factory=list, max_length=50)
+    medications: list[Medication] = Field(default_factory=list, max_length=50)
+    lifestyle: Lifestyle = Field(default_factory=Lifestyle)
+    labs: list[Lab] = Field(default_factory=list, max_length=30)
+    loading_test: LoadingTest | None = None
+    product: Product | None = None
+    preferences: Preferences = Field(default_factory=Preferences)
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def load_intake_text(text: str, kb: KnowledgeBase, source: str = "intake") -> Intake:
+    """Parse YAML or JSON text into a checked :class:`Intake`.
+
+    Raises:
+        IntakeError: the first problem; `.errors` holds all of them.
+    """
+    try:
+        data = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise IntakeError(where, N_("valid YAML or JSON"), "a syntax error") from None
+    return parse_intake(data, kb)
+
+
+def parse_intake(data: Any, kb: KnowledgeBase) -> Intake:
+    """Validate a mapping (from YAML, JSON or a form) into a checked :class:`Intake`."""
+    if not isinstance(data, Mapping):
+        raise IntakeError("intake", N_("a mapping with at least 'person'"), _given(data))
+    try:
+        intake = Intake.model_validate(data)
+    except ValidationError as exc:
+        errors = [_from_pydantic(err) for err in exc.errors()]
+        raise _combined(errors) from None
+    errors = list(_check_codes(intake, kb))
+    if errors:
+        raise _combined(errors)
+    return intake
+
+
+def intake_to_json(intake: Intake) -> str:
+    return json.dumps(intake.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False)
+
+
+def _combined(errors: list[IntakeError]) -> IntakeError:
+    first = errors[0]
+    return IntakeError(
+        first.path, first.expected, first.given, errors, first.expected_params, first.hint
+    )
+
+
+def _path(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "intake"
+
+
+def _given(value: Any) -> str:
+    if value is None:
+        return N_("nothing")
+    text = (
+        repr(value)
+        if isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False, default=str)
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_EXPECTED = {
+    "missing": N_("a value (this field is required)"),
+    "float_parsing": N_("a number"),
+    "float_type": N_("a number"),
+    "int_parsing": N_("a whole number"),
+    "int_type": N_("a whole number"),
+    "int_from_float": N_("a whole number"),
+    "bool_parsing": N_("true or false"),
+    "bool_type": N_("true or false"),
+    "string_type": N_("text"),
+    "list_type": N_("a list"),
+    "dict_type": N_("a mapping"),
+    "model_type": N_("a mapping"),
+    "model_attributes_type": N_("a mapping"),
+    "tuple_type": N_("a list of two numbers [low, high]"),
+    "too_short": N_("at least {min_length} item(s)"),
+    "too_long": N_("at most {max_length} item(s)"),
+    "string_too_short": N_("at least {min_length} character(s)"),
+    "string_too_long": N_("at most {max_length} characters"),
+    "greater_than_equal": N_("a number of at least {ge}"),
+    "greater_than": N_("a number above {gt}"),
+    "less_than_equal": N_("a number of at most {le}"),
+    "less_than": N_("a number below {lt}"),
+    "literal_error": N_("one of {expected}"),
+    "finite_number": N_("a finite number"),
+}
+
+
+def _from_pydantic(err: Mapping[str, Any]) -> IntakeError:
+    loc = tuple(err["loc"])
+    kind = str(err["type"])
+    ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    given = _given(err.get("input"))
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        hint = suggest(str(loc[-1]), allowed)
+        return IntakeError(
+            _path(loc),
+            N_("one of the keys {allowed}"),
+            repr(loc[-1]),
+            [],
+            {"allowed": ", ".join(allowed)},
+            hint[0] if hint else "",
+        )
+    if kind == "string_pattern_mismatch":
+        field = str(loc[-1])
+        expected = (
+            N_("a time as HH:MM, e.g. 07:30")
+            if field == "time"
+            else N_("an ATC code such as J01MA02")
+        )
+        return IntakeError(_path(loc), expected, given)
+    if kind == "value_error":
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        return IntakeError(_path(loc), N_("{rule}"), given, [], {"rule": message})
+    if kind in _EXPECTED:
+        return IntakeError(_path(loc), _EXPECTED[kind], given, [], ctx)
+    return IntakeError(_path(loc), N_("{rule}"), given, [], {"rule": str(err.get("msg", kind))})
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    from mgadvisor.kb.loader import _model_in
+
+    current: type[BaseModel] | None = Intake
+    for part in loc:
+        if current is None or isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part))
+        current = _model_in(field.annotation) if field else None
+    return current
+
+
+def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
+    """Codes must exist in the knowledge base; a near miss gets a suggestion."""
+    groups: list[tuple[str, list[str], Mapping[str, Any], str]] = [
+        ("complaints", intake.complaints, kb.symptoms, N_("a complaint code")),
+        ("goals", intake.goals, kb.applications, N_("a goal (application) code")),
+        ("conditions", intake.conditions, kb.conditions, N_("a condition code")),
+    ]
+    for field, codes, valid, what in groups:
+        for i, code in enumerate(codes):
+            if code not in valid:
+                yield _unknown(f"{field}[{i}]", what, code, valid)
+    for i, lab in enumerate(intake.labs):
+        analyte = kb.labs.get(lab.analyte)
+        if analyte is None:
+            yield _unknown(f"labs[{i}].analyte", N_("a lab analyte code"), lab.analyte, kb.labs)
+            continue
+        units = {u.replace("µ", "u").replace(" ", "").lower(): u for u in analyte.units}
+        if lab.unit.replace("µ", "u").replace(" ", "").lower() not in units:
+            yield IntakeError(
+                f"labs[{i}].unit",
+                N_("one of {units}"),
+                repr(lab.unit),
+                [],
+                {"units": ", ".join(analyte.units)},
+            )
+    authorities = {a.code: a for a in kb.reference_values.authorities}
+    if intake.preferences.authority and intake.preferences.authority not in authorities:
+        yield _unknown(
+            "preferences.authority",
+            N_("an authority code"),
+            intake.preferences.authority,
+            authorities,
+        )
+    if intake.product is not None:
+        from mgadvisor.errors import UnknownNameError
+        from mgadvisor.kb.names import resolve_compound
+
+        try:
+            resolve_compound(kb, intake.product.compound)
+        except UnknownNameError as exc:
+            hint = exc.suggestions[0] if exc.suggestions else ""
+            yield IntakeError(
+                "product.compound",
+                N_("a magnesium compound name"),
+                repr(intake.product.compound),
+                [],
+                {},
+                hint,
+            )
+
+
+def _unknown(path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:
+    hint = suggest(code, valid)
+    return IntakeError(path, what, repr(code), [], {}, hint[0] if hint else "")
