@@ -221,7 +221,7 @@ def advise(assessment: Assessment, kb: KnowledgeBase) -> Advice:
 
     ppi = any(dep.mds_component == "ppi" for _, dep in assessment.depleting)
     dose = Dose(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         elemental_mg_per_day=target,
         reference_intake_mg=ri,
         upper_level_mg=ul,

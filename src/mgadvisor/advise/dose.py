@@ -149,7 +149,7 @@ def split(kb: KnowledgeBase, dose: float) -> int:
 
 
 def units_per_day(target: float, per_unit: float, upper: float | None) -> int:
-    """Whole units closest to the target, rounded down where rounding up would pass the upper level."""
+    """Whole units nearest the target; rounded down where rounding up would pass the upper level."""
     if target <= 0:
         return 0
     units = max(1, round(target / per_unit))

@@ -118,7 +118,7 @@ def pregnancy_signs(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
 def ppi_with_symptoms(
     kb: KnowledgeBase, intake: Intake, depleting: list[tuple[MedicationMatch, Depleting]]
 ) -> list[Finding]:
-    """Long-term proton-pump inhibitor plus deficiency symptoms: the doctor should check serum Mg."""
+    """Long-term proton-pump inhibitor with deficiency symptoms: a doctor should check serum Mg."""
     early = kb.parameters["ppi_early_months"]
     symptomatic = [c for c in intake.complaints if kb.symptoms[c].risk_points > 0]
     if not symptomatic:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mgadvisor.advice import Finding, InteractionHit, IntakeMoment, MedicationMatch, ScheduleItem
+from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, MedicationMatch, ScheduleItem
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Compound

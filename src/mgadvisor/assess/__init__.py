@@ -139,7 +139,7 @@ def assess(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> 
 
     calculations = Calculations(
         egfr=round(egfr, 1) if egfr is not None else None,
-        egfr_source=egfr_source,  # type: ignore[arg-type]
+        egfr_source=egfr_source,
         ckd_stage=kdigo_stage(egfr) if egfr is not None else None,
         mds=mds.score,
         mds_components=mds.components,

@@ -1,4 +1,4 @@
-"""Lab values: convert to canonical units, interpret against the lab's own range or a sourced one."""
+"""Lab values: convert to canonical units; interpret against the lab's own or a sourced range."""
 
 from __future__ import annotations
 

@@ -107,7 +107,7 @@ def medicine_factors(depleting: list[tuple[str, Depleting]]) -> list[Finding]:
         found.append(
             Finding(
                 code="risk.medicine",
-                params={"medicine": name, "group": dep.code},
+                params={"medication": name, "group": dep.code},
                 sources=list(dep.statement.sources),
                 points=dep.risk_points,
             )
@@ -125,4 +125,4 @@ def level(kb: KnowledgeBase, score: int) -> str:
 
 def assess_risk(kb: KnowledgeBase, factors: list[Finding]) -> Risk:
     score = sum(f.points or 0 for f in factors)
-    return Risk(level=level(kb, score), score=score, factors=factors)  # type: ignore[arg-type]
+    return Risk(level=level(kb, score), score=score, factors=factors)

@@ -1,0 +1,252 @@
+"""Commands around the advice: advise, interactions, egfr, convert."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mgadvisor.cli.app import T, app, lang_of
+from mgadvisor.cli.commands import Format, _echo_json, _kb
+from mgadvisor.i18n import N_, Translator
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def _read(path: str) -> str:
+    from mgadvisor.errors import UserInputError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserInputError(N_("file not found: {path}"), path=path) from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
+        raise UserInputError(
+            N_("cannot read {path}: {reason}"), path=path, reason=type(exc).__name__
+        ) from None
+
+
+def _as_of(value: str | None) -> date:
+    from mgadvisor.errors import UserInputError
+
+    if value is None:
+        return date.today()  # the adapter reads the clock; the engine never does
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserInputError(
+            N_("--as-of: expected a date as YYYY-MM-DD, got {given}"), given=value
+        ) from None
+
+
+@app.command("advise")
+def advise_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE|-", help=T("Intake as YAML or JSON; - reads standard input.")),
+    ],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help=T("Output format."))
+    ] = ReportFormat.TEXT,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help=T("Show which rule fired, on which facts, from which source.")
+        ),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help=T("Date of the advice (YYYY-MM-DD), default today.")),
+    ] = None,
+) -> None:
+    """Advice for one client's intake: compound, dose, schedule, interactions, referral."""
+    from mgadvisor.advise import advise_intake
+    from mgadvisor.intake import load_intake_text
+    from mgadvisor.render.contract import advice_dict
+    from mgadvisor.render.report import sections, to_console, to_markdown
+
+    kb = _kb()
+    intake = load_intake_text(_read(file), kb, source=file)
+    explicit = ctx.find_root().params.get("lang")
+    lang = explicit or intake.preferences.lang or lang_of(ctx)
+    advice = advise_intake(intake, kb, _as_of(as_of), lang)
+    data = advice_dict(advice, kb, lang)
+    if fmt is ReportFormat.JSON:
+        _echo_json(data)
+        return
+    parts = sections(data, Translator(lang), explain=explain)
+    if fmt is ReportFormat.MARKDOWN:
+        typer.echo(to_markdown(parts))
+        return
+    from mgadvisor.render.console import console
+
+    console().print(to_console(parts))
+
+
+@app.command("interactions")
+def interactions_cmd(
+    ctx: typer.Context,
+    names: Annotated[
+        list[str],
+        typer.Argument(help=T("Medicine names (Dutch or English, generic or brand) or ATC codes.")),
+    ],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
+) -> None:
+    """Interactions of medicines with magnesium, with the gap each needs."""
+    import re
+
+    from mgadvisor.advice import Finding
+    from mgadvisor.assess.medication import review
+    from mgadvisor.intake import Medication
+    from mgadvisor.render.findings import finding_text
+
+    lang = lang_of(ctx)
+    t = Translator(lang)
+    kb = _kb()
+    meds = [
+        Medication(atc=n) if re.fullmatch(r"[A-Z]\d{2}[A-Z0-9]*", n) else Medication(name=n)
+        for n in names
+    ]
+    result = review(kb, meds, lang)
+    rows: list[dict[str, Any]] = []
+    for match in result.matches:
+        hit = next((h for h in result.interactions if h.medication == match.input), None)
+        dep = next((d for m, d in result.depleting if m.input == match.input), None)
+        row: dict[str, Any] = {
+            "input": match.input,
+            "resolved": match.resolved,
+            "name": match.name,
+            "atc": match.atc,
+            "match": match.match,
+            "suggestions": match.suggestions,
+            "interaction": None,
+            "depletes_magnesium": dep.code if dep else None,
+        }
+        if hit is not None:
+            code = (
+                "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
+            )
+            rule = finding_text(
+                kb,
+                Finding(
+                    code=code,
+                    params={
+                        "medication": hit.name or hit.medication,
+                        "medicine_first_h": hit.medicine_first_h,
+                        "magnesium_first_h": hit.magnesium_first_h,
+                    },
+                ),
+                t,
+            )
+            row["interaction"] = {
+                **hit.model_dump(),
+                "rule": rule,
+                "mechanism": kb.interactions[hit.interaction].mechanism.get(lang),
+            }
+        rows.append(row)
+    if fmt is Format.JSON:
+        _echo_json(rows)
+        return
+    for row in rows:
+        if not row["resolved"]:
+            hint = (
+                " " + t("Did you mean {suggestion}?", suggestion=", ".join(row["suggestions"]))
+                if row["suggestions"]
+                else ""
+            )
+            typer.echo(f"{row['input']}: " + t("not recognised") + hint)
+            continue
+        head = f"{row['input']} → {row['name']} ({row['atc']})"
+        if row["interaction"]:
+            i = row["interaction"]
+            typer.echo(f"{head}: {i['rule']} [{', '.join(i['sources'])}]")
+            typer.echo(f"    {i['mechanism']}")
+        else:
+            typer.echo(f"{head}: " + t("no known interaction with magnesium"))
+        if row["depletes_magnesium"]:
+            typer.echo(
+                "    "
+                + t(
+                    "can lower magnesium ({group})",
+                    group=kb.depleting[row["depletes_magnesium"]].name.get(lang),
+                )
+            )
+
+
+@app.command("egfr")
+def egfr_cmd(
+    ctx: typer.Context,
+    creatinine: Annotated[float, typer.Option(help=T("Serum creatinine."), min=0.01, max=5000)],
+    age: Annotated[float, typer.Option(help=T("Age in years (18 or older)."), min=18, max=120)],
+    sex: Annotated[str, typer.Option(help=T("female or male."))],
+    unit: Annotated[str, typer.Option(help=T("umol/L or mg/dL."))] = "umol/L",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
+) -> None:
+    """eGFR by the CKD-EPI 2021 equation, with the KDIGO category."""
+    from mgadvisor.assess.kidney import ckd_epi_2021, kdigo_stage
+    from mgadvisor.errors import UserInputError
+    from mgadvisor.units import convert
+
+    t = Translator(lang_of(ctx))
+    if sex not in ("female", "male"):
+        raise UserInputError(N_("--sex: expected female or male, got {given}"), given=sex)
+    mg_dl = convert(creatinine, unit, "mg/dL", "creatinine")
+    value = ckd_epi_2021(mg_dl, age, sex)
+    data = {
+        "egfr": round(value, 1),
+        "unit": "mL/min/1.73m2",
+        "ckd_stage": kdigo_stage(value),
+        "creatinine_mg_dl": round(mg_dl, 3),
+        "equation": "CKD-EPI 2021",
+        "sources": ["inker2021", "kdigo2024"],
+    }
+    if fmt is Format.JSON:
+        _echo_json(data)
+        return
+    typer.echo(
+        t(
+            "eGFR {egfr} mL/min/1.73 m² (CKD-EPI 2021), KDIGO {stage}",
+            egfr=t.num(value, 0),
+            stage=data["ckd_stage"],
+        )
+        + " [inker2021, kdigo2024]"
+    )
+
+
+@app.command("convert", context_settings={"ignore_unknown_options": True})
+def convert_cmd(
+    ctx: typer.Context,
+    value: Annotated[str, typer.Argument(help=T("The value."))],
+    from_unit: Annotated[
+        str, typer.Argument(metavar="FROM", help=T("Unit of the value, e.g. mmol/L."))
+    ],
+    to_unit: Annotated[str, typer.Argument(metavar="TO", help=T("Unit wanted, e.g. mg/dL."))],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
+) -> None:
+    """Convert lab units: magnesium (mmol/L, mg/dL, mEq/L; mmol/24h, mg/24h), creatinine."""
+    from mgadvisor.errors import UserInputError
+    from mgadvisor.units import convert
+
+    t = Translator(lang_of(ctx))
+    try:
+        number = float(value.replace(",", "."))
+    except ValueError:
+        raise UserInputError(N_("VALUE: expected a number, got {given}"), given=value) from None
+    if number < 0:
+        raise UserInputError(N_("VALUE: expected a number of at least 0, got {given}"), given=value)
+    result = convert(number, from_unit, to_unit)
+    if fmt is Format.JSON:
+        _echo_json({"value": number, "from": from_unit, "to": to_unit, "result": round(result, 4)})
+        return
+    typer.echo(f"{t.num(number, 3)} {from_unit} = {t.num(result, 3)} {to_unit}")

@@ -1,0 +1,83 @@
+"""Turn a Finding (code + params) into a sentence in Dutch or English.
+
+Codes in the parameters become names from the knowledge base; numbers get the language's
+notation. Synergy findings use the synergy entry's own statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mgadvisor.advice import Finding
+from mgadvisor.i18n import Translator
+from mgadvisor.kb.base import KnowledgeBase
+
+
+def _namer(kb: KnowledgeBase, lang: str) -> Callable[[str], str]:
+    tables: list[dict[str, Any]] = [
+        kb.symptoms,
+        kb.conditions,
+        kb.applications,
+        kb.compounds,
+        kb.depleting,
+        kb.interactions,
+    ]
+    authorities = {a.code: a for a in kb.reference_values.authorities}
+
+    def name(code: str) -> str:
+        for table in tables:
+            entry = table.get(code)
+            if entry is not None:
+                return str(entry.name.get(lang))
+        if code in authorities:
+            return authorities[code].name.get(lang)
+        return code
+
+    return name
+
+
+CODE_KEYS = (
+    "condition",
+    "symptom",
+    "goal",
+    "application",
+    "compound",
+    "group",
+    "interaction",
+    "authority",
+)
+LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications")
+
+
+def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> dict[str, str]:
+    name = _namer(kb, t.lang)
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if key in CODE_KEYS and isinstance(value, str):
+            out[key] = name(value).lower() if key in ("symptom", "condition") else name(value)
+        elif key in LIST_KEYS and isinstance(value, list):
+            out[key] = ", ".join(name(str(v)).lower() for v in value)
+        elif key == "suggestions":
+            out[key] = t(" (did you mean: {names}?)", names=", ".join(value)) if value else ""
+        elif isinstance(value, bool):
+            out[key] = t("yes") if value else t("no")
+        elif isinstance(value, int | float):
+            out[key] = t.num(float(value), 2)
+        elif value is None:
+            out[key] = "?"
+        else:
+            out[key] = str(value)
+    return out
+
+
+def finding_text(kb: KnowledgeBase, finding: Finding, t: Translator) -> str:
+    if finding.code.startswith("synergy."):
+        entry = kb.synergy[finding.code.removeprefix("synergy.")]
+        return f"{entry.name.get(t.lang)}: {entry.statement.get(t.lang)}"
+    message = kb.messages.get(finding.code)
+    if message is None:
+        return finding.code
+    text = message.get(t.lang)
+    sentence = text.format(**format_params(kb, finding.params, t))
+    return sentence[:1].upper() + sentence[1:]
