@@ -6,6 +6,8 @@ import pytest
 
 from mgadvisor.kb import KnowledgeBase, load_knowledge
 
+pytest_plugins = ["case_plugin"]
+
 
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:

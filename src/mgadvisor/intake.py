@@ -207,10 +207,17 @@ _EXPECTED = {
 }
 
 
+def _plain(value: Any) -> str:
+    """0.0 -> '0', 2.5 -> '2.5': limits read as people write them."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _from_pydantic(err: Mapping[str, Any]) -> IntakeError:
     loc = tuple(err["loc"])
     kind = str(err["type"])
-    ctx = {k: str(v) for k, v in (err.get("ctx") or {}).items()}
+    ctx = {k: _plain(v) for k, v in (err.get("ctx") or {}).items()}
     given = _given(err.get("input"))
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])

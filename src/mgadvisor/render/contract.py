@@ -1,15 +1,122 @@
-"""The advice as JSON (the public contract): the engine's Advice plus a `text` on every finding."""
+"""The advice as JSON (the public contract): the engine's Advice plus a `text` on every finding.
+
+The document is a pydantic model, so `docs/schema/advice.schema.json` is generated from the very
+thing that produces the JSON (see `mgadvisor.schemas`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from mgadvisor.advice import Advice, Finding
+from pydantic import BaseModel, ConfigDict
+
+from mgadvisor.advice import (
+    Advice,
+    Calculations,
+    Finding,
+    Indicator,
+    IntakeMoment,
+    InteractionHit,
+    MedicationMatch,
+    ProductUse,
+    TraceStep,
+)
 from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.views import compound_composition
 from mgadvisor.render.apa import apa
 from mgadvisor.render.findings import finding_text
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FindingOut(_Out):
+    code: str
+    severity: Indicator
+    text: str
+    params: dict[str, Any]
+    sources: list[str]
+    points: int | None = None
+
+
+class RiskOut(_Out):
+    level: Literal["low", "moderate", "high"]
+    score: int
+    factors: list[FindingOut]
+
+
+class ReferralOut(_Out):
+    needed: bool
+    reasons: list[FindingOut]
+
+
+class CompoundOut(_Out):
+    code: str
+    name: str
+    rank: int
+    score: float
+    elemental_mg_percent: float
+    reasons: list[FindingOut]
+    sources: list[str]
+
+
+class DoseOut(_Out):
+    status: Literal["advised", "medical_supervision", "withheld"]
+    elemental_mg_per_day: float
+    reference_intake_mg: float | None
+    upper_level_mg: float | None
+    exceeds_upper_level: bool
+    authority: str
+    basis: list[FindingOut]
+    intakes: list[IntakeMoment]
+    product: ProductUse | None
+
+
+class ScheduleOut(_Out):
+    time: str
+    kind: Literal["magnesium", "medication"]
+    label: str
+    name: str
+    elemental_mg: float | None
+
+
+class InteractionOut(InteractionHit):
+    rule: str
+    mechanism: str
+    advice: str | None
+
+
+class ReferenceOut(_Out):
+    key: str
+    apa: str
+
+
+class AdviceDocument(_Out):
+    """The advice as delivered by the CLI (`--format json`) and the HTTP API."""
+
+    kb_version: str
+    kb_hash: str
+    engine_version: str
+    as_of: str
+    lang: Literal["nl", "en"]
+    authority: str
+    authority_name: str
+    risk: RiskOut
+    referral: ReferralOut
+    compounds: list[CompoundOut]
+    dose: DoseOut
+    schedule: list[ScheduleOut]
+    interactions: list[InteractionOut]
+    medications: list[MedicationMatch]
+    labs: list[FindingOut]
+    warnings: list[FindingOut]
+    synergy: list[FindingOut]
+    follow_up: list[FindingOut]
+    calculations: Calculations
+    trace: list[TraceStep]
+    references: list[ReferenceOut]
 
 
 def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str, Any]:
@@ -26,6 +133,11 @@ def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str
 
 
 def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
+    """The advice document as JSON-ready data, validated against :class:`AdviceDocument`."""
+    return AdviceDocument.model_validate(_document(advice, kb, lang)).model_dump(mode="json")
+
+
+def _document(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
     t = Translator(lang)
 
     def many(items: list[Finding]) -> list[dict[str, Any]]:

@@ -1,0 +1,262 @@
+"""A small pytest plugin: every tests/cases/*.yaml file is a clinical case run through the engine.
+
+Failures read `file → expectation → message`, so a clinician can see what went wrong without
+reading Python. Besides the case's own expectations, invariants that must hold for every advice
+are checked (sources resolve and render, gaps hold, limits flagged).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mgadvisor.advice import Advice
+from mgadvisor.advise import advise_intake
+from mgadvisor.advise.schedule import hours
+from mgadvisor.i18n import Translator
+from mgadvisor.intake import parse_intake
+from mgadvisor.kb import KnowledgeBase, load_knowledge
+from mgadvisor.render.findings import finding_text
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+class CaseMismatchError(Exception):
+    def __init__(self, expectation: str, message: str) -> None:
+        super().__init__(f"{expectation}: {message}")
+        self.expectation = expectation
+        self.message = message
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix == ".yaml" and file_path.parent == CASES_DIR:
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        data = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        yield CaseItem.from_parent(self, name=str(data.get("name", self.path.stem)), spec=data)
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, spec: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def runtest(self) -> None:
+        kb = load_knowledge()
+        for key in ("name", "why", "intake", "expect"):
+            if key not in self.spec:
+                raise CaseMismatchError("format", f"the case needs '{key}'")
+        unknown = [k for k in self.spec.get("sources", []) if k not in kb.references]
+        if unknown:
+            raise CaseMismatchError("sources", f"unknown citation keys {unknown}")
+        as_of = self.spec.get("as_of", date(2026, 11, 22))
+        as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
+        intake = parse_intake(self.spec["intake"], kb)
+        advice = advise_intake(intake, kb, as_of)
+        check_invariants(kb, advice)
+        check_expectations(kb, advice, self.spec["expect"] or {})
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseMismatchError):
+            return f"{self.path.name} → {excinfo.value.expectation} → {excinfo.value.message}"
+        return f"{self.path.name} → {excinfo.value!r}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"case: {self.name}"
+
+
+# -- what must always hold -----------------------------------------------------------------
+
+
+def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
+    for finding in advice.all_findings():
+        if not finding.sources:
+            raise CaseMismatchError("invariant.sources", f"{finding.code} has no source")
+        missing = [k for k in finding.sources if k not in kb.references]
+        if missing:
+            raise CaseMismatchError("invariant.sources", f"{finding.code} cites unknown {missing}")
+        for lang in ("nl", "en"):
+            text = finding_text(kb, finding, Translator(lang))
+            if text == finding.code or re.search(r"\{[a-z_]+\}", text):
+                raise CaseMismatchError(
+                    "invariant.render", f"{finding.code} does not render in {lang}: {text!r}"
+                )
+    dose = advice.dose
+    above = dose.upper_level_mg is not None and dose.elemental_mg_per_day > dose.upper_level_mg
+    warned = any(w.code == "warning.exceeds_upper_level" for w in advice.warnings)
+    if above and not (dose.exceeds_upper_level and warned):
+        raise CaseMismatchError(
+            "invariant.upper_level", "dose above the upper level without flag and warning"
+        )
+    if dose.status == "withheld" and (dose.elemental_mg_per_day or dose.intakes):
+        raise CaseMismatchError(
+            "invariant.withheld", "a withheld dose must be zero with no intakes"
+        )
+    if advice.referral.needed != bool(advice.referral.reasons):
+        raise CaseMismatchError("invariant.referral", "referral.needed must match its reasons")
+    times = {m.input: m.time for m in advice.medications}
+    for hit in advice.interactions:
+        if hit.medicine_first_h is None or hit.magnesium_first_h is None:
+            continue
+        at = times.get(hit.medication) or "08:00"
+        for intake in dose.intakes:
+            delta = (hours(intake.time) - hours(at)) % 24
+            if not hit.medicine_first_h <= delta <= 24 - hit.magnesium_first_h:
+                raise CaseMismatchError(
+                    "invariant.gap",
+                    f"magnesium at {intake.time} breaks the gap with {hit.medication} at {at}",
+                )
+
+
+# -- the case's own expectations -----------------------------------------------------------
+
+
+def _codes(findings: list[Any]) -> set[str]:
+    return {f.code for f in findings}
+
+
+def _in_range(name: str, value: Any, expected: Any) -> None:
+    if (
+        isinstance(expected, list)
+        and len(expected) == 2
+        and all(isinstance(x, int | float) for x in expected)
+    ):
+        if value is None or not expected[0] <= value <= expected[1]:
+            raise CaseMismatchError(
+                name, f"expected between {expected[0]} and {expected[1]}, got {value}"
+            )
+    elif value != expected:
+        raise CaseMismatchError(name, f"expected {expected!r}, got {value!r}")
+
+
+def _subset(name: str, wanted: list[str], present: set[str]) -> None:
+    missing = [w for w in wanted if w not in present]
+    if missing:
+        raise CaseMismatchError(name, f"missing {missing}; present: {sorted(present)}")
+
+
+def _disjoint(name: str, unwanted: list[str], present: set[str]) -> None:
+    found = [w for w in unwanted if w in present]
+    if found:
+        raise CaseMismatchError(name, f"must not contain {found}")
+
+
+def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]) -> None:
+    dose = advice.dose
+    top = [c.code for c in advice.compounds]
+    checks: dict[str, Any] = {
+        "risk_level": lambda v: _risk_level(advice, v),
+        "risk_score_min": lambda v: (
+            advice.risk.score >= v or _fail("risk_score_min", f"score {advice.risk.score} < {v}")
+        ),
+        "referral": lambda v: _in_range("referral", advice.referral.needed, v),
+        "referral_codes": lambda v: _subset("referral_codes", v, _codes(advice.referral.reasons)),
+        "no_referral_codes": lambda v: _disjoint(
+            "no_referral_codes", v, _codes(advice.referral.reasons)
+        ),
+        "dose_status": lambda v: _in_range("dose_status", dose.status, v),
+        "dose_mg_min": lambda v: (
+            dose.elemental_mg_per_day >= v
+            or _fail("dose_mg_min", f"{dose.elemental_mg_per_day} < {v}")
+        ),
+        "dose_mg_max": lambda v: (
+            dose.elemental_mg_per_day <= v
+            or _fail("dose_mg_max", f"{dose.elemental_mg_per_day} > {v}")
+        ),
+        "exceeds_upper_level": lambda v: _in_range(
+            "exceeds_upper_level", dose.exceeds_upper_level, v
+        ),
+        "intakes": lambda v: _in_range("intakes", len(dose.intakes), v),
+        "top_compound": lambda v: _in_range("top_compound", top[0] if top else None, v),
+        "top_compounds_include": lambda v: _subset("top_compounds_include", v, set(top)),
+        "top_compounds_exclude": lambda v: _disjoint("top_compounds_exclude", v, set(top)),
+        "no_interactions": lambda v: _in_range("no_interactions", not advice.interactions, v),
+        "magnesium_not_between": lambda v: _not_between(advice, v),
+        "magnesium_moments_include": lambda v: _subset(
+            "magnesium_moments_include", v, {i.moment for i in dose.intakes}
+        ),
+        "warnings_include": lambda v: _subset("warnings_include", v, _codes(advice.warnings)),
+        "warnings_exclude": lambda v: _disjoint("warnings_exclude", v, _codes(advice.warnings)),
+        "labs_include": lambda v: _subset("labs_include", v, _codes(advice.labs)),
+        "synergy_include": lambda v: _subset("synergy_include", v, _codes(advice.synergy)),
+        "follow_up_include": lambda v: _subset("follow_up_include", v, _codes(advice.follow_up)),
+        "dose_basis_include": lambda v: _subset("dose_basis_include", v, _codes(dose.basis)),
+        "risk_factors_include": lambda v: _subset(
+            "risk_factors_include", v, _codes(advice.risk.factors)
+        ),
+        "product_units_per_day": lambda v: _in_range(
+            "product_units_per_day", dose.product and dose.product.units_per_day, v
+        ),
+        "product_elemental_mg_per_day": lambda v: _in_range(
+            "product_elemental_mg_per_day", dose.product and dose.product.elemental_mg_per_day, v
+        ),
+        "product_exceeds_upper_level": lambda v: _in_range(
+            "product_exceeds_upper_level", dose.product and dose.product.exceeds_upper_level, v
+        ),
+        "reference_intake_mg": lambda v: _in_range(
+            "reference_intake_mg", dose.reference_intake_mg, v
+        ),
+        "upper_level_mg": lambda v: _in_range("upper_level_mg", dose.upper_level_mg, v),
+    }
+    for key, value in expect.items():
+        if key in checks:
+            checks[key](value)
+        elif key == "interactions":
+            hits = {h.interaction: h for h in advice.interactions}
+            for code, gaps in value.items():
+                if code not in hits:
+                    raise CaseMismatchError(
+                        "interactions", f"{code} not found; present: {sorted(hits)}"
+                    )
+                for field, wanted in (gaps or {}).items():
+                    _in_range(f"interactions.{code}.{field}", getattr(hits[code], field), wanted)
+        elif key == "medications_unresolved":
+            state = {m.input: m.resolved for m in advice.medications}
+            for name in value:
+                if state.get(name) is not False:
+                    raise CaseMismatchError(
+                        "medications_unresolved", f"{name} resolved: {state.get(name)}"
+                    )
+        elif key == "medications_resolved":
+            atcs = {m.input: m.atc for m in advice.medications}
+            for name, atc in value.items():
+                _in_range(f"medications_resolved.{name}", atcs.get(name), atc)
+        elif key == "calculations":
+            calc = advice.calculations.model_dump()
+            for field, wanted in value.items():
+                _in_range(f"calculations.{field}", calc.get(field), wanted)
+        else:
+            raise CaseMismatchError("format", f"unknown expectation '{key}'")
+
+
+def _fail(name: str, message: str) -> bool:
+    raise CaseMismatchError(name, message)
+
+
+def _risk_level(advice: Advice, wanted: str | list[str]) -> None:
+    allowed = wanted if isinstance(wanted, list) else [wanted]
+    if advice.risk.level not in allowed:
+        raise CaseMismatchError(
+            "risk_level", f"expected {allowed}, got {advice.risk.level} (score {advice.risk.score})"
+        )
+
+
+def _not_between(advice: Advice, window: list[str]) -> None:
+    start, end = hours(window[0]), hours(window[1])
+    for intake in advice.dose.intakes:
+        at = hours(intake.time)
+        inside = start <= at < end if start <= end else at >= start or at < end
+        if inside:
+            raise CaseMismatchError(
+                "magnesium_not_between", f"magnesium at {intake.time} is inside {window}"
+            )
