@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean i18n
+.PHONY: run test lint typecheck unit bench clean i18n schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mgadvisor tour
+	$(BIN)/mgadvisor advise examples/intake-example.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,6 +29,9 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+schema: $(STAMP)
+	$(BIN)/python -m mgadvisor.schemas
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

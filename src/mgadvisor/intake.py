@@ -127,7 +127,9 @@ def load_intake_text(text: str, kb: KnowledgeBase, source: str = "intake") -> In
         IntakeError: the first problem; `.errors` holds all of them.
     """
     try:
-        data = yaml.safe_load(text) if text.strip() else None
+        from mgadvisor.kb.loader import safe_yaml
+
+        data = safe_yaml(text) if text.strip() else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -311,5 +313,32 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
 
 
 def _unknown(path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:
-    hint = suggest(code, valid)
-    return IntakeError(path, what, repr(code), [], {}, hint[0] if hint else "")
+    return IntakeError(path, what, repr(code), [], {}, closest_code(code, valid))
+
+
+def closest_code(text: str, valid: Mapping[str, Any]) -> str:
+    """The code someone probably meant: by code, by name or synonym (nl/en), or a near miss."""
+    from mgadvisor.kb.names import normalize
+
+    aliases: dict[str, str] = {}
+    for code, entry in valid.items():
+        names = [code, code.replace("_", " ")]
+        name = getattr(entry, "name", None)
+        if name is not None and hasattr(name, "nl"):
+            names += [name.nl, name.en]
+        names += list(getattr(entry, "synonyms", []) or [])
+        for alias in names:
+            aliases.setdefault(normalize(alias), code)
+    key = normalize(text)
+    if key in aliases:
+        return aliases[key]
+    if len(key) >= 4:  # a word that starts a name or synonym: "slaap" -> "slaapproblemen"
+        starts = {
+            code for alias, code in aliases.items() if any(w.startswith(key) for w in alias.split())
+        }
+        if len(starts) == 1:
+            return starts.pop()
+    import difflib
+
+    hint = difflib.get_close_matches(key, list(aliases), n=1, cutoff=0.75)
+    return aliases[hint[0]] if hint else ""

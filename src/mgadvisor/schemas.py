@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,50 @@ def generate() -> dict[str, str]:
     return out
 
 
+def codes_markdown() -> str:
+    """docs/codes.md: every code an intake may use, with its Dutch and English name."""
+    from mgadvisor.kb import load_knowledge
+
+    kb = load_knowledge()
+    parts = [
+        "# Codes for the intake",
+        "",
+        "Generated from the knowledge base by `make schema`; do not edit by hand.",
+        "",
+    ]
+    groups: list[tuple[str, str, Mapping[str, Any]]] = [
+        ("complaints", "Complaints (`complaints`)", kb.symptoms),
+        ("goals", "Goals (`goals`)", kb.applications),
+        ("conditions", "Conditions (`conditions`)", kb.conditions),
+        (
+            "compounds",
+            "Compounds (`product.compound`, names in Dutch or English also work)",
+            kb.compounds,
+        ),
+    ]
+    for _, title, table in groups:
+        parts += [f"## {title}", "", "| Code | Nederlands | English |", "|---|---|---|"]
+        parts += [f"| `{code}` | {e.name.nl} | {e.name.en} |" for code, e in table.items()]
+        parts.append("")
+    parts += ["## Lab analytes (`labs[].analyte`)", "", "| Code | Units | Name |", "|---|---|---|"]
+    parts += [f"| `{c}` | {', '.join(a.units)} | {a.name.en} |" for c, a in kb.labs.items()]
+    parts += ["", "## Authorities (`preferences.authority`)", ""]
+    parts += [
+        f"- `{a.code}`: {a.name.en}" + (" (default)" if a.default else "")
+        for a in kb.reference_values.authorities
+    ]
+    return "\n".join(parts) + "\n"
+
+
 def main(folder: str = "docs/schema") -> None:
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     for name, text in generate().items():
         (target / name).write_text(text, encoding="utf-8")
         print(f"wrote {target / name}")
+    codes = target.parent / "codes.md"
+    codes.write_text(codes_markdown(), encoding="utf-8")
+    print(f"wrote {codes}")
 
 
 if __name__ == "__main__":

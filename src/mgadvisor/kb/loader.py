@@ -30,7 +30,13 @@ KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 M = TypeVar("M", bound=BaseModel)
 
-_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+
+
+def safe_yaml(text: str) -> Any:
+    """Parse YAML with the safe loader (never constructs arbitrary Python objects)."""
+    return yaml.load(text, Loader=_YamlLoader)
+
 
 # Files holding a list of entries, each entry identified by its `code`.
 LIST_FILES: dict[str, tuple[str, type[BaseModel]]] = {
