@@ -29,6 +29,7 @@ class KnowledgeBase:
     safety: m.SafetyData
     medicines: tuple[m.MedicineName, ...]
     foods: dict[str, m.Food]
+    portions: dict[str, m.Portion]
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -53,6 +54,7 @@ class KnowledgeBase:
             "medicine_names": len(self.medicines),
             "authorities": len(self.reference_values.authorities),
             "foods": len(self.foods),
+            "portions": len(self.portions),
             "facts": len(self.facts),
             "synergy": len(self.synergy),
             "labs": len(self.labs),

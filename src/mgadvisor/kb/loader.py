@@ -160,11 +160,8 @@ class _Loader:
         )
         safety = self._one("safety.yaml", "-", self._yaml("safety.yaml"), m.SafetyData)
         medicines = self._rows("medicines.csv", m.MedicineName, "name")
-        foods_list = self._rows("foods.csv", m.Food, "code")
-        foods = {f.code: f for f in foods_list}
-        if len(foods) != len(foods_list):
-            dupes = sorted({f.code for f in foods_list if foods_list.count(f) > 1})
-            self.problems.append(Problem("foods.csv", ",".join(dupes), "code", "duplicate code"))
+        foods = self._by_code("foods.csv", self._rows("foods.csv", m.Food, "code"))
+        portions = self._by_code("portions.csv", self._rows("portions.csv", m.Portion, "code"))
 
         # Cross-check whatever did parse, so one run lists every problem (not just a file's).
         kb = KnowledgeBase(
@@ -187,6 +184,7 @@ class _Loader:
             safety=safety or m.SafetyData.model_construct(conflicts=[], side_effects=[]),
             medicines=tuple(medicines),
             foods=foods,
+            portions=portions,
         )
         parsed_all = meta is not None and values is not None and safety is not None
         self.problems.extend(p for p in cross_check(kb) if parsed_all or p.entry != "authorities")
@@ -202,6 +200,15 @@ class _Loader:
             entry = self._one(name, f"line {line} ({row.get(key, '?')})", clean, model)
             if entry is not None:
                 out.append(entry)
+        return out
+
+    def _by_code(self, name: str, rows: list[M]) -> dict[str, M]:
+        out: dict[str, M] = {}
+        for row in rows:
+            code = str(getattr(row, "code"))  # noqa: B009 - rows of any CSV model
+            if code in out:
+                self.problems.append(Problem(name, code, "code", "duplicate code"))
+            out[code] = row
         return out
 
     def _hash(self) -> str:
@@ -365,6 +372,40 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
                 )
             )
 
+    groups = {f.group for f in kb.foods.values()}
+    for portion in kb.portions.values():
+        if portion.food and portion.food not in kb.foods:
+            hint = suggest(portion.food, kb.foods)
+            problems.append(
+                Problem(
+                    "portions.csv",
+                    portion.code,
+                    "food",
+                    f"unknown food code '{portion.food}'",
+                    hint[0] if hint else None,
+                )
+            )
+        if portion.group and portion.group not in groups:
+            problems.append(
+                Problem(
+                    "portions.csv", portion.code, "group", f"unknown food group '{portion.group}'"
+                )
+            )
+        if not portion.food and not portion.group:
+            problems.append(
+                Problem("portions.csv", portion.code, "food", "a portion needs a food or a group")
+            )
+        if portion.source not in ref_keys:
+            hint = suggest(portion.source, ref_keys)
+            problems.append(
+                Problem(
+                    "portions.csv",
+                    portion.code,
+                    "source",
+                    f"unknown citation key '{portion.source}'",
+                    hint[0] if hint else None,
+                )
+            )
     apps, comps = kb.applications, kb.compounds
     problems.extend(_check_compounds(kb))
     for c in comps.values():

@@ -377,6 +377,9 @@ class ReferenceValues(Model):
 # --- Foods, facts, synergy, safety ----------------------------------------------------------
 
 
+FoodTag = Literal["phytate_rich", "oxalate_rich", "refined", "whole_grain", "fortified"]
+
+
 class Food(Model):
     """One row of foods.csv (mg per 100 g edible portion)."""
 
@@ -384,10 +387,30 @@ class Food(Model):
     name_nl: NonEmpty
     name_en: NonEmpty
     group: Code
-    mg_per_100g: float = Field(ge=0)
-    ca_per_100g: float | None = Field(default=None, ge=0)
+    mg_per_100g: float = Field(ge=0, le=1000)
+    ca_per_100g: float | None = Field(default=None, ge=0, le=3000)
     source: CitationKey
     source_food_id: str = ""
+    tags: list[FoodTag] = Field(default_factory=list)  # in CSV: separated by ';'
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(";") if part.strip()]
+        return value
+
+
+class Portion(Model):
+    """One row of portions.csv: a household measure in grams, for a food or a whole group."""
+
+    code: Code
+    name_nl: NonEmpty
+    name_en: NonEmpty
+    grams: float = Field(gt=0, le=2000)
+    food: Code | None = None
+    group: Code | None = None
+    source: CitationKey
 
 
 class Fact(Statement):

@@ -33,6 +33,7 @@ COUNT_LABELS = {
     "medicine_names": N_("medicine names"),
     "authorities": N_("authorities (reference values)"),
     "foods": N_("foods"),
+    "portions": N_("household portions"),
     "facts": N_("facts"),
     "synergy": N_("synergies"),
     "labs": N_("lab analytes"),
