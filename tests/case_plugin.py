@@ -104,11 +104,10 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
         )
     if advice.referral.needed != bool(advice.referral.reasons):
         raise CaseMismatchError("invariant.referral", "referral.needed must match its reasons")
-    times = {m.input: m.time for m in advice.medications}
     for hit in advice.interactions:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
-        at = times.get(hit.medication) or "08:00"
+        at = hit.time or "08:00"
         for intake in dose.intakes:
             delta = (hours(intake.time) - hours(at)) % 24
             if not hit.medicine_first_h <= delta <= 24 - hit.magnesium_first_h:

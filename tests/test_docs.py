@@ -12,15 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def commands() -> dict[str, str]:
-    root = get_command(app)
+    """Every leaf command by its full path ("foods import nevo"), with its help text."""
     found: dict[str, str] = {}
-    for name, command in root.commands.items():  # type: ignore[attr-defined]
+
+    def walk(prefix: str, command: object) -> None:
         sub = getattr(command, "commands", None)
         if sub:
-            for subname, subcommand in sub.items():
-                found[f"{name} {subname}"] = subcommand.help or ""
+            for name, child in sub.items():
+                walk(f"{prefix} {name}".strip(), child)
         else:
-            found[name] = command.help or ""
+            found[prefix] = getattr(command, "help", None) or ""
+
+    walk("", get_command(app))
     return found
 
 

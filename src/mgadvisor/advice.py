@@ -97,6 +97,7 @@ class ScheduleItem(_Model):
 class InteractionHit(_Model):
     medication: str  # what the user entered
     name: str | None = None  # generic name the entry resolved to
+    time: str | None = None  # when this dose is taken (one hit per dose entered)
     atc: str
     interaction: str  # interaction code in the knowledge base
     effect: str
@@ -115,6 +116,34 @@ class MedicationMatch(_Model):
     match: Literal["atc", "exact", "fuzzy", "none"]
     suggestions: list[str] = Field(default_factory=list)
     time: str | None = None
+
+
+class FoodContribution(_Model):
+    food: str
+    name_nl: str
+    name_en: str
+    grams_per_day: float
+    magnesium_mg_per_day: float
+    calcium_mg_per_day: float
+    source: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class DietResult(_Model):
+    method: Literal["ffq", "diary", "both", "water"]
+    days: int
+    magnesium_mg_per_day: float
+    calcium_mg_per_day: float
+    water_magnesium_mg_per_day: float
+    reference_intake_mg: float | None
+    pct_of_reference: float | None
+    calcium_magnesium_ratio: float | None
+    ratio_target: float
+    top: list[FoodContribution]
+    foods: list[FoodContribution]
+    unresolved: list[str]
+    notes: list[Finding]
+    sources: list[str]
 
 
 class Calculations(_Model):
@@ -151,6 +180,8 @@ class Advice(_Model):
     follow_up: list[Finding]
     calculations: Calculations
     trace: list[TraceStep]
+    diet: DietResult | None = None
+    food_advice: list[Finding] = Field(default_factory=list)
 
     def all_findings(self) -> list[Finding]:
         """Every finding in the advice, for rendering and for checking sources."""
@@ -159,4 +190,7 @@ class Advice(_Model):
         for choice in self.compounds:
             found += choice.reasons
         found += [item.note for item in self.schedule if item.note is not None]
+        found += self.food_advice
+        if self.diet is not None:
+            found += self.diet.notes
         return found

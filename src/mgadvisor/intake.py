@@ -96,6 +96,41 @@ class Product(_Model):
     units_per_day: int | None = Field(default=None, ge=1, le=12)
 
 
+class FfqAnswer(_Model):
+    frequency: str  # a frequency code of the questionnaire (e.g. daily_1, weekly_2_4)
+    portions: float = Field(default=1, gt=0, le=20)  # portions per occasion
+
+
+class DiaryEntry(_Model):
+    food: str = Field(min_length=1, max_length=120)  # food code or a Dutch/English name
+    grams: float | None = Field(default=None, gt=0, le=5000)
+    portion: str | None = None  # a household-portion code (see portions.csv)
+    amount: float = Field(default=1, gt=0, le=50)  # number of portions
+
+    @model_validator(mode="after")
+    def _quantity(self) -> DiaryEntry:
+        if self.grams is None and self.portion is None:
+            raise ValueError("a diary entry needs grams or a portion")
+        return self
+
+
+class DiaryDay(_Model):
+    date: str | None = None
+    entries: list[DiaryEntry] = Field(min_length=1, max_length=200)
+
+
+class Water(_Model):
+    liters_per_day: float = Field(ge=0, le=10)
+    magnesium_mg_per_l: float = Field(ge=0, le=200)  # from the water company or the bottle label
+    calcium_mg_per_l: float | None = Field(default=None, ge=0, le=1000)
+
+
+class Diet(_Model):
+    ffq: dict[str, FfqAnswer] = Field(default_factory=dict)
+    diary: list[DiaryDay] = Field(default_factory=list, max_length=14)
+    water: Water | None = None
+
+
 class Preferences(_Model):
     authority: str | None = None
     lang: Literal["nl", "en"] | None = None
@@ -114,6 +149,7 @@ class Intake(_Model):
     labs: list[Lab] = Field(default_factory=list, max_length=30)
     loading_test: LoadingTest | None = None
     product: Product | None = None
+    diet: Diet | None = None
     preferences: Preferences = Field(default_factory=Preferences)
 
 
@@ -286,6 +322,8 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
                 [],
                 {"units": ", ".join(analyte.units)},
             )
+    if intake.diet is not None:
+        yield from _check_diet(intake.diet, kb)
     authorities = {a.code: a for a in kb.reference_values.authorities}
     if intake.preferences.authority and intake.preferences.authority not in authorities:
         yield _unknown(
@@ -310,6 +348,32 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
                 {},
                 hint,
             )
+
+
+def _check_diet(diet: Diet, kb: KnowledgeBase) -> Iterable[IntakeError]:
+    items = {item.code: item for item in kb.ffq.items}
+    frequencies = {f.code: f for f in kb.ffq.frequencies}
+    for code, answer in diet.ffq.items():
+        if code not in items:
+            yield _unknown(
+                f"diet.ffq.{code}",
+                N_("a question code of the food-frequency questionnaire"),
+                code,
+                items,
+            )
+        if answer.frequency not in frequencies:
+            yield _unknown(
+                f"diet.ffq.{code}.frequency", N_("a frequency code"), answer.frequency, frequencies
+            )
+    for d, day in enumerate(diet.diary):
+        for e, entry in enumerate(day.entries):
+            if entry.portion is not None and entry.portion not in kb.portions:
+                yield _unknown(
+                    f"diet.diary[{d}].entries[{e}].portion",
+                    N_("a household-portion code"),
+                    entry.portion,
+                    kb.portions,
+                )
 
 
 def _unknown(path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:

@@ -11,10 +11,12 @@ from mgadvisor.advice import Advice, Dose, Finding, ProductUse, Referral, TraceS
 from mgadvisor.advise import compounds as compound_rules
 from mgadvisor.advise import dose as dose_rules
 from mgadvisor.advise.followup import follow_up, synergy
+from mgadvisor.advise.food import food_advice
 from mgadvisor.advise.safety import WITHHOLD
 from mgadvisor.advise.schedule import plan
 from mgadvisor.assess import Assessment, assess
 from mgadvisor.assess.risk import is_athlete
+from mgadvisor.foods.catalog import FoodCatalog
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Absorption, Level
@@ -25,9 +27,15 @@ RULES_VERSION = "1.0.0"
 __all__ = ["RULES_VERSION", "advise", "advise_intake"]
 
 
-def advise_intake(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> Advice:
+def advise_intake(
+    intake: Intake,
+    kb: KnowledgeBase,
+    as_of: date,
+    lang: str = "en",
+    catalog: FoodCatalog | None = None,
+) -> Advice:
     """Assess and advise in one call."""
-    return advise(assess(intake, kb, as_of, lang), kb)
+    return advise(assess(intake, kb, as_of, lang, catalog), kb)
 
 
 def _conflict_sources(kb: KnowledgeBase, code: str) -> list[str]:
@@ -66,12 +74,26 @@ def advise(assessment: Assessment, kb: KnowledgeBase) -> Advice:
     # --- dose --------------------------------------------------------------------------
     ri = dose_rules.reference_intake(authority, intake)
     ul = dose_rules.upper_level(authority, intake)
-    target, basis = dose_rules.target_dose(kb, intake, authority, is_athlete(kb, intake), ul)
+    diet_mg = assessment.diet.magnesium_mg_per_day if assessment.diet else None
+    target, basis = dose_rules.target_dose(
+        kb, intake, authority, is_athlete(kb, intake), ul, diet_mg
+    )
     if withheld:
         target = 0.0
     exceeds = ul is not None and target > ul
     ul_sources = list(authority.upper_level_note.sources)
     if exceeds:
+        # Above the upper level is outside what is established as safe for self-care: a doctor.
+        reasons = [
+            *reasons,
+            Finding(
+                code="referral.above_upper_level",
+                severity="warning",
+                params={"dose": target, "upper_level": ul},
+                sources=_conflict_sources(kb, "daily_need_600_700") or ul_sources,
+            ),
+        ]
+        status = "medical_supervision" if status == "advised" else status
         warnings.append(
             Finding(
                 code="warning.exceeds_upper_level",
@@ -250,5 +272,7 @@ def advise(assessment: Assessment, kb: KnowledgeBase) -> Advice:
         follow_up=follow_up(kb, intake, assessment.calculations.egfr, ppi, target > 0),
         calculations=assessment.calculations,
         trace=trace,
+        diet=assessment.diet,
+        food_advice=food_advice(kb, assessment, ri, withheld),
     )
     return advice

@@ -57,7 +57,12 @@ def round_to(value: float, step: float) -> float:
 
 
 def target_dose(
-    kb: KnowledgeBase, intake: Intake, authority: Authority, athlete: bool, upper: float | None
+    kb: KnowledgeBase,
+    intake: Intake,
+    authority: Authority,
+    athlete: bool,
+    upper: float | None,
+    diet_mg: float | None = None,
 ) -> tuple[float, list[Finding]]:
     """The supplemental elemental magnesium (mg/day) and the steps that led to it.
 

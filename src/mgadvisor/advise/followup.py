@@ -57,7 +57,8 @@ def follow_up(
     found.append(
         Finding(code="followup.measure_status", sources=["costello2017", "jahnendechent2012"])
     )
-    if egfr is not None and egfr < kb.param("egfr_supervision_below"):
+    kidney_known_low = egfr is not None and egfr < kb.param("egfr_supervision_below")
+    if kidney_known_low or "ckd" in intake.conditions:
         months = kb.parameters["kidney_monitor_months"]
         found.append(
             Finding(

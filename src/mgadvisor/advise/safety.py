@@ -13,6 +13,7 @@ from mgadvisor.kb.models import Depleting, Safety
 
 WITHHOLD = frozenset(
     {
+        "referral.interaction_avoid",
         "referral.kidney_contraindicated",
         "referral.condition_contraindicated",
         "referral.serum_high",
@@ -79,16 +80,25 @@ def conditions(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
 
 
 def medicines(hits: list[InteractionHit]) -> list[Finding]:
-    return [
-        Finding(
-            code="referral.medicine",
-            severity="warning",
-            params={"medication": hit.medication, "interaction": hit.interaction},
+    """Digoxin-like interactions go to the doctor; 'not with magnesium at all' (raltegravir)
+    means no magnesium until the prescriber has decided, however far apart."""
+    found: dict[tuple[str, str], Finding] = {}
+    for hit in hits:
+        params = {"medication": hit.name or hit.medication, "interaction": hit.interaction}
+        if hit.severity == "referral":
+            code, severity = "referral.medicine", "warning"
+        elif hit.severity == "avoid":
+            code, severity = "referral.interaction_avoid", "critical"
+        else:
+            continue
+        # One reason per medicine, however many doses a day were entered.
+        found[(code, hit.interaction)] = Finding(
+            code=code,
+            severity=severity,
+            params=params,
             sources=hit.sources,
         )
-        for hit in hits
-        if hit.severity == "referral"
-    ]
+    return list(found.values())
 
 
 def pregnancy_signs(kb: KnowledgeBase, intake: Intake) -> list[Finding]:

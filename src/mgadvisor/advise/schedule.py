@@ -69,11 +69,10 @@ def constraints(
     default = kb.parameters["time_medicine_default"]
     notes: list[Finding] = []
     out = []
-    times = {m.input: m.time for m in matches}
     for hit in hits:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
-        given = times.get(hit.medication)
+        given = hit.time  # each dose of a medicine taken twice a day is its own constraint
         if given is None:
             notes.append(
                 Finding(

@@ -8,7 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from mgadvisor.advice import Calculations, Finding, InteractionHit, MedicationMatch, Risk, TraceStep
+from mgadvisor.advice import (
+    Calculations,
+    DietResult,
+    Finding,
+    InteractionHit,
+    MedicationMatch,
+    Risk,
+    TraceStep,
+)
+from mgadvisor.assess.diet import assess_diet
 from mgadvisor.assess.kidney import ckd_epi_2021, kdigo_stage, magnesium_depletion_score
 from mgadvisor.assess.labs import assess_labs
 from mgadvisor.assess.medication import review
@@ -20,6 +29,7 @@ from mgadvisor.assess.risk import (
     person_factors,
     symptom_factors,
 )
+from mgadvisor.foods.catalog import FoodCatalog
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Authority, Depleting
@@ -41,6 +51,7 @@ class Assessment:
     depleting: list[tuple[MedicationMatch, Depleting]]
     referral: list[Finding]
     trace: list[TraceStep] = field(default_factory=list)
+    diet: DietResult | None = None
 
 
 def choose_authority(kb: KnowledgeBase, intake: Intake) -> Authority:
@@ -61,9 +72,21 @@ def _egfr(intake: Intake, readings: dict[str, float]) -> tuple[float | None, str
     return None, None
 
 
-def assess(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> Assessment:
-    """Everything the advice needs to know about this client, computed once."""
+def assess(
+    intake: Intake,
+    kb: KnowledgeBase,
+    as_of: date,
+    lang: str = "en",
+    catalog: FoodCatalog | None = None,
+) -> Assessment:
+    """Everything the advice needs to know about this client, computed once.
+
+    Args:
+        catalog: foods for the diet estimate; the bundled table when None (the engine never
+            reads the user's imported tables itself: the adapter passes them in).
+    """
     trace: list[TraceStep] = []
+    authority = choose_authority(kb, intake)
     lab = assess_labs(kb, intake)
     values = {code: reading.value for code, reading in lab.readings.items()}
     egfr, egfr_source = _egfr(intake, values)
@@ -101,8 +124,25 @@ def assess(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> 
         )
     )
 
+    diet = None
+    diet_factors: list[Finding] = []
+    if intake.diet is not None:
+        from mgadvisor.advise.dose import reference_intake
+
+        catalog = catalog or FoodCatalog.bundled(kb)
+        diet = assess_diet(kb, intake.diet, catalog, reference_intake(authority, intake))
+        diet_factors = _diet_factors(kb, diet)
+        trace.append(
+            TraceStep(
+                rule="diet.intake",
+                facts={"method": diet.method, "days": diet.days, "foods": len(diet.foods)},
+                result=f"{diet.magnesium_mg_per_day:g} mg/d, Ca/Mg {diet.calcium_magnesium_ratio}",
+                sources=diet.sources or ["usda_fdc_sr_legacy"],
+            )
+        )
     factors = [
         *person_factors(kb, intake),
+        *diet_factors,
         *condition_factors(kb, intake),
         *symptom_factors(kb, intake),
         *medicine_factors(depleting),
@@ -159,7 +199,7 @@ def assess(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> 
     return Assessment(
         intake=intake,
         as_of=as_of,
-        authority=choose_authority(kb, intake),
+        authority=authority,
         calculations=calculations,
         risk=risk,
         labs=lab.findings,
@@ -168,7 +208,39 @@ def assess(intake: Intake, kb: KnowledgeBase, as_of: date, lang: str = "en") -> 
         depleting=meds.depleting,
         referral=referral,
         trace=trace,
+        diet=diet,
     )
+
+
+def _diet_factors(kb: KnowledgeBase, diet: DietResult) -> list[Finding]:
+    """Low dietary intake and a high calcium : magnesium ratio raise the deficiency risk."""
+    found = []
+    low = kb.parameters["diet_low_below_pct"]
+    entry = kb.risk_factors["low_dietary_intake"]
+    if diet.pct_of_reference is not None and diet.pct_of_reference < low.value:
+        found.append(
+            Finding(
+                code="risk.low_dietary_intake",
+                params={"mg": diet.magnesium_mg_per_day, "pct": diet.pct_of_reference},
+                sources=list(dict.fromkeys([*entry.statement.sources, *low.sources])),
+                points=entry.points,
+            )
+        )
+    ratio = kb.risk_factors["high_calcium_magnesium_ratio"]
+    western = float(ratio.params["western_ratio"])
+    if diet.calcium_magnesium_ratio is not None and diet.calcium_magnesium_ratio >= western:
+        found.append(
+            Finding(
+                code="risk.high_calcium_magnesium_ratio",
+                params={
+                    "ratio": diet.calcium_magnesium_ratio,
+                    "target": ratio.params["target_ratio"],
+                },
+                sources=list(ratio.statement.sources),
+                points=ratio.points,
+            )
+        )
+    return found
 
 
 def _rounded(value: float | None, digits: int = 2) -> float | None:

@@ -133,6 +133,7 @@ def review(kb: KnowledgeBase, meds: list[Medication], lang: str = "en") -> Medic
                 InteractionHit(
                     medication=match.input,
                     name=match.name,
+                    time=match.time,
                     atc=match.atc,
                     interaction=inter.code,
                     effect=inter.effect,

@@ -30,6 +30,7 @@ class KnowledgeBase:
     medicines: tuple[m.MedicineName, ...]
     foods: dict[str, m.Food]
     portions: dict[str, m.Portion]
+    ffq: m.Ffq
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -55,6 +56,7 @@ class KnowledgeBase:
             "authorities": len(self.reference_values.authorities),
             "foods": len(self.foods),
             "portions": len(self.portions),
+            "ffq_items": len(self.ffq.items),
             "facts": len(self.facts),
             "synergy": len(self.synergy),
             "labs": len(self.labs),

@@ -159,6 +159,7 @@ class _Loader:
             "reference_values.yaml", "-", self._yaml("reference_values.yaml"), m.ReferenceValues
         )
         safety = self._one("safety.yaml", "-", self._yaml("safety.yaml"), m.SafetyData)
+        ffq = self._one("ffq.yaml", "-", self._yaml("ffq.yaml"), m.Ffq)
         medicines = self._rows("medicines.csv", m.MedicineName, "name")
         foods = self._by_code("foods.csv", self._rows("foods.csv", m.Food, "code"))
         portions = self._by_code("portions.csv", self._rows("portions.csv", m.Portion, "code"))
@@ -185,6 +186,8 @@ class _Loader:
             medicines=tuple(medicines),
             foods=foods,
             portions=portions,
+            ffq=ffq
+            or m.Ffq.model_construct(title=m.Text(nl="-", en="-"), frequencies=[], items=[]),
         )
         parsed_all = meta is not None and values is not None and safety is not None
         self.problems.extend(p for p in cross_check(kb) if parsed_all or p.entry != "authorities")
@@ -345,6 +348,38 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
                     path,
                     f"unknown citation key '{key}'",
                     hint[0] if hint else None,
+                )
+            )
+    for path, key in citations(kb.ffq):
+        if key not in ref_keys:
+            hint = suggest(key, ref_keys)
+            problems.append(
+                Problem(
+                    "ffq.yaml",
+                    "-",
+                    path,
+                    f"unknown citation key '{key}'",
+                    hint[0] if hint else None,
+                )
+            )
+    for question in kb.ffq.items:
+        for i, part in enumerate(question.foods):
+            if part.food not in kb.foods:
+                hint = suggest(part.food, kb.foods)
+                problems.append(
+                    Problem(
+                        "ffq.yaml",
+                        question.code,
+                        f"foods.{i}.food",
+                        f"unknown food code '{part.food}'",
+                        hint[0] if hint else None,
+                    )
+                )
+        total = sum(part.share for part in question.foods)
+        if abs(total - 1) > 0.01:
+            problems.append(
+                Problem(
+                    "ffq.yaml", question.code, "foods", f"shares must add up to 1, not {total:g}"
                 )
             )
     for path, key in citations(kb.safety):

@@ -413,6 +413,36 @@ class Portion(Model):
     source: CitationKey
 
 
+class FfqFrequency(Model):
+    """An answer to "how often": its code, label and how many times a day it means."""
+
+    code: Code
+    label: Text
+    per_day: float = Field(ge=0, le=10)
+
+
+class FfqFood(Model):
+    food: Code
+    share: float = Field(gt=0, le=1)  # share of the item's grams this food stands for
+
+
+class FfqItem(Model):
+    """One question of the magnesium food-frequency questionnaire."""
+
+    code: Code
+    question: Text
+    portion: Text  # the portion the question asks about, e.g. "1 slice (35 g)"
+    portion_grams: float = Field(gt=0, le=2000)
+    portion_sources: Sources
+    foods: Annotated[list[FfqFood], Field(min_length=1)]
+
+
+class Ffq(Model):
+    title: Text
+    frequencies: Annotated[list[FfqFrequency], Field(min_length=2)]
+    items: Annotated[list[FfqItem], Field(min_length=1)]
+
+
 class Fact(Statement):
     """A general statement of the seeds (physiology, absorption, measurement, ...)."""
 

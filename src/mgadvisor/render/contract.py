@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from mgadvisor.advice import (
     Advice,
     Calculations,
+    DietResult,
     Finding,
     Indicator,
     IntakeMoment,
@@ -88,6 +89,10 @@ class InteractionOut(InteractionHit):
     advice: str | None
 
 
+class DietOut(DietResult):
+    notes: list[FindingOut]  # type: ignore[assignment]
+
+
 class ReferenceOut(_Out):
     key: str
     apa: str
@@ -116,6 +121,8 @@ class AdviceDocument(_Out):
     follow_up: list[FindingOut]
     calculations: Calculations
     trace: list[TraceStep]
+    diet: DietOut | None
+    food_advice: list[FindingOut]
     references: list[ReferenceOut]
 
 
@@ -226,5 +233,9 @@ def _document(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "follow_up": many(advice.follow_up),
         "calculations": advice.calculations.model_dump(),
         "trace": [step.model_dump() for step in advice.trace],
+        "diet": {**advice.diet.model_dump(), "notes": many(advice.diet.notes)}
+        if advice.diet
+        else None,
+        "food_advice": many(advice.food_advice),
         "references": [{"key": key, "apa": text} for key, text in apa(kb, cited).items()],
     }

@@ -54,6 +54,10 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
     name = _namer(kb, t.lang)
     out: dict[str, str] = {}
     for key, value in params.items():
+        if key.endswith(("_nl", "_en")):
+            if key.endswith(f"_{t.lang}"):
+                out[key[:-3]] = str(value)  # e.g. food_nl -> {food} in Dutch
+            continue
         if key in CODE_KEYS and isinstance(value, str):
             out[key] = name(value).lower() if key in ("symptom", "condition") else name(value)
         elif key in LIST_KEYS and isinstance(value, list):

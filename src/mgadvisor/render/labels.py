@@ -34,6 +34,7 @@ COUNT_LABELS = {
     "authorities": N_("authorities (reference values)"),
     "foods": N_("foods"),
     "portions": N_("household portions"),
+    "ffq_items": N_("food-frequency questions"),
     "facts": N_("facts"),
     "synergy": N_("synergies"),
     "labs": N_("lab analytes"),

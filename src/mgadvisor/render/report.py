@@ -230,6 +230,48 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
     return out
 
 
+def diet_section(diet: dict[str, Any], advice: list[dict[str, Any]], t: Translator) -> Section:
+    num = t.num
+    lines = [
+        t(
+            "Magnesium from the diet: {mg} mg/day ({pct} % of the recommended intake)",
+            mg=num(diet["magnesium_mg_per_day"], 0),
+            pct=num(diet["pct_of_reference"], 0) if diet["pct_of_reference"] is not None else "-",
+        ),
+        t(
+            "Calcium: {ca} mg/day; calcium : magnesium = {ratio} : 1 (favourable: {target} : 1)",
+            ca=num(diet["calcium_mg_per_day"], 0),
+            ratio=num(diet["calcium_magnesium_ratio"], 1)
+            if diet["calcium_magnesium_ratio"]
+            else "-",
+            target=num(diet["ratio_target"], 0),
+        ),
+    ]
+    if diet["water_magnesium_mg_per_day"]:
+        lines.append(
+            t("of which drinking water: {mg} mg/day", mg=num(diet["water_magnesium_mg_per_day"], 0))
+        )
+    lines += [_cited(n) for n in diet["notes"]]
+    lines += [_cited(f) for f in advice]
+    if diet["unresolved"]:
+        lines.append(
+            t("Foods not recognised (not counted): {names}", names=", ".join(diet["unresolved"]))
+        )
+    name_key = "name_nl" if t.lang == "nl" else "name_en"
+    rows = [
+        [
+            f[name_key],
+            num(f["grams_per_day"], 0) + " g",
+            num(f["magnesium_mg_per_day"], 0) + " mg",
+            f["source"],
+        ]
+        for f in diet["top"]
+    ]
+    return Section(
+        t("Diet"), lines, headers=[t("Top sources"), t("Per day"), "Mg", t("Source")], rows=rows
+    )
+
+
 def to_markdown(parts: list[Section]) -> str:
     lines: list[str] = []
     for index, part in enumerate(parts):

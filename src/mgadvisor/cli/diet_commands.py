@@ -1,0 +1,246 @@
+"""Commands for food and diet: diet, foods search, foods import nevo|usda, foods sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mgadvisor.cli.advice_commands import ReportFormat, _as_of, _read
+from mgadvisor.cli.app import T, app, lang_of
+from mgadvisor.cli.commands import Format, _echo_json, _kb
+from mgadvisor.i18n import N_, Translator
+
+foods_app = typer.Typer(
+    help=T("Food composition: search, import official tables, list sources."), no_args_is_help=True
+)
+import_app = typer.Typer(
+    help=T("Import an official food composition download."), no_args_is_help=True
+)
+foods_app.add_typer(import_app, name="import")
+app.add_typer(foods_app, name="foods")
+
+DIET_KEYS = ("ffq", "diary", "water")
+
+
+def catalog_with_imports(kb: Any) -> Any:
+    """The bundled foods plus every table the user imported."""
+    from mgadvisor.foods.catalog import FoodCatalog
+    from mgadvisor.foods.store import FoodStore
+
+    return FoodStore().catalog(FoodCatalog.bundled(kb))
+
+
+@app.command("diet")
+def diet_cmd(
+    ctx: typer.Context,
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE|-",
+            help=T(
+                "An intake with a diet section, or only ffq/diary/water (with optional person)."
+            ),
+        ),
+    ],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help=T("Output format."))
+    ] = ReportFormat.TEXT,
+    svg: Annotated[
+        Path | None, typer.Option("--svg", help=T("Folder to write the two SVG charts to."))
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help=T("Date of the advice (YYYY-MM-DD), default today.")),
+    ] = None,
+) -> None:
+    """Magnesium and calcium from food: mg/day, % of the reference, Ca:Mg ratio, top sources."""
+    from mgadvisor.advise import advise_intake
+    from mgadvisor.errors import IntakeError
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.kb.loader import safe_yaml
+    from mgadvisor.render.charts import contributors_chart, intake_chart
+    from mgadvisor.render.contract import advice_dict
+    from mgadvisor.render.report import diet_section, to_console, to_markdown
+
+    kb = _kb()
+    text = _read(file)
+    try:
+        data = safe_yaml(text) if text.strip() else None
+    except Exception:
+        raise IntakeError(file, N_("valid YAML or JSON"), "a syntax error") from None
+    if isinstance(data, dict) and "diet" not in data and any(k in data for k in DIET_KEYS):
+        person = data.pop("person", {"age": 40, "sex": "female"})
+        data = {"person": person, "diet": data}
+    intake = parse_intake(data, kb)
+    if intake.diet is None:
+        raise IntakeError("diet", N_("a diet section (ffq, diary or water)"), N_("nothing"))
+    lang = ctx.find_root().params.get("lang") or intake.preferences.lang or lang_of(ctx)
+    t = Translator(lang)
+    advice = advise_intake(intake, kb, _as_of(as_of), lang, catalog_with_imports(kb))
+    assert advice.diet is not None
+    document = advice_dict(advice, kb, lang)
+    if svg is not None:
+        svg.mkdir(parents=True, exist_ok=True)
+        (svg / "diet-intake.svg").write_text(
+            intake_chart(advice.diet, t, advice.dose.elemental_mg_per_day), encoding="utf-8"
+        )
+        (svg / "diet-top-sources.svg").write_text(
+            contributors_chart(advice.diet, t), encoding="utf-8"
+        )
+    if fmt is ReportFormat.JSON:
+        _echo_json(
+            {
+                "diet": document["diet"],
+                "food_advice": document["food_advice"],
+                "supplement_mg_per_day": advice.dose.elemental_mg_per_day,
+            }
+        )
+        return
+    section = diet_section(document["diet"], document["food_advice"], t)
+    if fmt is ReportFormat.MARKDOWN:
+        typer.echo(to_markdown([section]))
+        return
+    from mgadvisor.render.console import console
+
+    console().print(to_console([section]))
+
+
+@foods_app.command("search")
+def foods_search(
+    ctx: typer.Context,
+    text: Annotated[list[str], typer.Argument(help=T("Food name, Dutch or English."))],
+    limit: Annotated[int, typer.Option(help=T("Maximum number of results."), min=1, max=100)] = 10,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
+) -> None:
+    """Find foods by Dutch or English name (fuzzy), with magnesium and calcium per 100 g."""
+    from rich.table import Table
+
+    from mgadvisor.render.console import console
+
+    lang = lang_of(ctx)
+    t = Translator(lang)
+    hits = catalog_with_imports(_kb()).search(" ".join(text), limit=limit)
+    if fmt is Format.JSON:
+        _echo_json(
+            [
+                {
+                    "code": f.code,
+                    "name_nl": f.name_nl,
+                    "name_en": f.name_en,
+                    "mg_per_100g": f.mg_per_100g,
+                    "ca_per_100g": f.ca_per_100g,
+                    "source": f.source,
+                    "score": round(s),
+                }
+                for f, s in hits
+            ]
+        )
+        return
+    if not hits:
+        typer.echo(t("Nothing found for '{text}'.", text=" ".join(text)))
+        raise typer.Exit(1)
+    table = Table(title=t("Foods"))
+    for header in (t("Code"), t("Name"), "Mg mg/100 g", "Ca mg/100 g", t("Source")):
+        table.add_column(header)
+    for food, _ in hits:
+        table.add_row(
+            food.code,
+            food.name(lang),
+            t.num(food.mg_per_100g, 1),
+            t.num(food.ca_per_100g, 1) if food.ca_per_100g is not None else "-",
+            food.source,
+        )
+    console().print(table)
+
+
+def _import(kind: str, path: Path, lang: str) -> None:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from mgadvisor.foods import importers
+    from mgadvisor.foods.store import FoodStore, SourceInfo, now
+
+    t = Translator(lang)
+    store = FoodStore()
+    reader = importers.nevo if kind == "nevo" else importers.usda
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(t("Importing {file}", file=path.name), total=None)
+
+        def advance(done: int) -> None:
+            bar.update(task, completed=done)
+
+        table = reader(path, advance)
+        bar.update(task, total=table.size)
+        info = SourceInfo(f"{kind}:{table.version}", kind, table.version, str(path), now(), 0)
+        count = store.replace(info, table.rows)
+    typer.echo(
+        t(
+            "Imported {count} foods from {file} ({version}) into {db}.",
+            count=count,
+            file=path.name,
+            version=table.version,
+            db=str(store.path),
+        )
+    )
+
+
+@import_app.command("nevo")
+def import_nevo(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(help=T("The NEVO-online CSV file."))]
+) -> None:
+    """Import the NEVO-online CSV (RIVM): used unmodified, its version recorded."""
+    _import("nevo", file, lang_of(ctx))
+
+
+@import_app.command("usda")
+def import_usda(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help=T("Folder with food.csv and food_nutrient.csv."))],
+) -> None:
+    """Import a USDA FoodData Central CSV download (magnesium 1090, calcium 1087)."""
+    _import("usda", folder, lang_of(ctx))
+
+
+@foods_app.command("sources")
+def foods_sources(
+    ctx: typer.Context,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
+) -> None:
+    """Food tables in use: the bundled table and every imported one."""
+    from mgadvisor.foods.store import FoodStore
+
+    t = Translator(lang_of(ctx))
+    kb = _kb()
+    store = FoodStore()
+    sources = store.sources()
+    if fmt is Format.JSON:
+        _echo_json(
+            {
+                "bundled": len(kb.foods),
+                "database": str(store.path),
+                "imported": [s.__dict__ for s in sources],
+            }
+        )
+        return
+    typer.echo(
+        t(
+            "Bundled: {count} foods (seed table and USDA SR Legacy), knowledge base {version}",
+            count=len(kb.foods),
+            version=kb.version,
+        )
+    )
+    for s in sources:
+        typer.echo(
+            t(
+                "Imported: {id}, {rows} foods, from {file} on {date}",
+                id=s.id,
+                rows=s.rows,
+                file=s.file,
+                date=s.imported_at,
+            )
+        )
+    if not sources:
+        typer.echo(t("No imported tables yet: mgadvisor foods import nevo FILE | usda DIR"))
