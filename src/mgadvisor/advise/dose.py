@@ -74,8 +74,24 @@ def target_dose(
     basis: list[Finding] = []
     step = kb.param("dose_round_mg")
     dose = 0.0
-    if ri is not None:
+    if ri is not None and diet_mg is not None:
+        # The diet was measured: the supplement fills the gap to the reference intake.
+        dose = max(0.0, ri - diet_mg)
+        basis.append(
+            Finding(
+                code="dose.from_diet_gap" if dose > 0 else "dose.diet_covers_need",
+                params={
+                    "reference_intake": ri,
+                    "diet": round(diet_mg),
+                    "dose": round_to(dose, step),
+                    "authority": authority.code,
+                },
+                sources=list(authority.intake_sources),
+            )
+        )
+    elif ri is not None:
         share = kb.parameters["diet_share_assumed_pct"]
+
         dose = ri * (1 - share.value / 100)
         basis.append(
             Finding(

@@ -169,10 +169,11 @@ def plan(
                 time=clock(at), kind="magnesium", label=compound.code, elemental_mg=per_intake
             )
         )
-    seen = set()
-    for rule in rules:
-        if rule.medication not in seen:
-            seen.add(rule.medication)
+    seen: set[tuple[str, float]] = set()
+    for rule in rules:  # every dose of every medicine appears in the day schedule
+        if (rule.medication, rule.time_h) not in seen:
+            seen.add((rule.medication, rule.time_h))
+
             schedule.append(
                 ScheduleItem(time=clock(rule.time_h), kind="medication", label=rule.medication)
             )

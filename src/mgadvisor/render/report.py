@@ -210,11 +210,15 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
             )
         )
     for key, title in (
+        ("diet", t("Diet")),
         ("warnings", t("Warnings")),
         ("synergy", t("What helps")),
         ("follow_up", t("Follow-up")),
     ):
-        if data[key]:
+        if key == "diet":
+            if data["diet"]:
+                out.append(diet_section(data["diet"], data["food_advice"], t))
+        elif data[key]:
             out.append(Section(title, [_cited(f) for f in data[key]]))
     if explain:
         out.append(
