@@ -80,7 +80,13 @@ def advise_cmd(
     intake = load_intake_text(_read(file), kb, source=file)
     explicit = ctx.find_root().params.get("lang")
     lang = explicit or intake.preferences.lang or lang_of(ctx)
-    advice = advise_intake(intake, kb, _as_of(as_of), lang)
+    catalog = None
+    if intake.diet is not None:
+        from mgadvisor.cli.diet_commands import catalog_with_imports
+
+        catalog = catalog_with_imports(kb)  # the user's imported NEVO/USDA tables count too
+    advice = advise_intake(intake, kb, _as_of(as_of), lang, catalog)
+
     data = advice_dict(advice, kb, lang)
     if fmt is ReportFormat.JSON:
         _echo_json(data)
