@@ -321,47 +321,26 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
                     )
                 )
 
-    named: list[tuple[str, Mapping[str, BaseModel]]] = [
-        (LIST_FILES[kind][0], getattr(kb, kind)) for kind in LIST_FILES
-    ]
-    for file, entries in named:
-        for code, entry in entries.items():
-            for path, key in citations(entry):
-                if key not in ref_keys:
-                    hint = suggest(key, ref_keys)
-                    problems.append(
-                        Problem(
-                            file,
-                            code,
-                            path,
-                            f"unknown citation key '{key}'",
-                            hint[0] if hint else None,
-                        )
+    def check_citations(file: str, entry: str, obj: Any) -> None:
+        for path, key in citations(obj):
+            if key not in ref_keys:
+                hint = suggest(key, ref_keys)
+                problems.append(
+                    Problem(
+                        file,
+                        entry,
+                        path,
+                        f"unknown citation key '{key}'",
+                        hint[0] if hint else None,
                     )
-    for path, key in citations(kb.reference_values):
-        if key not in ref_keys:
-            hint = suggest(key, ref_keys)
-            problems.append(
-                Problem(
-                    "reference_values.yaml",
-                    "-",
-                    path,
-                    f"unknown citation key '{key}'",
-                    hint[0] if hint else None,
                 )
-            )
-    for path, key in citations(kb.ffq):
-        if key not in ref_keys:
-            hint = suggest(key, ref_keys)
-            problems.append(
-                Problem(
-                    "ffq.yaml",
-                    "-",
-                    path,
-                    f"unknown citation key '{key}'",
-                    hint[0] if hint else None,
-                )
-            )
+
+    for kind, (file, _) in LIST_FILES.items():
+        for code, entry in getattr(kb, kind).items():
+            check_citations(file, code, entry)
+    check_citations("reference_values.yaml", "-", kb.reference_values)
+    check_citations("ffq.yaml", "-", kb.ffq)
+    check_citations("safety.yaml", "-", kb.safety)
     for question in kb.ffq.items:
         for i, part in enumerate(question.foods):
             if part.food not in kb.foods:
@@ -380,18 +359,6 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
             problems.append(
                 Problem(
                     "ffq.yaml", question.code, "foods", f"shares must add up to 1, not {total:g}"
-                )
-            )
-    for path, key in citations(kb.safety):
-        if key not in ref_keys:
-            hint = suggest(key, ref_keys)
-            problems.append(
-                Problem(
-                    "safety.yaml",
-                    "-",
-                    path,
-                    f"unknown citation key '{key}'",
-                    hint[0] if hint else None,
                 )
             )
     for food in kb.foods.values():

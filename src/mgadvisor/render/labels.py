@@ -111,6 +111,33 @@ FIELD_LABELS = {
     "chemical_name": N_("Chemical name"),
 }
 
+# Labels of the advice report.
+RISK_LABELS = {"low": N_("low"), "moderate": N_("moderate"), "high": N_("high")}
+STATUS = {
+    "advised": N_("advised"),
+    "medical_supervision": N_("only under medical supervision"),
+    "withheld": N_("withheld: refer to a doctor first"),
+}
+SEVERITY = {
+    "info": N_("info"),
+    "caution": N_("caution"),
+    "avoid": N_("avoid"),
+    "referral": N_("referral"),
+}
+MATCH = {
+    "atc": N_("by ATC code"),
+    "exact": N_("exact"),
+    "fuzzy": N_("probable, check"),
+    "none": N_("none"),
+}
+MDS_PARTS = {
+    "diuretic": N_("diuretic"),
+    "ppi": N_("proton-pump inhibitor"),
+    "heavy_drinking": N_("heavy drinking"),
+    "egfr_60_89": N_("eGFR 60–89"),
+    "egfr_below_60": N_("eGFR below 60"),
+}
+
 # Messages of the core's UserInputError and UnknownNameError, translated by the adapters.
 ERROR_MESSAGES = (
     N_("unknown {kind} '{name}'."),

@@ -9,7 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mgadvisor.i18n import N_, Translator
+from mgadvisor.i18n import Translator
+from mgadvisor.render.labels import (
+    BASIS_LABELS as BASIS,
+)
+from mgadvisor.render.labels import (
+    MATCH,
+    MDS_PARTS,
+    RISK_LABELS,
+    SEVERITY,
+    STATUS,
+)
 
 
 @dataclass
@@ -24,34 +34,6 @@ class Section:
 def _cited(item: dict[str, Any]) -> str:
     keys = item.get("sources") or []
     return f"{item['text']} [{', '.join(keys)}]" if keys else item["text"]
-
-
-RISK_LABELS = {"low": N_("low"), "moderate": N_("moderate"), "high": N_("high")}
-STATUS = {
-    "advised": N_("advised"),
-    "medical_supervision": N_("only under medical supervision"),
-    "withheld": N_("withheld: refer to a doctor first"),
-}
-SEVERITY = {
-    "info": N_("info"),
-    "caution": N_("caution"),
-    "avoid": N_("avoid"),
-    "referral": N_("referral"),
-}
-MATCH = {
-    "atc": N_("by ATC code"),
-    "exact": N_("exact"),
-    "fuzzy": N_("probable, check"),
-    "none": N_("none"),
-}
-BASIS = {"compound": N_("mass of the salt"), "elemental": N_("elemental magnesium")}
-MDS_PARTS = {
-    "diuretic": N_("diuretic"),
-    "ppi": N_("proton-pump inhibitor"),
-    "heavy_drinking": N_("heavy drinking"),
-    "egfr_60_89": N_("eGFR 60–89"),
-    "egfr_below_60": N_("eGFR below 60"),
-}
 
 
 def severity_of(hit: dict[str, Any]) -> str:
