@@ -38,5 +38,6 @@ clean:
 
 # Re-extract interface strings into the catalogs; then translate the new Dutch msgstr entries.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -k t -k T -k N_ --no-location --omit-header --no-wrap -o src/mgadvisor/locale/messages.pot src/mgadvisor
+	$(BIN)/pybabel extract -F babel.cfg -k t -k T -k N_ --no-location --omit-header --no-wrap -o src/mgadvisor/locale/messages.pot src/mgadvisor
+
 	$(BIN)/pybabel update -i src/mgadvisor/locale/messages.pot -d src/mgadvisor/locale --no-wrap --ignore-obsolete

@@ -15,7 +15,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mgadvisor"
 def extracted_ids() -> set[str]:
     found = extract_from_dir(
         str(SRC),
-        method_map=[("**.py", "python")],
+        method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
+
         keywords={"t": None, "T": None, "N_": None, "_": None},
     )
     return {str(message) for _, _, message, _, _ in found if isinstance(message, str)}

@@ -1,0 +1,136 @@
+"""The HTTP API (JSON): the same engine and contract as the CLI. OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from mgadvisor.errors import IntakeError
+from mgadvisor.i18n import LANGS
+from mgadvisor.render.contract import AdviceDocument
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+Lang = Annotated[str, Query(pattern="^(nl|en)$", description="Language of the texts: nl or en.")]
+
+
+def _kb() -> Any:
+    from mgadvisor.kb import load_knowledge
+
+    return load_knowledge()
+
+
+def intake_errors(exc: IntakeError, lang: str) -> list[dict[str, Any]]:
+    from mgadvisor.cli.app import intake_error_line
+    from mgadvisor.i18n import Translator
+
+    t = Translator(lang)
+    out = []
+    for err in exc.errors:
+        single = IntakeError(err.path, err.expected, err.given, [], err.expected_params, err.hint)
+        out.append({"loc": err.path, "msg": intake_error_line(single, t)})
+    return out
+
+
+@router.post(
+    "/advice",
+    response_model=AdviceDocument,
+    responses={422: {"description": "Invalid intake: every problem with its field path."}},
+    summary="Advice for one intake (the same contract as `mgadvisor advise --format json`).",
+)
+def advice(
+    request: Request,
+    intake: dict[str, Any],
+    lang: Lang = "nl",
+    as_of: Annotated[date | None, Query(description="Date of the advice; default today.")] = None,
+) -> Any:
+    from mgadvisor.advise import advise_intake
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.render.contract import advice_dict
+
+    kb = _kb()
+    try:
+        parsed = parse_intake(intake, kb)
+    except IntakeError as exc:
+        from mgadvisor.web.app import error_body
+
+        return JSONResponse(error_body("invalid intake", intake_errors(exc, lang)), status_code=422)
+    result = advise_intake(parsed, kb, as_of or date.today(), lang)
+    return advice_dict(result, kb, lang)
+
+
+@router.get("/compounds", summary="Magnesium compounds with their computed elemental share.")
+def compounds(lang: Lang = "nl") -> list[dict[str, Any]]:
+    from mgadvisor.kb.views import compound_table
+
+    return compound_table(_kb(), lang)
+
+
+@router.get("/interactions", summary="Interactions of one or more medicines with magnesium.")
+def interactions(
+    medicine: Annotated[
+        list[str], Query(min_length=1, max_length=20, description="Name or ATC code.")
+    ],
+    lang: Lang = "nl",
+) -> list[dict[str, Any]]:
+    from mgadvisor.advice import Finding
+    from mgadvisor.assess.medication import review
+    from mgadvisor.i18n import Translator
+    from mgadvisor.intake import Medication
+    from mgadvisor.render.findings import finding_text
+
+    kb = _kb()
+    t = Translator(lang)
+    meds = []
+    for name in medicine:
+        text = name.strip()[:120] or "?"
+        meds.append(Medication(name=text))
+    result = review(kb, meds, lang)
+    out = []
+    for match in result.matches:
+        hit = next((h for h in result.interactions if h.medication == match.input), None)
+        row: dict[str, Any] = {**match.model_dump(), "interaction": None}
+        if hit is not None:
+            code = (
+                "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
+            )
+            params = {
+                "medication": hit.name or hit.medication,
+                "medicine_first_h": hit.medicine_first_h,
+                "magnesium_first_h": hit.magnesium_first_h,
+            }
+            row["interaction"] = {
+                **hit.model_dump(),
+                "rule": finding_text(kb, Finding(code=code, params=params), t),
+            }
+        out.append(row)
+    return out
+
+
+@router.get("/kb/search", summary="Full-text search in the knowledge base (Dutch and English).")
+def kb_search(
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    lang: Lang = "nl",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[dict[str, Any]]:
+    from mgadvisor.kb.search import search_index
+
+    hits = search_index(_kb()).search(q, limit=limit)
+    return [
+        {"kind": h.kind, "code": h.code, "name": h.name.get(lang), "snippet": h.snippet}
+        for h in hits
+    ]
+
+
+@router.get("/health", summary="Liveness and the knowledge version in use.")
+def health() -> dict[str, Any]:
+    kb = _kb()
+    return {
+        "status": "ok",
+        "kb_version": kb.version,
+        "kb_hash": kb.content_hash,
+        "langs": list(LANGS),
+    }

@@ -1,0 +1,76 @@
+"""Jinja filters for the pages: option lists, labels, and an entry's statements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from jinja2 import Environment
+from markupsafe import Markup, escape
+from pydantic import BaseModel
+
+from mgadvisor.kb.evidence import Evidence
+from mgadvisor.kb.models import Statement, Text
+from mgadvisor.render.labels import EVIDENCE_LABELS, FIELD_LABELS, STATUS
+
+
+def zip_self(values: Iterable[str]) -> list[tuple[str, str]]:
+    return [(v, v) for v in values]
+
+
+def freq_options(frequencies: Iterable[Any], lang: str) -> list[tuple[str, str]]:
+    return [(f.code, f.label.get(lang)) for f in frequencies]
+
+
+def authority_options(authorities: Iterable[Any], lang: str) -> list[tuple[str, str]]:
+    ordered = sorted(authorities, key=lambda a: not a.default)
+    return [(a.code, a.name.get(lang)) for a in ordered]
+
+
+def status_label(status: str) -> str:
+    return STATUS[status]
+
+
+def evidence_label(level: Evidence) -> str:
+    return EVIDENCE_LABELS[level]
+
+
+def statements(entry: BaseModel, lang: str) -> list[tuple[str, dict[str, Any]]]:
+    """(field label msgid, {text, sources}) for every text of an entry, in field order."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(entry, Statement) and not isinstance(getattr(entry, "name", None), Text):
+        out.append(("Statement", {"text": entry.get(lang), "sources": entry.sources}))
+    for name in type(entry).model_fields:
+        label = FIELD_LABELS.get(name)
+        value = getattr(entry, name)
+        if label is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, Statement):
+                out.append((label, {"text": item.get(lang), "sources": item.sources}))
+            elif isinstance(item, Text):
+                out.append((label, {"text": item.get(lang), "sources": []}))
+    return out
+
+
+_ALLOWED = re.compile(r"&lt;(/?)(i|b)&gt;")
+
+
+def safe_apa(html: str) -> Markup:
+    """citeproc's HTML allowing only <i> and <b>: everything else stays escaped."""
+    text = str(escape(Markup(html).striptags() if "<script" in html.lower() else html))
+    return Markup(_ALLOWED.sub(r"<\1\2>", text))
+
+
+def register(env: Environment) -> None:
+    env.filters.update(
+        zip_self=zip_self,
+        freq_options=freq_options,
+        authority_options=authority_options,
+        status_label=status_label,
+        evidence_label=evidence_label,
+        statements=statements,
+        safe_apa=safe_apa,
+    )

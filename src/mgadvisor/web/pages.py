@@ -1,0 +1,270 @@
+"""Server-rendered pages: intake, advice (also as HTMX partial), handout and PDF, KB, tools."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
+from mgadvisor.i18n import Translator
+from mgadvisor.web.app import CSRF_FIELD, csrf_token, request_lang
+from mgadvisor.web.forms import LABS, MED_ROWS, Mapped, errors_by_field, state_from, to_intake
+
+router = APIRouter(include_in_schema=False)
+
+
+def _kb() -> Any:
+    from mgadvisor.kb import load_knowledge
+
+    return load_knowledge()
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = request_lang(request)
+    kb = _kb()
+    base = {
+        "request": request,
+        "lang": lang,
+        "t": Translator(lang),
+        "kb": kb,
+        "csrf_field": CSRF_FIELD,
+        "csrf": csrf_token(request),
+        "path": request.url.path,
+    }
+    templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)  # type: ignore[no-any-return]
+
+
+def _intake_context(kb: Any) -> dict[str, Any]:
+    from mgadvisor.kb.views import compound_table
+
+    return {
+        "med_rows": range(MED_ROWS),
+        "labs": [(code, kb.labs[code]) for code in LABS],
+        "medicine_names": sorted({m.name for m in kb.medicines}, key=str.casefold),
+        "compounds": compound_table(kb, "nl"),
+    }
+
+
+def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, Any] | None]:
+    """(state, errors, mapped, advice document or None)."""
+    from mgadvisor.advise import advise_intake
+    from mgadvisor.cli.app import intake_error_line
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.render.contract import advice_dict
+
+    kb = _kb()
+    lang = request_lang(request)
+    t = Translator(lang)
+    state = state_from(form)
+    mapped = to_intake(state)
+    try:
+        intake = parse_intake(mapped.data, kb)
+    except IntakeError as exc:
+
+        def line(err: IntakeError) -> str:
+            one = IntakeError(err.path, err.expected, err.given, [], err.expected_params, err.hint)
+            return intake_error_line(one, t)
+
+        state.errors = errors_by_field(exc, mapped, line)
+        return state, state.errors, mapped, None
+    advice = advise_intake(intake, kb, date.today(), lang)
+    document = advice_dict(advice, kb, lang)
+    document["intake_json"] = json.dumps(mapped.data, ensure_ascii=False)
+    return state, {}, mapped, document
+
+
+@router.get("/", response_class=HTMLResponse)
+def intake_page(request: Request) -> HTMLResponse:
+    kb = _kb()
+    return _page(request, "intake.html", state=state_from({}), advice=None, **_intake_context(kb))
+
+
+@router.post("/advice", response_class=HTMLResponse)
+async def advice_page(request: Request) -> HTMLResponse:
+    form = await request.form()
+    state, _errors, _, document = _advise(request, form)
+    kb = _kb()
+    if document is None:
+        return _page(
+            request, "intake.html", status=422, state=state, advice=None, **_intake_context(kb)
+        )
+    return _page(request, "advice.html", state=state, advice=document, **_intake_context(kb))
+
+
+@router.post("/partials/advice", response_class=HTMLResponse)
+async def advice_partial(request: Request) -> HTMLResponse:
+    """HTMX: the advice panel, updated live while the intake form fills in."""
+    form = await request.form()
+    state, errors, _, document = _advise(request, form)
+    return _page(request, "_advice.html", state=state, advice=document, errors=errors)
+
+
+def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:
+    from mgadvisor.advise import advise_intake
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.render.contract import advice_dict
+
+    kb = _kb()
+    lang = request_lang(request)
+    try:
+        data = json.loads(str(form.get("intake_json", "")))
+        intake = parse_intake(data, kb)
+    except (ValueError, IntakeError) as exc:
+        raise UserInputError("invalid intake") from exc
+    return advice_dict(advise_intake(intake, kb, date.today(), lang), kb, lang)
+
+
+@router.post("/handout", response_class=HTMLResponse)
+async def handout(request: Request) -> Response:
+    form = await request.form()
+    try:
+        document = _document_from_hidden(request, form)
+    except UserInputError:
+        return HTMLResponse("invalid intake", status_code=422)
+    return _page(
+        request, "handout.html", advice=document, intake_json=form.get("intake_json"), pdf=False
+    )
+
+
+@router.post("/handout.pdf")
+async def handout_pdf(request: Request) -> Response:
+    """The client handout as PDF, rendered by WeasyPrint from the same template."""
+    from weasyprint import HTML
+
+    form = await request.form()
+    try:
+        document = _document_from_hidden(request, form)
+    except UserInputError:
+        return HTMLResponse("invalid intake", status_code=422)
+    from mgadvisor.web.app import HERE
+
+    static = (HERE / "static").as_uri()  # WeasyPrint reads the stylesheet from disk, not over HTTP
+    page = _page(request, "handout.html", advice=document, pdf=True, static_root=static)
+    html = bytes(page.body).decode("utf-8")
+    pdf = HTML(string=html, base_url=static + "/").write_pdf()
+
+    name = "magnesium-advies.pdf" if request_lang(request) == "nl" else "magnesium-advice.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/kb", response_class=HTMLResponse)
+def kb_page(request: Request, q: str = "") -> HTMLResponse:
+    from mgadvisor.kb.evidence import application_evidence
+    from mgadvisor.kb.search import search_index
+    from mgadvisor.kb.views import compound_table, interaction_row
+
+    kb = _kb()
+    lang = request_lang(request)
+    hits = search_index(kb).search(q[:200], limit=20) if q.strip() else []
+    apps = [(a, application_evidence(kb, a)) for a in kb.applications.values()]
+    return _page(
+        request,
+        "kb.html",
+        q=q,
+        hits=hits,
+        compounds=compound_table(kb, lang),
+        applications=apps,
+        interactions=[interaction_row(i, lang) for i in kb.interactions.values()],
+    )
+
+
+@router.get("/kb/{code}", response_class=HTMLResponse)
+def kb_entry(request: Request, code: str) -> HTMLResponse:
+    from mgadvisor.kb.loader import citations
+    from mgadvisor.kb.search import find_entry
+    from mgadvisor.render.apa import apa
+
+    kb = _kb()
+    found = find_entry(kb, code)
+    if found is None:
+        return _page(request, "error.html", status=404, message=code)
+    kind, entry = found
+    keys = list(dict.fromkeys(key for _, key in citations(entry)))
+    if kind == "references":
+        keys = [code]
+    return _page(
+        request, "kb_entry.html", kind=kind, entry=entry, references=apa(kb, keys, html=True)
+    )
+
+
+@router.get("/references", response_class=HTMLResponse)
+def references(request: Request) -> HTMLResponse:
+    from mgadvisor.render.apa import apa
+
+    return _page(request, "references.html", references=apa(_kb(), html=True))
+
+
+@router.get("/tools", response_class=HTMLResponse)
+def tools(request: Request) -> HTMLResponse:
+    """Calculators as GET forms: elemental magnesium, lab units, eGFR, interactions."""
+    from mgadvisor.assess.kidney import ckd_epi_2021, kdigo_stage
+    from mgadvisor.kb.views import elemental
+    from mgadvisor.units import convert
+
+    kb = _kb()
+    q = request.query_params
+    lang = request_lang(request)
+    t = Translator(lang)
+    results: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+
+    def number(name: str) -> float | None:
+        text = q.get(name, "").replace(",", ".").strip()
+        if not text:
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            problems[name] = t(
+                "{path}: expected {expected}, got {given}",
+                path=name,
+                expected=t("a number"),
+                given=text[:40],
+            )
+            return None
+
+    mass = number("mass")
+    if q.get("compound") and mass is not None:
+        try:
+            results["elemental"] = elemental(kb, q["compound"], mass, lang)
+        except UnknownNameError as exc:
+            problems["compound"] = t("unknown {kind} '{name}'.", kind=t("compound"), name=exc.name)
+        except UserInputError as exc:
+            problems["mass"] = t(exc.msgid, **exc.params)
+    value = number("value")
+    if value is not None and q.get("from") and q.get("to"):
+        try:
+            results["convert"] = convert(value, q["from"], q["to"])
+        except UserInputError as exc:
+            problems["value"] = t(exc.msgid, **exc.params)
+    crea, age = number("creatinine"), number("age")
+    if crea is not None and age is not None and q.get("sex") in ("female", "male"):
+        if 18 <= age <= 120 and 0 < crea < 5000:
+            mg_dl = convert(crea, q.get("crea_unit", "umol/L"), "mg/dL", "creatinine")
+            egfr = ckd_epi_2021(mg_dl, age, q["sex"])
+            results["egfr"] = {"egfr": egfr, "stage": kdigo_stage(egfr)}
+        else:
+            problems["age"] = t("Age in years (18 or older).")
+    if q.get("medicines"):
+        from mgadvisor.web.api import interactions
+
+        names = [n.strip() for n in q["medicines"].split(",") if n.strip()][:20]
+        if names:
+            results["interactions"] = interactions(names, lang)
+    return _page(
+        request,
+        "tools.html",
+        q=q,
+        results=results,
+        problems=problems,
+        compounds=sorted(kb.compounds.values(), key=lambda c: c.name.get(lang)),
+    )

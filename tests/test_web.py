@@ -1,0 +1,196 @@
+"""The web app through its HTTP interface (no browser): pages, API, errors, security basics."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mgadvisor.web.app import CSP, create_app
+
+XSS = '<script>alert("x")</script>'
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(create_app())
+
+
+def token(client: TestClient) -> str:
+    client.get("/")
+    value = client.cookies.get("mg_csrf")
+    assert value
+    return str(value)
+
+
+def form(client: TestClient, **fields: Any) -> dict[str, Any]:
+    return {"csrf_token": token(client), **fields}
+
+
+def test_intake_page_in_dutch_by_default_and_english_on_request(client: TestClient) -> None:
+    nl = client.get("/", headers={"accept-language": "de-DE"})
+    assert nl.status_code == 200 and '<html lang="nl">' in nl.text and "Magnesium-intake" in nl.text
+    client.cookies.clear()
+    en = client.get("/", headers={"accept-language": "en-GB,en;q=0.9"})
+
+    assert '<html lang="en">' in en.text and "Magnesium intake" in en.text
+    switched = client.get("/?lang=en")
+    assert '<html lang="en">' in switched.text and switched.cookies.get("mg_lang") == "en"
+    client.cookies.clear()
+
+
+def test_security_headers_and_no_inline_script(client: TestClient) -> None:
+    page = client.get("/?lang=nl")
+    assert page.headers["content-security-policy"] == CSP
+    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP
+    html = page.text
+    assert "<script>" not in html and "onclick=" not in html
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_form_post_needs_the_csrf_token(client: TestClient) -> None:
+    response = client.post("/advice", data={"person.age": "40", "person.sex": "male"})
+    assert response.status_code == 403
+    assert response.json() == {"error": "missing or invalid CSRF token", "errors": []}
+
+
+def test_advice_page_with_referral_and_schedule(client: TestClient) -> None:
+    page = client.post(
+        "/advice?lang=nl",
+        data=form(
+            client,
+            **{
+                "person.age": "72",
+                "person.sex": "female",
+                "goals": ["sleep"],
+                "med.0.name": "Thyrax",
+                "med.0.time": "07:00",
+                "lab.egfr.value": "55",
+                "lab.egfr.unit": "mL/min/1.73m2",
+            },
+        ),
+    )
+    assert page.status_code == 200
+    assert "Verwijs naar een arts" in page.text  # eGFR 55: medical supervision
+    assert "Magnesiumbisglycinaat" in page.text and "20:00" in page.text
+    assert "levothyroxine" in page.text.lower()
+    assert "Literatuur" in page.text and "Abbasi" in page.text
+
+
+def test_invalid_field_keeps_everything_typed(client: TestClient) -> None:
+    page = client.post(
+        "/advice?lang=en",
+        data=form(
+            client,
+            **{
+                "person.age": "abc",
+                "person.sex": "female",
+                "med.1.name": "Ciproxin",
+                "med.1.time": "25:99",
+                "goals": ["energy"],
+                "lifestyle.stress": "high",
+            },
+        ),
+    )
+    assert page.status_code == 422
+    html = page.text
+    assert 'id="f-person.age"' in html and 'value="abc"' in html and 'aria-invalid="true"' in html
+    assert 'id="e-person.age"' in html and "expected a number" in html
+    assert 'id="e-med.1.time"' in html and "HH:MM" in html  # the message sits next to its field
+    assert 'value="Ciproxin"' in html and 'value="energy" checked' in html
+    assert '<option value="high" selected>' in html
+
+
+@pytest.mark.parametrize(
+    "field", ["med.0.name", "product.compound", "lab.serum_magnesium.value", "person.age"]
+)
+def test_script_injection_is_escaped_everywhere(client: TestClient, field: str) -> None:
+    data = {"person.age": "40", "person.sex": "male", field: XSS}
+    page = client.post("/advice?lang=en", data=form(client, **data))
+    assert XSS not in page.text
+    assert "&lt;script&gt;" in page.text
+
+
+def test_tools_escape_and_calculate(client: TestClient) -> None:
+    page = client.get(
+        "/tools",
+        params={
+            "compound": "magnesium_citrate",
+            "mass": "500",
+            "value": "0.75",
+            "from": "mmol/L",
+            "to": "mg/dL",
+            "medicines": XSS,
+            "lang": "en",
+        },
+    )
+    assert "80.8 mg elemental magnesium" in page.text and "1.823 mg/dL" in page.text
+    assert XSS not in page.text
+
+
+def test_kb_pages(client: TestClient) -> None:
+    assert "60,30" in client.get("/kb?lang=nl").text  # oxide, computed, Dutch notation
+    entry = client.get("/kb/magnesium_taurate?lang=en")
+    assert entry.status_code == 200 and "Magnesium taurate" in entry.text and "[" in entry.text
+    search = client.get("/kb", params={"q": "slapeloosheid", "lang": "nl"})
+    assert "/kb/sleep" in search.text
+    assert client.get("/kb/nothing_like_this").status_code == 404
+
+
+def test_handout_pdf_is_a_real_pdf_with_the_advice(client: TestClient) -> None:
+    from pypdf import PdfReader
+
+    intake = '{"person": {"age": 45, "sex": "female"}, "goals": ["sleep"]}'
+    response = client.post("/handout.pdf?lang=nl", data=form(client, intake_json=intake))
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert (
+        "Uw magnesiumadvies" in text
+        and "Magnesiumbisglycinaat" in text
+        and "mg magnesium per dag" in text
+    )
+
+
+def test_api_advice_contract_and_error_shape(client: TestClient) -> None:
+    ok = client.post(
+        "/api/v1/advice?lang=en&as_of=2026-11-22",
+        json={"person": {"age": 40, "sex": "male"}, "goals": ["energy"]},
+    )
+    assert ok.status_code == 200
+    body = ok.json()
+    assert body["lang"] == "en" and body["as_of"] == "2026-11-22" and body["compounds"]
+    bad = client.post("/api/v1/advice?lang=en", json={"person": {"age": 40}, "goals": ["slep"]})
+    assert bad.status_code == 422
+    shape = bad.json()
+    assert set(shape) == {"error", "errors"}
+    assert {e["loc"] for e in shape["errors"]} == {"person.sex"}  # structure first, then the codes
+    codes = client.post(
+        "/api/v1/advice?lang=en", json={"person": {"age": 40, "sex": "male"}, "goals": ["slep"]}
+    )
+    assert codes.status_code == 422 and codes.json()["errors"][0]["loc"] == "goals[0]"
+    assert "Did you mean 'sleep'?" in codes.json()["errors"][0]["msg"]
+
+    not_json = client.post(
+        "/api/v1/advice", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert not_json.status_code == 422 and set(not_json.json()) == {"error", "errors"}
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and set(missing.json()) == {"error", "errors"}
+
+
+def test_request_size_limit(client: TestClient) -> None:
+    big = client.post(
+        "/api/v1/advice", content=b"x" * 300_000, headers={"content-type": "application/json"}
+    )
+    assert big.status_code == 413 and set(big.json()) == {"error", "errors"}
+
+
+def test_api_lookups(client: TestClient) -> None:
+    rows = client.get("/api/v1/interactions", params={"medicine": ["Ciproxin", "Xyzomab"]}).json()
+    assert rows[0]["interaction"]["medicine_first_h"] == 2 and rows[1]["resolved"] is False
+    assert any(c["code"] == "magnesium_oxide" for c in client.get("/api/v1/compounds").json())
+    assert client.get("/api/v1/kb/search", params={"q": "insomnia", "lang": "en"}).json()
+    assert client.get("/api/v1/health").json()["status"] == "ok"
+    assert "/api/v1/advice" in client.get("/openapi.json").json()["paths"]
