@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean i18n schema
+.PHONY: run test lint typecheck unit bench clean i18n schema screenshots browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/mgadvisor advise examples/intake-example.yaml
+	$(BIN)/mgadvisor serve --host 127.0.0.1 --port 8000
+
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -25,13 +26,28 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint typecheck browser unit
+
+# Debian's chromium for the browser tests (and Pango for the PDF); installed when missing and root.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	  else echo "chromium missing and not root: browser tests will be skipped (apt-get install chromium)"; fi; \
+	fi
+
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 schema: $(STAMP)
 	$(BIN)/python -m mgadvisor.schemas
+
+# Refresh docs/screenshots/ from the browser tests (needs Debian's chromium).
+screenshots: $(STAMP)
+	MGADVISOR_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py
+
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache

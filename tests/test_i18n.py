@@ -16,7 +16,6 @@ def extracted_ids() -> set[str]:
     found = extract_from_dir(
         str(SRC),
         method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
-
         keywords={"t": None, "T": None, "N_": None, "_": None},
     )
     return {str(message) for _, _, message, _, _ in found if isinstance(message, str)}

@@ -256,3 +256,24 @@ def convert_cmd(
         _echo_json({"value": number, "from": from_unit, "to": to_unit, "result": round(result, 4)})
         return
     typer.echo(f"{t.num(number, 3)} {from_unit} = {t.num(result, 3)} {to_unit}")
+
+
+@app.command("serve")
+def serve_cmd(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help=T("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=T("Port to listen on."), min=1, max=65535)] = 8000,
+) -> None:
+    """Start the web app (intake, advice, handout PDF, knowledge base, tools, HTTP API)."""
+    import uvicorn
+
+    from mgadvisor.web.app import create_app
+
+    t = Translator(lang_of(ctx))
+    typer.echo(
+        t(
+            "mgadvisor runs at {url} (API documentation: {url}/docs). Stop with Ctrl+C.",
+            url=f"http://{host}:{port}",
+        )
+    )
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")

@@ -115,15 +115,17 @@ class SearchIndex:
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute(
             "CREATE VIRTUAL TABLE doc USING fts5("
-            "kind UNINDEXED, code, name, synonyms, body,"
+            "kind UNINDEXED, key UNINDEXED, code, name, synonyms, body,"
             " tokenize = 'unicode61 remove_diacritics 2')"
         )
         self._names: dict[tuple[str, str], Text] = {}
         rows = []
         for kind, code, name, synonyms, body in _documents(kb):
             self._names[(kind, code)] = name
-            rows.append((kind, code.replace("_", " "), f"{name.nl} {name.en}", synonyms, body))
-        self._db.executemany("INSERT INTO doc VALUES (?, ?, ?, ?, ?)", rows)
+            rows.append(
+                (kind, code, code.replace("_", " "), f"{name.nl} {name.en}", synonyms, body)
+            )
+        self._db.executemany("INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def search(self, text: str, limit: int = 10) -> list[Hit]:
         words = re.findall(r"\w+", text.lower())
@@ -138,15 +140,13 @@ class SearchIndex:
 
     def _query(self, match: str, limit: int) -> list[Hit]:
         sql = (
-            "SELECT kind, code, snippet(doc, 4, '[', ']', '…', 12),"
-            " bm25(doc, 6.0, 8.0, 4.0, 1.0) AS score"
+            "SELECT kind, key, snippet(doc, 5, '[', ']', '…', 12),"
+            " bm25(doc, 0.0, 0.0, 6.0, 8.0, 4.0, 1.0) AS score"
             " FROM doc WHERE doc MATCH ? ORDER BY score LIMIT ?"
         )
         out = []
-        for kind, code, snippet, score in self._db.execute(sql, (match, limit)):
-            key = code.replace(" ", "_") if kind != "references" else code
-            name = self._names.get((kind, key)) or self._names[(kind, code)]
-            out.append(Hit(kind, key, name, snippet, -float(score)))
+        for kind, key, snippet, score in self._db.execute(sql, (match, limit)):
+            out.append(Hit(kind, key, self._names[(kind, key)], snippet, -float(score)))
         return out
 
 
