@@ -216,3 +216,8 @@ def test_no_serious_accessibility_violations_on_the_advice(page: Page) -> None:
     fill_basic(page)
     page.get_by_role("button", name="Toon het advies").click()
     assert not _serious(Axe().run(page))
+
+
+def test_api_documentation_renders_offline(page: Page) -> None:
+    page.goto("/docs")
+    expect(page.locator("#swagger-ui")).to_contain_text("/api/v1/advice", timeout=15_000)

@@ -194,3 +194,11 @@ def test_api_lookups(client: TestClient) -> None:
     assert client.get("/api/v1/kb/search", params={"q": "insomnia", "lang": "en"}).json()
     assert client.get("/api/v1/health").json()["status"] == "ok"
     assert "/api/v1/advice" in client.get("/openapi.json").json()["paths"]
+
+
+def test_api_documentation_works_offline(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "<script>" not in docs.text  # no inline script (CSP)
+    assert "/static/swagger/swagger-ui-bundle.js" in docs.text
+    bundle = client.get("/static/swagger/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000  # served locally, no CDN

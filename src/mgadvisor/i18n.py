@@ -11,6 +11,7 @@ import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 LANGS: tuple[str, ...] = ("nl", "en")
 DEFAULT_LANG = "nl"
@@ -77,7 +78,24 @@ class Translator:
             >>> Translator("nl").num(1234.56, 1)
             '1234,6'
         """
-        from babel.numbers import format_decimal
+        return _format_number(self.lang, round(value, digits), digits, fixed)
 
-        pattern = "0" + ("." + ("0" if fixed else "#") * digits if digits else "")
-        return str(format_decimal(round(value, digits), format=pattern, locale=self.lang))
+
+@functools.lru_cache(maxsize=8192)
+def _format_number(lang: str, value: float, digits: int, fixed: bool) -> str:
+    """Babel's formatting with the parsed pattern and locale cached (parsing dominated the cost)."""
+    return str(_number_pattern(digits, fixed).apply(value, _locale(lang)))
+
+
+@functools.lru_cache(maxsize=32)
+def _number_pattern(digits: int, fixed: bool) -> Any:
+    from babel.numbers import parse_pattern
+
+    return parse_pattern("0" + ("." + ("0" if fixed else "#") * digits if digits else ""))
+
+
+@functools.lru_cache(maxsize=len(LANGS))
+def _locale(lang: str) -> Any:
+    from babel import Locale
+
+    return Locale.parse(lang)

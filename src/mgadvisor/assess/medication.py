@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from mgadvisor.advice import InteractionHit, MedicationMatch
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Depleting, Interaction
+from mgadvisor.kb.models import Depleting, Interaction, MedicineName
 from mgadvisor.kb.names import normalize
 
 FUZZY_ACCEPT = 88  # rapidfuzz score from which a near miss counts as the same name
@@ -31,7 +31,14 @@ def _index(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
 
 def generic_name(kb: KnowledgeBase, atc: str, lang: str) -> str | None:
     """A generic name for an ATC code, in the language if the index has one."""
-    rows = [r for r in kb.medicines if r.atc == atc and r.kind == "generic"]
+    by_atc = kb._cache.get("generics_by_atc")
+    if not isinstance(by_atc, dict):
+        by_atc = {}
+        for row in kb.medicines:
+            if row.kind == "generic":
+                by_atc.setdefault(row.atc, []).append(row)
+        kb._cache["generics_by_atc"] = by_atc
+    rows: list[MedicineName] = by_atc.get(atc, [])
     for wanted in (lang, "any", "en", "nl"):
         for row in rows:
             if row.lang == wanted:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import LANGS
@@ -59,7 +60,10 @@ def advice(
 
         return JSONResponse(error_body("invalid intake", intake_errors(exc, lang)), status_code=422)
     result = advise_intake(parsed, kb, as_of or date.today(), lang)
-    return advice_dict(result, kb, lang)
+    # advice_dict already validated the document against AdviceDocument: return it as is, so
+    # FastAPI does not validate and serialise it a second time (response_model stays for docs).
+    document = advice_dict(result, kb, lang, validate=False)
+    return Response(orjson.dumps(document), media_type="application/json")
 
 
 @router.get("/compounds", summary="Magnesium compounds with their computed elemental share.")

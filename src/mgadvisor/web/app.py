@@ -11,7 +11,6 @@ Routes translate and present; every clinical decision is the engine's (`advise_i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +64,20 @@ def create_app() -> FastAPI:
         title="mgadvisor",
         version=__version__,
         description="Evidence-based, cited magnesium advice (Dutch and English).",
-        docs_url="/docs",
+        docs_url=None,  # served below from local files: offline, and without inline scripts
         redoc_url=None,
     )
+    import swagger_ui_bundle
+
+    app.mount(
+        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        html = (HERE / "templates" / "swagger.html").read_text(encoding="utf-8")
+        return Response(html, media_type="text/html")
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
     templates.env.globals["Translator"] = Translator
     from mgadvisor.web.filters import register
@@ -79,41 +89,7 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                error_body(f"request body larger than {MAX_BODY_BYTES} bytes"), status_code=413
-            )
-        if request.method == "POST" and not request.url.path.startswith("/api/"):
-            # Double-submit cookie: the form's hidden token must equal the cookie's.
-            body = await request.body()
-            token = request.cookies.get(CSRF_COOKIE, "")
-            from urllib.parse import parse_qs
-
-            sent = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
-            sent = sent or request.headers.get("x-csrf-token", "")
-            if not token or not secrets.compare_digest(token, sent):
-                return JSONResponse(error_body("missing or invalid CSRF token"), status_code=403)
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        if not request.cookies.get(CSRF_COOKIE):
-            response.set_cookie(
-                CSRF_COOKIE,
-                getattr(request.state, "csrf", secrets.token_urlsafe(24)),
-                httponly=True,
-                samesite="strict",
-            )
-        asked = request.query_params.get("lang")
-        if asked in LANGS:
-            response.set_cookie(LANG_COOKIE, asked, samesite="lax")
-        return response
+    app.add_middleware(Guard)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,6 +107,103 @@ def create_app() -> FastAPI:
         return JSONResponse(error_body("internal error"), status_code=500)
 
     return app
+
+
+class Guard:
+    """Pure ASGI middleware: body-size limit, CSRF on form posts, security headers, cookies.
+
+    (Starlette's BaseHTTPMiddleware would cost a task group and stream wrappers per request.)
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            too_big = JSONResponse(
+                error_body(f"request body larger than {MAX_BODY_BYTES} bytes"), 413
+            )
+            await too_big(scope, receive, send)
+            return
+        if scope["method"] == "POST" and not scope["path"].startswith("/api/"):
+            body, receive = await _buffer(receive)
+            if not _csrf_ok(request, body):
+                await JSONResponse(error_body("missing or invalid CSRF token"), 403)(
+                    scope, receive, send
+                )
+                return
+        state = scope.setdefault("state", {})
+        asked = request.query_params.get("lang")
+
+        async def send_with_headers(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if not request.cookies.get(CSRF_COOKIE):
+                    token = state.get("csrf") or secrets.token_urlsafe(24)
+                    headers.append(
+                        (
+                            b"set-cookie",
+                            f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict".encode(),
+                        )
+                    )
+                if asked in LANGS:
+                    headers.append(
+                        (b"set-cookie", f"{LANG_COOKIE}={asked}; Path=/; SameSite=lax".encode())
+                    )
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _buffer(receive: Any) -> tuple[bytes, Any]:
+    """Read the whole body (bounded by the size limit) and a receive() that replays it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        message: dict[str, Any] = await receive()
+        return message
+
+    return body, replay
+
+
+def _csrf_ok(request: Request, body: bytes) -> bool:
+    """Double-submit cookie: the form's hidden token (or X-CSRF-Token header) equals the cookie."""
+    from urllib.parse import parse_qs
+
+    token = request.cookies.get(CSRF_COOKIE, "")
+    sent = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
+    sent = sent or request.headers.get("x-csrf-token", "")
+    return bool(token) and secrets.compare_digest(token, sent)
 
 
 def csrf_token(request: Request) -> str:
