@@ -67,11 +67,10 @@ def create_app() -> FastAPI:
         docs_url=None,  # served below from local files: offline, and without inline scripts
         redoc_url=None,
     )
-    import swagger_ui_bundle
+    import swagger_ui  # ships Swagger UI 5 (reads OpenAPI 3.1, which FastAPI emits)
 
-    app.mount(
-        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
-    )
+    swagger_static = Path(swagger_ui.__file__).resolve().parent / "static"
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_static)), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> Response:
