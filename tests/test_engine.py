@@ -284,3 +284,13 @@ def test_every_intake_problem_is_collected(kb: KnowledgeBase) -> None:
         parse_intake({"person": {"age": 40, "sex": "male"}, "goals": ["slep", "energi"]}, kb)
     assert [e.path for e in caught.value.errors] == ["goals[0]", "goals[1]"]
     assert caught.value.hint == "sleep"
+
+
+def test_sentences_start_with_a_capital_but_keep_egfr(kb: KnowledgeBase) -> None:
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.findings import capitalize, finding_text
+
+    advice = advise(kb, labs=[{"analyte": "egfr", "value": 25, "unit": "mL/min/1.73m2"}])
+    reason = next(r for r in advice.referral.reasons if r.code == "referral.kidney_contraindicated")
+    assert finding_text(kb, reason, Translator("en")).startswith("eGFR 25 is below 30")
+    assert capitalize("magnesium") == "Magnesium" and capitalize("pH 7") == "pH 7"

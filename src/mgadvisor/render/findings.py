@@ -84,4 +84,11 @@ def finding_text(kb: KnowledgeBase, finding: Finding, t: Translator) -> str:
         return finding.code
     text = message.get(t.lang)
     sentence = text.format(**format_params(kb, finding.params, t))
-    return sentence[:1].upper() + sentence[1:]
+    return capitalize(sentence)
+
+
+def capitalize(sentence: str) -> str:
+    """Upper-case the first letter of a word, but leave names like "eGFR" or "pH" alone."""
+    if len(sentence) > 1 and sentence[0].islower() and not sentence[1].isupper():
+        return sentence[0].upper() + sentence[1:]
+    return sentence
