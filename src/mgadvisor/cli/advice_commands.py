@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -110,57 +110,12 @@ def interactions_cmd(
     fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
 ) -> None:
     """Interactions of medicines with magnesium, with the gap each needs."""
-    import re
-
-    from mgadvisor.advice import Finding
-    from mgadvisor.assess.medication import review
-    from mgadvisor.intake import Medication
-    from mgadvisor.render.findings import finding_text
+    from mgadvisor.render.medicines import medicine_rows
 
     lang = lang_of(ctx)
     t = Translator(lang)
     kb = _kb()
-    meds = [
-        Medication(atc=n) if re.fullmatch(r"[A-Z]\d{2}[A-Z0-9]*", n) else Medication(name=n)
-        for n in names
-    ]
-    result = review(kb, meds, lang)
-    rows: list[dict[str, Any]] = []
-    for match in result.matches:
-        hit = next((h for h in result.interactions if h.medication == match.input), None)
-        dep = next((d for m, d in result.depleting if m.input == match.input), None)
-        row: dict[str, Any] = {
-            "input": match.input,
-            "resolved": match.resolved,
-            "name": match.name,
-            "atc": match.atc,
-            "match": match.match,
-            "suggestions": match.suggestions,
-            "interaction": None,
-            "depletes_magnesium": dep.code if dep else None,
-        }
-        if hit is not None:
-            code = (
-                "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
-            )
-            rule = finding_text(
-                kb,
-                Finding(
-                    code=code,
-                    params={
-                        "medication": hit.name or hit.medication,
-                        "medicine_first_h": hit.medicine_first_h,
-                        "magnesium_first_h": hit.magnesium_first_h,
-                    },
-                ),
-                t,
-            )
-            row["interaction"] = {
-                **hit.model_dump(),
-                "rule": rule,
-                "mechanism": kb.interactions[hit.interaction].mechanism.get(lang),
-            }
-        rows.append(row)
+    rows = medicine_rows(kb, names, lang)
     if fmt is Format.JSON:
         _echo_json(rows)
         return

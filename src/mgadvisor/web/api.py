@@ -80,38 +80,9 @@ def interactions(
     ],
     lang: Lang = "nl",
 ) -> list[dict[str, Any]]:
-    from mgadvisor.advice import Finding
-    from mgadvisor.assess.medication import review
-    from mgadvisor.i18n import Translator
-    from mgadvisor.intake import Medication
-    from mgadvisor.render.findings import finding_text
+    from mgadvisor.render.medicines import medicine_rows
 
-    kb = _kb()
-    t = Translator(lang)
-    meds = []
-    for name in medicine:
-        text = name.strip()[:120] or "?"
-        meds.append(Medication(name=text))
-    result = review(kb, meds, lang)
-    out = []
-    for match in result.matches:
-        hit = next((h for h in result.interactions if h.medication == match.input), None)
-        row: dict[str, Any] = {**match.model_dump(), "interaction": None}
-        if hit is not None:
-            code = (
-                "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
-            )
-            params = {
-                "medication": hit.name or hit.medication,
-                "medicine_first_h": hit.medicine_first_h,
-                "magnesium_first_h": hit.magnesium_first_h,
-            }
-            row["interaction"] = {
-                **hit.model_dump(),
-                "rule": finding_text(kb, Finding(code=code, params=params), t),
-            }
-        out.append(row)
-    return out
+    return medicine_rows(_kb(), medicine, lang)
 
 
 @router.get("/kb/search", summary="Full-text search in the knowledge base (Dutch and English).")

@@ -125,7 +125,8 @@ async def handout(request: Request) -> Response:
     try:
         document = _document_from_hidden(request, form)
     except UserInputError:
-        return HTMLResponse("invalid intake", status_code=422)
+        t = Translator(request_lang(request))
+        return _page(request, "error.html", status=422, message=t("the intake of this advice"))
     return _page(
         request, "handout.html", advice=document, intake_json=form.get("intake_json"), pdf=False
     )
@@ -140,7 +141,8 @@ async def handout_pdf(request: Request) -> Response:
     try:
         document = _document_from_hidden(request, form)
     except UserInputError:
-        return HTMLResponse("invalid intake", status_code=422)
+        t = Translator(request_lang(request))
+        return _page(request, "error.html", status=422, message=t("the intake of this advice"))
     from mgadvisor.web.app import HERE
 
     static = (HERE / "static").as_uri()  # WeasyPrint reads the stylesheet from disk, not over HTTP

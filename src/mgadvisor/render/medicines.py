@@ -1,0 +1,53 @@
+"""Medicines checked against magnesium, as rows for the CLI, the API and the tools page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from mgadvisor.advice import Finding, InteractionHit
+from mgadvisor.assess.medication import review
+from mgadvisor.i18n import Translator
+from mgadvisor.intake import Medication
+from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.render.findings import finding_text
+
+ATC = re.compile(r"[A-Z]\d{2}[A-Z0-9]*")
+
+
+def rule_text(kb: KnowledgeBase, hit: InteractionHit, t: Translator) -> str:
+    """The spacing rule in words, or that no safe gap is known."""
+    code = "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
+    params = {
+        "medication": hit.name or hit.medication,
+        "medicine_first_h": hit.medicine_first_h,
+        "magnesium_first_h": hit.magnesium_first_h,
+    }
+    return finding_text(kb, Finding(code=code, params=params), t)
+
+
+def medicine_rows(kb: KnowledgeBase, names: list[str], lang: str) -> list[dict[str, Any]]:
+    """Each name (or ATC code): how it resolved, its interaction and whether it lowers magnesium."""
+    t = Translator(lang)
+    meds = [
+        Medication(atc=n) if ATC.fullmatch(n) else Medication(name=n.strip()[:120] or "?")
+        for n in names
+    ]
+    result = review(kb, meds, lang)
+    rows = []
+    for match in result.matches:
+        hit = next((h for h in result.interactions if h.medication == match.input), None)
+        dep = next((d for m, d in result.depleting if m.input == match.input), None)
+        row: dict[str, Any] = {
+            **match.model_dump(),
+            "interaction": None,
+            "depletes_magnesium": dep.code if dep else None,
+        }
+        if hit is not None:
+            row["interaction"] = {
+                **hit.model_dump(),
+                "rule": rule_text(kb, hit, t),
+                "mechanism": kb.interactions[hit.interaction].mechanism.get(lang),
+            }
+        rows.append(row)
+    return rows
