@@ -130,7 +130,7 @@ def web_benchmarks() -> list[str]:
     ]
 
 
-def http_throughput(seconds: float = 3.0) -> list[str]:
+def http_throughput(seconds: float = 1.0, rounds: int = 7) -> list[str]:
     """Requests/s over loopback against real uvicorn servers: the advice API vs a bare endpoint.
 
     One keep-alive client, sequential requests, the same JSON body for both; the ratio is what
@@ -188,15 +188,22 @@ def http_throughput(seconds: float = 3.0) -> list[str]:
 
     servers = [serve(create_app()), serve(bare_app)]
     rate(servers[0][1])  # warm-up
-    advice_rps, advice_ms = rate(servers[0][1])
-    bare_rps, bare_ms = rate(servers[1][1])
+    # Alternate short rounds so that load elsewhere on the machine hits both sides alike.
+    ratios, advice_ms, bare_ms = [], [], []
+    for _ in range(rounds):
+        advice_rps, a_ms = rate(servers[0][1])
+        bare_rps, b_ms = rate(servers[1][1])
+        ratios.append(advice_rps / bare_rps)
+        advice_ms += a_ms
+        bare_ms += b_ms
     for server, _ in servers:
         server.should_exit = True
     return [
         row("HTTP POST /api/v1/advice (uvicorn, loopback)", advice_ms, "-"),
         row("HTTP bare FastAPI endpoint (uvicorn, loopback)", bare_ms, "-"),
-        f"| Throughput over HTTP: {advice_rps:.0f} vs {bare_rps:.0f} requests/s | | "
-        f"{advice_rps / bare_rps:.2f} | | | ≥ 0.5 |",
+        f"| Throughput over HTTP vs bare (median of {rounds} alternating rounds, "
+        f"range {min(ratios):.2f}-{max(ratios):.2f}) | | {statistics.median(ratios):.2f} "
+        "| | | ≥ 0.5 |",
     ]
 
 

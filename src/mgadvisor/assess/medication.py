@@ -94,24 +94,38 @@ def resolve(kb: KnowledgeBase, med: Medication, lang: str = "en") -> MedicationM
     )
 
 
-def _best(atc: str, entries: list[Interaction] | list[Depleting]) -> list[tuple[int, str]]:
-    matches = []
-    for entry in entries:
-        lengths = [len(prefix) for prefix in entry.atc if atc.startswith(prefix)]
-        if lengths:
-            matches.append((max(lengths), entry.code))
-    return matches
+def _prefix_index(kb: KnowledgeBase, kind: str) -> dict[str, str]:
+    """ATC code or prefix -> entry code, built once per knowledge base."""
+    key = f"atc_index_{kind}"
+    index = kb._cache.get(key)
+    if not isinstance(index, dict):
+        index = {}
+        for entry in getattr(kb, kind).values():
+            for prefix in entry.atc:
+                index.setdefault(prefix, entry.code)
+        kb._cache[key] = index
+    return index
+
+
+def _most_specific(kb: KnowledgeBase, kind: str, atc: str) -> str | None:
+    """The entry under the longest prefix of `atc` (J01MA02 beats J01MA)."""
+    index = _prefix_index(kb, kind)
+    for length in range(len(atc), 0, -1):
+        code = index.get(atc[:length])
+        if code is not None:
+            return code
+    return None
 
 
 def interaction_for(kb: KnowledgeBase, atc: str) -> Interaction | None:
     """The most specific interaction whose ATC code or prefix covers `atc`."""
-    matches = _best(atc, list(kb.interactions.values()))
-    return kb.interactions[max(matches)[1]] if matches else None
+    code = _most_specific(kb, "interactions", atc)
+    return kb.interactions[code] if code else None
 
 
 def depleting_for(kb: KnowledgeBase, atc: str) -> Depleting | None:
-    matches = _best(atc, list(kb.depleting.values()))
-    return kb.depleting[max(matches)[1]] if matches else None
+    code = _most_specific(kb, "depleting", atc)
+    return kb.depleting[code] if code else None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,15 @@ from mgadvisor.kb.base import KnowledgeBase
 
 
 def _namer(kb: KnowledgeBase, lang: str) -> Callable[[str], str]:
+    cached = kb._cache.get(f"namer_{lang}")
+    if callable(cached):
+        return cached  # type: ignore[no-any-return]
+    namer = _build_namer(kb, lang)
+    kb._cache[f"namer_{lang}"] = namer
+    return namer
+
+
+def _build_namer(kb: KnowledgeBase, lang: str) -> Callable[[str], str]:
     tables: list[dict[str, Any]] = [
         kb.symptoms,
         kb.conditions,
