@@ -162,6 +162,16 @@ def load_intake_text(text: str, kb: KnowledgeBase, source: str = "intake") -> In
     Raises:
         IntakeError: the first problem; `.errors` holds all of them.
     """
+    return parse_intake(read_intake_data(text, source), kb)
+
+
+def read_intake_data(text: str, source: str = "intake") -> Any:
+    """YAML or JSON text as plain data (not yet checked).
+
+    Raises:
+        IntakeError: the text is not YAML or JSON, with the line of the problem.
+    """
+
     try:
         from mgadvisor.kb.loader import safe_yaml
 
@@ -170,7 +180,7 @@ def load_intake_text(text: str, kb: KnowledgeBase, source: str = "intake") -> In
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise IntakeError(where, N_("valid YAML or JSON"), "a syntax error") from None
-    return parse_intake(data, kb)
+    return data
 
 
 def parse_intake(data: Any, kb: KnowledgeBase) -> Intake:

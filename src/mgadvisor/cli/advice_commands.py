@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,6 +49,23 @@ def _as_of(value: str | None) -> date:
         ) from None
 
 
+def catalog_with_imports(kb: Any) -> Any:
+    """The bundled foods plus every table the user imported (NEVO, USDA)."""
+    from mgadvisor.foods.catalog import FoodCatalog
+    from mgadvisor.foods.store import FoodStore
+
+    return FoodStore().catalog(FoodCatalog.bundled(kb))
+
+
+def run_advice(ctx: typer.Context, kb: Any, intake: Any, as_of: str | None) -> tuple[str, Any]:
+    """(language, advice) for a checked intake; the user's imported food tables count too."""
+    from mgadvisor.advise import advise_intake
+
+    lang = ctx.find_root().params.get("lang") or intake.preferences.lang or lang_of(ctx)
+    catalog = catalog_with_imports(kb) if intake.diet is not None else None
+    return lang, advise_intake(intake, kb, _as_of(as_of), lang, catalog)
+
+
 @app.command("advise")
 def advise_cmd(
     ctx: typer.Context,
@@ -71,21 +88,13 @@ def advise_cmd(
     ] = None,
 ) -> None:
     """Advice for one client's intake: compound, dose, schedule, interactions, referral."""
-    from mgadvisor.advise import advise_intake
     from mgadvisor.intake import load_intake_text
     from mgadvisor.render.contract import advice_dict
     from mgadvisor.render.report import sections, to_console, to_markdown
 
     kb = _kb()
     intake = load_intake_text(_read(file), kb, source=file)
-    explicit = ctx.find_root().params.get("lang")
-    lang = explicit or intake.preferences.lang or lang_of(ctx)
-    catalog = None
-    if intake.diet is not None:
-        from mgadvisor.cli.diet_commands import catalog_with_imports
-
-        catalog = catalog_with_imports(kb)  # the user's imported NEVO/USDA tables count too
-    advice = advise_intake(intake, kb, _as_of(as_of), lang, catalog)
+    lang, advice = run_advice(ctx, kb, intake, as_of)
 
     data = advice_dict(advice, kb, lang)
     if fmt is ReportFormat.JSON:

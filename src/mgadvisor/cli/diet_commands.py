@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from mgadvisor.cli.advice_commands import ReportFormat, _as_of, _read
+from mgadvisor.cli.advice_commands import ReportFormat, _read, catalog_with_imports, run_advice
 from mgadvisor.cli.app import T, app, lang_of
 from mgadvisor.cli.commands import Format, _echo_json, _kb
 from mgadvisor.i18n import N_, Translator
@@ -22,14 +22,7 @@ foods_app.add_typer(import_app, name="import")
 app.add_typer(foods_app, name="foods")
 
 DIET_KEYS = ("ffq", "diary", "water")
-
-
-def catalog_with_imports(kb: Any) -> Any:
-    """The bundled foods plus every table the user imported."""
-    from mgadvisor.foods.catalog import FoodCatalog
-    from mgadvisor.foods.store import FoodStore
-
-    return FoodStore().catalog(FoodCatalog.bundled(kb))
+ASSUMED_PERSON = {"age": 40, "sex": "female"}  # for a diet file without a person (said aloud)
 
 
 @app.command("diet")
@@ -56,29 +49,25 @@ def diet_cmd(
     ] = None,
 ) -> None:
     """Magnesium and calcium from food: mg/day, % of the reference, Ca:Mg ratio, top sources."""
-    from mgadvisor.advise import advise_intake
     from mgadvisor.errors import IntakeError
-    from mgadvisor.intake import parse_intake
-    from mgadvisor.kb.loader import safe_yaml
+    from mgadvisor.intake import parse_intake, read_intake_data
     from mgadvisor.render.charts import contributors_chart, intake_chart
     from mgadvisor.render.contract import advice_dict
     from mgadvisor.render.report import diet_section, to_console, to_markdown
 
     kb = _kb()
-    text = _read(file)
-    try:
-        data = safe_yaml(text) if text.strip() else None
-    except Exception:
-        raise IntakeError(file, N_("valid YAML or JSON"), "a syntax error") from None
+    data = read_intake_data(_read(file), file)
     if isinstance(data, dict) and "diet" not in data and any(k in data for k in DIET_KEYS):
-        person = data.pop("person", {"age": 40, "sex": "female"})
-        data = {"person": person, "diet": data}
+        if "person" not in data:  # no person: say which reference the percentages use
+            typer.echo(
+                Translator(lang_of(ctx))(N_("No person given: the percentages use a woman of 40."))
+            )
+        data = {"person": data.pop("person", ASSUMED_PERSON), "diet": data}
     intake = parse_intake(data, kb)
     if intake.diet is None:
         raise IntakeError("diet", N_("a diet section (ffq, diary or water)"), N_("nothing"))
-    lang = ctx.find_root().params.get("lang") or intake.preferences.lang or lang_of(ctx)
+    lang, advice = run_advice(ctx, kb, intake, as_of)
     t = Translator(lang)
-    advice = advise_intake(intake, kb, _as_of(as_of), lang, catalog_with_imports(kb))
     assert advice.diet is not None
     document = advice_dict(advice, kb, lang)
     if svg is not None:
