@@ -9,6 +9,7 @@ Hydrate variants are not ranked separately: they are the same compound.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from mgadvisor.advice import CompoundChoice, Finding
 from mgadvisor.intake import Intake
@@ -18,6 +19,7 @@ from mgadvisor.kb.models import Absorption, Compound, Level
 LAXATIVE_GOAL = "constipation_relief"
 LAXATIVE_SENSITIVE = ("bowel_disease", "chronic_diarrhoea", "malabsorption")
 TOP = 3
+_Reason = tuple[str, str, dict[str, Any], list[str]]  # code, severity, params, sources
 
 
 def _suggested_applications(kb: KnowledgeBase, intake: Intake) -> dict[str, list[str]]:
@@ -48,77 +50,57 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     w_good, w_moderate = kb.param("rank_absorption_good"), kb.param("rank_absorption_moderate")
     w_laxative = kb.param("rank_laxative_penalty")
 
-    choices: list[tuple[float, Compound, list[Finding]]] = []
+    # Reasons are kept as plain tuples while scoring; Findings are built for the top 3 only.
+    choices: list[tuple[float, Compound, list[_Reason]]] = []
     for compound in kb.compounds.values():
         if compound.variant_of or excluded(kb, intake, compound):
             continue
-        score, reasons = 0.0, []
+        score = 0.0
+        reasons: list[_Reason] = []
         links = {link.application: link for link in compound.uses}
         for goal in goals:
             if goal in links:
                 score += w_goal
-                reasons.append(
-                    Finding(
-                        code="compound.fits_goal",
-                        params={"goal": goal},
-                        sources=list(links[goal].sources),
-                    )
-                )
+                reasons.append(("compound.fits_goal", "info", {"goal": goal}, links[goal].sources))
         for app, why in suggested.items():
             if app in links and app not in goals and not kb.applications[app].medical_only:
                 score += w_complaint
-                reasons.append(
-                    Finding(
-                        code="compound.fits_complaint",
-                        params={"application": app, "because": why},
-                        sources=list(links[app].sources),
-                    )
-                )
+                params = {"application": app, "because": why}
+                reasons.append(("compound.fits_complaint", "info", params, links[app].sources))
         if compound.absorption.level is Absorption.GOOD:
             score += w_good
         elif compound.absorption.level is Absorption.MODERATE:
             score += w_moderate
-        reasons.append(
-            Finding(
-                code=f"compound.absorption_{compound.absorption.level.value}",
-                sources=list(compound.absorption.sources),
-            )
-        )
+        level = compound.absorption.level.value
+        reasons.append((f"compound.absorption_{level}", "info", {}, compound.absorption.sources))
+        laxative = compound.laxative.sources
         if compound.laxative.level is Level.HIGH:
             if wants_laxative:
                 score += w_laxative
-                reasons.append(
-                    Finding(
-                        code="compound.laxative_wanted", sources=list(compound.laxative.sources)
-                    )
-                )
+                reasons.append(("compound.laxative_wanted", "info", {}, laxative))
             else:
                 score -= w_laxative * (2 if sensitive else 1)
-                reasons.append(
-                    Finding(
-                        code="compound.laxative_unwanted",
-                        severity="warning",
-                        sources=list(compound.laxative.sources),
-                    )
-                )
+                reasons.append(("compound.laxative_unwanted", "warning", {}, laxative))
         elif compound.laxative.level is Level.MODERATE and sensitive:
             score -= w_laxative
-            reasons.append(
-                Finding(
-                    code="compound.laxative_sensitive_bowel",
-                    severity="warning",
-                    sources=list(compound.laxative.sources),
-                )
-            )
+            reasons.append(("compound.laxative_sensitive_bowel", "warning", {}, laxative))
         choices.append((score, compound, reasons))
 
     choices.sort(key=lambda item: (-item[0], item[1].code))
     out = []
     for position, (score, compound, reasons) in enumerate(choices[:TOP], start=1):
-        sources = list(dict.fromkeys(key for r in reasons for key in r.sources))
+        findings = [
+            Finding(code=code, severity=severity, params=params, sources=list(sources))
+            for code, severity, params, sources in reasons
+        ]
+        sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
         out.append(
             CompoundChoice(
-                code=compound.code, rank=position, score=score, reasons=reasons, sources=sources
+                code=compound.code,
+                rank=position,
+                score=score,
+                reasons=findings,
+                sources=sources_all,
             )
         )
     return out
