@@ -157,3 +157,20 @@ def test_convert_command() -> None:
     assert code == 0 and out.strip() == "0.75 mmol/L = 1.823 mg/dL"
     proc = cli("--lang", "en", "convert", "1", "mmol/L", "mg/24h")
     assert proc.returncode == 2 and "cannot convert" in proc.stderr
+
+
+def test_a_binary_file_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "food.csv"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(128, 256)))
+    proc = cli("--lang", "en", "foods", "import", "nevo", str(binary))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "not UTF-8 text" in proc.stderr
+
+
+def test_an_unwritable_chart_folder_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    week = Path(__file__).resolve().parents[1] / "examples" / "diet-week.yaml"
+    proc = cli("--lang", "nl", "diet", str(week), "--svg", str(blocker / "charts"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("Fout: ") and len(proc.stderr.strip().splitlines()) == 1

@@ -51,9 +51,12 @@ def test_security_headers_and_no_inline_script(client: TestClient) -> None:
 
 
 def test_form_post_needs_the_csrf_token(client: TestClient) -> None:
-    response = client.post("/advice", data={"person.age": "40", "person.sex": "male"})
+    response = client.post("/advice?lang=nl", data={"person.age": "40", "person.sex": "male"})
     assert response.status_code == 403
-    assert response.json() == {"error": "missing or invalid CSRF token", "errors": []}
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="nl">' in response.text and "Dit formulier is verlopen" in response.text
+    forged = client.post("/advice?lang=en", data={"csrf_token": "forged", "person.age": "40"})
+    assert forged.status_code == 403 and "This form has expired" in forged.text
 
 
 def test_advice_page_with_referral_and_schedule(client: TestClient) -> None:

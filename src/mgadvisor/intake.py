@@ -179,7 +179,7 @@ def read_intake_data(text: str, source: str = "intake") -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise IntakeError(where, N_("valid YAML or JSON"), "a syntax error") from None
+        raise IntakeError(where, N_("valid YAML or JSON"), N_("a syntax error")) from None
     return data
 
 

@@ -90,6 +90,19 @@ def main() -> None:
     except KnowledgeError as exc:
         typer.echo(t("Error: {message}", message=str(exc)), err=True)
         sys.exit(1)
+    except UnicodeDecodeError as exc:  # a file that is not UTF-8 text (e.g. a binary given)
+        _fail(
+            t,
+            t(
+                "the file is not UTF-8 text (byte {position}); expected a CSV, YAML or JSON file",
+                position=exc.start,
+            ),
+        )
+    except OSError as exc:  # a path that cannot be read or written (missing folder, no rights)
+        _fail(
+            t,
+            t("cannot use {path}: {reason}", path=exc.filename or "?", reason=exc.strerror or exc),
+        )
     except TyperException as exc:  # usage errors: unknown option, missing argument, bad value
         _fail(t, _usage_message(exc, t))
     except Abort:
@@ -104,7 +117,9 @@ def intake_error_line(exc: IntakeError, t: Translator) -> str:
         "{path}: expected {expected}, got {given}",
         path=exc.path,
         expected=exc.expected_text(t),
-        given=exc.given,
+        given=t(
+            exc.given
+        ),  # user values pass unchanged; "nothing", "a syntax error" are translated
     )
     if exc.hint:
         line += ". " + t("Did you mean '{suggestion}'?", suggestion=exc.hint)

@@ -51,27 +51,16 @@ class Table:
 
 
 def _number(text: str, file: str, line: int, column: str) -> float | None:
+    """A non-negative amount in NEVO (decimal comma) or FDC notation; None when empty."""
     value = text.strip().strip('"').replace(",", ".")
     if not value:
         return None
     try:
         number = float(value)
     except ValueError:
-        raise ImportFormatError(
-            NOT_A_NUMBER,
-            file=file,
-            line=line,
-            column=column,
-            given=text,
-        ) from None
-    if number < 0:
-        raise ImportFormatError(
-            NOT_A_NUMBER,
-            file=file,
-            line=line,
-            column=column,
-            given=text,
-        )
+        number = -1.0  # reported below, like a negative amount
+    if not number >= 0:
+        raise ImportFormatError(NOT_A_NUMBER, file=file, line=line, column=column, given=text)
     return number
 
 

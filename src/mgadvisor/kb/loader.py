@@ -14,7 +14,7 @@ import io
 import json
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -305,35 +305,27 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     problems: list[Problem] = []
     ref_keys = set(kb.references)
 
+    def unknown(
+        file: str, entry: str, field: str, value: str, valid: Iterable[str], what: str
+    ) -> None:
+        """One problem for a value that is not among the valid ones, with the closest one."""
+        if value in valid:
+            return
+        hint = suggest(value, valid)
+        problems.append(
+            Problem(file, entry, field, f"unknown {what} '{value}'", hint[0] if hint else None)
+        )
+
     def check_codes(
         file: str, entry: str, field: str, codes: list[str], valid: Mapping[str, Any], what: str
     ) -> None:
         for i, code in enumerate(codes):
-            if code not in valid:
-                hint = suggest(code, valid)
-                problems.append(
-                    Problem(
-                        file,
-                        entry,
-                        f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field,
-                        f"unknown {what} code '{code}'",
-                        hint[0] if hint else None,
-                    )
-                )
+            path = f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field
+            unknown(file, entry, path, code, valid, f"{what} code")
 
     def check_citations(file: str, entry: str, obj: Any) -> None:
         for path, key in citations(obj):
-            if key not in ref_keys:
-                hint = suggest(key, ref_keys)
-                problems.append(
-                    Problem(
-                        file,
-                        entry,
-                        path,
-                        f"unknown citation key '{key}'",
-                        hint[0] if hint else None,
-                    )
-                )
+            unknown(file, entry, path, key, ref_keys, "citation key")
 
     for kind, (file, _) in LIST_FILES.items():
         for code, entry in getattr(kb, kind).items():
@@ -343,17 +335,7 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     check_citations("safety.yaml", "-", kb.safety)
     for question in kb.ffq.items:
         for i, part in enumerate(question.foods):
-            if part.food not in kb.foods:
-                hint = suggest(part.food, kb.foods)
-                problems.append(
-                    Problem(
-                        "ffq.yaml",
-                        question.code,
-                        f"foods.{i}.food",
-                        f"unknown food code '{part.food}'",
-                        hint[0] if hint else None,
-                    )
-                )
+            unknown("ffq.yaml", question.code, f"foods.{i}.food", part.food, kb.foods, "food code")
         total = sum(part.share for part in question.foods)
         if abs(total - 1) > 0.01:
             problems.append(
@@ -362,52 +344,18 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
                 )
             )
     for food in kb.foods.values():
-        if food.source not in ref_keys:
-            hint = suggest(food.source, ref_keys)
-            problems.append(
-                Problem(
-                    "foods.csv",
-                    food.code,
-                    "source",
-                    f"unknown citation key '{food.source}'",
-                    hint[0] if hint else None,
-                )
-            )
-
+        unknown("foods.csv", food.code, "source", food.source, ref_keys, "citation key")
     groups = {f.group for f in kb.foods.values()}
     for portion in kb.portions.values():
-        if portion.food and portion.food not in kb.foods:
-            hint = suggest(portion.food, kb.foods)
-            problems.append(
-                Problem(
-                    "portions.csv",
-                    portion.code,
-                    "food",
-                    f"unknown food code '{portion.food}'",
-                    hint[0] if hint else None,
-                )
-            )
-        if portion.group and portion.group not in groups:
-            problems.append(
-                Problem(
-                    "portions.csv", portion.code, "group", f"unknown food group '{portion.group}'"
-                )
-            )
+        if portion.food:
+            unknown("portions.csv", portion.code, "food", portion.food, kb.foods, "food code")
+        if portion.group:
+            unknown("portions.csv", portion.code, "group", portion.group, groups, "food group")
         if not portion.food and not portion.group:
             problems.append(
                 Problem("portions.csv", portion.code, "food", "a portion needs a food or a group")
             )
-        if portion.source not in ref_keys:
-            hint = suggest(portion.source, ref_keys)
-            problems.append(
-                Problem(
-                    "portions.csv",
-                    portion.code,
-                    "source",
-                    f"unknown citation key '{portion.source}'",
-                    hint[0] if hint else None,
-                )
-            )
+        unknown("portions.csv", portion.code, "source", portion.source, ref_keys, "citation key")
     apps, comps = kb.applications, kb.compounds
     problems.extend(_check_compounds(kb))
     for c in comps.values():

@@ -14,12 +14,13 @@ from mgadvisor.advice import (
     Advice,
     Calculations,
     DietResult,
+    Dose,
     Finding,
     Indicator,
-    IntakeMoment,
     InteractionHit,
     MedicationMatch,
-    ProductUse,
+    Referral,
+    Risk,
     TraceStep,
 )
 from mgadvisor.i18n import Translator
@@ -42,15 +43,13 @@ class FindingOut(_Out):
     points: int | None = None
 
 
-class RiskOut(_Out):
-    level: Literal["low", "moderate", "high"]
-    score: int
-    factors: list[FindingOut]
+# The engine's models, with each Finding replaced by its rendered form (text added).
+class RiskOut(Risk):
+    factors: list[FindingOut]  # type: ignore[assignment]
 
 
-class ReferralOut(_Out):
-    needed: bool
-    reasons: list[FindingOut]
+class ReferralOut(Referral):
+    reasons: list[FindingOut]  # type: ignore[assignment]
 
 
 class CompoundOut(_Out):
@@ -63,16 +62,8 @@ class CompoundOut(_Out):
     sources: list[str]
 
 
-class DoseOut(_Out):
-    status: Literal["advised", "medical_supervision", "withheld"]
-    elemental_mg_per_day: float
-    reference_intake_mg: float | None
-    upper_level_mg: float | None
-    exceeds_upper_level: bool
-    authority: str
-    basis: list[FindingOut]
-    intakes: list[IntakeMoment]
-    product: ProductUse | None
+class DoseOut(Dose):
+    basis: list[FindingOut]  # type: ignore[assignment]
 
 
 class ScheduleOut(_Out):

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -132,9 +132,7 @@ class Guard:
         if scope["method"] == "POST" and not scope["path"].startswith("/api/"):
             body, receive = await _buffer(receive)
             if not _csrf_ok(request, body):
-                await JSONResponse(error_body("missing or invalid CSRF token"), 403)(
-                    scope, receive, send
-                )
+                await _csrf_page(request)(scope, receive, send)
                 return
         state = scope.setdefault("state", {})
         asked = request.query_params.get("lang")
@@ -193,6 +191,24 @@ async def _buffer(receive: Any) -> tuple[bytes, Any]:
         return message
 
     return body, replay
+
+
+def _csrf_page(request: Request) -> HTMLResponse:
+    """A form sent without its token (old tab, cookies cleared): say so in the user's language."""
+    from markupsafe import escape
+
+    t = Translator(request_lang(request))
+    title = escape(t("This form has expired"))
+    text = escape(
+        t("For your safety the form could not be sent. Go back, reload the page and send it again.")
+    )
+    html = (
+        f'<!doctype html><html lang="{t.lang}"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<link rel="stylesheet" href="/static/style.css"></head><body><main id="main">'
+        f'<h1>{title}</h1><p>{text}</p><p><a href="/">{escape(t("New intake"))}</a></p>'
+        "</main></body></html>"
+    )
+    return HTMLResponse(html, status_code=403)
 
 
 def _csrf_ok(request: Request, body: bytes) -> bool:

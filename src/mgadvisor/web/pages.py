@@ -119,14 +119,25 @@ def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:
     return advice_dict(advise_intake(intake, kb, date.today(), lang), kb, lang)
 
 
-@router.post("/handout", response_class=HTMLResponse)
-async def handout(request: Request) -> Response:
+async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | None]:
+    """(form, advice document) from the hidden intake of an advice page; None if it is invalid."""
     form = await request.form()
     try:
-        document = _document_from_hidden(request, form)
+        return form, _document_from_hidden(request, form)
     except UserInputError:
-        t = Translator(request_lang(request))
-        return _page(request, "error.html", status=422, message=t("the intake of this advice"))
+        return form, None
+
+
+def _invalid_handout(request: Request) -> HTMLResponse:
+    t = Translator(request_lang(request))
+    return _page(request, "error.html", status=422, message=t("the intake of this advice"))
+
+
+@router.post("/handout", response_class=HTMLResponse)
+async def handout(request: Request) -> Response:
+    form, document = await _handout_document(request)
+    if document is None:
+        return _invalid_handout(request)
     return _page(
         request, "handout.html", advice=document, intake_json=form.get("intake_json"), pdf=False
     )
@@ -137,12 +148,9 @@ async def handout_pdf(request: Request) -> Response:
     """The client handout as PDF, rendered by WeasyPrint from the same template."""
     from weasyprint import HTML
 
-    form = await request.form()
-    try:
-        document = _document_from_hidden(request, form)
-    except UserInputError:
-        t = Translator(request_lang(request))
-        return _page(request, "error.html", status=422, message=t("the intake of this advice"))
+    _, document = await _handout_document(request)
+    if document is None:
+        return _invalid_handout(request)
     from mgadvisor.web.app import HERE
 
     static = (HERE / "static").as_uri()  # WeasyPrint reads the stylesheet from disk, not over HTTP
