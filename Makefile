@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean i18n schema screenshots browser
+.PHONY: run test lint typecheck unit bench clean i18n schema refs screenshots browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m mgadvisor.schemas
+
+# Re-render the APA bibliography after editing knowledge/references.json.
+refs: $(STAMP)
+	$(BIN)/python -m mgadvisor.render.apa
 
 # Refresh docs/screenshots/ from the browser tests (needs Debian's chromium).
 screenshots: $(STAMP)

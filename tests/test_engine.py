@@ -294,3 +294,24 @@ def test_sentences_start_with_a_capital_but_keep_egfr(kb: KnowledgeBase) -> None
     reason = next(r for r in advice.referral.reasons if r.code == "referral.kidney_contraindicated")
     assert finding_text(kb, reason, Translator("en")).startswith("eGFR 25 is below 30")
     assert capitalize("magnesium") == "Magnesium" and capitalize("pH 7") == "pH 7"
+
+
+def test_cached_sentences_follow_their_parameters_and_language(kb: KnowledgeBase) -> None:
+    """The sentence cache is keyed on code, parameters and language, and stays bounded."""
+    from dataclasses import replace
+
+    from mgadvisor.advice import Finding
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render import findings
+
+    fresh = replace(kb, _cache={})
+    en, nl = Translator("en"), Translator("nl")
+    low = Finding(code="referral.kidney_contraindicated", params={"egfr": 25, "limit": 30})
+    lower = Finding(code="referral.kidney_contraindicated", params={"egfr": 12, "limit": 30})
+    first = findings.finding_text(fresh, low, en)
+    assert "25" in first and first == findings.finding_text(fresh, low, en)
+    assert "12" in findings.finding_text(fresh, lower, en)
+    assert findings.finding_text(fresh, low, nl) != first
+    for egfr in range(findings.TEXT_CACHE_SIZE + 10):
+        findings.finding_text(fresh, Finding(code=low.code, params={"egfr": egfr, "limit": 30}), en)
+    assert len(fresh._cache["texts_en"]) <= findings.TEXT_CACHE_SIZE

@@ -181,6 +181,32 @@ def test_apa_is_in_author_order(kb: KnowledgeBase) -> None:
     assert texts[0].startswith("Abbasi") and texts[1].startswith("Jee")
 
 
+def test_prerendered_references_match_citeproc(kb: KnowledgeBase) -> None:
+    """references.apa.json is what citeproc-py gives today; `make refs` regenerates it."""
+    import orjson
+
+    from mgadvisor.render.apa import PRERENDERED, prerender
+
+    shipped = orjson.loads(PRERENDERED.read_bytes())
+    assert shipped == prerender(kb), "run `make refs` after editing references.json"
+
+
+def test_an_edited_reference_is_rendered_afresh(kb: KnowledgeBase) -> None:
+    """A reference that differs from its pre-rendered text is not shown with the old text."""
+    from dataclasses import replace
+
+    from mgadvisor.render.apa import apa
+
+    old = kb.references["abbasi2012"]
+    edited = old.model_copy(update={"title": "A corrected title"})
+    changed = replace(kb, references={**kb.references, "abbasi2012": edited}, _cache={})
+    texts = apa(changed, ["who2009", "abbasi2012", "jee2002"])
+    assert "A corrected title" in texts["abbasi2012"]
+    assert str(old.title) not in texts["abbasi2012"]
+    assert texts["jee2002"] == apa(kb, ["jee2002"])["jee2002"]
+    assert list(texts) == ["abbasi2012", "jee2002", "who2009"]
+
+
 def _models(kb: KnowledgeBase) -> list[BaseModel]:
     out: list[BaseModel] = []
     for kind in (

@@ -93,15 +93,11 @@ def place(
     """Move each wanted time to the nearest allowed quarter hour, keeping intakes apart."""
     earliest, latest = kb.param("schedule_earliest"), kb.param("schedule_latest")
     grid = [earliest + i * STEP_H for i in range(int((latest - earliest) / STEP_H) + 1)]
+    free = [g for g in grid if all(rule.allows(g) for rule in rules)]  # the medicines' gaps
     placed: list[float | None] = []
     notes: list[Finding] = []
     for x in wanted:
-        options = [
-            g
-            for g in grid
-            if all(rule.allows(g) for rule in rules)
-            and all(p is None or abs(g - p) >= MIN_APART_H for p in placed)
-        ]
+        options = [g for g in free if all(p is None or abs(g - p) >= MIN_APART_H for p in placed)]
         if not options:
             placed.append(None)
             continue

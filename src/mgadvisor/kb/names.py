@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from mgadvisor.errors import UnknownNameError
 from mgadvisor.kb.base import KnowledgeBase
@@ -13,8 +14,9 @@ _SEPARATORS = re.compile(r"[\s\-_/,.()·]+")
 _PREFIXES = ("magnesium ", "magnesium", "mg ")
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
-    """Lower-case, accents stripped, separators to single spaces.
+    """Lower-case, accents stripped, separators to single spaces (cached: names recur).
 
     Example:
         >>> normalize("Mg-Bisglycinaat")

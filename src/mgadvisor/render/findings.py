@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from mgadvisor.advice import Finding
 from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
@@ -84,7 +86,29 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
     return out
 
 
+TEXT_CACHE_SIZE = 4096  # rendered sentences kept per language; the cache empties when full
+
+
 def finding_text(kb: KnowledgeBase, finding: Finding, t: Translator) -> str:
+    """The finding as one sentence in the translator's language.
+
+    Sentences are cached per knowledge base and language: a loaded knowledge base never changes,
+    and the same finding (code and parameters) recurs from client to client.
+    """
+    try:
+        key = (finding.code, orjson.dumps(finding.params))
+    except TypeError:  # parameters that are not plain JSON data: render without the cache
+        return _render(kb, finding, t)
+    cache: dict[tuple[str, bytes], str] = kb._cache.setdefault(f"texts_{t.lang}", {})
+    text = cache.get(key)
+    if text is None:
+        if len(cache) >= TEXT_CACHE_SIZE:
+            cache.clear()
+        text = cache[key] = _render(kb, finding, t)
+    return text
+
+
+def _render(kb: KnowledgeBase, finding: Finding, t: Translator) -> str:
     if finding.code.startswith("synergy."):
         entry = kb.synergy[finding.code.removeprefix("synergy.")]
         return f"{entry.name.get(t.lang)}: {entry.statement.get(t.lang)}"
