@@ -171,3 +171,17 @@ def test_unknown_top_level_keys_are_refused(extra: dict[str, int]) -> None:
         assert {e.path for e in err.errors} & unknown
     else:
         raise AssertionError("unknown keys were accepted")
+
+
+@given(
+    st.lists(st.integers(0, 96), min_size=1, max_size=40, unique=True).map(
+        lambda quarters: sorted(q / 4 for q in quarters)
+    ),
+    st.integers(0, 96).map(lambda q: q / 4),
+)
+def test_nearest_allowed_time_is_the_closest_and_the_earlier_on_a_tie(
+    times: list[float], wanted: float
+) -> None:
+    from mgadvisor.advise.schedule import _nearest
+
+    assert _nearest(times, wanted) == min(times, key=lambda g: (abs(g - wanted), g))

@@ -48,6 +48,16 @@ def test_security_headers_and_no_inline_script(client: TestClient) -> None:
     html = page.text
     assert "<script>" not in html and "onclick=" not in html
     assert page.headers["x-content-type-options"] == "nosniff"
+    first_visit = TestClient(create_app()).get("/").headers["set-cookie"]
+    assert "mg_csrf=" in first_visit and "HttpOnly" in first_visit
+
+
+def test_the_api_sets_no_cookies_but_keeps_the_security_headers() -> None:
+    fresh = TestClient(create_app())
+    response = fresh.get("/api/v1/health?lang=en")
+    assert response.status_code == 200 and "set-cookie" not in response.headers
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-frame-options"] == "DENY"
 
 
 def test_form_post_needs_the_csrf_token(client: TestClient) -> None:
@@ -205,3 +215,23 @@ def test_api_documentation_works_offline(client: TestClient) -> None:
     assert "/static/swagger/swagger-ui-bundle.js" in docs.text
     bundle = client.get("/static/swagger/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 100_000  # served locally, no CDN
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ d.a }}|{{ d.get('x', 'y') }}|{{ d.items()|list|length }}|{{ d.missing is undefined }}",
+        "{{ obj.real }}|{{ d['get'] }}|{{ n.a.b }}",
+    ],
+)
+def test_template_lookups_give_what_jinja_gives(source: str) -> None:
+    """The pages' faster dict lookup (key first) renders exactly what Jinja's own lookup does."""
+    import jinja2
+
+    from mgadvisor.web.app import _template_env
+
+    data = {"d": {"a": 1, "get": 2, "items": 3}, "obj": 4.5, "n": {"a": {"b": "<i>"}}}
+    ours = _template_env().from_string(source).render(data)
+    theirs = jinja2.Environment(autoescape=True).from_string(source).render(data)
+    assert ours == theirs
+    assert "1|y|3|True" in ours or "4.5|2|&lt;i&gt;" in ours

@@ -14,7 +14,7 @@ from typing import Any
 from mgadvisor.advice import CompoundChoice, Finding
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Absorption, Compound, Level
+from mgadvisor.kb.models import Absorption, Compound, Level, UseLink
 
 LAXATIVE_GOAL = "constipation_relief"
 LAXATIVE_SENSITIVE = ("bowel_disease", "chronic_diarrhoea", "malabsorption")
@@ -41,6 +41,20 @@ def excluded(kb: KnowledgeBase, intake: Intake, compound: Compound) -> bool:
     )
 
 
+def _rankable(kb: KnowledgeBase) -> list[tuple[Compound, dict[str, UseLink]]]:
+    """Compounds that are ranked (no hydrate variants), each with its uses by application."""
+    cached = kb._cache.get("rankable_compounds")
+    if isinstance(cached, list):
+        return cached
+    table = [
+        (compound, {link.application: link for link in compound.uses})
+        for compound in kb.compounds.values()
+        if not compound.variant_of
+    ]
+    kb._cache["rankable_compounds"] = table
+    return table
+
+
 def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     goals = [g for g in intake.goals if not kb.applications[g].medical_only]
     suggested = _suggested_applications(kb, intake)
@@ -50,20 +64,25 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     w_good, w_moderate = kb.param("rank_absorption_good"), kb.param("rank_absorption_moderate")
     w_laxative = kb.param("rank_laxative_penalty")
 
+    by_complaint = {
+        app: why
+        for app, why in suggested.items()
+        if app not in goals and not kb.applications[app].medical_only
+    }
+
     # Reasons are kept as plain tuples while scoring; Findings are built for the top 3 only.
     choices: list[tuple[float, Compound, list[_Reason]]] = []
-    for compound in kb.compounds.values():
-        if compound.variant_of or excluded(kb, intake, compound):
+    for compound, links in _rankable(kb):
+        if excluded(kb, intake, compound):
             continue
         score = 0.0
         reasons: list[_Reason] = []
-        links = {link.application: link for link in compound.uses}
         for goal in goals:
             if goal in links:
                 score += w_goal
                 reasons.append(("compound.fits_goal", "info", {"goal": goal}, links[goal].sources))
-        for app, why in suggested.items():
-            if app in links and app not in goals and not kb.applications[app].medical_only:
+        for app, why in by_complaint.items():
+            if app in links:
                 score += w_complaint
                 params = {"application": app, "because": why}
                 reasons.append(("compound.fits_complaint", "info", params, links[app].sources))

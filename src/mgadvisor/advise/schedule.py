@@ -8,6 +8,7 @@ preferred moment (sleep: evening) and move to the nearest time that satisfies al
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, MedicationMatch, ScheduleItem
@@ -87,21 +88,32 @@ def constraints(
     return out, notes
 
 
+def _nearest(ascending: list[float], x: float) -> float:
+    """The value closest to `x` in a non-empty ascending list; the earlier one on a tie."""
+    i = bisect_left(ascending, x)
+    neighbours = ascending[max(i - 1, 0) : i + 1]
+    return min(neighbours, key=lambda g: (abs(g - x), g))
+
+
 def place(
     kb: KnowledgeBase, wanted: list[float], rules: list[Constraint]
 ) -> tuple[list[float | None], list[Finding]]:
     """Move each wanted time to the nearest allowed quarter hour, keeping intakes apart."""
     earliest, latest = kb.param("schedule_earliest"), kb.param("schedule_latest")
     grid = [earliest + i * STEP_H for i in range(int((latest - earliest) / STEP_H) + 1)]
-    free = [g for g in grid if all(rule.allows(g) for rule in rules)]  # the medicines' gaps
+    free = grid  # the quarter hours that keep every medicine's gap (Constraint.allows, inlined)
+    for rule in rules:
+        low, high = rule.medicine_first_h, 24 - rule.magnesium_first_h
+        free = [g for g in free if low <= (g - rule.time_h) % 24 <= high]
     placed: list[float | None] = []
     notes: list[Finding] = []
     for x in wanted:
-        options = [g for g in free if all(p is None or abs(g - p) >= MIN_APART_H for p in placed)]
+        taken = [p for p in placed if p is not None]
+        options = [g for g in free if all(abs(g - p) >= MIN_APART_H for p in taken)]
         if not options:
             placed.append(None)
             continue
-        best = min(options, key=lambda g: (abs(g - x), g))
+        best = _nearest(options, x)
         if best != x:
             blocking = [r for r in rules if not r.allows(x)]
             for rule in blocking:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from mgadvisor.errors import IntakeError
@@ -43,7 +43,6 @@ def intake_errors(exc: IntakeError, lang: str) -> list[dict[str, Any]]:
     summary="Advice for one intake (the same contract as `mgadvisor advise --format json`).",
 )
 async def advice(
-    request: Request,
     intake: dict[str, Any],
     lang: Lang = "nl",
     as_of: Annotated[date | None, Query(description="Date of the advice; default today.")] = None,

@@ -11,9 +11,12 @@ Routes translate and present; every clinical decision is the engine's (`advise_i
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -56,11 +59,54 @@ def error_body(error: str, errors: list[dict[str, Any]] | None = None) -> dict[s
     return {"error": error, "errors": errors or []}
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Server start: load the knowledge base and its rendered references before the first
+    request, then freeze the garbage collector's view of them.
+
+    The knowledge base is tens of thousands of objects that live as long as the server. Without
+    `gc.freeze()` every full collection walks them all again; with it, advice requests over HTTP
+    cost about a third less (see docs/benchmarks.md).
+    """
+    import gc
+
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.render.apa import apa
+
+    apa(load_knowledge(), [])
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2 that looks `a.b` up in a plain dict as a key first, when no dict method has that name.
+
+    The result is the same as Jinja's own lookup (attribute first, then item), but the pages
+    render the advice document, plain JSON data, and the failed attribute attempt costs an
+    exception on every lookup.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj and not hasattr(dict, attribute):
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def _template_env() -> jinja2.Environment:
+    return _Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(),  # on for .html
+        auto_reload=False,  # templates ship with the package: no file check on every render
+    )
+
+
 def create_app() -> FastAPI:
     from mgadvisor import __version__
     from mgadvisor.web import api, pages
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="mgadvisor",
         version=__version__,
         description="Evidence-based, cited magnesium advice (Dutch and English).",
@@ -77,7 +123,7 @@ def create_app() -> FastAPI:
         html = (HERE / "templates" / "swagger.html").read_text(encoding="utf-8")
         return Response(html, media_type="text/html")
 
-    templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
+    templates = Jinja2Templates(env=_template_env())
     templates.env.globals["Translator"] = Translator
     from mgadvisor.web.filters import register
 
@@ -108,10 +154,20 @@ def create_app() -> FastAPI:
     return app
 
 
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
 class Guard:
     """Pure ASGI middleware: body-size limit, CSRF on form posts, security headers, cookies.
 
     (Starlette's BaseHTTPMiddleware would cost a task group and stream wrappers per request.)
+    The JSON API under /api/ gets the security headers but no cookies and no CSRF check: it
+    stores nothing and reads no cookie, so a cross-site request can gain nothing there.
     """
 
     def __init__(self, app: Any) -> None:
@@ -121,47 +177,52 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        length = _content_length(scope)
+        if length is not None and length > MAX_BODY_BYTES:
             too_big = JSONResponse(
                 error_body(f"request body larger than {MAX_BODY_BYTES} bytes"), 413
             )
             await too_big(scope, receive, send)
             return
-        if scope["method"] == "POST" and not scope["path"].startswith("/api/"):
+        if scope["path"].startswith("/api/"):
+            await self.app(scope, receive, _with_headers(send, []))
+            return
+        request = Request(scope)
+        if scope["method"] == "POST":
             body, receive = await _buffer(receive)
             if not _csrf_ok(request, body):
                 await _csrf_page(request)(scope, receive, send)
                 return
         state = scope.setdefault("state", {})
+        cookies: list[tuple[bytes, bytes]] = []
+        if not request.cookies.get(CSRF_COOKIE):
+            # csrf_token() may have chosen the token while the page was rendered: send that one.
+            token = state.get("csrf") or secrets.token_urlsafe(24)
+            state["csrf"] = token
+            cookie = f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict"
+            cookies.append((b"set-cookie", cookie.encode()))
         asked = request.query_params.get("lang")
+        if asked in LANGS:
+            cookies.append((b"set-cookie", f"{LANG_COOKIE}={asked}; Path=/; SameSite=lax".encode()))
+        await self.app(scope, receive, _with_headers(send, cookies))
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if not request.cookies.get(CSRF_COOKIE):
-                    token = state.get("csrf") or secrets.token_urlsafe(24)
-                    headers.append(
-                        (
-                            b"set-cookie",
-                            f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict".encode(),
-                        )
-                    )
-                if asked in LANGS:
-                    headers.append(
-                        (b"set-cookie", f"{LANG_COOKIE}={asked}; Path=/; SameSite=lax".encode())
-                    )
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def _content_length(scope: dict[str, Any]) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
+    """`send`, adding the security headers (and `extra`) to the response's start message."""
+
+    async def send_with_headers(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, *extra]
+        await send(message)
+
+    return send_with_headers
 
 
 async def _buffer(receive: Any) -> tuple[bytes, Any]:
@@ -225,6 +286,6 @@ def csrf_token(request: Request) -> str:
     """The token a form must send back: the cookie's, or a new one set on this response."""
     token = request.cookies.get(CSRF_COOKIE)
     if not token:
-        token = secrets.token_urlsafe(24)
+        token = getattr(request.state, "csrf", None) or secrets.token_urlsafe(24)
         request.state.csrf = token
-    return token
+    return str(token)
