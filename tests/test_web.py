@@ -58,6 +58,8 @@ def test_the_api_sets_no_cookies_but_keeps_the_security_headers() -> None:
     assert response.status_code == 200 and "set-cookie" not in response.headers
     assert response.headers["content-security-policy"] == CSP
     assert response.headers["x-frame-options"] == "DENY"
+    took = response.headers["server-timing"]
+    assert took.startswith("app;dur=") and float(took.removeprefix("app;dur=")) >= 0
 
 
 def test_form_post_needs_the_csrf_token(client: TestClient) -> None:

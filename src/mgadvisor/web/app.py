@@ -11,6 +11,7 @@ Routes translate and present; every clinical decision is the engine's (`advise_i
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -184,8 +185,9 @@ class Guard:
             )
             await too_big(scope, receive, send)
             return
+        started = time.perf_counter()
         if scope["path"].startswith("/api/"):
-            await self.app(scope, receive, _with_headers(send, []))
+            await self.app(scope, receive, _with_headers(send, [], started))
             return
         request = Request(scope)
         if scope["method"] == "POST":
@@ -196,15 +198,14 @@ class Guard:
         state = scope.setdefault("state", {})
         cookies: list[tuple[bytes, bytes]] = []
         if not request.cookies.get(CSRF_COOKIE):
-            # csrf_token() may have chosen the token while the page was rendered: send that one.
-            token = state.get("csrf") or secrets.token_urlsafe(24)
-            state["csrf"] = token
+            token = secrets.token_urlsafe(24)
+            state["csrf"] = token  # the page's forms carry this same token (csrf_token())
             cookie = f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict"
             cookies.append((b"set-cookie", cookie.encode()))
         asked = request.query_params.get("lang")
         if asked in LANGS:
             cookies.append((b"set-cookie", f"{LANG_COOKIE}={asked}; Path=/; SameSite=lax".encode()))
-        await self.app(scope, receive, _with_headers(send, cookies))
+        await self.app(scope, receive, _with_headers(send, cookies, started))
 
 
 def _content_length(scope: dict[str, Any]) -> int | None:
@@ -214,12 +215,20 @@ def _content_length(scope: dict[str, Any]) -> int | None:
     return None
 
 
-def _with_headers(send: Any, extra: list[tuple[bytes, bytes]]) -> Any:
-    """`send`, adding the security headers (and `extra`) to the response's start message."""
+def _with_headers(send: Any, extra: list[tuple[bytes, bytes]], started: float) -> Any:
+    """`send`, adding the security headers, `extra` and a Server-Timing header (the time the
+    app took until the response started, shown by browsers' developer tools) to the response.
+    """
 
     async def send_with_headers(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, *extra]
+            took = f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode()
+            message["headers"] = [
+                *message.get("headers", []),
+                *SECURITY_HEADERS,
+                *extra,
+                (b"server-timing", took),
+            ]
         await send(message)
 
     return send_with_headers

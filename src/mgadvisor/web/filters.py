@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2 import Environment
@@ -55,6 +55,26 @@ def statements(entry: BaseModel, lang: str) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def cite(sources: Iterable[str]) -> Markup:
+    """The citation keys of a statement: `<span class="cite">[key1, key2]</span>`."""
+    return Markup(f'<span class="cite">[{escape(", ".join(sources))}]</span>')
+
+
+def findings(items: Iterable[Mapping[str, Any]], severity: bool = False) -> Markup:
+    """One `<li>` per finding of the advice document: its text and its citation keys.
+
+    Risk factors show their points first; with `severity` each item gets its severity as class
+    (info, warning, critical). Text and keys are escaped; the advice page shows some forty
+    findings, so this loop runs in Python rather than as template code.
+    """
+    out = []
+    for item in items:
+        css = f' class="{escape(item["severity"])}"' if severity else ""
+        points = f"+{int(item['points'])} " if item.get("points") is not None else ""
+        out.append(f"<li{css}>{points}{escape(item['text'])} {cite(item['sources'])}</li>")
+    return Markup("".join(out))
+
+
 _ALLOWED = re.compile(r"&lt;(/?)(i|b)&gt;")
 
 
@@ -73,4 +93,6 @@ def register(env: Environment) -> None:
         evidence_label=evidence_label,
         statements=statements,
         safe_apa=safe_apa,
+        cite=cite,
+        findings=findings,
     )
