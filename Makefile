@@ -38,7 +38,12 @@ browser:
 	fi
 
 
+# wrk (Debian) loads the web app for the throughput figures; installed when missing and root.
 bench: $(STAMP)
+	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null); \
+	fi
 	$(BIN)/python benchmarks/run.py
 
 schema: $(STAMP)
