@@ -200,6 +200,47 @@ def test_request_size_limit(client: TestClient) -> None:
         "/api/v1/advice", content=b"x" * 300_000, headers={"content-type": "application/json"}
     )
     assert big.status_code == 413 and set(big.json()) == {"error", "errors"}
+    assert big.json()["error"] == f"inhoud van het verzoek groter dan {256 * 1024} bytes"
+
+
+@pytest.mark.parametrize(
+    ("lang", "summary", "words"),
+    [
+        (
+            "nl",
+            "ongeldig verzoek",
+            "as_of: verwacht een datum als JJJJ-MM-DD, maar kreeg 'gisteren'",
+        ),
+        ("en", "invalid request", "as_of: expected a date as YYYY-MM-DD, got 'gisteren'"),
+    ],
+)
+def test_api_errors_speak_the_requested_language(
+    client: TestClient, lang: str, summary: str, words: str
+) -> None:
+    """Summary and every field line follow ?lang=: field, what was expected, what was given."""
+    intake = {"person": {"age": 40, "sex": "male"}}
+    bad_date = client.post(f"/api/v1/advice?lang={lang}&as_of=gisteren", json=intake)
+    assert bad_date.status_code == 422
+    assert bad_date.json() == {
+        "error": summary,
+        "errors": [{"loc": ["query", "as_of"], "msg": words}],
+    }
+    broken = client.post(
+        f"/api/v1/advice?lang={lang}", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert broken.json()["errors"][0]["msg"].startswith("body: ")
+    missing = client.get(f"/api/v1/nothing?lang={lang}")
+    assert missing.json()["error"] == {"nl": "niet gevonden", "en": "not found"}[lang]
+
+
+def test_unknown_page_is_a_page_and_the_advice_address_leads_back_to_the_intake(
+    client: TestClient,
+) -> None:
+    unknown = client.get("/no-such-page?lang=en")
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert "Not found" in unknown.text and 'href="/kb"' in unknown.text
+    reloaded = client.get("/advice", follow_redirects=False)
+    assert reloaded.status_code == 303 and reloaded.headers["location"] == "/"
 
 
 def test_api_lookups(client: TestClient) -> None:

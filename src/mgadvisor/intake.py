@@ -252,6 +252,10 @@ _EXPECTED = {
     "less_than": N_("a number below {lt}"),
     "literal_error": N_("one of {expected}"),
     "finite_number": N_("a finite number"),
+    "date_parsing": N_("a date as YYYY-MM-DD"),
+    "date_from_datetime_parsing": N_("a date as YYYY-MM-DD"),
+    "date_type": N_("a date as YYYY-MM-DD"),
+    "json_invalid": N_("valid JSON"),
 }
 
 
@@ -260,6 +264,12 @@ def _plain(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def field_problem(err: Mapping[str, Any]) -> IntakeError:
+    """One pydantic error (of the intake, or of an HTTP request's parameters) in our words:
+    the field path, what was expected and what was given, each translatable."""
+    return _from_pydantic(err)
 
 
 def _from_pydantic(err: Mapping[str, Any]) -> IntakeError:
@@ -280,13 +290,12 @@ def _from_pydantic(err: Mapping[str, Any]) -> IntakeError:
             hint[0] if hint else "",
         )
     if kind == "string_pattern_mismatch":
-        field = str(loc[-1])
-        expected = (
-            N_("a time as HH:MM, e.g. 07:30")
-            if field == "time"
-            else N_("an ATC code such as J01MA02")
-        )
-        return IntakeError(_path(loc), expected, given)
+        field = str(loc[-1]) if loc else ""
+        if field == "time":
+            return IntakeError(_path(loc), N_("a time as HH:MM, e.g. 07:30"), given)
+        if field == "atc":
+            return IntakeError(_path(loc), N_("an ATC code such as J01MA02"), given)
+        return IntakeError(_path(loc), N_("text of the form {pattern}"), given, [], ctx)
     if kind == "value_error":
         message = str(err.get("msg", "")).removeprefix("Value error, ")
         return IntakeError(_path(loc), N_("{rule}"), given, [], {"rule": message})

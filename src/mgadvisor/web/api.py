@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from mgadvisor.errors import IntakeError
-from mgadvisor.i18n import LANGS
+from mgadvisor.i18n import LANGS, Translator
 from mgadvisor.render.contract import AdviceDocument
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -26,7 +26,6 @@ def _kb() -> Any:
 
 def intake_errors(exc: IntakeError, lang: str) -> list[dict[str, Any]]:
     from mgadvisor.cli.app import intake_error_line
-    from mgadvisor.i18n import Translator
 
     t = Translator(lang)
     out = []
@@ -59,7 +58,8 @@ async def advice(
     except IntakeError as exc:
         from mgadvisor.web.app import error_body
 
-        return JSONResponse(error_body("invalid intake", intake_errors(exc, lang)), status_code=422)
+        t = Translator(lang)
+        return JSONResponse(error_body(t("invalid intake"), intake_errors(exc, lang)), 422)
     result = advise_intake(parsed, kb, as_of or date.today(), lang)
     # advice_dict already validated the document against AdviceDocument: return it as is, so
     # FastAPI does not validate and serialise it a second time (response_model stays for docs).

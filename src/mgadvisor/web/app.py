@@ -25,7 +25,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mgadvisor.i18n import LANGS, Translator
+from mgadvisor.errors import IntakeError
+from mgadvisor.i18n import LANGS, N_, Translator
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 256 * 1024
@@ -53,6 +54,37 @@ def request_lang(request: Request) -> str:
         if code in LANGS:
             return code
     return "nl"
+
+
+def api_lang(request: Request) -> str:
+    """The API's language: ?lang= when valid, else Dutch (the API reads no cookies)."""
+    asked = request.query_params.get("lang")
+    return asked if asked in LANGS else "nl"
+
+
+HTTP_SUMMARIES = {
+    404: N_("not found"),
+    405: N_("method not allowed"),
+}
+
+
+def request_errors(exc: RequestValidationError, t: Translator) -> list[dict[str, Any]]:
+    """Each invalid parameter or body: FastAPI's location, and one line in the user's language
+    with the field, what was expected and what was given."""
+    from mgadvisor.cli.app import intake_error_line
+    from mgadvisor.intake import field_problem
+
+    out = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if err["type"] == "json_invalid":  # its location is a character offset in the body
+            problem = IntakeError("body", N_("valid JSON"), N_("a syntax error"))
+            out.append({"loc": loc, "msg": intake_error_line(problem, t)})
+            continue
+        where = loc[1:] if len(loc) > 1 and loc[0] in ("query", "body", "path") else loc
+        problem = field_problem({**err, "loc": tuple(where)})
+        out.append({"loc": loc, "msg": intake_error_line(problem, t)})
+    return out
 
 
 def error_body(error: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -139,18 +171,28 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        return JSONResponse(error_body("invalid request", errors), status_code=422)
+        t = Translator(api_lang(request))
+        body = error_body(t("invalid request"), request_errors(exc, t))
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+            from mgadvisor.web.pages import not_found_page
+
+            return not_found_page(request, request.url.path)
+        t = Translator(api_lang(request))
+        summary = HTTP_SUMMARIES.get(exc.status_code)
+        return JSONResponse(
+            error_body(t(summary) if summary else str(exc.detail)), status_code=exc.status_code
+        )
 
     @app.exception_handler(Exception)
     async def crash(
         request: Request, exc: Exception
     ) -> JSONResponse:  # pragma: no cover - last resort
-        return JSONResponse(error_body("internal error"), status_code=500)
+        t = Translator(api_lang(request))
+        return JSONResponse(error_body(t("internal error")), status_code=500)
 
     return app
 
@@ -180,8 +222,9 @@ class Guard:
             return
         length = _content_length(scope)
         if length is not None and length > MAX_BODY_BYTES:
+            t = Translator(api_lang(Request(scope)))
             too_big = JSONResponse(
-                error_body(f"request body larger than {MAX_BODY_BYTES} bytes"), 413
+                error_body(t("request body larger than {size} bytes", size=MAX_BODY_BYTES)), 413
             )
             await too_big(scope, receive, send)
             return

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
 from mgadvisor.i18n import Translator
@@ -86,6 +86,12 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
 def intake_page(request: Request) -> HTMLResponse:
     context = _intake_context(_kb(), request_lang(request))
     return _page(request, "intake.html", state=state_from({}), advice=None, **context)
+
+
+@router.get("/advice", include_in_schema=False)
+def advice_without_intake() -> RedirectResponse:
+    """A bookmarked or reloaded advice address has no intake: back to the intake form."""
+    return RedirectResponse("/", status_code=303)
 
 
 @router.post("/advice", response_class=HTMLResponse)
@@ -189,6 +195,12 @@ def kb_page(request: Request, q: str = "") -> HTMLResponse:
     )
 
 
+def not_found_page(request: Request, what: str) -> HTMLResponse:
+    """A page that does not exist, or an unknown knowledge-base entry: say so, in the page's
+    language, with the site's navigation."""
+    return _page(request, "error.html", status=404, message=what)
+
+
 @router.get("/kb/{code}", response_class=HTMLResponse)
 def kb_entry(request: Request, code: str) -> HTMLResponse:
     from mgadvisor.kb.loader import citations
@@ -198,7 +210,7 @@ def kb_entry(request: Request, code: str) -> HTMLResponse:
     kb = _kb()
     found = find_entry(kb, code)
     if found is None:
-        return _page(request, "error.html", status=404, message=code)
+        return not_found_page(request, code)
     kind, entry = found
     keys = list(dict.fromkeys(key for _, key in citations(entry)))
     if kind == "references":
