@@ -9,6 +9,7 @@ Hydrate variants are not ranked separately: they are the same compound.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from mgadvisor.advice import CompoundChoice, Finding
@@ -41,13 +42,39 @@ def excluded(kb: KnowledgeBase, intake: Intake, compound: Compound) -> bool:
     )
 
 
-def _rankable(kb: KnowledgeBase) -> list[tuple[Compound, dict[str, UseLink]]]:
-    """Compounds that are ranked (no hydrate variants), each with its uses by application."""
+@dataclass(frozen=True)
+class _Rankable:
+    """What ranking needs of one compound that depends on the knowledge base alone."""
+
+    compound: Compound
+    uses: dict[str, UseLink]  # application -> link with its sources
+    absorption_weight: float
+    absorption: _Reason
+    laxative: Level
+
+
+def _rankable(kb: KnowledgeBase) -> list[_Rankable]:
+    """Compounds that are ranked (no hydrate variants); built once per knowledge base."""
     cached = kb._cache.get("rankable_compounds")
     if isinstance(cached, list):
         return cached
+    weights = {
+        Absorption.GOOD: kb.param("rank_absorption_good"),
+        Absorption.MODERATE: kb.param("rank_absorption_moderate"),
+    }
     table = [
-        (compound, {link.application: link for link in compound.uses})
+        _Rankable(
+            compound=compound,
+            uses={link.application: link for link in compound.uses},
+            absorption_weight=weights.get(compound.absorption.level, 0.0),
+            absorption=(
+                f"compound.absorption_{compound.absorption.level.value}",
+                "info",
+                {},
+                compound.absorption.sources,
+            ),
+            laxative=compound.laxative.level,
+        )
         for compound in kb.compounds.values()
         if not compound.variant_of
     ]
@@ -61,7 +88,6 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     wants_laxative = LAXATIVE_GOAL in goals
     sensitive = any(c in intake.conditions for c in LAXATIVE_SENSITIVE)
     w_goal, w_complaint = kb.param("rank_goal"), kb.param("rank_complaint")
-    w_good, w_moderate = kb.param("rank_absorption_good"), kb.param("rank_absorption_moderate")
     w_laxative = kb.param("rank_laxative_penalty")
 
     by_complaint = {
@@ -72,10 +98,11 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
 
     # Reasons are kept as plain tuples while scoring; Findings are built for the top 3 only.
     choices: list[tuple[float, Compound, list[_Reason]]] = []
-    for compound, links in _rankable(kb):
+    for entry in _rankable(kb):
+        compound, links = entry.compound, entry.uses
         if excluded(kb, intake, compound):
             continue
-        score = 0.0
+        score = entry.absorption_weight
         reasons: list[_Reason] = []
         for goal in goals:
             if goal in links:
@@ -86,21 +113,16 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
                 score += w_complaint
                 params = {"application": app, "because": why}
                 reasons.append(("compound.fits_complaint", "info", params, links[app].sources))
-        if compound.absorption.level is Absorption.GOOD:
-            score += w_good
-        elif compound.absorption.level is Absorption.MODERATE:
-            score += w_moderate
-        level = compound.absorption.level.value
-        reasons.append((f"compound.absorption_{level}", "info", {}, compound.absorption.sources))
+        reasons.append(entry.absorption)
         laxative = compound.laxative.sources
-        if compound.laxative.level is Level.HIGH:
+        if entry.laxative is Level.HIGH:
             if wants_laxative:
                 score += w_laxative
                 reasons.append(("compound.laxative_wanted", "info", {}, laxative))
             else:
                 score -= w_laxative * (2 if sensitive else 1)
                 reasons.append(("compound.laxative_unwanted", "warning", {}, laxative))
-        elif compound.laxative.level is Level.MODERATE and sensitive:
+        elif entry.laxative is Level.MODERATE and sensitive:
             score -= w_laxative
             reasons.append(("compound.laxative_sensitive_bowel", "warning", {}, laxative))
         choices.append((score, compound, reasons))

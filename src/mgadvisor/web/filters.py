@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -75,6 +76,40 @@ def findings(items: Iterable[Mapping[str, Any]], severity: bool = False) -> Mark
     return Markup("".join(out))
 
 
+def reference_items(references: Iterable[Mapping[str, str]]) -> Markup:
+    """One `<li id="ref-KEY">` per reference of the advice document, key and APA text escaped.
+
+    An advice cites some thirty references and the same ones recur from client to client: each
+    item is built once (the bibliography does not change while the app runs).
+    """
+    return Markup("".join(_reference_item(r["key"], r["apa"]) for r in references))
+
+
+@functools.lru_cache(maxsize=1024)
+def _reference_item(key: str, text: str) -> str:
+    key = escape(key)
+    return f'<li id="ref-{key}"><span class="cite">[{key}]</span> {escape(text)}</li>'
+
+
+# The day-schedule timeline runs from 06:00 to 24:00 over x = 20..460 (see _advice.html).
+_DAY_START, _DAY_HOURS, _X0, _WIDTH = 6, 18, 20, 440
+
+
+def timeline_x(clock: str) -> float:
+    """Where a time (HH:MM) sits on the day-schedule timeline; before 06:00 at its start."""
+    hours = int(clock[:2]) + int(clock[3:5]) / 60
+    return round(_X0 + max(hours - _DAY_START, 0) * _WIDTH / _DAY_HOURS, 1)
+
+
+TIMELINE_TICKS = Markup(
+    "".join(
+        f'<text x="{_X0 + (h - _DAY_START) * _WIDTH / _DAY_HOURS:g}" y="60" class="small" '
+        f'text-anchor="middle">{h % 24:02d}:00</text>'
+        for h in range(_DAY_START, _DAY_START + _DAY_HOURS + 1, 3)
+    )
+)
+
+
 _ALLOWED = re.compile(r"&lt;(/?)(i|b)&gt;")
 
 
@@ -95,4 +130,7 @@ def register(env: Environment) -> None:
         safe_apa=safe_apa,
         cite=cite,
         findings=findings,
+        reference_items=reference_items,
+        timeline_x=timeline_x,
     )
+    env.globals["timeline_ticks"] = TIMELINE_TICKS
