@@ -77,7 +77,7 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
     out.append(
         Section(
             t(
-                "Deficiency risk: {level} ({score} points)",
+                "Deficiency risk: {level} (score {score})",
                 level=t(level_label),
                 score=risk["score"],
             ),
