@@ -278,3 +278,17 @@ def test_template_lookups_give_what_jinja_gives(source: str) -> None:
     theirs = jinja2.Environment(autoescape=True).from_string(source).render(data)
     assert ours == theirs
     assert "1|y|3|True" in ours or "4.5|2|&lt;i&gt;" in ours
+
+
+def test_finding_and_reference_filters_escape_and_place_what_they_are_given() -> None:
+    from mgadvisor.web.filters import findings, reference_items, timeline_x
+
+    item = {"text": XSS, "sources": ["a&b", "c"], "severity": "warning", "points": 2}
+    plain = str(findings([item]))
+    assert "<script>" not in plain and "&lt;script&gt;" in plain and "[a&amp;b, c]" in plain
+    assert plain.startswith("<li>&lt;") and "+2" not in plain
+    marked = str(findings([item], severity=True, points=True))
+    assert marked.startswith('<li class="warning">+2 &lt;script&gt;')
+    refs = str(reference_items([{"key": "x<1>", "apa": XSS}]))
+    assert refs.startswith('<li id="ref-x&lt;1&gt;">') and "<script>" not in refs
+    assert [timeline_x(c) for c in ("06:00", "15:00", "24:00", "03:30")] == [20, 240, 460, 20]

@@ -61,18 +61,20 @@ def cite(sources: Iterable[str]) -> Markup:
     return Markup(f'<span class="cite">[{escape(", ".join(sources))}]</span>')
 
 
-def findings(items: Iterable[Mapping[str, Any]], severity: bool = False) -> Markup:
+def findings(
+    items: Iterable[Mapping[str, Any]], severity: bool = False, points: bool = False
+) -> Markup:
     """One `<li>` per finding of the advice document: its text and its citation keys.
 
-    Risk factors show their points first; with `severity` each item gets its severity as class
-    (info, warning, critical). Text and keys are escaped; the advice page shows some forty
-    findings, so this loop runs in Python rather than as template code.
+    With `points` (risk factors) each item starts with the points it adds; with `severity` each
+    item gets its severity as class (info, warning, critical). Text and keys are escaped; the
+    advice page shows some forty findings, so this loop runs in Python, not as template code.
     """
     out = []
     for item in items:
         css = f' class="{escape(item["severity"])}"' if severity else ""
-        points = f"+{int(item['points'])} " if item.get("points") is not None else ""
-        out.append(f"<li{css}>{points}{escape(item['text'])} {cite(item['sources'])}</li>")
+        added = f"+{int(item['points'])} " if points and item.get("points") is not None else ""
+        out.append(f"<li{css}>{added}{escape(item['text'])} {cite(item['sources'])}</li>")
     return Markup("".join(out))
 
 
