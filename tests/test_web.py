@@ -231,6 +231,12 @@ def test_api_errors_speak_the_requested_language(
     assert broken.json()["errors"][0]["msg"].startswith("body: ")
     missing = client.get(f"/api/v1/nothing?lang={lang}")
     assert missing.json()["error"] == {"nl": "niet gevonden", "en": "not found"}[lang]
+    wrong_method = client.post(f"/api/v1/health?lang={lang}")
+    assert wrong_method.status_code == 405
+    assert (
+        wrong_method.json()["error"]
+        == {"nl": "methode niet toegestaan", "en": "method not allowed"}[lang]
+    )
 
 
 def test_unknown_page_is_a_page_and_the_advice_address_leads_back_to_the_intake(

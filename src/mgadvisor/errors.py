@@ -101,6 +101,25 @@ class IntakeError(UserInputError):
         hint = f" Did you mean '{self.hint}'?" if self.hint else ""
         return f"{self.path}: expected {self.expected_text()}, got {self.given}.{hint}"
 
+    def line(self, t: Callable[..., str], count_others: bool = True) -> str:
+        """This problem in one translated line; with `count_others`, how many more there are.
+
+        `t` is a Translator: user values pass through it unchanged, while the fixed words
+        ("nothing", "a syntax error") are translated.
+        """
+        text = t(
+            "{path}: expected {expected}, got {given}",
+            path=self.path,
+            expected=self.expected_text(t),
+            given=t(self.given),
+        )
+        if self.hint:
+            text += ". " + t("Did you mean '{suggestion}'?", suggestion=self.hint)
+        others = len(self.errors) - 1
+        if count_others and others > 0:
+            text += " " + t("(and {count} more problem(s))", count=others)
+        return text
+
 
 class UnknownNameError(UserInputError):
     """A name that resolves to nothing; offers the closest known names."""

@@ -190,7 +190,7 @@ def parse_intake(data: Any, kb: KnowledgeBase) -> Intake:
     try:
         intake = Intake.model_validate(data)
     except ValidationError as exc:
-        errors = [_from_pydantic(err) for err in exc.errors()]
+        errors = [field_problem(err) for err in exc.errors()]
         raise _combined(errors) from None
     errors = list(_check_codes(intake, kb))
     if errors:
@@ -269,10 +269,6 @@ def _plain(value: Any) -> str:
 def field_problem(err: Mapping[str, Any]) -> IntakeError:
     """One pydantic error (of the intake, or of an HTTP request's parameters) in our words:
     the field path, what was expected and what was given, each translatable."""
-    return _from_pydantic(err)
-
-
-def _from_pydantic(err: Mapping[str, Any]) -> IntakeError:
     loc = tuple(err["loc"])
     kind = str(err["type"])
     ctx = {k: _plain(v) for k, v in (err.get("ctx") or {}).items()}

@@ -57,6 +57,13 @@ def catalog_with_imports(kb: Any) -> Any:
     return FoodStore().catalog(FoodCatalog.bundled(kb))
 
 
+# The date an advice is given for (`advise` and `diet`): the engine never reads the clock itself.
+AsOf = Annotated[
+    str | None,
+    typer.Option("--as-of", help=T("Date of the advice (YYYY-MM-DD), default today.")),
+]
+
+
 def run_advice(ctx: typer.Context, kb: Any, intake: Any, as_of: str | None) -> tuple[str, Any]:
     """(language, advice) for a checked intake; the user's imported food tables count too."""
     from mgadvisor.advise import advise_intake
@@ -82,10 +89,7 @@ def advise_cmd(
             "--explain", help=T("Show which rule fired, on which facts, from which source.")
         ),
     ] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help=T("Date of the advice (YYYY-MM-DD), default today.")),
-    ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Advice for one client's intake: compound, dose, schedule, interactions, referral."""
     from mgadvisor.intake import load_intake_text

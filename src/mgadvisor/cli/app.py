@@ -84,7 +84,7 @@ def main() -> None:
             ),
         )
     except IntakeError as exc:
-        _fail(t, intake_error_line(exc, t))
+        _fail(t, exc.line(t))
     except UserInputError as exc:
         _fail(t, t(exc.msgid, **exc.params))
     except KnowledgeError as exc:
@@ -109,24 +109,6 @@ def main() -> None:
         sys.exit(130)
     if isinstance(result, int) and result:
         sys.exit(result)
-
-
-def intake_error_line(exc: IntakeError, t: Translator) -> str:
-    """One line for the first intake problem, with a count of the others."""
-    line = t(
-        "{path}: expected {expected}, got {given}",
-        path=exc.path,
-        expected=exc.expected_text(t),
-        given=t(
-            exc.given
-        ),  # user values pass unchanged; "nothing", "a syntax error" are translated
-    )
-    if exc.hint:
-        line += ". " + t("Did you mean '{suggestion}'?", suggestion=exc.hint)
-    others = len(exc.errors) - 1
-    if others > 0:
-        line += " " + t("(and {count} more problem(s))", count=others)
-    return line
 
 
 def _usage_message(exc: TyperException, t: Translator) -> str:

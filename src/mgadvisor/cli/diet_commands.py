@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from mgadvisor.cli.advice_commands import ReportFormat, _read, catalog_with_imports, run_advice
+from mgadvisor.cli.advice_commands import (
+    AsOf,
+    ReportFormat,
+    _read,
+    catalog_with_imports,
+    run_advice,
+)
 from mgadvisor.cli.app import T, app, lang_of
 from mgadvisor.cli.commands import Format, _echo_json, _kb
 from mgadvisor.i18n import N_, Translator
@@ -43,10 +49,7 @@ def diet_cmd(
     svg: Annotated[
         Path | None, typer.Option("--svg", help=T("Folder to write the two SVG charts to."))
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help=T("Date of the advice (YYYY-MM-DD), default today.")),
-    ] = None,
+    as_of: AsOf = None,
 ) -> None:
     """Magnesium and calcium from food: mg/day, % of the reference, Ca:Mg ratio, top sources."""
     from mgadvisor.errors import IntakeError

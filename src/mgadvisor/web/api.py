@@ -24,15 +24,9 @@ def _kb() -> Any:
     return load_knowledge()
 
 
-def intake_errors(exc: IntakeError, lang: str) -> list[dict[str, Any]]:
-    from mgadvisor.cli.app import intake_error_line
-
-    t = Translator(lang)
-    out = []
-    for err in exc.errors:
-        single = IntakeError(err.path, err.expected, err.given, [], err.expected_params, err.hint)
-        out.append({"loc": err.path, "msg": intake_error_line(single, t)})
-    return out
+def intake_errors(exc: IntakeError, t: Translator) -> list[dict[str, Any]]:
+    """Every problem of the intake: its field path, and one line in the user's language."""
+    return [{"loc": err.path, "msg": err.line(t, count_others=False)} for err in exc.errors]
 
 
 @router.post(
@@ -59,7 +53,7 @@ async def advice(
         from mgadvisor.web.app import error_body
 
         t = Translator(lang)
-        return JSONResponse(error_body(t("invalid intake"), intake_errors(exc, lang)), 422)
+        return JSONResponse(error_body(t("invalid intake"), intake_errors(exc, t)), 422)
     result = advise_intake(parsed, kb, as_of or date.today(), lang)
     # advice_dict already validated the document against AdviceDocument: return it as is, so
     # FastAPI does not validate and serialise it a second time (response_model stays for docs).

@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mgadvisor.errors import IntakeError
-from mgadvisor.i18n import LANGS, N_, Translator
+from mgadvisor.i18n import DEFAULT_LANG, LANGS, N_, Translator
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY_BYTES = 256 * 1024
@@ -53,16 +53,17 @@ def request_lang(request: Request) -> str:
         code = part.split(";")[0].strip()[:2].lower()
         if code in LANGS:
             return code
-    return "nl"
+    return DEFAULT_LANG
 
 
 def api_lang(request: Request) -> str:
     """The API's language: ?lang= when valid, else Dutch (the API reads no cookies)."""
     asked = request.query_params.get("lang")
-    return asked if asked in LANGS else "nl"
+    return asked if asked in LANGS else DEFAULT_LANG
 
 
 HTTP_SUMMARIES = {
+    400: N_("bad request"),
     404: N_("not found"),
     405: N_("method not allowed"),
 }
@@ -71,7 +72,6 @@ HTTP_SUMMARIES = {
 def request_errors(exc: RequestValidationError, t: Translator) -> list[dict[str, Any]]:
     """Each invalid parameter or body: FastAPI's location, and one line in the user's language
     with the field, what was expected and what was given."""
-    from mgadvisor.cli.app import intake_error_line
     from mgadvisor.intake import field_problem
 
     out = []
@@ -79,11 +79,10 @@ def request_errors(exc: RequestValidationError, t: Translator) -> list[dict[str,
         loc = list(err["loc"])
         if err["type"] == "json_invalid":  # its location is a character offset in the body
             problem = IntakeError("body", N_("valid JSON"), N_("a syntax error"))
-            out.append({"loc": loc, "msg": intake_error_line(problem, t)})
-            continue
-        where = loc[1:] if len(loc) > 1 and loc[0] in ("query", "body", "path") else loc
-        problem = field_problem({**err, "loc": tuple(where)})
-        out.append({"loc": loc, "msg": intake_error_line(problem, t)})
+        else:
+            where = loc[1:] if len(loc) > 1 and loc[0] in ("query", "body", "path") else loc
+            problem = field_problem({**err, "loc": tuple(where)})
+        out.append({"loc": loc, "msg": problem.line(t)})
     return out
 
 
@@ -182,9 +181,9 @@ def create_app() -> FastAPI:
 
             return not_found_page(request, request.url.path)
         t = Translator(api_lang(request))
-        summary = HTTP_SUMMARIES.get(exc.status_code)
+        summary = HTTP_SUMMARIES.get(exc.status_code, N_("request refused (HTTP {status})"))
         return JSONResponse(
-            error_body(t(summary) if summary else str(exc.detail)), status_code=exc.status_code
+            error_body(t(summary, status=exc.status_code)), status_code=exc.status_code
         )
 
     @app.exception_handler(Exception)

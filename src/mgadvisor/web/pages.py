@@ -57,7 +57,6 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
 def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, Any] | None]:
     """(state, errors, mapped, advice document or None)."""
     from mgadvisor.advise import advise_intake
-    from mgadvisor.cli.app import intake_error_line
     from mgadvisor.intake import parse_intake
     from mgadvisor.render.contract import advice_dict
 
@@ -69,12 +68,7 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
     try:
         intake = parse_intake(mapped.data, kb)
     except IntakeError as exc:
-
-        def line(err: IntakeError) -> str:
-            one = IntakeError(err.path, err.expected, err.given, [], err.expected_params, err.hint)
-            return intake_error_line(one, t)
-
-        state.errors = errors_by_field(exc, mapped, line)
+        state.errors = errors_by_field(exc, mapped, lambda err: err.line(t, count_others=False))
         return state, state.errors, mapped, None
     advice = advise_intake(intake, kb, date.today(), lang)
     document = advice_dict(advice, kb, lang, validate=False)  # the contract is tested instead
