@@ -33,9 +33,10 @@ def advise_intake(
     as_of: date,
     lang: str = "en",
     catalog: FoodCatalog | None = None,
+    foods: FoodCatalog | None = None,
 ) -> Advice:
     """Assess and advise in one call."""
-    return advise(assess(intake, kb, as_of, lang, catalog), kb)
+    return advise(assess(intake, kb, as_of, lang, foods or catalog), kb)
 
 
 def _conflict_sources(kb: KnowledgeBase, code: str) -> list[str]:
