@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench clean i18n schema refs screenshots browser
+.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n schema refs screenshots browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,18 @@ browser:
 
 
 # wrk (Debian) loads the web app for the throughput figures; installed when missing and root.
-bench: $(STAMP)
+# `make bench-quick` runs every benchmark with small counts (BENCH_QUICK=1), to check the harness.
+bench: $(STAMP) bench-tools
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP) bench-tools
+	BENCH_QUICK=1 $(BIN)/python benchmarks/run.py
+
+bench-tools:
 	@if ! command -v wrk >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
 	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null); \
 	fi
-	$(BIN)/python benchmarks/run.py
 
 schema: $(STAMP)
 	$(BIN)/python -m mgadvisor.schemas
