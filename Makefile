@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n schema refs screenshots browser
+.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n catalogs schema refs screenshots browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,8 +67,13 @@ screenshots: $(STAMP)
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache
 
-# Re-extract interface strings into the catalogs; then translate the new Dutch msgstr entries.
+# Re-extract interface strings into the catalogs; then translate the new Dutch msgstr entries
+# and run `make catalogs`.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k t -k T -k N_ --no-location --omit-header --no-wrap -o src/mgadvisor/locale/messages.pot src/mgadvisor
 
 	$(BIN)/pybabel update -i src/mgadvisor/locale/messages.pot -d src/mgadvisor/locale --no-wrap --ignore-obsolete
+
+# Compile the .po catalogs to the .mo files read at run time (a test fails while they differ).
+catalogs: $(STAMP)
+	$(BIN)/python -m mgadvisor.i18n

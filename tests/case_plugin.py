@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mgadvisor.advice import Advice
+from mgadvisor.advice import Advice, plain
 from mgadvisor.advise import advise_intake
 from mgadvisor.advise.schedule import hours
 from mgadvisor.i18n import Translator
@@ -231,7 +231,7 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
             for name, atc in value.items():
                 _in_range(f"medications_resolved.{name}", atcs.get(name), atc)
         elif key == "calculations":
-            calc = advice.calculations.model_dump()
+            calc = plain(advice.calculations)
             for field, wanted in value.items():
                 _in_range(f"calculations.{field}", calc.get(field), wanted)
         else:

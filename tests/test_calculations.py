@@ -82,7 +82,7 @@ def test_kdigo_stage_boundaries(egfr: float, stage: str) -> None:
 def test_magnesium_depletion_score(
     kb: KnowledgeBase, diuretic: bool, ppi: bool, heavy: bool, egfr: float | None, score: int
 ) -> None:
-    assert magnesium_depletion_score(kb, diuretic, ppi, heavy, egfr).score == score
+    assert magnesium_depletion_score(kb.param, diuretic, ppi, heavy, egfr).score == score
 
 
 def test_loading_test_retention() -> None:

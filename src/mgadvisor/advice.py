@@ -7,48 +7,60 @@ every finding, filled in by :mod:`mgadvisor.render.contract`.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict
 
 Indicator = Literal["info", "warning", "critical"]
 
+# Plain dataclasses with slots: cheap to build inside the engine. Pydantic reads them where the
+# JSON Schema of the document is generated (`render/contract.py`), with unknown keys forbidden.
+_FORBID = ConfigDict(extra="forbid")
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class Finding(_Model):
+@dataclass(slots=True)
+class Finding:
     """One conclusion: a message code, its parameters and the references it rests on."""
 
+    __pydantic_config__ = _FORBID
     code: str
     severity: Indicator = "info"
-    params: dict[str, Any] = Field(default_factory=dict)
-    sources: list[str] = Field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
     points: int | None = None  # for risk factors: points added to the deficiency score
 
 
-class TraceStep(_Model):
+@dataclass(slots=True)
+class TraceStep:
     """Which rule fired, on which facts, with what result, from which source."""
 
+    __pydantic_config__ = _FORBID
     rule: str
     facts: dict[str, Any]
     result: str
-    sources: list[str] = Field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
 
 
-class Risk(_Model):
+@dataclass(slots=True)
+class Risk:
+    __pydantic_config__ = _FORBID
     level: Literal["low", "moderate", "high"]
     score: int
     factors: list[Finding]
 
 
-class Referral(_Model):
+@dataclass(slots=True)
+class Referral:
+    __pydantic_config__ = _FORBID
     needed: bool
     reasons: list[Finding]
 
 
-class CompoundChoice(_Model):
+@dataclass(slots=True)
+class CompoundChoice:
+    __pydantic_config__ = _FORBID
     code: str
     rank: int
     score: float
@@ -56,7 +68,9 @@ class CompoundChoice(_Model):
     sources: list[str]
 
 
-class IntakeMoment(_Model):
+@dataclass(slots=True)
+class IntakeMoment:
+    __pydantic_config__ = _FORBID
     time: str  # HH:MM
     moment: str  # morning | midday | evening | bedtime
     elemental_mg: float
@@ -64,7 +78,9 @@ class IntakeMoment(_Model):
     meal: str  # empty_stomach_preferred | with_meal | any
 
 
-class ProductUse(_Model):
+@dataclass(slots=True)
+class ProductUse:
+    __pydantic_config__ = _FORBID
     compound: str
     amount_mg: float
     basis: Literal["compound", "elemental"]
@@ -74,7 +90,9 @@ class ProductUse(_Model):
     exceeds_upper_level: bool
 
 
-class Dose(_Model):
+@dataclass(slots=True)
+class Dose:
+    __pydantic_config__ = _FORBID
     status: Literal["advised", "medical_supervision", "withheld"]
     elemental_mg_per_day: float
     reference_intake_mg: float | None
@@ -86,17 +104,22 @@ class Dose(_Model):
     product: ProductUse | None = None
 
 
-class ScheduleItem(_Model):
+@dataclass(slots=True)
+class ScheduleItem:
+    __pydantic_config__ = _FORBID
     time: str
     kind: Literal["magnesium", "medication"]
-    label: str  # compound code or medication name
+    label: str  # compound code, or the medicine as entered
     elemental_mg: float | None = None
     note: Finding | None = None
+    atc: str | None = None  # the medicine's ATC code (its name is chosen per language)
 
 
-class InteractionHit(_Model):
+@dataclass(slots=True, kw_only=True)
+class InteractionHit:
+    __pydantic_config__ = _FORBID
     medication: str  # what the user entered
-    name: str | None = None  # generic name the entry resolved to
+    name: str | None = None  # generic name the entry resolved to (any language; see render)
     time: str | None = None  # when this dose is taken (one hit per dose entered)
     atc: str
     interaction: str  # interaction code in the knowledge base
@@ -108,17 +131,21 @@ class InteractionHit(_Model):
     sources: list[str]
 
 
-class MedicationMatch(_Model):
+@dataclass(slots=True)
+class MedicationMatch:
+    __pydantic_config__ = _FORBID
     input: str
     atc: str | None
     name: str | None
     resolved: bool
     match: Literal["atc", "exact", "fuzzy", "none"]
-    suggestions: list[str] = Field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
     time: str | None = None
 
 
-class FoodContribution(_Model):
+@dataclass(slots=True)
+class FoodContribution:
+    __pydantic_config__ = _FORBID
     food: str
     name_nl: str
     name_en: str
@@ -126,10 +153,12 @@ class FoodContribution(_Model):
     magnesium_mg_per_day: float
     calcium_mg_per_day: float
     source: str
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
-class DietResult(_Model):
+@dataclass(slots=True)
+class DietResult:
+    __pydantic_config__ = _FORBID
     method: Literal["ffq", "diary", "both", "water"]
     days: int
     magnesium_mg_per_day: float
@@ -146,12 +175,14 @@ class DietResult(_Model):
     sources: list[str]
 
 
-class Calculations(_Model):
+@dataclass(slots=True, kw_only=True)
+class Calculations:
+    __pydantic_config__ = _FORBID
     egfr: float | None = None
     egfr_source: Literal["given", "ckd_epi_2021"] | None = None
     ckd_stage: str | None = None
     mds: int | None = None
-    mds_components: dict[str, int] = Field(default_factory=dict)
+    mds_components: dict[str, int] = field(default_factory=dict)
     serum_magnesium_mmol_l: float | None = None
     rbc_magnesium_mmol_l: float | None = None
     urine_magnesium_mmol_24h: float | None = None
@@ -161,7 +192,9 @@ class Calculations(_Model):
     sex: str
 
 
-class Advice(_Model):
+@dataclass(slots=True)
+class Advice:
+    __pydantic_config__ = _FORBID
     kb_version: str
     kb_hash: str
     engine_version: str
@@ -181,7 +214,7 @@ class Advice(_Model):
     calculations: Calculations
     trace: list[TraceStep]
     diet: DietResult | None = None
-    food_advice: list[Finding] = Field(default_factory=list)
+    food_advice: list[Finding] = field(default_factory=list)
 
     def all_findings(self) -> list[Finding]:
         """Every finding in the advice, for rendering and for checking sources."""
@@ -194,3 +227,23 @@ class Advice(_Model):
         if self.diet is not None:
             found += self.diet.notes
         return found
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def plain(obj: Any) -> dict[str, Any]:
+    """One of these dataclasses as a dict (nested ones too); cheaper than `dataclasses.asdict`,
+    which deep-copies every value."""
+    names = _FIELDS.get(type(obj))
+    if names is None:
+        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    out = {}
+    for name in names:
+        value = getattr(obj, name)
+        if dataclasses.is_dataclass(value):
+            value = plain(value)
+        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+            value = [plain(item) for item in value]
+        out[name] = value
+    return out

@@ -16,19 +16,17 @@ This layer may do I/O (the user's imported food tables); the core below it does 
 
 from __future__ import annotations
 
-import functools
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from mgadvisor.advice import Advice
 from mgadvisor.foods.catalog import FoodCatalog
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 
-if TYPE_CHECKING:
-    from mgadvisor.advice import Advice
-
-__all__ = ["advice_document", "choose_lang", "run", "user_foods"]
+__all__ = ["AdviceRun", "advice_document", "advise_and_render", "choose_lang", "run", "user_foods"]
 
 DEFAULT_LANG = "nl"
 
@@ -58,14 +56,13 @@ def user_foods(kb: KnowledgeBase, store_path: Path | None = None) -> FoodCatalog
         stamp = store.path.stat().st_mtime_ns
     except FileNotFoundError:
         return FoodCatalog.bundled(kb)
-    return _catalog_at(kb, store.path, stamp)
-
-
-@functools.lru_cache(maxsize=4)
-def _catalog_at(kb: KnowledgeBase, path: Path, stamp: int) -> FoodCatalog:
-    from mgadvisor.foods.store import FoodStore
-
-    return FoodStore(path).catalog(FoodCatalog.bundled(kb))
+    key = ("user_foods", str(store.path), stamp)
+    cached = kb._cache.get("user_foods")
+    if isinstance(cached, tuple) and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    catalog = store.catalog(FoodCatalog.bundled(kb))
+    kb._cache["user_foods"] = (key, catalog)
+    return catalog
 
 
 def run(
@@ -81,6 +78,32 @@ def run(
     if foods is None and intake.diet is not None:
         foods = user_foods(kb)
     return advise_intake(intake, kb, as_of, foods=foods)
+
+
+@dataclass(frozen=True, slots=True)
+class AdviceRun:
+    """One advice with its document, and the language it was rendered in."""
+
+    advice: Advice
+    document: dict[str, Any]
+    lang: str
+
+
+def advise_and_render(
+    intake: Intake,
+    kb: KnowledgeBase,
+    *,
+    as_of: date,
+    lang: str | None = None,
+    default_lang: str = DEFAULT_LANG,
+    foods: FoodCatalog | None = None,
+) -> AdviceRun:
+    """The advice and its document (for adapters that also draw from the advice itself)."""
+    from mgadvisor.render.contract import advice_dict
+
+    chosen = choose_lang(lang, intake, default_lang)
+    advice = run(intake, kb, as_of=as_of, foods=foods)
+    return AdviceRun(advice, advice_dict(advice, kb, chosen), chosen)
 
 
 def advice_document(
@@ -104,8 +127,17 @@ def advice_document(
 
     Returns:
         The document as plain data (``document["lang"]`` is the language chosen).
-    """
-    from mgadvisor.render.contract import advice_dict
 
-    chosen = choose_lang(lang, intake, default_lang)
-    return advice_dict(run(intake, kb, as_of=as_of, foods=foods), kb, chosen, validate=False)
+    Example:
+        >>> from datetime import date
+        >>> from mgadvisor.intake import parse_intake
+        >>> from mgadvisor.kb import load_knowledge
+        >>> kb = load_knowledge()
+        >>> intake = parse_intake({"person": {"age": 40, "sex": "female"}}, kb)
+        >>> doc = advice_document(intake, kb, as_of=date(2026, 1, 1), lang="en")
+        >>> doc["lang"], doc["dose"]["status"], doc["referral"]["needed"]
+        ('en', 'advised', False)
+    """
+    return advise_and_render(
+        intake, kb, as_of=as_of, lang=lang, default_lang=default_lang, foods=foods
+    ).document

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgadvisor.advice import CompoundChoice, Finding
+from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Absorption, Compound, Level, UseLink
 
-LAXATIVE_GOAL = "constipation_relief"
-LAXATIVE_SENSITIVE = ("bowel_disease", "chronic_diarrhoea", "malabsorption")
 TOP = 3
 _Reason = tuple[str, str, dict[str, Any], list[str]]  # code, severity, params, sources
 
@@ -35,11 +34,9 @@ def _suggested_applications(kb: KnowledgeBase, intake: Intake) -> dict[str, list
     return suggested
 
 
-def excluded(kb: KnowledgeBase, intake: Intake, compound: Compound) -> bool:
+def excluded(intake: Intake, compound: Compound) -> bool:
     """Compounds a condition rules out (e.g. glycerophosphate with hyperphosphataemia)."""
-    return (
-        compound.code == "magnesium_glycerophosphate" and "hyperphosphataemia" in intake.conditions
-    )
+    return any(code in intake.conditions for code in compound.avoid_with)
 
 
 @dataclass(frozen=True)
@@ -82,13 +79,22 @@ def _rankable(kb: KnowledgeBase) -> list[_Rankable]:
     return table
 
 
-def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
+@rule("compound.rank", gives=("ranked",))
+def ranked(c: Context) -> list[CompoundChoice]:
+    """The three best-fitting compounds, each with the reasons and the sources of its links."""
+    weights = (c.param("rank_goal"), c.param("rank_complaint"), c.param("rank_laxative_penalty"))
+    return rank(c.kb, c.intake, weights)
+
+
+def rank(
+    kb: KnowledgeBase, intake: Intake, weights: tuple[float, float, float]
+) -> list[CompoundChoice]:
+    """Compounds scored for the person, best first (top 3)."""
     goals = [g for g in intake.goals if not kb.applications[g].medical_only]
     suggested = _suggested_applications(kb, intake)
-    wants_laxative = LAXATIVE_GOAL in goals
-    sensitive = any(c in intake.conditions for c in LAXATIVE_SENSITIVE)
-    w_goal, w_complaint = kb.param("rank_goal"), kb.param("rank_complaint")
-    w_laxative = kb.param("rank_laxative_penalty")
+    wants_laxative = any(kb.applications[g].laxative_wanted for g in goals)
+    sensitive = any(kb.conditions[code].laxative_sensitive for code in intake.conditions)
+    w_goal, w_complaint, w_laxative = weights
 
     by_complaint = {
         app: why
@@ -100,7 +106,7 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     choices: list[tuple[float, Compound, list[_Reason]]] = []
     for entry in _rankable(kb):
         compound, links = entry.compound, entry.uses
-        if excluded(kb, intake, compound):
+        if excluded(intake, compound):
             continue
         score = entry.absorption_weight
         reasons: list[_Reason] = []
@@ -131,17 +137,11 @@ def rank(kb: KnowledgeBase, intake: Intake) -> list[CompoundChoice]:
     out = []
     for position, (score, compound, reasons) in enumerate(choices[:TOP], start=1):
         findings = [
-            Finding(code=code, severity=severity, params=params, sources=list(sources))
+            Finding(code, severity, params, list(sources))  # type: ignore[arg-type]
             for code, severity, params, sources in reasons
         ]
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
         out.append(
-            CompoundChoice(
-                code=compound.code,
-                rank=position,
-                score=score,
-                reasons=findings,
-                sources=sources_all,
-            )
+            CompoundChoice(compound.code, position, score, findings, sources_all)
         )
     return out

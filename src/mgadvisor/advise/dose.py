@@ -1,11 +1,14 @@
 """How much: elemental magnesium per day, against the reference intake and the upper level.
 
 1. Reference intake for the person (authority, age, sex, pregnancy, lactation).
-2. Without dietary data, the supplement covers the share the diet is assumed not to.
+2. Without dietary data, the supplement covers the share the diet is assumed not to; with it,
+   the supplement fills the gap to the reference intake.
 3. Athletes: + the sourced extra need. A chosen goal's study dose (elemental) replaces the result
    when higher, because that is the dose that was tested.
 4. Compared with the upper level for supplemental magnesium: above it is allowed only flagged,
-   with a warning that says what to watch. Above the split threshold: at least two intakes.
+   with a referral and a warning that says what to watch. Above the split threshold: at least
+   two intakes.
+5. A referral marked `withholds_dose` (messages.yaml) means no dose at all.
 """
 
 from __future__ import annotations
@@ -13,160 +16,17 @@ from __future__ import annotations
 import math
 
 from mgadvisor.advice import Finding
+from mgadvisor.assess.person import band_for
 from mgadvisor.chemistry import composition
-from mgadvisor.intake import Intake
+from mgadvisor.engine import Context, rule
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Authority, DoseBasis, IntakeBand, LifeStage
+from mgadvisor.kb.models import Authority, DoseBasis
 
-
-def band_for(bands: list[IntakeBand], intake: Intake) -> IntakeBand | None:
-    """The most specific band covering the person (life stage, then sex, beats 'any')."""
-    person = intake.person
-    stage = (
-        LifeStage.PREGNANCY
-        if person.pregnant
-        else LifeStage.LACTATION
-        if person.lactating
-        else LifeStage.ANY
-    )
-    fits = [
-        b
-        for b in bands
-        if b.age_from <= person.age
-        and (b.age_to is None or person.age < b.age_to)
-        and b.sex in ("any", person.sex)
-        and b.life_stage in (LifeStage.ANY, stage)
-    ]
-    if not fits:
-        return None
-    return max(fits, key=lambda b: (b.life_stage is not LifeStage.ANY, b.sex != "any"))
-
-
-def reference_intake(authority: Authority, intake: Intake) -> float | None:
-    band = band_for(authority.intakes, intake)
-    return band.mg if band else None
-
-
-def upper_level(authority: Authority, intake: Intake) -> float | None:
-    band = band_for(authority.upper_levels, intake)
-    return band.mg if band else None
+__all__ = ["band_for", "elemental_per_unit", "round_to", "units_per_day"]
 
 
 def round_to(value: float, step: float) -> float:
     return float(step * round(value / step))
-
-
-def target_dose(
-    kb: KnowledgeBase,
-    intake: Intake,
-    authority: Authority,
-    athlete: bool,
-    upper: float | None,
-    diet_mg: float | None = None,
-) -> tuple[float, list[Finding]]:
-    """The supplemental elemental magnesium (mg/day) and the steps that led to it.
-
-    A study dose above the upper level is used only when the practitioner opted in
-    (`preferences.follow_study_dose`); otherwise the dose stops at the upper level and the
-    study dose is reported beside it.
-    """
-    ri = reference_intake(authority, intake)
-    basis: list[Finding] = []
-    step = kb.param("dose_round_mg")
-    dose = 0.0
-    if ri is not None and diet_mg is not None:
-        # The diet was measured: the supplement fills the gap to the reference intake.
-        dose = max(0.0, ri - diet_mg)
-        basis.append(
-            Finding(
-                code="dose.from_diet_gap" if dose > 0 else "dose.diet_covers_need",
-                params={
-                    "reference_intake": ri,
-                    "diet": round(diet_mg),
-                    "dose": round_to(dose, step),
-                    "authority": authority.code,
-                },
-                sources=list(authority.intake_sources),
-            )
-        )
-    elif ri is not None:
-        share = kb.parameters["diet_share_assumed_pct"]
-
-        dose = ri * (1 - share.value / 100)
-        basis.append(
-            Finding(
-                code="dose.from_reference_intake",
-                params={
-                    "reference_intake": ri,
-                    "authority": authority.code,
-                    "diet_share_pct": share.value,
-                    "dose": round_to(dose, step),
-                },
-                sources=list(dict.fromkeys([*authority.intake_sources, *share.sources])),
-            )
-        )
-        if athlete:
-            extra = kb.parameters["athlete_extra_need_pct"]
-            added = ri * extra.value / 100
-            dose += added
-            basis.append(
-                Finding(
-                    code="dose.athlete_extra",
-                    params={"extra_pct": extra.value, "added": round_to(added, step)},
-                    sources=list(extra.sources),
-                )
-            )
-    for goal in intake.goals:
-        app = kb.applications[goal]
-        if app.medical_only:
-            continue
-        for study in app.study_doses:
-            if study.basis is not DoseBasis.ELEMENTAL or study.amount_mg <= dose:
-                continue
-            params = {
-                "goal": goal,
-                "dose": study.amount_mg,
-                "weeks": study.duration_weeks,
-                "upper_level": upper,
-            }
-            if (
-                upper is not None
-                and study.amount_mg > upper
-                and not intake.preferences.follow_study_dose
-            ):
-                dose = max(dose, upper)
-                basis.append(
-                    Finding(
-                        code="dose.study_dose_capped",
-                        severity="warning",
-                        params=params,
-                        sources=list(
-                            dict.fromkeys([*study.sources, *authority.upper_level_note.sources])
-                        ),
-                    )
-                )
-            else:
-                dose = study.amount_mg
-                basis.append(
-                    Finding(code="dose.study_dose", params=params, sources=list(study.sources))
-                )
-    if upper is not None and dose > upper and not any(f.code == "dose.study_dose" for f in basis):
-        # Reference intake plus athletes' extra need never pushes past the upper level by itself.
-        dose = upper
-        basis.append(
-            Finding(
-                code="dose.capped_at_upper_level",
-                params={"upper_level": upper},
-                sources=list(authority.upper_level_note.sources),
-            )
-        )
-    return round_to(dose, step), basis
-
-
-def split(kb: KnowledgeBase, dose: float) -> int:
-    """Number of intakes: at least two above the split threshold (BfR)."""
-    threshold = kb.param("split_doses_above_mg")
-    return max(1, math.ceil(dose / threshold)) if dose > threshold else 1
 
 
 def units_per_day(target: float, per_unit: float, upper: float | None) -> int:
@@ -186,3 +46,191 @@ def elemental_per_unit(
         return amount_mg
     compound = kb.compounds[compound_code]
     return amount_mg * composition(compound.formula, compound.water_of_hydration).mg_fraction
+
+
+@rule("dose.withheld", gives=("withheld",), needs=("referral",))
+def withheld(c: Context) -> bool:
+    """A referral whose message withholds the dose (e.g. eGFR < 30, raltegravir) means no dose."""
+    return any(c.kb.messages[f.code].withholds_dose for f in c.sections["referral"])
+
+
+def _from_diet(c: Context, ri: float, diet_mg: float, step: float) -> float:
+    chosen: Authority = c.value("authority")
+    dose = max(0.0, ri - diet_mg)
+    code = "dose.from_diet_gap" if dose > 0 else "dose.diet_covers_need"
+    c.cite(chosen.intake_sources)
+    params = {"reference_intake": ri, "diet": round(diet_mg), "dose": round_to(dose, step)}
+    c.emit(c.finding(code, authority=chosen.code, **params), "dose_basis")
+    return dose
+
+
+def _from_reference(c: Context, ri: float, step: float) -> float:
+    chosen: Authority = c.value("authority")
+    with c.scope():
+        c.cite(chosen.intake_sources)
+        share = c.param("diet_share_assumed_pct")
+        dose = ri * (1 - share / 100)
+        params = {"reference_intake": ri, "diet_share_pct": share, "dose": round_to(dose, step)}
+        c.emit(c.finding("dose.from_reference_intake", authority=chosen.code, **params), "dose_basis")
+    if c.value("athlete"):
+        with c.scope():
+            extra = c.param("athlete_extra_need_pct")
+            added = ri * extra / 100
+            dose += added
+            params = {"extra_pct": extra, "added": round_to(added, step)}
+            c.emit(c.finding("dose.athlete_extra", **params), "dose_basis")
+    return dose
+
+
+def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, bool]:
+    """A chosen goal's elemental study dose above the dose so far replaces it, capped at the
+    upper level unless the practitioner opted in. Returns (dose, a study dose was followed)."""
+    chosen: Authority = c.value("authority")
+    followed = False
+    for goal in c.intake.goals:
+        app = c.kb.applications[goal]
+        if app.medical_only:
+            continue
+        for study in app.study_doses:
+            if study.basis is not DoseBasis.ELEMENTAL or study.amount_mg <= dose:
+                continue
+            params = {"goal": goal, "dose": study.amount_mg, "weeks": study.duration_weeks}
+            capped = upper is not None and study.amount_mg > upper
+            if capped and not c.intake.preferences.follow_study_dose:
+                dose = max(dose, upper or 0.0)
+                cites = [study, chosen.upper_level_note]
+                finding = c.finding(
+                    "dose.study_dose_capped", severity="warning", cites=cites, upper_level=upper, **params
+                )
+            else:
+                dose, followed = study.amount_mg, True
+                finding = c.finding("dose.study_dose", cites=[study], upper_level=upper, **params)
+            c.emit(finding, "dose_basis")
+    return dose, followed
+
+
+@rule(
+    "dose.target",
+    gives=("dose_target", "dose_basis"),
+    needs=("authority", "reference_intake", "upper_level", "athlete", "diet", "withheld"),
+)
+def target(c: Context) -> float:
+    """The supplemental elemental magnesium (mg/day), with the steps that led to it."""
+    if c.value("withheld"):
+        return 0.0
+    ri: float | None = c.value("reference_intake")
+    upper: float | None = c.value("upper_level")
+    diet = c.value("diet")
+    step = c.param("dose_round_mg", cite=False)
+    dose = 0.0
+    if ri is not None and diet is not None:
+        dose = _from_diet(c, ri, diet.magnesium_mg_per_day, step)
+    elif ri is not None:
+        dose = _from_reference(c, ri, step)
+    dose, followed = _study_doses(c, dose, upper)
+    if upper is not None and dose > upper and not followed:
+        # Reference intake plus athletes' extra need never pushes past the upper level by itself.
+        dose = upper
+        cites = [c.value("authority").upper_level_note]
+        c.emit(c.finding("dose.capped_at_upper_level", cites=cites, upper_level=upper), "dose_basis")
+    return round_to(dose, step)
+
+
+@rule("dose.split", gives=("dose_count", "dose_basis"), needs=("dose_target",))
+def split_doses(c: Context) -> int:
+    """Above the split threshold, the dose is spread over at least two intakes (BfR)."""
+    dose: float = c.value("dose_target")
+    if dose <= 0:
+        return 0
+    threshold = c.param("split_doses_above_mg")
+    count = max(1, math.ceil(dose / threshold)) if dose > threshold else 1
+    if count > 1:
+        c.emit(c.finding("dose.split", intakes=count, threshold=threshold), "dose_basis")
+    return count
+
+
+def _above_upper(c: Context) -> tuple[float, float] | None:
+    dose: float = c.value("dose_target")
+    upper: float | None = c.value("upper_level")
+    return (dose, upper) if upper is not None and dose > upper else None
+
+
+def _conflict(c: Context, code: str) -> list[object]:
+    """The seed's and the authority's statements of a recorded conflict."""
+    for conflict in c.kb.safety.conflicts:
+        if conflict.code == code:
+            return [conflict.seed, conflict.authority]
+    return []
+
+
+def _side_effect(c: Context, code: str) -> list[object]:
+    return [e.statement for e in c.kb.safety.side_effects if e.code == code]
+
+
+@rule(
+    "referral.above_upper_level",
+    gives=("dose_referral",),
+    needs=("dose_target", "upper_level", "authority"),
+)
+def above_upper_level(c: Context) -> Finding | None:
+    """A dose above the upper level is outside established self-care safety: a doctor."""
+    above = _above_upper(c)
+    if above is None:
+        return None
+    basis = _conflict(c, "daily_need_600_700") or [c.value("authority").upper_level_note]
+    return c.finding(
+        "referral.above_upper_level",
+        severity="warning",
+        cites=basis,
+        dose=above[0],
+        upper_level=above[1],
+    )
+
+
+@rule(
+    "warning.exceeds_upper_level",
+    gives=("warnings",),
+    needs=("dose_target", "upper_level", "authority"),
+)
+def exceeds_upper_level(c: Context) -> Finding | None:
+    """Never above the upper level silently: say what to watch."""
+    above = _above_upper(c)
+    if above is None:
+        return None
+    chosen: Authority = c.value("authority")
+    cites = [chosen.upper_level_note, *_side_effect(c, "osmotic_diarrhoea")]
+    return c.finding(
+        "warning.exceeds_upper_level",
+        severity="critical",
+        cites=cites,
+        dose=above[0],
+        upper_level=above[1],
+        authority=chosen.code,
+    )
+
+
+@rule(
+    "warning.seed_versus_upper_level",
+    gives=("warnings",),
+    needs=("dose_target", "upper_level", "authority"),
+)
+def seed_versus_upper_level(c: Context) -> Finding | None:
+    """Where the seed's doses and the authority's upper level differ, the safer side is shown."""
+    if c.value("dose_target") <= 0:
+        return None
+    basis = _conflict(c, "upper_level") or [c.value("authority").upper_level_note]
+    return c.finding("warning.seed_versus_upper_level", cites=basis, upper_level=c.value("upper_level"))
+
+
+@rule(
+    "dose.status",
+    gives=("dose_status",),
+    needs=("withheld", "referral", "dose_referral"),
+)
+def status(c: Context) -> str:
+    """Withheld, under medical supervision (any referral), or advised."""
+    if c.value("withheld"):
+        return "withheld"
+    if c.sections["referral"] or c.sections["dose_referral"]:
+        return "medical_supervision"
+    return "advised"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from mgadvisor.advice import Finding
+from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 
-ALWAYS = ("calcium_magnesium_ratio",)
-
 
 def relevant_applications(kb: KnowledgeBase, intake: Intake) -> set[str]:
+    """The goals, plus the applications the complaints and conditions suggest."""
     apps = set(intake.goals)
     for code in intake.complaints:
         apps.update(kb.symptoms[code].suggests)
@@ -20,53 +20,58 @@ def relevant_applications(kb: KnowledgeBase, intake: Intake) -> set[str]:
     return apps
 
 
-def synergy(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
-    apps = relevant_applications(kb, intake)
+@rule("synergy.suggest", gives=("synergy",), needs=("withheld",))
+def synergy(c: Context) -> list[Finding]:
+    """Nutrients that work with magnesium for the person's applications (none when withheld)."""
+    if c.value("withheld"):
+        return []
+    apps = relevant_applications(c.kb, c.intake)
     found = []
-    for code, entry in kb.synergy.items():
+    for code, entry in c.kb.synergy.items():
         shared = sorted(apps & set(entry.applications))
-        if shared or code in ALWAYS:
+        if shared or entry.always:
             found.append(
-                Finding(
-                    code=f"synergy.{code}",
-                    params={"applications": shared},
-                    sources=list(entry.statement.sources),
-                )
+                c.finding(f"synergy.{code}", cites=[entry.statement], applications=shared)
             )
     return found
 
 
-def follow_up(
-    kb: KnowledgeBase, intake: Intake, egfr: float | None, ppi: bool, dosed: bool
-) -> list[Finding]:
-    found = []
-    if dosed:
-        weeks = kb.parameters["reevaluate_after_weeks"]
-        found.append(
-            Finding(
-                code="followup.reevaluate",
-                params={"weeks": weeks.value},
-                sources=list(weeks.sources),
-            )
-        )
-        found.append(
-            Finding(
-                code="followup.diarrhoea_lower_dose", sources=["soe_article_magnesium", "iom1997"]
-            )
-        )
-    found.append(
-        Finding(code="followup.measure_status", sources=["costello2017", "jahnendechent2012"])
-    )
-    kidney_known_low = egfr is not None and egfr < kb.param("egfr_supervision_below")
-    if kidney_known_low or "ckd" in intake.conditions:
-        months = kb.parameters["kidney_monitor_months"]
-        found.append(
-            Finding(
-                code="followup.kidney_monitor",
-                params={"months": months.value},
-                sources=list(months.sources),
-            )
-        )
-    if ppi:
-        found.append(Finding(code="followup.ppi_check", sources=["fda2011_ppi"]))
-    return found
+@rule("followup.reevaluate", gives=("follow_up",), needs=("dose_target",))
+def reevaluate(c: Context) -> list[Finding]:
+    """With a dose: look again after the parameter's weeks; lower the dose on diarrhoea."""
+    if c.value("dose_target") <= 0:
+        return []
+    with c.scope():
+        weeks = c.param("reevaluate_after_weeks")
+        again = c.finding("followup.reevaluate", weeks=weeks)
+    c.fact("dosage_saturation_sign")
+    c.fact("dosage_saturation_not_a_test")
+    return [again, c.finding("followup.diarrhoea_lower_dose")]
+
+
+@rule("followup.measure_status", gives=("follow_up",))
+def measure_status(c: Context) -> Finding:
+    """Status is best judged by serum with red-cell and urine magnesium together."""
+    c.fact("authority_best_assessment")
+    c.fact("measurement_rbc_urine")
+    return c.finding("followup.measure_status")
+
+
+@rule("followup.kidney_monitor", gives=("follow_up",), needs=("egfr",))
+def kidney_monitor(c: Context) -> Finding | None:
+    """Reduced kidney function, or a kidney condition: check kidney function regularly."""
+    measured: float | None = c.value("egfr")
+    known_low = measured is not None and measured < c.param("egfr_supervision_below", cite=False)
+    listed = any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
+    if not (known_low or listed):
+        return None
+    return c.finding("followup.kidney_monitor", months=c.param("kidney_monitor_months"))
+
+
+@rule("followup.ppi_check", gives=("follow_up",), needs=("medications",))
+def ppi_check(c: Context) -> Finding | None:
+    """On a proton-pump inhibitor: have magnesium checked now and then."""
+    ppis = [dep for _, dep in c.value("medications").depleting if dep.mds_component == "ppi"]
+    if not ppis:
+        return None
+    return c.finding("followup.ppi_check", cites=[ppis[0].statement])

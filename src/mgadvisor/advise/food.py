@@ -1,19 +1,16 @@
 """Food advice: which foods would close the gap between the diet and the reference intake.
 
-The webinar asks the practitioner to look at vegetables, nuts, legumes and whole grains; for
-each such group the bundled food with the most magnesium per household portion is proposed.
-Food magnesium has no upper level (only supplemental magnesium does): the advice says so.
+For each food group the knowledge base advises (`diet_food_groups_advised`), the bundled food
+with the most magnesium per household portion is proposed. Food magnesium has no upper level
+(only supplemental magnesium does): the advice says so.
 """
 
 from __future__ import annotations
 
-from mgadvisor.advice import Finding
-from mgadvisor.assess import Assessment
+from mgadvisor.advice import DietResult, Finding
+from mgadvisor.engine import Context, rule
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Food, Portion
-
-GROUPS = ("nuts_seeds", "legumes", "grains_bread", "vegetables", "cocoa_chocolate")
-WHY = ["soe_webinar_maan", "jahnendechent2012"]
 
 
 def portion_for(kb: KnowledgeBase, food: Food) -> Portion | None:
@@ -24,10 +21,10 @@ def portion_for(kb: KnowledgeBase, food: Food) -> Portion | None:
     return general[0] if general else None
 
 
-def best_foods(kb: KnowledgeBase) -> list[tuple[Food, Portion, float]]:
+def best_foods(kb: KnowledgeBase, groups: list[str]) -> list[tuple[Food, Portion, float]]:
     """Per group the food with the most magnesium per portion (bundled, sourced foods only)."""
     chosen = []
-    for group in GROUPS:
+    for group in groups:
         options = []
         for food in kb.foods.values():
             if food.group != group or food.source not in kb.references or "refined" in food.tags:
@@ -42,41 +39,37 @@ def best_foods(kb: KnowledgeBase) -> list[tuple[Food, Portion, float]]:
     return sorted(chosen, key=lambda item: -item[2])
 
 
-def food_advice(
-    kb: KnowledgeBase, assessment: Assessment, ri: float | None, withheld: bool
-) -> list[Finding]:
-    diet = assessment.diet
-    if diet is None:
+@rule("diet.food_has_no_upper_level", gives=("food_advice",), needs=("diet",))
+def no_upper_level(c: Context) -> Finding | None:
+    """With a diet estimate: the upper level is about supplements, not food."""
+    if c.value("diet") is None:
+        return None
+    c.fact("diet_food_no_upper_level")
+    return c.finding("diet.food_has_no_upper_level")
+
+
+@rule("diet.gap", gives=("food_advice",), needs=("diet", "reference_intake"))
+def gap(c: Context) -> list[Finding]:
+    """Below the reference intake: the gap, and one food per advised group that closes most."""
+    diet: DietResult | None = c.value("diet")
+    ri: float | None = c.value("reference_intake")
+    if diet is None or ri is None or diet.magnesium_mg_per_day >= ri:
         return []
-    found = [Finding(code="diet.food_has_no_upper_level", sources=["iom1997", "scf2001"])]
-    if ri is None or diet.magnesium_mg_per_day >= ri:
-        return found
-    gap = ri - diet.magnesium_mg_per_day
-    found.append(
-        Finding(
-            code="diet.gap",
-            params={
-                "gap": round(gap),
-                "reference_intake": ri,
-                "diet": round(diet.magnesium_mg_per_day),
-            },
-            sources=WHY,
-        )
-    )
-    limit = int(kb.param("diet_suggestions"))
-    for food, portion, mg in best_foods(kb)[:limit]:
+    groups = c.fact("diet_food_groups_advised").codes
+    eaten = round(diet.magnesium_mg_per_day)
+    found = [c.finding("diet.gap", gap=round(ri - diet.magnesium_mg_per_day), reference_intake=ri, diet=eaten)]
+    limit = int(c.param("diet_suggestions", cite=False))
+    for food, portion, mg in best_foods(c.kb, list(groups))[:limit]:
         found.append(
-            Finding(
-                code="diet.food_suggestion",
-                params={
-                    "food_nl": food.name_nl,
-                    "food_en": food.name_en,
-                    "portion_nl": portion.name_nl,
-                    "portion_en": portion.name_en,
-                    "grams": portion.grams,
-                    "mg": round(mg),
-                },
-                sources=list(dict.fromkeys([food.source, portion.source, *WHY])),
+            c.finding(
+                "diet.food_suggestion",
+                cites=[[food.source, portion.source]],
+                food_nl=food.name_nl,
+                food_en=food.name_en,
+                portion_nl=portion.name_nl,
+                portion_en=portion.name_en,
+                grams=portion.grams,
+                mg=round(mg),
             )
         )
     return found

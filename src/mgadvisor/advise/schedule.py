@@ -11,17 +11,17 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, MedicationMatch, ScheduleItem
+from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ScheduleItem
+from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Compound
 
 STEP_H = 0.25  # search grid: quarter hours
-MIN_APART_H = 2.0  # two magnesium intakes at least this far apart
 ORDER = ("morning", "midday", "evening", "bedtime")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Constraint:
     medication: str
     time_h: float
@@ -64,28 +64,29 @@ def moments_for(preferred: list[str], count: int) -> list[str]:
     return sorted(chosen, key=ORDER.index)
 
 
-def constraints(
-    kb: KnowledgeBase, hits: list[InteractionHit], matches: list[MedicationMatch]
-) -> tuple[list[Constraint], list[Finding]]:
-    default = kb.parameters["time_medicine_default"]
-    notes: list[Finding] = []
+def constraints(c: Context, hits: list[InteractionHit]) -> list[Constraint]:
+    """One constraint per dose of each medicine with a spacing rule; a dose without a time is
+    assumed at the default medicine time, and the schedule says so."""
     out = []
     for hit in hits:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
         given = hit.time  # each dose of a medicine taken twice a day is its own constraint
         if given is None:
-            notes.append(
-                Finding(
-                    code="schedule.medicine_time_assumed",
-                    params={"medication": hit.name or hit.medication, "time": clock(default.value)},
-                    sources=list(default.sources),
-                )
+            default = c.kb.parameters["time_medicine_default"]
+            note = c.finding(
+                "schedule.medicine_time_assumed",
+                cites=[default],
+                medication=hit.medication,
+                atc=hit.atc,
+                time=clock(default.value),
             )
-        at = hours(given) if given else default.value
-        label = hit.name or hit.medication
-        out.append(Constraint(label, at, hit.medicine_first_h, hit.magnesium_first_h, hit.sources))
-    return out, notes
+            c.emit(note, "schedule_notes")
+        at = hours(given) if given else c.param("time_medicine_default", cite=False)
+        out.append(
+            Constraint(hit.medication, at, hit.medicine_first_h, hit.magnesium_first_h, hit.sources)
+        )
+    return out
 
 
 def _nearest(ascending: list[float], x: float) -> float:
@@ -95,95 +96,99 @@ def _nearest(ascending: list[float], x: float) -> float:
     return min(neighbours, key=lambda g: (abs(g - x), g))
 
 
-def place(
-    kb: KnowledgeBase, wanted: list[float], rules: list[Constraint]
-) -> tuple[list[float | None], list[Finding]]:
+def free_times(earliest: float, latest: float, rules: list[Constraint]) -> list[float]:
+    """The quarter hours of the day that keep every medicine's gap (Constraint.allows, inlined)."""
+    free = [earliest + i * STEP_H for i in range(int((latest - earliest) / STEP_H) + 1)]
+    for entry in rules:
+        low, high = entry.medicine_first_h, 24 - entry.magnesium_first_h
+        free = [g for g in free if low <= (g - entry.time_h) % 24 <= high]
+    return free
+
+
+def place(c: Context, wanted: list[float], rules: list[Constraint]) -> list[float | None]:
     """Move each wanted time to the nearest allowed quarter hour, keeping intakes apart."""
-    earliest, latest = kb.param("schedule_earliest"), kb.param("schedule_latest")
-    grid = [earliest + i * STEP_H for i in range(int((latest - earliest) / STEP_H) + 1)]
-    free = grid  # the quarter hours that keep every medicine's gap (Constraint.allows, inlined)
-    for rule in rules:
-        low, high = rule.medicine_first_h, 24 - rule.magnesium_first_h
-        free = [g for g in free if low <= (g - rule.time_h) % 24 <= high]
+    free = free_times(
+        c.param("schedule_earliest", cite=False), c.param("schedule_latest", cite=False), rules
+    )
+    apart = c.param("magnesium_intakes_apart_h", cite=False)
     placed: list[float | None] = []
-    notes: list[Finding] = []
     for x in wanted:
         taken = [p for p in placed if p is not None]
-        options = [g for g in free if all(abs(g - p) >= MIN_APART_H for p in taken)]
+        options = [g for g in free if all(abs(g - p) >= apart for p in taken)]
         if not options:
             placed.append(None)
             continue
         best = _nearest(options, x)
         if best != x:
-            blocking = [r for r in rules if not r.allows(x)]
-            for rule in blocking:
-                notes.append(
-                    Finding(
-                        code="schedule.moved_for_gap",
-                        params={
-                            "medication": rule.medication,
-                            "from": clock(x),
-                            "to": clock(best),
-                            "medicine_first_h": rule.medicine_first_h,
-                            "magnesium_first_h": rule.magnesium_first_h,
-                        },
-                        sources=rule.sources,
+            for entry in rules:
+                if not entry.allows(x):
+                    note = c.finding(
+                        "schedule.moved_for_gap",
+                        cites=[entry.sources],
+                        medication=entry.medication,
+                        medicine_first_h=entry.medicine_first_h,
+                        magnesium_first_h=entry.magnesium_first_h,
+                        **{"from": clock(x), "to": clock(best)},
                     )
-                )
+                    c.emit(note, "schedule_notes")
         placed.append(best)
-    return placed, notes
+    return placed
 
 
-def plan(
-    kb: KnowledgeBase,
-    intake: Intake,
-    compound: Compound,
-    dose_mg: float,
-    count: int,
-    hits: list[InteractionHit],
-    matches: list[MedicationMatch],
-) -> tuple[list[IntakeMoment], list[ScheduleItem], list[Finding]]:
-    rules, notes = constraints(kb, hits, matches)
-    moments = moments_for(preferred_moments(kb, intake, compound), count)
-    wanted = [kb.param(f"time_{m}") for m in moments]
-    placed, moved = place(kb, wanted, rules)
-    notes += moved
+@dataclass(slots=True)
+class Plan:
+    """The magnesium intakes of a day, and the day schedule with every medicine's doses."""
+
+    intakes: list[IntakeMoment]
+    schedule: list[ScheduleItem]
+
+
+@rule(
+    "schedule.plan",
+    gives=("plan", "warnings", "schedule_notes"),
+    needs=("main_compound", "dose_target", "dose_count", "medications"),
+)
+def plan(c: Context) -> Plan:
+    """Intakes at their preferred moments, each moved to the nearest time that keeps every
+    medicine's gap; a moment with no such time is dropped with a critical warning."""
+    compound: Compound = c.value("main_compound")
+    count: int = c.value("dose_count")
+    hits: list[InteractionHit] = c.value("medications").interactions
+    rules = constraints(c, hits)
+    moments = moments_for(preferred_moments(c.kb, c.intake, compound), count)
+    placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], rules)
     meal = compound.timing.meal.value if compound.timing else "any"
-    per_intake = round(dose_mg / count, 1) if count else 0.0
+    per_intake = round(c.value("dose_target") / count, 1) if count else 0.0
     intakes: list[IntakeMoment] = []
     schedule: list[ScheduleItem] = []
     for moment, at in zip(moments, placed, strict=True):
         if at is None:
-            notes.append(
-                Finding(
-                    code="schedule.no_valid_time",
-                    severity="critical",
-                    params={"moment": moment, "medications": [r.medication for r in rules]},
-                    sources=list(dict.fromkeys(k for r in rules for k in r.sources)),
-                )
-            )
-            continue
-        intakes.append(
-            IntakeMoment(
-                time=clock(at),
+            note = c.finding(
+                "schedule.no_valid_time",
+                severity="critical",
+                cites=[r.sources for r in rules],
                 moment=moment,
-                elemental_mg=per_intake,
-                compound=compound.code,
-                meal=meal,
+                medications=[r.medication for r in rules],
             )
-        )
-        schedule.append(
-            ScheduleItem(
-                time=clock(at), kind="magnesium", label=compound.code, elemental_mg=per_intake
-            )
-        )
-    seen: set[tuple[str, float]] = set()
-    for rule in rules:  # every dose of every medicine appears in the day schedule
-        if (rule.medication, rule.time_h) not in seen:
-            seen.add((rule.medication, rule.time_h))
-
-            schedule.append(
-                ScheduleItem(time=clock(rule.time_h), kind="medication", label=rule.medication)
-            )
+            c.emit(note, "warnings")
+            continue
+        intakes.append(IntakeMoment(clock(at), moment, per_intake, compound.code, meal))
+        schedule.append(ScheduleItem(clock(at), "magnesium", compound.code, per_intake))
+    schedule += _medicine_items(hits, rules)
     schedule.sort(key=lambda item: (hours(item.time), item.kind))
-    return intakes, schedule, notes
+    return Plan(intakes, schedule)
+
+
+def _medicine_items(hits: list[InteractionHit], rules: list[Constraint]) -> list[ScheduleItem]:
+    """Every dose of every medicine with a spacing rule appears in the day schedule, once."""
+    atc = {hit.medication: hit.atc for hit in hits}
+    seen: set[tuple[str, float]] = set()
+    items = []
+    for entry in rules:
+        if (entry.medication, entry.time_h) not in seen:
+            seen.add((entry.medication, entry.time_h))
+            label = entry.medication
+            items.append(
+                ScheduleItem(clock(entry.time_h), "medication", label, atc=atc.get(label))
+            )
+    return items

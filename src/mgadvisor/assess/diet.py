@@ -10,12 +10,18 @@ and refined foods.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mgadvisor.advice import DietResult, Finding, FoodContribution
+from mgadvisor.engine import Context, rule
 from mgadvisor.foods.catalog import CatalogFood, FoodCatalog
 from mgadvisor.intake import Diet
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.models import Fact
+
+# Food tags whose share of the magnesium gets a note, and the fact each note rests on.
+NOTE_TAGS = {"phytate_rich": "absorption_antinutrients", "oxalate_rich": "absorption_antinutrients"}
 
 TOP = 5
 
@@ -68,8 +74,17 @@ def _contribution(food: CatalogFood, grams: float) -> FoodContribution:
 
 
 def assess_diet(
-    kb: KnowledgeBase, diet: Diet, catalog: FoodCatalog, reference_intake: float | None
+    kb: KnowledgeBase,
+    diet: Diet,
+    catalog: FoodCatalog,
+    reference_intake: float | None,
+    fact: Callable[[str], Fact] | None = None,
 ) -> DietResult:
+    """Magnesium and calcium per day from the diet, with notes citing the facts they rest on.
+
+    Args:
+        fact: how the notes read their facts (a rule passes its context's tracer).
+    """
     tally = _Tally()
     _ffq(kb, diet, tally)
     unresolved = _diary(kb, diet, catalog, tally)
@@ -96,7 +111,7 @@ def assess_diet(
         if diet.diary
         else "water"
     )
-    notes = _notes(kb, parts, magnesium)
+    notes = _notes(kb, parts, magnesium, fact or kb.facts.__getitem__)
     return DietResult(
         method=method,
         days=len(diet.diary),
@@ -115,19 +130,22 @@ def assess_diet(
     )
 
 
-def _notes(kb: KnowledgeBase, parts: list[FoodContribution], total: float) -> list[Finding]:
+def _notes(
+    kb: KnowledgeBase,
+    parts: list[FoodContribution],
+    total: float,
+    fact: Callable[[str], Fact],
+) -> list[Finding]:
     """Where phytate/oxalate-rich or refined foods carry much of the magnesium."""
     notes: list[Finding] = []
     if total <= 0:
         return notes
     threshold = kb.param("diet_note_share_pct")
-    for tag, code, sources in (
-        ("phytate_rich", "diet.phytate_rich", ["schuchardt2017"]),
-        ("oxalate_rich", "diet.oxalate_rich", ["schuchardt2017"]),
-    ):
+    for tag, basis in NOTE_TAGS.items():
         share = 100 * sum(p.magnesium_mg_per_day for p in parts if tag in p.tags) / total
         if share >= threshold:
-            notes.append(Finding(code=code, params={"share_pct": round(share)}, sources=sources))
+            sources = list(fact(basis).sources)
+            notes.append(Finding(f"diet.{tag}", params={"share_pct": round(share)}, sources=sources))
     refined = sum(p.grams_per_day for p in parts if "refined" in p.tags)
     whole = sum(p.grams_per_day for p in parts if "whole_grain" in p.tags)
     if refined > whole and refined > 0:
@@ -135,7 +153,56 @@ def _notes(kb: KnowledgeBase, parts: list[FoodContribution], total: float) -> li
             Finding(
                 code="diet.refined",
                 params={"refined_g": round(refined), "whole_g": round(whole)},
-                sources=["fawcett1999", "jahnendechent2012"],
+                sources=[
+                    *fact("diet_refining_losses").sources,
+                    *fact("diet_grains_nuts_refined_flour").sources,
+                ],
             )
         )
     return notes
+
+
+@rule("diet.intake", gives=("diet",), needs=("reference_intake",))
+def diet_intake(c: Context) -> DietResult | None:
+    """The diet's magnesium and calcium, when the intake has a diet section."""
+    if c.intake.diet is None:
+        return None
+    catalog = c.foods or FoodCatalog.bundled(c.kb)
+    found = assess_diet(c.kb, c.intake.diet, catalog, c.value("reference_intake"), c.fact)
+    c.cite(found.sources or c.fact("diet_food_composition_table"))
+    return found
+
+
+@rule("risk.low_dietary_intake", gives=("risk_factors",), needs=("diet",))
+def low_intake(c: Context) -> Finding | None:
+    """Less than the parameter's share of the reference intake from the diet."""
+    found: DietResult | None = c.value("diet")
+    if found is None or found.pct_of_reference is None:
+        return None
+    if found.pct_of_reference >= c.param("diet_low_below_pct"):
+        return None
+    entry = c.kb.risk_factors["low_dietary_intake"]
+    return c.finding(
+        "risk.low_dietary_intake",
+        points=entry.points,
+        cites=[entry.statement],
+        mg=found.magnesium_mg_per_day,
+        pct=found.pct_of_reference,
+    )
+
+
+@rule("risk.high_calcium_magnesium_ratio", gives=("risk_factors",), needs=("diet",))
+def high_ratio(c: Context) -> Finding | None:
+    """A calcium : magnesium ratio at or above the Western one."""
+    found: DietResult | None = c.value("diet")
+    entry = c.kb.risk_factors["high_calcium_magnesium_ratio"]
+    ratio = found.calcium_magnesium_ratio if found else None
+    if ratio is None or ratio < float(entry.params["western_ratio"]):
+        return None
+    c.cite(entry.statement)
+    return c.finding(
+        "risk.high_calcium_magnesium_ratio",
+        points=entry.points,
+        ratio=ratio,
+        target=entry.params["target_ratio"],
+    )

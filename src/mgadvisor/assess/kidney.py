@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.advice import Finding
+from mgadvisor.engine import Context, rule
+from mgadvisor.units import convert
 
 
 def ckd_epi_2021(creatinine_mg_dl: float, age: float, sex: str) -> float:
@@ -41,14 +45,14 @@ def kdigo_stage(egfr: float) -> str:
     return next(stage for bound, stage in KDIGO_STAGES if egfr >= bound)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DepletionScore:
     score: int
     components: dict[str, int]
 
 
 def magnesium_depletion_score(
-    kb: KnowledgeBase,
+    param: Callable[[str], float],
     diuretic: bool,
     ppi: bool,
     heavy_drinker: bool,
@@ -56,18 +60,89 @@ def magnesium_depletion_score(
 ) -> DepletionScore:
     """Fan et al. 2021: diuretic 1, PPI 1, heavy drinking 1, eGFR 60-89 1, eGFR < 60 2 (0-5).
 
-    The weights and eGFR bounds are parameters in the knowledge base (`mds_*`).
+    The weights and eGFR bounds are parameters in the knowledge base (`mds_*`), read through
+    `param` (the rule context's tracer, or `kb.param`).
     """
     parts: dict[str, int] = {}
     if diuretic:
-        parts["diuretic"] = int(kb.param("mds_points_diuretic"))
+        parts["diuretic"] = int(param("mds_points_diuretic"))
     if ppi:
-        parts["ppi"] = int(kb.param("mds_points_ppi"))
+        parts["ppi"] = int(param("mds_points_ppi"))
     if heavy_drinker:
-        parts["heavy_drinking"] = int(kb.param("mds_points_heavy_drinking"))
+        parts["heavy_drinking"] = int(param("mds_points_heavy_drinking"))
     if egfr is not None:
-        if egfr < kb.param("mds_egfr_low_below"):
-            parts["egfr_below_60"] = int(kb.param("mds_points_egfr_low"))
-        elif egfr < kb.param("mds_egfr_mild_below"):
-            parts["egfr_60_89"] = int(kb.param("mds_points_egfr_mild"))
+        if egfr < param("mds_egfr_low_below"):
+            parts["egfr_below_60"] = int(param("mds_points_egfr_low"))
+        elif egfr < param("mds_egfr_mild_below"):
+            parts["egfr_60_89"] = int(param("mds_points_egfr_mild"))
     return DepletionScore(sum(parts.values()), parts)
+
+
+@rule("kidney.egfr", gives=("egfr",), needs=("lab_readings",))
+def egfr(c: Context) -> float | None:
+    """The eGFR as given, else from creatinine by CKD-EPI 2021 (adults only)."""
+    values: dict[str, Any] = c.value("lab_readings")
+    if "egfr" in values:
+        return float(values["egfr"].value)
+    creatinine = values.get("creatinine")
+    if creatinine is None or c.intake.person.age < 18:
+        return None
+    c.fact("measurement_egfr_ckd_epi")
+    mg_dl = convert(creatinine.value, "umol/L", "mg/dL", "creatinine")
+    return ckd_epi_2021(mg_dl, c.intake.person.age, c.intake.person.sex)
+
+
+@rule(
+    "kidney.magnesium_depletion_score",
+    gives=("mds",),
+    needs=("medications", "heavy_drinker", "egfr"),
+)
+def depletion_score(c: Context) -> DepletionScore:
+    """Fan et al. 2021: diuretic 1, PPI 1, heavy drinking 1, eGFR 60-89 1, eGFR < 60 2."""
+    groups = {dep.mds_component for _, dep in c.value("medications").depleting}
+    return magnesium_depletion_score(
+        c.param, "diuretic" in groups, "ppi" in groups, c.value("heavy_drinker"), c.value("egfr")
+    )
+
+
+@rule("kidney.function", gives=("kidney_function",), needs=("egfr",))
+def kidney_function(c: Context) -> str | None:
+    """eGFR below the contraindication limit: contraindicated (EU SmPC); below the supervision
+    limit: only under medical supervision (the seed)."""
+    measured: float | None = c.value("egfr")
+    if measured is None:
+        return None
+    if measured < c.param("egfr_contraindicated_below"):
+        return "contraindicated"
+    if measured < c.param("egfr_supervision_below"):
+        return "supervision"
+    return "sufficient"
+
+
+def _kidney(c: Context, wanted: str, limit: str) -> dict[str, Any] | None:
+    if c.value("kidney_function") != wanted:
+        return None
+    return {"egfr": round(c.value("egfr")), "limit": c.param(limit)}
+
+
+@rule("referral.kidney_contraindicated", gives=("referral",), needs=("kidney_function", "egfr"))
+def kidney_contraindicated(c: Context) -> Finding | None:
+    """eGFR below 30: magnesium is contraindicated; a doctor decides."""
+    params = _kidney(c, "contraindicated", "egfr_contraindicated_below")
+    return c.finding("referral.kidney_contraindicated", severity="critical", **params) if params else None
+
+
+@rule("referral.kidney_supervision", gives=("referral",), needs=("kidney_function", "egfr"))
+def kidney_supervision(c: Context) -> Finding | None:
+    """eGFR below 60: magnesium only under a doctor's supervision."""
+    params = _kidney(c, "supervision", "egfr_supervision_below")
+    return c.finding("referral.kidney_supervision", severity="warning", **params) if params else None
+
+
+@rule("risk.kidney", gives=("risk_factors",), needs=("egfr",))
+def kidney_risk(c: Context) -> Finding | None:
+    """Reduced kidney function raises the risk of a disturbed magnesium balance."""
+    measured: float | None = c.value("egfr")
+    if measured is None or measured >= c.param("egfr_supervision_below"):
+        return None
+    return c.finding("risk.kidney", points=2, egfr=round(measured))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from mgadvisor.advice import Finding
-from mgadvisor.intake import Intake, Lab, LoadingTest
+from mgadvisor.engine import Context, rule
+from mgadvisor.intake import Lab, LoadingTest
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.units import to_canonical
 
 
-@dataclass
+@dataclass(slots=True)
 class LabReading:
     analyte: str
     value: float  # canonical unit
@@ -21,13 +23,12 @@ class LabReading:
     range_sources: list[str]
 
 
-@dataclass
-class LabAssessment:
-    readings: dict[str, LabReading] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-    risk: list[Finding] = field(default_factory=list)
-    referral: list[Finding] = field(default_factory=list)
-    loading_retention_pct: float | None = None
+@dataclass(slots=True)
+class SerumStatus:
+    """Serum magnesium classified: low, high, borderline or normal, with the numbers shown."""
+
+    status: str
+    params: dict[str, Any]
 
 
 def read(kb: KnowledgeBase, lab: Lab) -> LabReading:
@@ -50,173 +51,185 @@ def retention_pct(test: LoadingTest) -> float:
     return (1 - excreted / test.infused_mmol) * 100
 
 
-def assess_labs(kb: KnowledgeBase, intake: Intake) -> LabAssessment:
-    out = LabAssessment()
-    for lab in intake.labs:
-        out.readings[lab.analyte] = read(kb, lab)
-    _serum(kb, out)
-    _rbc(kb, out)
-    _urine(kb, out)
-    if intake.loading_test is not None:
-        _loading(kb, intake.loading_test, out)
-    return out
-
-
 def _r(value: float, digits: int = 2) -> float:
     return round(value, digits)
 
 
-def _serum(kb: KnowledgeBase, out: LabAssessment) -> None:
-    reading = out.readings.get("serum_magnesium")
+@rule("labs.readings", gives=("lab_readings",))
+def readings(c: Context) -> dict[str, LabReading]:
+    """Every lab value in its canonical unit, with the lab's own range or the default one."""
+    return {lab.analyte: read(c.kb, lab) for lab in c.intake.labs}
+
+
+@rule("labs.serum_status", gives=("serum_status",), needs=("lab_readings",))
+def serum_status(c: Context) -> SerumStatus | None:
+    """Below the lab's range or the deficiency cut-off: low; above the range or the symptomatic
+    level: high; up to the sufficiency cut-off: borderline; else normal (Costello 2017)."""
+    reading: LabReading | None = c.value("lab_readings").get("serum_magnesium")
     if reading is None:
-        return
-    deficient_below = kb.parameters["serum_mg_likely_deficient_below"]
-    sufficient_above = kb.parameters["serum_mg_likely_sufficient_above"]
-    toxic_above = kb.parameters["serum_mg_symptomatic_above"]
-    low = reading.low if reading.low is not None else deficient_below.value
+        return None
+    deficient = c.param("serum_mg_likely_deficient_below")
+    low = reading.low if reading.low is not None else deficient
     params = {"value": _r(reading.value), "low": _r(low), "high": reading.high and _r(reading.high)}
-    below_lab = reading.value < low
-    likely_deficient = reading.value < deficient_below.value
-    if below_lab or likely_deficient:
-        sources = list(dict.fromkeys([*reading.range_sources, *deficient_below.sources]))
-        finding = Finding(code="lab.serum_low", severity="critical", params=params, sources=sources)
-        out.findings.append(finding)
-        out.referral.append(
-            Finding(code="referral.serum_low", severity="critical", params=params, sources=sources)
-        )
-        out.risk.append(
-            Finding(
-                code="risk.lab_serum_low",
-                severity="warning",
-                params=params,
-                sources=sources,
-                points=int(kb.param("lab_points_deficient")),
-            )
-        )
-    elif reading.value > toxic_above.value or (
-        reading.high is not None and reading.value > reading.high
-    ):
-        sources = list(dict.fromkeys([*reading.range_sources, *toxic_above.sources]))
-        out.findings.append(
-            Finding(code="lab.serum_high", severity="critical", params=params, sources=sources)
-        )
-        out.referral.append(
-            Finding(code="referral.serum_high", severity="critical", params=params, sources=sources)
-        )
-    elif reading.value <= sufficient_above.value:
-        out.findings.append(
-            Finding(
-                code="lab.serum_borderline",
-                severity="warning",
-                params=params,
-                sources=list(sufficient_above.sources),
-            )
-        )
-        out.risk.append(
-            Finding(
-                code="risk.lab_serum_borderline",
-                severity="info",
-                params=params,
-                sources=list(sufficient_above.sources),
-                points=int(kb.param("lab_points_borderline")),
-            )
-        )
+    if reading.value < low or reading.value < deficient:
+        return SerumStatus("low", params)
+    above_range = reading.high is not None and reading.value > reading.high
+    if reading.value > c.param("serum_mg_symptomatic_above") or above_range:
+        return SerumStatus("high", params)
+    if reading.value <= c.param("serum_mg_likely_sufficient_above"):
+        return SerumStatus("borderline", params)
+    return SerumStatus("normal", params)
+
+
+def _serum(c: Context, status: str) -> tuple[LabReading, dict[str, Any]] | None:
+    found: SerumStatus | None = c.value("serum_status")
+    if found is None or found.status != status:
+        return None
+    reading: LabReading = c.value("lab_readings")["serum_magnesium"]
+    c.cite(reading.range_sources)
+    return reading, found.params
+
+
+@rule(
+    "lab.serum_low",
+    gives=("labs", "referral", "risk_factors"),
+    needs=("serum_status", "lab_readings"),
+)
+def serum_low(c: Context) -> list[Finding] | None:
+    """Low serum magnesium: a likely deficiency, and a doctor looks for the cause."""
+    found = _serum(c, "low")
+    if found is None:
+        return None
+    params = found[1]
+    c.param("serum_mg_likely_deficient_below")
+    return [
+        c.finding("lab.serum_low", severity="critical", **params),
+        c.finding("referral.serum_low", severity="critical", **params),
+        c.finding(
+            "risk.lab_serum_low",
+            severity="warning",
+            points=int(c.param("lab_points_deficient")),
+            **params,
+        ),
+    ]
+
+
+@rule("lab.serum_high", gives=("labs", "referral"), needs=("serum_status", "lab_readings"))
+def serum_high(c: Context) -> list[Finding] | None:
+    """Serum magnesium above the range: no supplement, a doctor checks why."""
+    found = _serum(c, "high")
+    if found is None:
+        return None
+    c.param("serum_mg_symptomatic_above")
+    return [
+        c.finding("lab.serum_high", severity="critical", **found[1]),
+        c.finding("referral.serum_high", severity="critical", **found[1]),
+    ]
+
+
+@rule("lab.serum_borderline", gives=("labs", "risk_factors"), needs=("serum_status",))
+def serum_borderline(c: Context) -> list[Finding] | None:
+    """Serum between the deficiency and sufficiency cut-offs: a deficiency is possible."""
+    found: SerumStatus | None = c.value("serum_status")
+    if found is None or found.status != "borderline":
+        return None
+    c.param("serum_mg_likely_sufficient_above")
+    borderline = c.finding("lab.serum_borderline", severity="warning", **found.params)
+    points = int(c.param("lab_points_borderline"))
+    return [borderline, c.finding("risk.lab_serum_borderline", points=points, **found.params)]
+
+
+@rule("lab.serum_normal", gives=("labs",), needs=("serum_status",))
+def serum_normal(c: Context) -> Finding | None:
+    """Serum above the sufficiency cut-off."""
+    found: SerumStatus | None = c.value("serum_status")
+    if found is None or found.status != "normal":
+        return None
+    c.param("serum_mg_likely_sufficient_above")
+    return c.finding("lab.serum_normal", **found.params)
+
+
+@rule("lab.serum_not_conclusive", gives=("labs",), needs=("lab_readings",))
+def serum_not_conclusive(c: Context) -> Finding | None:
+    """Whatever the value: serum holds under 1 % of the body's magnesium."""
+    if "serum_magnesium" not in c.value("lab_readings"):
+        return None
+    c.fact("measurement_serum_not_status")
+    return c.finding("lab.serum_not_conclusive")
+
+
+def _range_basis(c: Context, reading: LabReading) -> None:
+    """A lab's own range rests on the lab; without a default range, on the general fact."""
+    if reading.range_sources:
+        c.cite(reading.range_sources)
     else:
-        out.findings.append(
-            Finding(code="lab.serum_normal", params=params, sources=list(sufficient_above.sources))
-        )
-    # Whatever the value: serum is < 1 % of body magnesium (the seed's point).
-    out.findings.append(Finding(code="lab.serum_not_conclusive", sources=["jahnendechent2012"]))
+        c.fact("measurement_rbc_urine")
 
 
-def _rbc(kb: KnowledgeBase, out: LabAssessment) -> None:
-    reading = out.readings.get("rbc_magnesium")
+@rule("lab.rbc", gives=("labs", "risk_factors"), needs=("lab_readings",))
+def rbc(c: Context) -> list[Finding] | None:
+    """Magnesium in red blood cells below its range points at a deficiency."""
+    reading: LabReading | None = c.value("lab_readings").get("rbc_magnesium")
     if reading is None or reading.low is None:
-        return
+        return None
     params = {
         "value": _r(reading.value),
         "low": _r(reading.low),
         "high": reading.high and _r(reading.high),
         "own_range": reading.range_from_lab,
     }
-    sources = reading.range_sources or ["jahnendechent2012"]
-    if reading.value < reading.low:
-        out.findings.append(
-            Finding(code="lab.rbc_low", severity="warning", params=params, sources=sources)
-        )
-        out.risk.append(
-            Finding(
-                code="risk.lab_rbc_low",
-                severity="warning",
-                params=params,
-                sources=sources,
-                points=int(kb.param("lab_points_deficient")),
-            )
-        )
-    else:
-        out.findings.append(Finding(code="lab.rbc_normal", params=params, sources=sources))
+    _range_basis(c, reading)
+    if reading.value >= reading.low:
+        return [c.finding("lab.rbc_normal", **params)]
+    low = c.finding("lab.rbc_low", severity="warning", **params)
+    points = int(c.param("lab_points_deficient"))
+    return [low, c.finding("risk.lab_rbc_low", severity="warning", points=points, **params)]
 
 
-def _urine(kb: KnowledgeBase, out: LabAssessment) -> None:
-    reading = out.readings.get("urine_magnesium_24h")
+@rule("lab.urine", gives=("labs", "risk_factors"), needs=("lab_readings", "serum_status"))
+def urine(c: Context) -> list[Finding] | None:
+    """Low 24-hour urine magnesium: the body holds on to it; with low serum and ongoing loss,
+    the kidneys may be losing it (a doctor's question)."""
+    reading: LabReading | None = c.value("lab_readings").get("urine_magnesium_24h")
     if reading is None:
-        return
+        return None
     params = {
         "value": _r(reading.value),
         "low": reading.low and _r(reading.low),
         "high": reading.high and _r(reading.high),
     }
-    sources = reading.range_sources or ["jahnendechent2012"]
-    serum = out.readings.get("serum_magnesium")
-    serum_low = serum is not None and serum.value < kb.param("serum_mg_likely_deficient_below")
+    _range_basis(c, reading)
+    serum: SerumStatus | None = c.value("serum_status")
     if reading.low is not None and reading.value < reading.low:
-        out.findings.append(
-            Finding(code="lab.urine_low", severity="warning", params=params, sources=sources)
-        )
-        out.risk.append(
-            Finding(
-                code="risk.lab_urine_low",
-                severity="info",
-                params=params,
-                sources=sources,
-                points=int(kb.param("lab_points_borderline")),
-            )
-        )
-    elif serum_low and reading.low is not None and reading.value >= reading.low:
-        # Low serum with ongoing urinary loss points at renal wasting (a doctor's question).
-        out.findings.append(
-            Finding(code="lab.urine_renal_loss", severity="warning", params=params, sources=sources)
-        )
-    else:
-        out.findings.append(Finding(code="lab.urine_normal", params=params, sources=sources))
+        low = c.finding("lab.urine_low", severity="warning", **params)
+        points = int(c.param("lab_points_borderline"))
+        return [low, c.finding("risk.lab_urine_low", points=points, **params)]
+    if serum is not None and serum.status == "low" and reading.low is not None:
+        return [c.finding("lab.urine_renal_loss", severity="warning", **params)]
+    return [c.finding("lab.urine_normal", **params)]
 
 
-def _loading(kb: KnowledgeBase, test: LoadingTest, out: LabAssessment) -> None:
-    pct = retention_pct(test)
-    out.loading_retention_pct = round(pct, 1)
-    threshold = kb.parameters["loading_retention_deficient_above_pct"]
-    params = {"retention_pct": round(pct, 1), "threshold_pct": threshold.value}
-    if pct > threshold.value:
-        out.findings.append(
-            Finding(
-                code="lab.loading_retention_high",
-                severity="warning",
-                params=params,
-                sources=list(threshold.sources),
-            )
-        )
-        out.risk.append(
-            Finding(
-                code="risk.lab_loading_retention",
-                severity="warning",
-                params=params,
-                sources=list(threshold.sources),
-                points=int(kb.param("lab_points_deficient")),
-            )
-        )
-    else:
-        out.findings.append(
-            Finding(
-                code="lab.loading_retention_normal", params=params, sources=list(threshold.sources)
-            )
-        )
+@rule("labs.loading_retention", gives=("loading_retention_pct",))
+def loading_retention(c: Context) -> float | None:
+    """% of an IV load retained (Ryzen 1985), when a loading test was done."""
+    test = c.intake.loading_test
+    return round(retention_pct(test), 1) if test is not None else None
+
+
+@rule(
+    "lab.loading_retention",
+    gives=("labs", "risk_factors"),
+    needs=("loading_retention_pct",),
+)
+def loading_result(c: Context) -> list[Finding] | None:
+    """Retaining more of the load than the threshold points at a deficiency."""
+    pct: float | None = c.value("loading_retention_pct")
+    if pct is None:
+        return None
+    threshold = c.param("loading_retention_deficient_above_pct")
+    params = {"retention_pct": pct, "threshold_pct": threshold}
+    if pct <= threshold:
+        return [c.finding("lab.loading_retention_normal", **params)]
+    high = c.finding("lab.loading_retention_high", severity="warning", **params)
+    points = int(c.param("lab_points_deficient"))
+    return [high, c.finding("risk.lab_loading_retention", severity="warning", points=points, **params)]

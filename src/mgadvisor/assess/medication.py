@@ -8,8 +8,10 @@ returned unresolved with suggestions, never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from mgadvisor.advice import InteractionHit, MedicationMatch
+from mgadvisor.advice import Finding, InteractionHit, MedicationMatch
+from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Depleting, Interaction, MedicineName
@@ -46,12 +48,17 @@ def generic_name(kb: KnowledgeBase, atc: str, lang: str) -> str | None:
     return None
 
 
-def resolve(kb: KnowledgeBase, med: Medication, lang: str = "en") -> MedicationMatch:
+# The engine names medicines by their international (English) generic name; renderers choose
+# the name in the reader's language from the ATC code (`generic_name`).
+NEUTRAL = "en"
+
+
+def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
     if med.atc:
         return MedicationMatch(
             input=med.name or med.atc,
             atc=med.atc,
-            name=generic_name(kb, med.atc, lang) or med.name,
+            name=generic_name(kb, med.atc, NEUTRAL) or med.name,
             resolved=True,
             match="atc",
             time=med.time,
@@ -64,7 +71,7 @@ def resolve(kb: KnowledgeBase, med: Medication, lang: str = "en") -> MedicationM
         return MedicationMatch(
             input=name,
             atc=atc,
-            name=generic_name(kb, atc, lang) or written,
+            name=generic_name(kb, atc, NEUTRAL) or written,
             resolved=True,
             match="exact",
             time=med.time,
@@ -77,7 +84,7 @@ def resolve(kb: KnowledgeBase, med: Medication, lang: str = "en") -> MedicationM
         return MedicationMatch(
             input=name,
             atc=atc,
-            name=generic_name(kb, atc, lang) or written,
+            name=generic_name(kb, atc, NEUTRAL) or written,
             resolved=True,
             match="fuzzy",
             suggestions=[index[best[0][0]][1]],
@@ -128,15 +135,16 @@ def depleting_for(kb: KnowledgeBase, atc: str) -> Depleting | None:
     return kb.depleting[code] if code else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MedicationReview:
     matches: list[MedicationMatch]
     interactions: list[InteractionHit]
     depleting: list[tuple[MedicationMatch, Depleting]]
 
 
-def review(kb: KnowledgeBase, meds: list[Medication], lang: str = "en") -> MedicationReview:
-    matches = [resolve(kb, med, lang) for med in meds]
+def review(kb: KnowledgeBase, meds: list[Medication]) -> MedicationReview:
+    """Each medicine resolved, with its interaction (one per dose entered) and depletion."""
+    matches = [resolve(kb, med) for med in meds]
     hits: list[InteractionHit] = []
     depleting: list[tuple[MedicationMatch, Depleting]] = []
     for match in matches:
@@ -169,3 +177,92 @@ def review(kb: KnowledgeBase, meds: list[Medication], lang: str = "en") -> Medic
         if dep is not None:
             depleting.append((match, dep))
     return MedicationReview(matches, hits, depleting)
+
+
+@rule("medicines.review", gives=("medications",))
+def medications(c: Context) -> MedicationReview:
+    """What the client takes, resolved to ATC codes, with interactions and depleters."""
+    return review(c.kb, c.intake.medications)
+
+
+@rule("referral.medicine", gives=("referral",), needs=("medications",))
+def medicine_referral(c: Context) -> list[Finding]:
+    """Digoxin-like interactions go to the doctor; 'not with magnesium at all' (raltegravir)
+    means no magnesium until the prescriber has decided, however far apart."""
+    found: dict[tuple[str, str], Finding] = {}
+    for hit in c.value("medications").interactions:
+        if hit.severity == "referral":
+            code, severity = "referral.medicine", "warning"
+        elif hit.severity == "avoid":
+            code, severity = "referral.interaction_avoid", "critical"
+        else:
+            continue
+        # One reason per medicine, however many doses a day were entered.
+        found[(code, hit.interaction)] = c.finding(
+            code,
+            severity=severity,
+            cites=_interaction_basis(c, hit),
+            medication=hit.medication,
+            atc=hit.atc,
+            interaction=hit.interaction,
+        )
+    return list(found.values())
+
+
+def _interaction_basis(c: Context, hit: InteractionHit) -> list[Any]:
+    entry = c.kb.interactions[hit.interaction]
+    return [entry.mechanism, entry.advice] if entry.advice else [entry.mechanism]
+
+
+def _months(c: Context, entered: str) -> float | None:
+    return next(
+        (m.months for m in c.intake.medications if (m.name or m.atc) == entered), None
+    )
+
+
+@rule("referral.ppi_symptoms", gives=("referral",), needs=("medications",))
+def ppi_with_symptoms(c: Context) -> list[Finding]:
+    """Long-term proton-pump inhibitor with deficiency symptoms: a doctor should check serum Mg."""
+    symptomatic = [code for code in c.intake.complaints if c.kb.symptoms[code].risk_points > 0]
+    ppis = [(m, d) for m, d in c.value("medications").depleting if d.mds_component == "ppi"]
+    if not symptomatic or not ppis:
+        return []
+    early = c.param("ppi_early_months")
+    found = []
+    for match, dep in ppis:
+        months = _months(c, match.input)
+        if months is None or months >= early:
+            found.append(
+                c.finding(
+                    "referral.ppi_symptoms",
+                    severity="warning",
+                    cites=[dep.statement],
+                    medication=match.input,
+                    atc=match.atc,
+                    months=months,
+                    symptoms=symptomatic,
+                )
+            )
+    return found
+
+
+@rule("risk.medicine", gives=("risk_factors",), needs=("medications",))
+def medicine_risk(c: Context) -> list[Finding]:
+    """A medicine that lowers magnesium adds its group's points, once per group."""
+    seen: set[str] = set()
+    found = []
+    for match, dep in c.value("medications").depleting:
+        if dep.code in seen or dep.risk_points == 0:
+            continue
+        seen.add(dep.code)
+        found.append(
+            c.finding(
+                "risk.medicine",
+                points=dep.risk_points,
+                cites=[dep.statement],
+                medication=match.input,
+                atc=match.atc,
+                group=dep.code,
+            )
+        )
+    return found

@@ -1,128 +1,119 @@
 """Deficiency risk: explainable points from the seeds' risk groups, symptoms, medicines and labs.
 
-Each rule is one small function that names its condition and returns a Finding with the points
-and the sources of the knowledge entry it rests on.
+Each rule adds risk factors (findings with points) that rest on the knowledge entry it read;
+`risk.level` sums them and applies the sourced thresholds. Factors from labs, medicines, the
+diet and the kidneys come from the rules of those topics.
 """
 
 from __future__ import annotations
 
 from mgadvisor.advice import Finding, Risk
-from mgadvisor.intake import Intake
-from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Depleting, RiskFactor
+from mgadvisor.engine import Context, rule
+from mgadvisor.kb.models import RiskFactor
 
 
-def _factor(entry: RiskFactor, **params: object) -> Finding:
-    return Finding(
-        code=f"risk.{entry.code}",
-        severity="info",
-        params=dict(params),
-        sources=list(entry.statement.sources),
-        points=entry.points,
-    )
+def _factor(c: Context, entry: RiskFactor, **params: object) -> Finding | None:
+    if entry.points <= 0:
+        return None
+    return c.finding(f"risk.{entry.code}", points=entry.points, cites=[entry.statement], **params)
 
 
-def _age_band(entry: RiskFactor, age: float) -> bool:
-    low = float(entry.params.get("min_age", 0))
-    high = float(entry.params.get("max_age", 200))
-    return low <= age <= high  # both bounds inclusive, in whole years (as in the data)
-
-
-def is_athlete(kb: KnowledgeBase, intake: Intake) -> bool:
-    return intake.lifestyle.sport_hours_per_week >= kb.param("athlete_min_sport_hours_per_week")
-
-
-def is_heavy_drinker(kb: KnowledgeBase, intake: Intake) -> bool:
-    """Fan 2021's definition: more than 1 drink a day (women) or 2 (men), from units per week."""
-    params = kb.risk_factors["alcohol"].params
-    per_day = intake.lifestyle.alcohol_units_per_week / 7
-    limit = (
-        params["women_drinks_per_day_over"]
-        if intake.person.sex == "female"
-        else params["men_drinks_per_day_over"]
-    )
-    return per_day > float(limit)
-
-
-def person_factors(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
-    person, found = intake.person, []
-    rf = kb.risk_factors
-    age = int(person.age)
-    for code in ("older_adult", "adolescent", "child_9_13"):
-        if code in rf and _age_band(rf[code], age) and rf[code].points > 0:
-            found.append(_factor(rf[code], age=age))
-    if person.pregnant and rf["pregnancy"].points > 0:
-        found.append(_factor(rf["pregnancy"]))
-    if person.lactating and rf["lactation"].points > 0:
-        found.append(_factor(rf["lactation"]))
-    if is_athlete(kb, intake):
-        found.append(_factor(rf["athlete"], hours=intake.lifestyle.sport_hours_per_week))
-    if intake.lifestyle.stress == "high":
-        found.append(_factor(rf["chronic_stress"]))
-    if is_heavy_drinker(kb, intake):
-        found.append(_factor(rf["alcohol"], units_per_week=intake.lifestyle.alcohol_units_per_week))
-    return found
-
-
-def condition_factors(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
+@rule("risk.age", gives=("risk_factors",))
+def age(c: Context) -> list[Finding]:
+    """Age groups the sources name (older adults, adolescents, children 9-13), whole years,
+    both bounds inclusive as in the data."""
+    years = int(c.intake.person.age)
     found = []
-    for code in intake.conditions:
-        cond = kb.conditions[code]
-        if cond.risk_points > 0:
-            note = cond.risk_note or cond.description
-            found.append(
-                Finding(
-                    code="risk.condition",
-                    params={"condition": code},
-                    sources=list(note.sources),
-                    points=cond.risk_points,
-                )
-            )
-    return found
-
-
-def symptom_factors(kb: KnowledgeBase, intake: Intake) -> list[Finding]:
-    found = []
-    for code in intake.complaints:
-        symptom = kb.symptoms[code]
-        if symptom.risk_points > 0:
-            found.append(
-                Finding(
-                    code="risk.symptom",
-                    params={"symptom": code},
-                    sources=list(symptom.description.sources),
-                    points=symptom.risk_points,
-                )
-            )
-    return found
-
-
-def medicine_factors(depleting: list[tuple[str, Depleting]]) -> list[Finding]:
-    seen: set[str] = set()
-    found = []
-    for name, dep in depleting:
-        if dep.code in seen or dep.risk_points == 0:
+    for entry in c.kb.risk_factors.values():
+        low, high = entry.params.get("min_age"), entry.params.get("max_age")
+        if low is None and high is None:
             continue
-        seen.add(dep.code)
-        found.append(
-            Finding(
-                code="risk.medicine",
-                params={"medication": name, "group": dep.code},
-                sources=list(dep.statement.sources),
-                points=dep.risk_points,
-            )
-        )
+        if float(low or 0) <= years <= float(high if high is not None else 200):
+            factor = _factor(c, entry, age=years)
+            if factor is not None:
+                found.append(factor)
     return found
 
 
-def level(kb: KnowledgeBase, score: int) -> str:
-    if score >= kb.param("risk_high_from"):
-        return "high"
-    if score >= kb.param("risk_moderate_from"):
-        return "moderate"
-    return "low"
+@rule("risk.pregnancy", gives=("risk_factors",))
+def pregnancy(c: Context) -> Finding | None:
+    """Pregnancy raises the need for magnesium."""
+    person = c.intake.person
+    return _factor(c, c.kb.risk_factors["pregnancy"]) if person.pregnant else None
 
 
-def assess_risk(kb: KnowledgeBase, factors: list[Finding]) -> Risk:
+@rule("risk.lactation", gives=("risk_factors",))
+def lactation(c: Context) -> Finding | None:
+    """Breastfeeding raises the need for magnesium."""
+    person = c.intake.person
+    return _factor(c, c.kb.risk_factors["lactation"]) if person.lactating else None
+
+
+@rule("risk.athlete", gives=("risk_factors",), needs=("athlete",))
+def athlete(c: Context) -> Finding | None:
+    """Athletes lose extra magnesium through sweat and urine."""
+    if not c.value("athlete"):
+        return None
+    hours = c.intake.lifestyle.sport_hours_per_week
+    return _factor(c, c.kb.risk_factors["athlete"], hours=hours)
+
+
+@rule("risk.chronic_stress", gives=("risk_factors",))
+def chronic_stress(c: Context) -> Finding | None:
+    """Long-lasting (high) stress uses up magnesium."""
+    if c.intake.lifestyle.stress != "high":
+        return None
+    return _factor(c, c.kb.risk_factors["chronic_stress"])
+
+
+@rule("risk.alcohol", gives=("risk_factors",), needs=("heavy_drinker",))
+def alcohol(c: Context) -> Finding | None:
+    """Heavy drinking (Fan 2021's definition) raises urinary magnesium loss."""
+    if not c.value("heavy_drinker"):
+        return None
+    units = c.intake.lifestyle.alcohol_units_per_week
+    return _factor(c, c.kb.risk_factors["alcohol"], units_per_week=units)
+
+
+@rule("risk.condition", gives=("risk_factors",))
+def conditions(c: Context) -> list[Finding]:
+    """A condition that disturbs the magnesium balance adds its points."""
+    found = []
+    for code in c.intake.conditions:
+        entry = c.kb.conditions[code]
+        if entry.risk_points > 0:
+            note = entry.risk_note or entry.description
+            found.append(
+                c.finding("risk.condition", points=entry.risk_points, cites=[note], condition=code)
+            )
+    return found
+
+
+@rule("risk.symptom", gives=("risk_factors",))
+def symptoms(c: Context) -> list[Finding]:
+    """A complaint that fits a deficiency adds its points."""
+    found = []
+    for code in c.intake.complaints:
+        entry = c.kb.symptoms[code]
+        if entry.risk_points > 0:
+            found.append(
+                c.finding(
+                    "risk.symptom",
+                    points=entry.risk_points,
+                    cites=[entry.description],
+                    symptom=code,
+                )
+            )
+    return found
+
+
+@rule("risk.level", gives=("risk",), needs=("risk_factors",))
+def level(c: Context) -> Risk:
+    """The sum of the factors' points against the moderate and high thresholds."""
+    factors: list[Finding] = c.sections["risk_factors"]
     score = sum(f.points or 0 for f in factors)
-    return Risk(level=level(kb, score), score=score, factors=factors)
+    if score >= c.param("risk_high_from"):
+        return Risk("high", score, factors)
+    if score >= c.param("risk_moderate_from"):
+        return Risk("moderate", score, factors)
+    return Risk("low", score, factors)

@@ -1,7 +1,7 @@
 """Commands around the advice: advise, interactions, egfr, convert."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typer would compile and evaluate every parameter
+# annotation again at each start (see cli/app.py).
 import sys
 from datetime import date
 from enum import StrEnum
@@ -49,14 +49,6 @@ def _as_of(value: str | None) -> date:
         ) from None
 
 
-def catalog_with_imports(kb: Any) -> Any:
-    """The bundled foods plus every table the user imported (NEVO, USDA)."""
-    from mgadvisor.foods.catalog import FoodCatalog
-    from mgadvisor.foods.store import FoodStore
-
-    return FoodStore().catalog(FoodCatalog.bundled(kb))
-
-
 # The date an advice is given for (`advise` and `diet`): the engine never reads the clock itself.
 AsOf = Annotated[
     str | None,
@@ -64,13 +56,15 @@ AsOf = Annotated[
 ]
 
 
-def run_advice(ctx: typer.Context, kb: Any, intake: Any, as_of: str | None) -> tuple[str, Any]:
-    """(language, advice) for a checked intake; the user's imported food tables count too."""
-    from mgadvisor.advise import advise_intake
+def run_advice(ctx: typer.Context, kb: Any, intake: Any, as_of: str | None) -> Any:
+    """The advice and its document (`pipeline.AdviceRun`): --lang, else the intake's language,
+    else LANG; the user's imported food tables count too."""
+    from mgadvisor.pipeline import advise_and_render
 
-    lang = ctx.find_root().params.get("lang") or intake.preferences.lang or lang_of(ctx)
-    catalog = catalog_with_imports(kb) if intake.diet is not None else None
-    return lang, advise_intake(intake, kb, _as_of(as_of), lang, catalog)
+    explicit = ctx.find_root().params.get("lang")
+    return advise_and_render(
+        intake, kb, as_of=_as_of(as_of), lang=explicit, default_lang=lang_of(ctx)
+    )
 
 
 @app.command("advise")
@@ -93,18 +87,15 @@ def advise_cmd(
 ) -> None:
     """Advice for one client's intake: compound, dose, schedule, interactions, referral."""
     from mgadvisor.intake import load_intake_text
-    from mgadvisor.render.contract import advice_dict
     from mgadvisor.render.report import sections, to_console, to_markdown
 
     kb = _kb()
     intake = load_intake_text(_read(file), kb, source=file)
-    lang, advice = run_advice(ctx, kb, intake, as_of)
-
-    data = advice_dict(advice, kb, lang)
+    result = run_advice(ctx, kb, intake, as_of)
     if fmt is ReportFormat.JSON:
-        _echo_json(data)
+        _echo_json(result.document)
         return
-    parts = sections(data, Translator(lang), explain=explain)
+    parts = sections(result.document, Translator(result.lang), explain=explain)
     if fmt is ReportFormat.MARKDOWN:
         typer.echo(to_markdown(parts))
         return

@@ -1,10 +1,10 @@
 """The `mgadvisor` command: the root Typer app, language choice and error translation.
 
 Heavy modules (pydantic models, the knowledge base, citeproc, rich tables) are imported inside
-the commands, so `mgadvisor --help` stays fast.
+the commands, so `mgadvisor --help` stays fast. For the same reason the command modules do without
+`from __future__ import annotations`: typer reads every command's signature at start (for the
+root `--help` too), and string annotations cost a compile and two evaluations each.
 """
-
-from __future__ import annotations
 
 import sys
 from typing import Annotated

@@ -1,8 +1,7 @@
 """The commands: each parses its arguments, asks the core, and hands the result to a renderer."""
 
-from __future__ import annotations
-
-import json
+# No `from __future__ import annotations`: typer would compile and evaluate every parameter
+# annotation again at each start (see cli/app.py).
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +18,8 @@ class Format(StrEnum):
 
 
 def _echo_json(data: Any) -> None:
+    import json
+
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

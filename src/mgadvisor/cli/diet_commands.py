@@ -1,7 +1,7 @@
 """Commands for food and diet: diet, foods search, foods import nevo|usda, foods sources."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typer would compile and evaluate every parameter
+# annotation again at each start (see cli/app.py).
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +11,6 @@ from mgadvisor.cli.advice_commands import (
     AsOf,
     ReportFormat,
     _read,
-    catalog_with_imports,
     run_advice,
 )
 from mgadvisor.cli.app import T, app, lang_of
@@ -55,7 +54,6 @@ def diet_cmd(
     from mgadvisor.errors import IntakeError
     from mgadvisor.intake import parse_intake, read_intake_data
     from mgadvisor.render.charts import contributors_chart, intake_chart
-    from mgadvisor.render.contract import advice_dict
     from mgadvisor.render.report import diet_section, to_console, to_markdown
 
     kb = _kb()
@@ -69,10 +67,9 @@ def diet_cmd(
     intake = parse_intake(data, kb)
     if intake.diet is None:
         raise IntakeError("diet", N_("a diet section (ffq, diary or water)"), N_("nothing"))
-    lang, advice = run_advice(ctx, kb, intake, as_of)
-    t = Translator(lang)
+    result = run_advice(ctx, kb, intake, as_of)
+    advice, document, t = result.advice, result.document, Translator(result.lang)
     assert advice.diet is not None
-    document = advice_dict(advice, kb, lang)
     if svg is not None:
         svg.mkdir(parents=True, exist_ok=True)
         (svg / "diet-intake.svg").write_text(
@@ -113,7 +110,9 @@ def foods_search(
 
     lang = lang_of(ctx)
     t = Translator(lang)
-    hits = catalog_with_imports(_kb()).search(" ".join(text), limit=limit)
+    from mgadvisor.pipeline import user_foods
+
+    hits = user_foods(_kb()).search(" ".join(text), limit=limit)
     if fmt is Format.JSON:
         _echo_json(
             [

@@ -388,9 +388,17 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
         )
     for s in kb.symptoms.values():
         check_codes("symptoms.yaml", s.code, "suggests", list(s.suggests), apps, "application")
+    signs = {**kb.symptoms, **kb.conditions}
     for cond in kb.conditions.values():
         check_codes(
             "conditions.yaml", cond.code, "suggests", list(cond.suggests), apps, "application"
+        )
+        check_codes(
+            "conditions.yaml", cond.code, "warning_signs", cond.warning_signs, signs, "sign"
+        )
+    for c in comps.values():
+        check_codes(
+            "compounds.yaml", c.code, "avoid_with", c.avoid_with, kb.conditions, "condition"
         )
     for syn in kb.synergy.values():
         check_codes(

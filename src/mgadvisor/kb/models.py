@@ -193,6 +193,8 @@ class Compound(Model):
     absorption: AbsorptionStatement
     solubility: Statement | None = None
     laxative: LeveledStatement
+    # Conditions with which this compound is not advised (e.g. glycerophosphate adds phosphate).
+    avoid_with: list[Code] = Field(default_factory=list)
     uses: list[UseLink] = Field(default_factory=list)
     timing: Timing | None = None
     notes: list[Statement] = Field(default_factory=list)
@@ -232,6 +234,7 @@ class Application(Model):
     medical_only: bool = False
     moments: list[Moment] = Field(default_factory=list)
     synonyms: list[NonEmpty] = Field(default_factory=list)
+    laxative_wanted: bool = False  # a laxative compound serves this goal (constipation)
 
 
 class Symptom(Model):
@@ -261,6 +264,10 @@ class Condition(Model):
     safety_note: Statement | None = None
     suggests: list[Code] = Field(default_factory=list)  # application codes
     synonyms: list[NonEmpty] = Field(default_factory=list)
+    # Complaint or condition codes that, with this condition suspected, need a doctor now.
+    warning_signs: list[Code] = Field(default_factory=list)
+    laxative_sensitive: bool = False  # a laxative compound is a bad fit for this bowel
+    monitor_kidney: bool = False  # follow-up includes kidney function
 
 
 class RiskFactor(Model):
@@ -448,6 +455,7 @@ class Fact(Statement):
 
     code: Code
     topic: Code
+    codes: list[Code] = Field(default_factory=list)  # entries the fact names (e.g. food groups)
 
 
 class Synergy(Model):
@@ -455,6 +463,7 @@ class Synergy(Model):
     name: Text
     statement: Statement
     applications: list[Code] = Field(default_factory=list)
+    always: bool = False  # suggested whatever the goals
 
 
 class Conflict(Model):
@@ -511,6 +520,8 @@ class Message(Text):
     """A finding's sentence in both languages; `{name}` placeholders are filled from its params."""
 
     code: Code
+    # A referral with this code means no dose at all until a doctor has decided.
+    withholds_dose: bool = False
 
 
 class Meta(Model):

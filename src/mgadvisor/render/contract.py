@@ -1,33 +1,38 @@
 """The advice as JSON (the public contract): the engine's Advice plus a `text` on every finding.
 
-The document is a pydantic model, so `docs/schema/advice.schema.json` is generated from the very
-thing that produces the JSON (see `mgadvisor.schemas`).
+The engine's values are plain dataclasses; :data:`AdviceDocument` is a pydantic model built
+from them (each Finding replaced by its rendered form), so `docs/schema/advice.schema.json` is
+generated from the very fields the engine fills. Documents are not validated per request: the
+test suite validates them on generated intakes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
 from mgadvisor.advice import (
     Advice,
-    Calculations,
+    plain,
+    CompoundChoice,
     DietResult,
     Dose,
     Finding,
     Indicator,
     InteractionHit,
-    MedicationMatch,
     Referral,
     Risk,
-    TraceStep,
+    ScheduleItem,
 )
 from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.views import compound_composition
 from mgadvisor.render.apa import apa
-from mgadvisor.render.findings import finding_text
+from mgadvisor.render.findings import finding_text, medicine_label, medicine_name
+from mgadvisor.render.medicines import rule_text
 
 
 class _Out(BaseModel):
@@ -43,79 +48,69 @@ class FindingOut(_Out):
     points: int | None = None
 
 
-# The engine's models, with each Finding replaced by its rendered form (text added).
-class RiskOut(Risk):
-    factors: list[FindingOut]  # type: ignore[assignment]
-
-
-class ReferralOut(Referral):
-    reasons: list[FindingOut]  # type: ignore[assignment]
-
-
-class CompoundOut(_Out):
-    code: str
-    name: str
-    rank: int
-    score: float
-    elemental_mg_percent: float
-    reasons: list[FindingOut]
-    sources: list[str]
-
-
-class DoseOut(Dose):
-    basis: list[FindingOut]  # type: ignore[assignment]
-
-
-class ScheduleOut(_Out):
-    time: str
-    kind: Literal["magnesium", "medication"]
-    label: str
-    name: str
-    elemental_mg: float | None
-
-
-class InteractionOut(InteractionHit):
-    rule: str
-    mechanism: str
-    advice: str | None
-
-
-class DietOut(DietResult):
-    notes: list[FindingOut]  # type: ignore[assignment]
-
-
 class ReferenceOut(_Out):
     key: str
     apa: str
 
 
-class AdviceDocument(_Out):
-    """The advice as delivered by the CLI (`--format json`) and the HTTP API."""
+def _out(
+    cls: type[Any], model_name: str, drop: tuple[str, ...] = (), **extra: Any
+) -> type[BaseModel]:
+    """A pydantic model of an engine dataclass: Findings rendered, fields dropped or added."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):
+        if field.name in drop:
+            continue
+        kind = hints[field.name]
+        kind = {Finding: FindingOut, list[Finding]: list[FindingOut]}.get(kind, kind)
+        if field.default is not dataclasses.MISSING:
+            fields[field.name] = (kind, field.default)
+        elif field.default_factory is not dataclasses.MISSING:
+            fields[field.name] = (kind, field.default_factory())
+        else:
+            fields[field.name] = (kind, ...)
+    fields.update(extra)
+    return create_model(model_name, __base__=_Out, **fields)
 
-    kb_version: str
-    kb_hash: str
-    engine_version: str
-    as_of: str
-    lang: Literal["nl", "en"]
-    authority: str
-    authority_name: str
-    risk: RiskOut
-    referral: ReferralOut
-    compounds: list[CompoundOut]
-    dose: DoseOut
-    schedule: list[ScheduleOut]
-    interactions: list[InteractionOut]
-    medications: list[MedicationMatch]
-    labs: list[FindingOut]
-    warnings: list[FindingOut]
-    synergy: list[FindingOut]
-    follow_up: list[FindingOut]
-    calculations: Calculations
-    trace: list[TraceStep]
-    diet: DietOut | None
-    food_advice: list[FindingOut]
-    references: list[ReferenceOut]
 
+def _document_model() -> type[BaseModel]:
+    nested = {
+        "risk": _out(Risk, "RiskOut"),
+        "referral": _out(Referral, "ReferralOut"),
+        "compounds": list[  # type: ignore[misc]
+            _out(CompoundChoice, "CompoundOut", elemental_mg_percent=(float, ...), name=(str, ...))
+        ],
+        "dose": _out(Dose, "DoseOut"),
+        "schedule": list[_out(ScheduleItem, "ScheduleOut", drop=("note",), name=(str, ...))],  # type: ignore[misc]
+        "interactions": list[  # type: ignore[misc]
+            _out(
+                InteractionHit,
+                "InteractionOut",
+                rule=(str, ...),
+                mechanism=(str, ...),
+                advice=(str | None, ...),
+            )
+        ],
+        "diet": _out(DietResult, "DietOut") | None,
+    }
+    fields = {name: (kind, ...) for name, kind in nested.items()}
+    fields["diet"] = (nested["diet"], None)
+    return _out(
+        Advice,
+        "AdviceDocument",
+        lang=(Literal["nl", "en"], ...),
+        authority_name=(str, ...),
+        references=(list[ReferenceOut], ...),
+        **fields,
+    )
+
+
+AdviceDocument = _document_model()
+AdviceDocument.__doc__ = "The advice as delivered by the CLI (`--format json`) and the HTTP API."
+
+
+# -- building the document -------------------------------------------------------------------
 
 def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str, Any]:
     data: dict[str, Any] = {
@@ -130,83 +125,19 @@ def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str
     return data
 
 
-def advice_dict(
-    advice: Advice, kb: KnowledgeBase, lang: str, validate: bool = True
-) -> dict[str, Any]:
-    """The advice document as JSON-ready data, validated against :class:`AdviceDocument`.
-
-    Args:
-        validate: check the document against the model. The HTTP API skips it per request:
-            the contract is validated by the test suite on generated intakes instead.
-    """
-    document = _document(advice, kb, lang)
-    if not validate:
-        return document
-    return AdviceDocument.model_validate(document).model_dump(mode="json")
-
-
-def _document(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
+def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
+    """The advice document as JSON-ready data in `lang` (the shape of :data:`AdviceDocument`)."""
     t = Translator(lang)
 
     def many(items: list[Finding]) -> list[dict[str, Any]]:
         return [finding_dict(kb, f, t) for f in items]
 
-    compounds = []
-    for choice in advice.compounds:
-        entry = kb.compounds[choice.code]
-        compounds.append(
-            {
-                "code": choice.code,
-                "name": entry.name.get(lang),
-                "rank": choice.rank,
-                "score": choice.score,
-                "elemental_mg_percent": round(compound_composition(entry).mg_percent, 2),
-                "reasons": many(choice.reasons),
-                "sources": choice.sources,
-            }
-        )
-    interactions = []
-    for hit in advice.interactions:
-        inter = kb.interactions[hit.interaction]
-        if hit.medicine_first_h is not None:
-            rule = finding_text(
-                kb,
-                Finding(
-                    code="interaction.rule",
-                    params={
-                        "medication": hit.name or hit.medication,
-                        "medicine_first_h": hit.medicine_first_h,
-                        "magnesium_first_h": hit.magnesium_first_h,
-                    },
-                ),
-                t,
-            )
-        else:
-            rule = finding_text(
-                kb,
-                Finding(
-                    code="interaction.no_spacing", params={"medication": hit.name or hit.medication}
-                ),
-                t,
-            )
-        interactions.append(
-            {
-                **hit.model_dump(),
-                "rule": rule,
-                "mechanism": inter.mechanism.get(lang),
-                "advice": inter.advice.get(lang) if inter.advice else None,
-            }
-        )
-    dose = advice.dose.model_dump()
+    dose = plain(advice.dose)
     dose["basis"] = many(advice.dose.basis)
-    schedule = []
-    for item in advice.schedule:
-        label = kb.compounds[item.label].name.get(lang) if item.kind == "magnesium" else item.label
-        schedule.append({**item.model_dump(exclude={"note"}), "name": label})
-    cited = sorted(
-        {key for f in advice.all_findings() for key in f.sources}
-        | {key for hit in advice.interactions for key in hit.sources}
-    )
+    diet = None
+    if advice.diet is not None:
+        diet = plain(advice.diet)
+        diet["notes"] = many(advice.diet.notes)
     return {
         "kb_version": advice.kb_version,
         "kb_hash": advice.kb_hash,
@@ -223,20 +154,80 @@ def _document(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
             "factors": many(advice.risk.factors),
         },
         "referral": {"needed": advice.referral.needed, "reasons": many(advice.referral.reasons)},
-        "compounds": compounds,
+        "compounds": _compounds(advice, kb, lang, many),
         "dose": dose,
-        "schedule": schedule,
-        "interactions": interactions,
-        "medications": [m.model_dump() for m in advice.medications],
+        "schedule": _schedule(advice, kb, lang),
+        "interactions": _interactions(advice, kb, t),
+        "medications": [
+            {**plain(m), "name": medicine_name(kb, m.atc, lang) or m.name}
+            for m in advice.medications
+        ],
         "labs": many(advice.labs),
         "warnings": many(advice.warnings),
         "synergy": many(advice.synergy),
         "follow_up": many(advice.follow_up),
-        "calculations": advice.calculations.model_dump(),
-        "trace": [step.model_dump() for step in advice.trace],
-        "diet": {**advice.diet.model_dump(), "notes": many(advice.diet.notes)}
-        if advice.diet
-        else None,
+        "calculations": plain(advice.calculations),
+        "trace": [plain(step) for step in advice.trace],
+        "diet": diet,
         "food_advice": many(advice.food_advice),
-        "references": [{"key": key, "apa": text} for key, text in apa(kb, cited).items()],
+        "references": _references(advice, kb),
     }
+
+
+def _compounds(advice: Advice, kb: KnowledgeBase, lang: str, many: Any) -> list[dict[str, Any]]:
+    out = []
+    for choice in advice.compounds:
+        entry = kb.compounds[choice.code]
+        out.append(
+            {
+                "code": choice.code,
+                "name": entry.name.get(lang),
+                "rank": choice.rank,
+                "score": choice.score,
+                "elemental_mg_percent": round(compound_composition(entry).mg_percent, 2),
+                "reasons": many(choice.reasons),
+                "sources": choice.sources,
+            }
+        )
+    return out
+
+
+def _schedule(advice: Advice, kb: KnowledgeBase, lang: str) -> list[dict[str, Any]]:
+    out = []
+    for item in advice.schedule:
+        if item.kind == "magnesium":
+            name = kb.compounds[item.label].name.get(lang)
+        else:
+            name = medicine_label(kb, item.label, item.atc, lang)
+        out.append(
+            {
+                "time": item.time,
+                "kind": item.kind,
+                "label": item.label,
+                "elemental_mg": item.elemental_mg,
+                "atc": item.atc,
+                "name": name,
+            }
+        )
+    return out
+
+
+def _interactions(advice: Advice, kb: KnowledgeBase, t: Translator) -> list[dict[str, Any]]:
+    out = []
+    for hit in advice.interactions:
+        entry = kb.interactions[hit.interaction]
+        row = plain(hit)
+        row["name"] = medicine_name(kb, hit.atc, t.lang) or hit.name
+        row["rule"] = rule_text(kb, hit, t)
+        row["mechanism"] = entry.mechanism.get(t.lang)
+        row["advice"] = entry.advice.get(t.lang) if entry.advice else None
+        out.append(row)
+    return out
+
+
+def _references(advice: Advice, kb: KnowledgeBase) -> list[dict[str, str]]:
+    cited = sorted(
+        {key for f in advice.all_findings() for key in f.sources}
+        | {key for hit in advice.interactions for key in hit.sources}
+    )
+    return [{"key": key, "apa": text} for key, text in apa(kb, cited).items()]

@@ -61,10 +61,32 @@ CODE_KEYS = (
 LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications")
 
 
+def medicine_name(kb: KnowledgeBase, atc: str | None, lang: str) -> str | None:
+    """The generic name of a medicine in the language, from its ATC code."""
+    from mgadvisor.assess.medication import generic_name
+
+    return generic_name(kb, atc, lang) if atc else None
+
+
+def medicine_label(kb: KnowledgeBase, given: str, atc: str | None, lang: str) -> str:
+    """A medicine as the client entered it; an ATC code entered alone becomes the generic
+    name in the language."""
+    if atc and given == atc:
+        return medicine_name(kb, atc, lang) or given
+    return given
+
+
 def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> dict[str, str]:
     name = _namer(kb, t.lang)
     out: dict[str, str] = {}
+    atc = params.get("atc")
     for key, value in params.items():
+        if key == "medication" and atc and "resolved_as" not in params:
+            out[key] = medicine_label(kb, str(value), atc, t.lang)
+            continue
+        if key == "resolved_as" and atc:
+            out[key] = medicine_name(kb, atc, t.lang) or str(value)
+            continue
         if key.endswith(("_nl", "_en")):
             if key.endswith(f"_{t.lang}"):
                 out[key[:-3]] = str(value)  # e.g. food_nl -> {food} in Dutch

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mgadvisor.advice import Finding, InteractionHit
+from mgadvisor.advice import Finding, InteractionHit, plain
 from mgadvisor.assess.medication import review
 from mgadvisor.i18n import Translator
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.render.findings import finding_text
+from mgadvisor.render.findings import finding_text, medicine_name
 
 ATC = re.compile(r"[A-Z]\d{2}[A-Z0-9]*")
 
@@ -19,7 +19,7 @@ def rule_text(kb: KnowledgeBase, hit: InteractionHit, t: Translator) -> str:
     """The spacing rule in words, or that no safe gap is known."""
     code = "interaction.rule" if hit.medicine_first_h is not None else "interaction.no_spacing"
     params = {
-        "medication": hit.name or hit.medication,
+        "medication": medicine_name(kb, hit.atc, t.lang) or hit.name or hit.medication,
         "medicine_first_h": hit.medicine_first_h,
         "magnesium_first_h": hit.magnesium_first_h,
     }
@@ -33,19 +33,21 @@ def medicine_rows(kb: KnowledgeBase, names: list[str], lang: str) -> list[dict[s
         Medication(atc=n) if ATC.fullmatch(n) else Medication(name=n.strip()[:120] or "?")
         for n in names
     ]
-    result = review(kb, meds, lang)
+    result = review(kb, meds)
     rows = []
     for match in result.matches:
         hit = next((h for h in result.interactions if h.medication == match.input), None)
         dep = next((d for m, d in result.depleting if m.input == match.input), None)
         row: dict[str, Any] = {
-            **match.model_dump(),
+            **plain(match),
+            "name": medicine_name(kb, match.atc, lang) or match.name,
             "interaction": None,
             "depletes_magnesium": dep.code if dep else None,
         }
         if hit is not None:
             row["interaction"] = {
-                **hit.model_dump(),
+                **plain(hit),
+                "name": medicine_name(kb, hit.atc, lang) or hit.name,
                 "rule": rule_text(kb, hit, t),
                 "mechanism": kb.interactions[hit.interaction].mechanism.get(lang),
             }

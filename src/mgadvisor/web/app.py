@@ -40,14 +40,22 @@ CSP = (
 )
 
 
-def request_lang(request: Request) -> str:
-    """?lang=, then the cookie, then Accept-Language, then Dutch."""
+def chosen_lang(request: Request) -> str | None:
+    """The language the user chose: ?lang=, then the language switch's cookie; else None."""
     asked = request.query_params.get("lang")
     if asked in LANGS:
         return asked
     cookie = request.cookies.get(LANG_COOKIE)
-    if cookie in LANGS:
-        return cookie
+    return cookie if cookie in LANGS else None
+
+
+def request_lang(request: Request) -> str:
+    """?lang=, then the cookie, then Accept-Language, then Dutch."""
+    return chosen_lang(request) or browser_lang(request)
+
+
+def browser_lang(request: Request) -> str:
+    """The first of our languages in Accept-Language, else Dutch."""
     header = request.headers.get("accept-language", "")
     for part in header.split(","):
         code = part.split(";")[0].strip()[:2].lower()

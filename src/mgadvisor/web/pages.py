@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
 from mgadvisor.i18n import Translator
-from mgadvisor.web.app import CSRF_FIELD, csrf_token, request_lang
+from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token, request_lang
 from mgadvisor.web.forms import LABS, MED_ROWS, Mapped, errors_by_field, state_from, to_intake
 
 router = APIRouter(include_in_schema=False)
@@ -54,15 +54,38 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
     return dict(kb._cache[key])
 
 
+def _document(request: Request, intake: Any, form: Any) -> dict[str, Any]:
+    """The advice document through the one pipeline: the language the user chose on the page,
+    else the intake's, else the browser's; the date from the form's `as_of`, else today."""
+    from mgadvisor.pipeline import advice_document
+
+    return advice_document(
+        intake,
+        _kb(),
+        as_of=_as_of(form),
+        lang=chosen_lang(request),
+        default_lang=browser_lang(request),
+    )
+
+
+def _as_of(form: Any) -> date:
+    given = str(form.get("as_of") or "").strip()
+    if not given:
+        return date.today()  # the adapter reads the clock; the engine never does
+    try:
+        return date.fromisoformat(given)
+    except ValueError:
+        raise UserInputError(
+            "as_of: expected a date as YYYY-MM-DD, got {given}", given=given[:40]
+        ) from None
+
+
 def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, Any] | None]:
     """(state, errors, mapped, advice document or None)."""
-    from mgadvisor.advise import advise_intake
     from mgadvisor.intake import parse_intake
-    from mgadvisor.render.contract import advice_dict
 
     kb = _kb()
-    lang = request_lang(request)
-    t = Translator(lang)
+    t = Translator(request_lang(request))
     state = state_from(form)
     mapped = to_intake(state)
     try:
@@ -70,8 +93,7 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
     except IntakeError as exc:
         state.errors = errors_by_field(exc, mapped, lambda err: err.line(t, count_others=False))
         return state, state.errors, mapped, None
-    advice = advise_intake(intake, kb, date.today(), lang)
-    document = advice_dict(advice, kb, lang, validate=False)  # the contract is tested instead
+    document = _document(request, intake, form)
     document["intake_json"] = json.dumps(mapped.data, ensure_ascii=False)
     return state, {}, mapped, document
 
@@ -107,18 +129,14 @@ async def advice_partial(request: Request) -> HTMLResponse:
 
 
 def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:
-    from mgadvisor.advise import advise_intake
     from mgadvisor.intake import parse_intake
-    from mgadvisor.render.contract import advice_dict
 
-    kb = _kb()
-    lang = request_lang(request)
     try:
         data = json.loads(str(form.get("intake_json", "")))
-        intake = parse_intake(data, kb)
+        intake = parse_intake(data, _kb())
     except (ValueError, IntakeError) as exc:
         raise UserInputError("invalid intake") from exc
-    return advice_dict(advise_intake(intake, kb, date.today(), lang), kb, lang)
+    return _document(request, intake, form)
 
 
 async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | None]:

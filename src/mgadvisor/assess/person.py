@@ -1,0 +1,82 @@
+"""The person: which authority's reference values apply, and what the person's need is.
+
+Rules here give values other rules read: the authority, the reference intake and upper level
+for the person's age, sex and life stage, and whether the person counts as an athlete or a
+heavy drinker.
+"""
+
+from __future__ import annotations
+
+from mgadvisor.engine import Context, rule
+from mgadvisor.intake import Intake
+from mgadvisor.kb.models import Authority, IntakeBand, LifeStage
+
+
+def band_for(bands: list[IntakeBand], intake: Intake) -> IntakeBand | None:
+    """The most specific band covering the person (life stage, then sex, beats 'any')."""
+    person = intake.person
+    stage = (
+        LifeStage.PREGNANCY
+        if person.pregnant
+        else LifeStage.LACTATION
+        if person.lactating
+        else LifeStage.ANY
+    )
+    fits = [
+        b
+        for b in bands
+        if b.age_from <= person.age
+        and (b.age_to is None or person.age < b.age_to)
+        and b.sex in ("any", person.sex)
+        and b.life_stage in (LifeStage.ANY, stage)
+    ]
+    if not fits:
+        return None
+    return max(fits, key=lambda b: (b.life_stage is not LifeStage.ANY, b.sex != "any"))
+
+
+@rule("person.authority", gives=("authority",))
+def authority(c: Context) -> Authority:
+    """The authority chosen in the intake, else the knowledge base's default (Gezondheidsraad)."""
+    wanted = c.intake.preferences.authority
+    for entry in c.kb.reference_values.authorities:
+        if (wanted and entry.code == wanted) or (not wanted and entry.default):
+            return entry
+    raise LookupError(f"no authority {wanted!r}")  # the intake check prevents this
+
+
+@rule("person.reference_intake", gives=("reference_intake",), needs=("authority",))
+def reference_intake(c: Context) -> float | None:
+    """The authority's reference intake for the person's age, sex and life stage."""
+    chosen: Authority = c.value("authority")
+    band = band_for(chosen.intakes, c.intake)
+    if band is None:
+        return None
+    c.cite(chosen.intake_sources)
+    return band.mg
+
+
+@rule("person.upper_level", gives=("upper_level",), needs=("authority",))
+def upper_level(c: Context) -> float | None:
+    """The authority's upper level for supplemental magnesium for the person."""
+    chosen: Authority = c.value("authority")
+    band = band_for(chosen.upper_levels, c.intake)
+    if band is None:
+        return None
+    c.cite(chosen.upper_level_note)
+    return band.mg
+
+
+@rule("person.athlete", gives=("athlete",))
+def athlete(c: Context) -> bool:
+    """Someone who exercises at least the parameter's hours a week counts as an athlete."""
+    return c.intake.lifestyle.sport_hours_per_week >= c.param("athlete_min_sport_hours_per_week")
+
+
+@rule("person.heavy_drinker", gives=("heavy_drinker",))
+def heavy_drinker(c: Context) -> bool:
+    """Fan 2021's definition: more than 1 drink a day (women) or 2 (men), from units per week."""
+    entry = c.kb.risk_factors["alcohol"]
+    c.cite(entry.statement)
+    key = "women_drinks_per_day_over" if c.intake.person.sex == "female" else "men_drinks_per_day_over"
+    return c.intake.lifestyle.alcohol_units_per_week / 7 > float(entry.params[key])

@@ -1,0 +1,104 @@
+"""Referrals: what the seeds and authorities reserve for a doctor becomes a referral, not a dose.
+
+Referrals from labs, kidneys and medicines live with the rules of those topics. A referral
+whose message is marked ``withholds_dose`` in messages.yaml means no dose at all until a doctor
+has decided (see `dose.withheld`).
+"""
+
+from __future__ import annotations
+
+from mgadvisor.advice import Finding
+from mgadvisor.engine import Context, rule
+from mgadvisor.kb.models import Safety
+
+
+@rule("referral.young_child", gives=("referral",))
+def young_child(c: Context) -> Finding | None:
+    """Below the age limit, magnesium supplements are a doctor's decision."""
+    age = c.intake.person.age
+    if age >= c.param("young_child_below_age"):
+        return None
+    return c.finding("referral.young_child", severity="critical", age=age)
+
+
+@rule("referral.condition_contraindicated", gives=("referral",))
+def condition_contraindicated(c: Context) -> list[Finding]:
+    """A condition with which magnesium is contraindicated."""
+    found = []
+    for code in c.intake.conditions:
+        entry = c.kb.conditions[code]
+        if entry.safety is Safety.CONTRAINDICATED:
+            note = entry.safety_note or entry.description
+            found.append(
+                c.finding(
+                    "referral.condition_contraindicated",
+                    severity="critical",
+                    cites=[note],
+                    condition=code,
+                )
+            )
+    return found
+
+
+@rule("referral.condition_supervision", gives=("referral",))
+def condition_supervision(c: Context) -> list[Finding]:
+    """A condition with which magnesium is taken only under a doctor's supervision."""
+    found = []
+    for code in c.intake.conditions:
+        entry = c.kb.conditions[code]
+        if entry.safety is Safety.MEDICAL_SUPERVISION:
+            note = entry.safety_note or entry.description
+            found.append(
+                c.finding(
+                    "referral.condition_supervision",
+                    severity="warning",
+                    cites=[note],
+                    condition=code,
+                )
+            )
+    return found
+
+
+@rule("referral.preeclampsia_check", gives=("referral",))
+def preeclampsia_check(c: Context) -> Finding | None:
+    """Pregnant with a warning sign of pre-eclampsia (high blood pressure, headache): a doctor
+    must exclude it."""
+    if not c.intake.person.pregnant:
+        return None
+    entry = c.kb.conditions["preeclampsia"]
+    given = [*c.intake.conditions, *c.intake.complaints]
+    signs = [code for code in given if code in entry.warning_signs]
+    if not signs:
+        return None
+    notes = [entry.description, entry.safety_note] if entry.safety_note else [entry.description]
+    return c.finding("referral.preeclampsia_check", severity="critical", cites=notes, signs=signs)
+
+
+@rule("referral.symptom", gives=("referral",))
+def red_flag_symptoms(c: Context) -> list[Finding]:
+    """A complaint that belongs with a doctor whatever else is found."""
+    return [
+        c.finding(
+            "referral.symptom",
+            severity="warning",
+            cites=[c.kb.symptoms[code].description],
+            symptom=code,
+        )
+        for code in c.intake.complaints
+        if c.kb.symptoms[code].red_flag
+    ]
+
+
+@rule("referral.medical_goal", gives=("referral",))
+def medical_goals(c: Context) -> list[Finding]:
+    """A goal that is a medical treatment, not self-care."""
+    return [
+        c.finding(
+            "referral.medical_goal",
+            severity="warning",
+            cites=[c.kb.applications[code].summary],
+            goal=code,
+        )
+        for code in c.intake.goals
+        if c.kb.applications[code].medical_only
+    ]
