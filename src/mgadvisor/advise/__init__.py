@@ -8,7 +8,7 @@ Pure: values in, values out; no language, no clock, no files.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import mgadvisor.assess  # noqa: F401  (registers the assessment rules)
 from mgadvisor.advice import Advice, Calculations, Dose, Referral
@@ -49,7 +49,9 @@ def calculations(c: Context) -> Calculations:
     readings: dict[str, Any] = c.value("lab_readings")
     values = {code: reading.value for code, reading in readings.items()}
     mds = c.value("mds")
-    source = None if egfr is None else "given" if "egfr" in values else "ckd_epi_2021"
+    source: Literal["given", "ckd_epi_2021"] | None = None
+    if egfr is not None:
+        source = "given" if "egfr" in values else "ckd_epi_2021"
     return Calculations(
         egfr=round(egfr, 1) if egfr is not None else None,
         egfr_source=source,

@@ -141,7 +141,5 @@ def rank(
             for code, severity, params, sources in reasons
         ]
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
-        out.append(
-            CompoundChoice(compound.code, position, score, findings, sources_all)
-        )
+        out.append(CompoundChoice(compound.code, position, score, findings, sources_all))
     return out

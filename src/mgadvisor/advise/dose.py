@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from mgadvisor.advice import Finding
 from mgadvisor.assess.person import band_for
@@ -59,7 +60,11 @@ def _from_diet(c: Context, ri: float, diet_mg: float, step: float) -> float:
     dose = max(0.0, ri - diet_mg)
     code = "dose.from_diet_gap" if dose > 0 else "dose.diet_covers_need"
     c.cite(chosen.intake_sources)
-    params = {"reference_intake": ri, "diet": round(diet_mg), "dose": round_to(dose, step)}
+    params: dict[str, Any] = {
+        "reference_intake": ri,
+        "diet": round(diet_mg),
+        "dose": round_to(dose, step),
+    }
     c.emit(c.finding(code, authority=chosen.code, **params), "dose_basis")
     return dose
 
@@ -70,15 +75,21 @@ def _from_reference(c: Context, ri: float, step: float) -> float:
         c.cite(chosen.intake_sources)
         share = c.param("diet_share_assumed_pct")
         dose = ri * (1 - share / 100)
-        params = {"reference_intake": ri, "diet_share_pct": share, "dose": round_to(dose, step)}
-        c.emit(c.finding("dose.from_reference_intake", authority=chosen.code, **params), "dose_basis")
+        params: dict[str, Any] = {
+            "reference_intake": ri,
+            "diet_share_pct": share,
+            "dose": round_to(dose, step),
+        }
+        c.emit(
+            c.finding("dose.from_reference_intake", authority=chosen.code, **params), "dose_basis"
+        )
     if c.value("athlete"):
         with c.scope():
             extra = c.param("athlete_extra_need_pct")
             added = ri * extra / 100
             dose += added
-            params = {"extra_pct": extra, "added": round_to(added, step)}
-            c.emit(c.finding("dose.athlete_extra", **params), "dose_basis")
+            extra_params: dict[str, Any] = {"extra_pct": extra, "added": round_to(added, step)}
+            c.emit(c.finding("dose.athlete_extra", **extra_params), "dose_basis")
     return dose
 
 
@@ -94,13 +105,21 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
         for study in app.study_doses:
             if study.basis is not DoseBasis.ELEMENTAL or study.amount_mg <= dose:
                 continue
-            params = {"goal": goal, "dose": study.amount_mg, "weeks": study.duration_weeks}
+            params: dict[str, Any] = {
+                "goal": goal,
+                "dose": study.amount_mg,
+                "weeks": study.duration_weeks,
+            }
             capped = upper is not None and study.amount_mg > upper
             if capped and not c.intake.preferences.follow_study_dose:
                 dose = max(dose, upper or 0.0)
                 cites = [study, chosen.upper_level_note]
                 finding = c.finding(
-                    "dose.study_dose_capped", severity="warning", cites=cites, upper_level=upper, **params
+                    "dose.study_dose_capped",
+                    severity="warning",
+                    cites=cites,
+                    upper_level=upper,
+                    **params,
                 )
             else:
                 dose, followed = study.amount_mg, True
@@ -132,7 +151,9 @@ def target(c: Context) -> float:
         # Reference intake plus athletes' extra need never pushes past the upper level by itself.
         dose = upper
         cites = [c.value("authority").upper_level_note]
-        c.emit(c.finding("dose.capped_at_upper_level", cites=cites, upper_level=upper), "dose_basis")
+        c.emit(
+            c.finding("dose.capped_at_upper_level", cites=cites, upper_level=upper), "dose_basis"
+        )
     return round_to(dose, step)
 
 
@@ -219,7 +240,9 @@ def seed_versus_upper_level(c: Context) -> Finding | None:
     if c.value("dose_target") <= 0:
         return None
     basis = _conflict(c, "upper_level") or [c.value("authority").upper_level_note]
-    return c.finding("warning.seed_versus_upper_level", cites=basis, upper_level=c.value("upper_level"))
+    return c.finding(
+        "warning.seed_versus_upper_level", cites=basis, upper_level=c.value("upper_level")
+    )
 
 
 @rule(

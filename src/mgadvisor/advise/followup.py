@@ -30,9 +30,7 @@ def synergy(c: Context) -> list[Finding]:
     for code, entry in c.kb.synergy.items():
         shared = sorted(apps & set(entry.applications))
         if shared or entry.always:
-            found.append(
-                c.finding(f"synergy.{code}", cites=[entry.statement], applications=shared)
-            )
+            found.append(c.finding(f"synergy.{code}", cites=[entry.statement], applications=shared))
     return found
 
 

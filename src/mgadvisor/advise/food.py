@@ -57,7 +57,11 @@ def gap(c: Context) -> list[Finding]:
         return []
     groups = c.fact("diet_food_groups_advised").codes
     eaten = round(diet.magnesium_mg_per_day)
-    found = [c.finding("diet.gap", gap=round(ri - diet.magnesium_mg_per_day), reference_intake=ri, diet=eaten)]
+    found = [
+        c.finding(
+            "diet.gap", gap=round(ri - diet.magnesium_mg_per_day), reference_intake=ri, diet=eaten
+        )
+    ]
     limit = int(c.param("diet_suggestions", cite=False))
     for food, portion, mg in best_foods(c.kb, list(groups))[:limit]:
         found.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ScheduleItem
+from mgadvisor.advice import IntakeMoment, InteractionHit, ScheduleItem
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
@@ -128,7 +128,7 @@ def place(c: Context, wanted: list[float], rules: list[Constraint]) -> list[floa
                         medication=entry.medication,
                         medicine_first_h=entry.medicine_first_h,
                         magnesium_first_h=entry.magnesium_first_h,
-                        **{"from": clock(x), "to": clock(best)},
+                        **{"from": clock(x), "to": clock(best)},  # type: ignore[arg-type]
                     )
                     c.emit(note, "schedule_notes")
         placed.append(best)
@@ -188,7 +188,5 @@ def _medicine_items(hits: list[InteractionHit], rules: list[Constraint]) -> list
         if (entry.medication, entry.time_h) not in seen:
             seen.add((entry.medication, entry.time_h))
             label = entry.medication
-            items.append(
-                ScheduleItem(clock(entry.time_h), "medication", label, atc=atc.get(label))
-            )
+            items.append(ScheduleItem(clock(entry.time_h), "medication", label, atc=atc.get(label)))
     return items

@@ -6,7 +6,7 @@ Warnings about the dose against the upper level live in `dose.py`, about the cli
 
 from __future__ import annotations
 
-from mgadvisor.advice import Finding
+from mgadvisor.advice import Finding, Indicator
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.models import Compound, Level
 
@@ -38,6 +38,7 @@ def diarrhoea_not_a_test(c: Context) -> Finding | None:
 def interactions(c: Context) -> list[Finding]:
     """'Avoid together' interactions are critical; parenteral-only ones are told for context."""
     found = []
+    severity: Indicator
     for hit in c.value("medications").interactions:
         if hit.severity == "avoid":
             code, severity = "warning.interaction_avoid", "critical"
@@ -48,7 +49,7 @@ def interactions(c: Context) -> list[Finding]:
         found.append(
             c.finding(
                 code,
-                severity=severity,  # type: ignore[arg-type]
+                severity=severity,
                 cites=[hit.sources],
                 medication=hit.medication,
                 atc=hit.atc,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from mgadvisor.advice import DietResult, Finding, FoodContribution
 from mgadvisor.engine import Context, rule
@@ -102,7 +103,7 @@ def assess_diet(
     magnesium += water_mg
     ratio_factor = kb.risk_factors["high_calcium_magnesium_ratio"]
     target = float(ratio_factor.params["target_ratio"])
-    method = (
+    method: Literal["ffq", "diary", "both", "water"] = (
         "both"
         if diet.ffq and diet.diary
         else "ffq"
@@ -145,7 +146,9 @@ def _notes(
         share = 100 * sum(p.magnesium_mg_per_day for p in parts if tag in p.tags) / total
         if share >= threshold:
             sources = list(fact(basis).sources)
-            notes.append(Finding(f"diet.{tag}", params={"share_pct": round(share)}, sources=sources))
+            notes.append(
+                Finding(f"diet.{tag}", params={"share_pct": round(share)}, sources=sources)
+            )
     refined = sum(p.grams_per_day for p in parts if "refined" in p.tags)
     whole = sum(p.grams_per_day for p in parts if "whole_grain" in p.tags)
     if refined > whole and refined > 0:

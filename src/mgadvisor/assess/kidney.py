@@ -129,14 +129,20 @@ def _kidney(c: Context, wanted: str, limit: str) -> dict[str, Any] | None:
 def kidney_contraindicated(c: Context) -> Finding | None:
     """eGFR below 30: magnesium is contraindicated; a doctor decides."""
     params = _kidney(c, "contraindicated", "egfr_contraindicated_below")
-    return c.finding("referral.kidney_contraindicated", severity="critical", **params) if params else None
+    return (
+        c.finding("referral.kidney_contraindicated", severity="critical", **params)
+        if params
+        else None
+    )
 
 
 @rule("referral.kidney_supervision", gives=("referral",), needs=("kidney_function", "egfr"))
 def kidney_supervision(c: Context) -> Finding | None:
     """eGFR below 60: magnesium only under a doctor's supervision."""
     params = _kidney(c, "supervision", "egfr_supervision_below")
-    return c.finding("referral.kidney_supervision", severity="warning", **params) if params else None
+    return (
+        c.finding("referral.kidney_supervision", severity="warning", **params) if params else None
+    )
 
 
 @rule("risk.kidney", gives=("risk_factors",), needs=("egfr",))

@@ -70,7 +70,11 @@ def serum_status(c: Context) -> SerumStatus | None:
         return None
     deficient = c.param("serum_mg_likely_deficient_below")
     low = reading.low if reading.low is not None else deficient
-    params = {"value": _r(reading.value), "low": _r(low), "high": reading.high and _r(reading.high)}
+    params: dict[str, Any] = {
+        "value": _r(reading.value),
+        "low": _r(low),
+        "high": reading.high and _r(reading.high),
+    }
     if reading.value < low or reading.value < deficient:
         return SerumStatus("low", params)
     above_range = reading.high is not None and reading.value > reading.high
@@ -172,7 +176,7 @@ def rbc(c: Context) -> list[Finding] | None:
     reading: LabReading | None = c.value("lab_readings").get("rbc_magnesium")
     if reading is None or reading.low is None:
         return None
-    params = {
+    params: dict[str, Any] = {
         "value": _r(reading.value),
         "low": _r(reading.low),
         "high": reading.high and _r(reading.high),
@@ -193,7 +197,7 @@ def urine(c: Context) -> list[Finding] | None:
     reading: LabReading | None = c.value("lab_readings").get("urine_magnesium_24h")
     if reading is None:
         return None
-    params = {
+    params: dict[str, Any] = {
         "value": _r(reading.value),
         "low": reading.low and _r(reading.low),
         "high": reading.high and _r(reading.high),
@@ -227,9 +231,12 @@ def loading_result(c: Context) -> list[Finding] | None:
     if pct is None:
         return None
     threshold = c.param("loading_retention_deficient_above_pct")
-    params = {"retention_pct": pct, "threshold_pct": threshold}
+    params: dict[str, Any] = {"retention_pct": pct, "threshold_pct": threshold}
     if pct <= threshold:
         return [c.finding("lab.loading_retention_normal", **params)]
     high = c.finding("lab.loading_retention_high", severity="warning", **params)
     points = int(c.param("lab_points_deficient"))
-    return [high, c.finding("risk.lab_loading_retention", severity="warning", points=points, **params)]
+    return [
+        high,
+        c.finding("risk.lab_loading_retention", severity="warning", points=points, **params),
+    ]

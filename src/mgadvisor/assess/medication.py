@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mgadvisor.advice import Finding, InteractionHit, MedicationMatch
+from mgadvisor.advice import Finding, Indicator, InteractionHit, MedicationMatch
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
@@ -190,6 +190,7 @@ def medicine_referral(c: Context) -> list[Finding]:
     """Digoxin-like interactions go to the doctor; 'not with magnesium at all' (raltegravir)
     means no magnesium until the prescriber has decided, however far apart."""
     found: dict[tuple[str, str], Finding] = {}
+    severity: Indicator
     for hit in c.value("medications").interactions:
         if hit.severity == "referral":
             code, severity = "referral.medicine", "warning"
@@ -215,9 +216,7 @@ def _interaction_basis(c: Context, hit: InteractionHit) -> list[Any]:
 
 
 def _months(c: Context, entered: str) -> float | None:
-    return next(
-        (m.months for m in c.intake.medications if (m.name or m.atc) == entered), None
-    )
+    return next((m.months for m in c.intake.medications if (m.name or m.atc) == entered), None)
 
 
 @rule("referral.ppi_symptoms", gives=("referral",), needs=("medications",))

@@ -78,5 +78,9 @@ def heavy_drinker(c: Context) -> bool:
     """Fan 2021's definition: more than 1 drink a day (women) or 2 (men), from units per week."""
     entry = c.kb.risk_factors["alcohol"]
     c.cite(entry.statement)
-    key = "women_drinks_per_day_over" if c.intake.person.sex == "female" else "men_drinks_per_day_over"
+    key = (
+        "women_drinks_per_day_over"
+        if c.intake.person.sex == "female"
+        else "men_drinks_per_day_over"
+    )
     return c.intake.lifestyle.alcohol_units_per_week / 7 > float(entry.params[key])

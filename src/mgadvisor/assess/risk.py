@@ -7,12 +7,14 @@ diet and the kidneys come from the rules of those topics.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mgadvisor.advice import Finding, Risk
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.models import RiskFactor
 
 
-def _factor(c: Context, entry: RiskFactor, **params: object) -> Finding | None:
+def _factor(c: Context, entry: RiskFactor, **params: Any) -> Finding | None:
     if entry.points <= 0:
         return None
     return c.finding(f"risk.{entry.code}", points=entry.points, cites=[entry.statement], **params)

@@ -137,9 +137,8 @@ class Context:
         name = rule.value
         if name is not None:
             self.values[name] = out
-            if out is None or out is False or out == []:
-                if not self._made:
-                    return
+            if (out is None or out is False or out == []) and not self._made:
+                return
             result = _summary(out)
         else:
             if out is None:

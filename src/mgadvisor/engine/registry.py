@@ -48,15 +48,8 @@ class Rule:
     gives: tuple[str, ...]
     topic: str
     doc: str
-
-    @property
-    def value(self) -> str | None:
-        """The value this rule gives, if any (else it only adds findings)."""
-        return next((name for name in self.gives if name not in SECTIONS), None)
-
-    @property
-    def sections(self) -> tuple[str, ...]:
-        return tuple(name for name in self.gives if name in SECTIONS)
+    value: str | None  # the value it gives, if any (else it only adds findings)
+    sections: tuple[str, ...]  # the finding sections it adds to
 
 
 class Registry:
@@ -76,7 +69,13 @@ class Registry:
                 raise ValueError(f"rule {code!r} is registered twice")
             topic = fn.__module__.rsplit(".", 1)[-1]
             doc = " ".join((fn.__doc__ or "").split())
-            self._rules[code] = Rule(code, fn, tuple(needs), tuple(gives), topic, doc)
+            values = [name for name in gives if name not in SECTIONS]
+            if len(values) > 1:
+                raise ValueError(f"rule {code!r} gives more than one value: {values}")
+            sections = tuple(name for name in gives if name in SECTIONS)
+            value = values[0] if values else None
+            entry = Rule(code, fn, tuple(needs), tuple(gives), topic, doc, value, sections)
+            self._rules[code] = entry
             self._order = None
             return fn
 

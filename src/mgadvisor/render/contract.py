@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from mgadvisor.advice import (
     Advice,
-    plain,
     CompoundChoice,
     DietResult,
     Dose,
@@ -26,6 +25,7 @@ from mgadvisor.advice import (
     Referral,
     Risk,
     ScheduleItem,
+    plain,
 )
 from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
@@ -94,7 +94,7 @@ def _document_model() -> type[BaseModel]:
         ],
         "diet": _out(DietResult, "DietOut") | None,
     }
-    fields = {name: (kind, ...) for name, kind in nested.items()}
+    fields: dict[str, Any] = {name: (kind, ...) for name, kind in nested.items()}
     fields["diet"] = (nested["diet"], None)
     return _out(
         Advice,
@@ -111,6 +111,7 @@ AdviceDocument.__doc__ = "The advice as delivered by the CLI (`--format json`) a
 
 
 # -- building the document -------------------------------------------------------------------
+
 
 def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str, Any]:
     data: dict[str, Any] = {
