@@ -8,6 +8,7 @@ every finding, filled in by :mod:`mgadvisor.render.contract`.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -229,21 +230,38 @@ class Advice:
         return found
 
 
-_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+_NESTED = 1  # the field holds one of these dataclasses (or None)
+_NESTED_LIST = 2  # the field holds a list of them
+_FIELDS: dict[type[Any], tuple[tuple[str, int], ...]] = {}
+
+
+def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
+    """Each field's name and whether it nests dataclasses, read once from the type hints."""
+    hints = typing.get_type_hints(cls)
+    layout = []
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        args = typing.get_args(kind)
+        if dataclasses.is_dataclass(kind) or any(dataclasses.is_dataclass(a) for a in args):
+            nested = _NESTED_LIST if typing.get_origin(kind) is list else _NESTED
+        else:
+            nested = 0
+        layout.append((f.name, nested))
+    return tuple(layout)
 
 
 def plain(obj: Any) -> dict[str, Any]:
     """One of these dataclasses as a dict (nested ones too); cheaper than `dataclasses.asdict`,
     which deep-copies every value."""
-    names = _FIELDS.get(type(obj))
-    if names is None:
-        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    layout = _FIELDS.get(type(obj))
+    if layout is None:
+        layout = _FIELDS[type(obj)] = _layout(type(obj))
     out = {}
-    for name in names:
+    for name, nested in layout:
         value = getattr(obj, name)
-        if dataclasses.is_dataclass(value):
-            value = plain(value)
-        elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+        if nested == _NESTED_LIST:
             value = [plain(item) for item in value]
+        elif nested and value is not None:
+            value = plain(value)
         out[name] = value
     return out

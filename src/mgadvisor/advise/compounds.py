@@ -83,7 +83,9 @@ def _rankable(kb: KnowledgeBase) -> list[_Rankable]:
 def ranked(c: Context) -> list[CompoundChoice]:
     """The three best-fitting compounds, each with the reasons and the sources of its links."""
     weights = (c.param("rank_goal"), c.param("rank_complaint"), c.param("rank_laxative_penalty"))
-    return rank(c.kb, c.intake, weights)
+    choices = rank(c.kb, c.intake, weights)
+    c.cite(*(choice.sources for choice in choices))  # the links each reason rests on
+    return choices
 
 
 def rank(

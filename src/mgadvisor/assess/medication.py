@@ -14,8 +14,8 @@ from mgadvisor.advice import Finding, Indicator, InteractionHit, MedicationMatch
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Depleting, Interaction, MedicineName
-from mgadvisor.kb.names import normalize
+from mgadvisor.kb.models import Depleting, Interaction
+from mgadvisor.kb.names import generic_name, normalize
 
 FUZZY_ACCEPT = 88  # rapidfuzz score from which a near miss counts as the same name
 FUZZY_SUGGEST = 70
@@ -31,25 +31,8 @@ def _index(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
     return index
 
 
-def generic_name(kb: KnowledgeBase, atc: str, lang: str) -> str | None:
-    """A generic name for an ATC code, in the language if the index has one."""
-    by_atc = kb._cache.get("generics_by_atc")
-    if not isinstance(by_atc, dict):
-        by_atc = {}
-        for row in kb.medicines:
-            if row.kind == "generic":
-                by_atc.setdefault(row.atc, []).append(row)
-        kb._cache["generics_by_atc"] = by_atc
-    rows: list[MedicineName] = by_atc.get(atc, [])
-    for wanted in (lang, "any", "en", "nl"):
-        for row in rows:
-            if row.lang == wanted:
-                return row.name
-    return None
-
-
 # The engine names medicines by their international (English) generic name; renderers choose
-# the name in the reader's language from the ATC code (`generic_name`).
+# the name in the reader's language from the ATC code (`kb.names.generic_name`).
 NEUTRAL = "en"
 
 

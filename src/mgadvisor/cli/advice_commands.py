@@ -168,13 +168,14 @@ def egfr_cmd(
         raise UserInputError(N_("--sex: expected female or male, got {given}"), given=sex)
     mg_dl = convert(creatinine, unit, "mg/dL", "creatinine")
     value = ckd_epi_2021(mg_dl, age, sex)
+    sources = list(_kb().facts["measurement_egfr_ckd_epi"].sources)
     data = {
         "egfr": round(value, 1),
         "unit": "mL/min/1.73m2",
         "ckd_stage": kdigo_stage(value),
         "creatinine_mg_dl": round(mg_dl, 3),
         "equation": "CKD-EPI 2021",
-        "sources": ["inker2021", "kdigo2024"],
+        "sources": sources,
     }
     if fmt is Format.JSON:
         _echo_json(data)
@@ -185,7 +186,7 @@ def egfr_cmd(
             egfr=t.num(value, 0),
             stage=data["ckd_stage"],
         )
-        + " [inker2021, kdigo2024]"
+        + f" [{', '.join(sources)}]"
     )
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from mgadvisor.errors import UnknownNameError
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Compound
+from mgadvisor.kb.models import Compound, MedicineName
 
 _SEPARATORS = re.compile(r"[\s\-_/,.()·]+")
 _PREFIXES = ("magnesium ", "magnesium", "mg ")
@@ -81,3 +81,20 @@ def resolve_compound(kb: KnowledgeBase, text: str) -> Compound:
         dict.fromkeys(kb.compounds[index[alias]].name.en.lower() for alias, *_ in best)
     )
     raise UnknownNameError("compound", text, suggestions)
+
+
+def generic_name(kb: KnowledgeBase, atc: str, lang: str) -> str | None:
+    """A generic name for an ATC code, in the language if the index has one."""
+    by_atc = kb._cache.get("generics_by_atc")
+    if not isinstance(by_atc, dict):
+        by_atc = {}
+        for row in kb.medicines:
+            if row.kind == "generic":
+                by_atc.setdefault(row.atc, []).append(row)
+        kb._cache["generics_by_atc"] = by_atc
+    rows: list[MedicineName] = by_atc.get(atc, [])
+    for wanted in (lang, "any", "en", "nl"):
+        for row in rows:
+            if row.lang == wanted:
+                return row.name
+    return None

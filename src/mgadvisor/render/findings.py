@@ -63,7 +63,7 @@ LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications")
 
 def medicine_name(kb: KnowledgeBase, atc: str | None, lang: str) -> str | None:
     """The generic name of a medicine in the language, from its ATC code."""
-    from mgadvisor.assess.medication import generic_name
+    from mgadvisor.kb.names import generic_name
 
     return generic_name(kb, atc, lang) if atc else None
 
