@@ -7,8 +7,8 @@ the whole input or all results. Every line goes through :func:`mgadvisor.pipelin
 the one use case of every adapter; a line that fails becomes an error record on its own line.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`, as in the other command modules: typer reads the
+# command's signature at every start (see cli/app.py).
 import contextlib
 import sys
 from collections import Counter, deque
@@ -171,7 +171,7 @@ def advise_chunk(items: list[tuple[int, bytes | None]], settings: Settings) -> C
 
 
 def advise_line(
-    number: int, raw: bytes | None, kb: KnowledgeBase, settings: Settings, t: Translator
+    number: int, raw: bytes | None, kb: "KnowledgeBase", settings: Settings, t: Translator
 ) -> tuple[bytes, dict[str, Any] | None]:
     """(JSON line, document) for a good line, (JSON line of the error record, None) otherwise."""
     import orjson
@@ -188,7 +188,11 @@ def advise_line(
         )
         return orjson.dumps(document), document
     except Exception as exc:  # any failure is this line's error record; the run goes on
-        return orjson.dumps(error_record(number, exc, t)), None
+        try:
+            record = error_record(number, exc, t)
+        except Exception:  # an exception that cannot even be described (a broken __str__)
+            record = {"line": number, "error": {"summary": t("internal error"), "problems": []}}
+        return orjson.dumps(record), None
 
 
 def error_record(number: int, exc: Exception, t: Translator) -> dict[str, Any]:
@@ -273,7 +277,7 @@ def run_parallel(chunks: Iterator[Chunk], settings: Settings, jobs: int, sink: S
             if len(pending) >= 2 * jobs:
                 done, future = pending.popleft()
                 sink(done, future.result())
-            # the input lines are kept only for the length and byte count of the chunk
+            # only the chunk's byte count stays here (for the progress bar); its lines go out
             pending.append(
                 (Chunk([], chunk.nbytes), pool.submit(advise_chunk, chunk.items, settings))
             )
