@@ -53,7 +53,10 @@ def load_cold() -> object:
 
 
 def help_process() -> object:
-    env = {**os.environ, "LANG": "C.UTF-8"}
+    """One `mgadvisor --help` in a fresh interpreter, with the bytecode cache an installed program
+    has (PYTHONDONTWRITEBYTECODE, if set here, would make every run compile changed sources)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["LANG"] = "C.UTF-8"
     return subprocess.run(
         [sys.executable, "-m", "mgadvisor", "--help"], capture_output=True, check=True, env=env
     )
@@ -119,7 +122,7 @@ def process_rows() -> list[str]:
             "< 150 ms",
         ),
         row(
-            "`mgadvisor --help` (new process)", timed(help_process, scaled(15, 3)), "median ≤ 80 ms"
+            "`mgadvisor --help` (new process)", timed(help_process, scaled(20, 3)), "median ≤ 80 ms"
         ),
         row("Full-text search (index built)", timed(search_once, scaled(200, 20))),
     ]

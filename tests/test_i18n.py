@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from mgadvisor.i18n import Translator, _catalog, detect_lang
+from mgadvisor.i18n import (
+    LANGS,
+    Translator,
+    _catalog,
+    catalog_path,
+    detect_lang,
+    po_messages,
+    read_mo,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "mgadvisor"
 
@@ -26,6 +34,22 @@ def test_every_message_has_a_dutch_translation() -> None:
     assert len(ids) > 40
     missing = sorted(ids - set(_catalog("nl")))
     assert not missing, missing
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_compiled_catalog_matches_its_po_source(lang: str) -> None:
+    # The .mo is what runs (reading the .po with Babel at every start cost ~20 ms); it must say
+    # exactly what the .po says.
+    compiled = read_mo(catalog_path(lang).read_bytes())
+    source = po_messages(lang)
+    stale = sorted(
+        msgid
+        for msgid in source.keys() | compiled.keys()
+        if source.get(msgid) != compiled.get(msgid)
+    )
+    assert not stale, (
+        f"{catalog_path(lang)} is stale: run `make catalogs` ({len(stale)}: {stale[:3]})"
+    )
 
 
 def test_dutch_translations_keep_their_placeholders() -> None:

@@ -75,14 +75,18 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    target = _EXPORTS.get(name)
-    if target is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attribute = target.partition(":")
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+# Hidden from type checkers: they read the imports above, and a module __getattr__ would make
+# them accept any attribute of mgadvisor, typos included.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        target = _EXPORTS.get(name)
+        if target is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        module, _, attribute = target.partition(":")
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value  # later look-ups skip this function
+        return value
 
 
 def __dir__() -> list[str]:

@@ -46,6 +46,7 @@ def composition(formula: str, water_of_hydration: int = 0) -> Composition:
     Example:
         >>> round(composition("MgO").mg_percent, 2)
         60.3
+
     Raises:
         ValueError: the formula cannot be parsed or holds no magnesium.
     """

@@ -140,6 +140,8 @@ class Preferences(_Model):
 
 
 class Intake(_Model):
+    """One client's intake, built and checked against the knowledge base by `parse_intake`."""
+
     person: Person
     complaints: list[str] = Field(default_factory=list, max_length=50)
     goals: list[str] = Field(default_factory=list, max_length=30)

@@ -64,6 +64,7 @@ def convert(value: float, unit: str, to_unit: str, quantity: str | None = None) 
     Example:
         >>> round(convert(0.75, "mmol/L", "mg/dL"), 2)
         1.82
+
     Raises:
         UserInputError: the units are unknown or measure different things.
     """
