@@ -130,38 +130,37 @@ class Context:
 
     def run(self, rule: Rule) -> None:
         """Run one rule, store what it gives and leave a trace step if it produced anything."""
-        self._facts = {}
-        self._cited = {}
-        self._made = []
+        cited: dict[str, None] = {}
+        made: list[Finding] = []
+        self._facts, self._cited, self._made = {}, cited, made
         out = rule.fn(self)
         name = rule.value
         if name is not None:
             self.values[name] = out
-            if (out is None or out is False or out == []) and not self._made:
+            if not made and (out is None or out is False or (type(out) is list and not out)):
                 return
             result = _summary(out)
+            if made:
+                result += "; " + ", ".join(f.code for f in made)
         else:
             if out is None:
                 return
-            findings = [out] if isinstance(out, Finding) else list(out)
-            if not findings:
+            if type(out) is Finding:
+                made = [out]
+            elif out:
+                made = list(out)
+            else:
                 return
-            self._route(rule, findings)
-            self._made = findings
-            result = ""
-        if self._made:
-            made = ", ".join(f.code for f in self._made)
-            result = f"{result}; {made}" if result else made
-        sources = self._cited
-        for finding in self._made:
-            for key in finding.sources:
-                sources[key] = None
-        self.trace.append(TraceStep(rule.code, self._facts, result, list(sources)))
+            self._route(rule, made)
+            result = ", ".join(f.code for f in made)
+        for finding in made:
+            cited.update(dict.fromkeys(finding.sources))
+        self.trace.append(TraceStep(rule.code, self._facts, result, list(cited)))
 
     def _route(self, rule: Rule, findings: list[Finding]) -> None:
         sections = rule.sections
         if len(sections) == 1:
-            self.sections[sections[0]].extend(findings)
+            self.sections[sections[0]] += findings
             return
         for finding in findings:
             prefix = finding.code.split(".", 1)[0]
