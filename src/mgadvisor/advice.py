@@ -195,6 +195,10 @@ class Calculations:
 
 @dataclass(slots=True)
 class Advice:
+    """One client's advice: risk, referral, compound, dose and schedule, medicines, labs,
+    warnings, synergy and follow-up, each finding with its sources, plus the trace of every rule
+    that produced something. Language-neutral: render it with `render.contract.advice_dict`."""
+
     __pydantic_config__ = _FORBID
     kb_version: str
     kb_hash: str

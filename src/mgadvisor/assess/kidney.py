@@ -19,7 +19,7 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: float, sex: str) -> float:
 
     Example:
         >>> round(ckd_epi_2021(0.9, 55, "female"))
-        76
+        75
     """
     female = sex == "female"
     kappa = 0.7 if female else 0.9

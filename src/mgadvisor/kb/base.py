@@ -10,6 +10,9 @@ from mgadvisor.kb import models as m
 
 @dataclass(frozen=True)
 class KnowledgeBase:
+    """The loaded, cross-checked knowledge: every entry by its code, immutable once built
+    (load it with `mgadvisor.load_knowledge`)."""
+
     meta: m.Meta
     content_hash: str
     references: dict[str, m.Reference]
