@@ -237,6 +237,7 @@ class Advice:
 _NESTED = 1  # the field holds one of these dataclasses (or None)
 _NESTED_LIST = 2  # the field holds a list of them
 _FIELDS: dict[type[Any], tuple[tuple[str, int], ...]] = {}
+_FLAT: dict[type[Any], tuple[str, ...]] = {}  # classes without nested dataclasses
 
 
 def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
@@ -257,9 +258,14 @@ def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
 def plain(obj: Any) -> dict[str, Any]:
     """One of these dataclasses as a dict (nested ones too); cheaper than `dataclasses.asdict`,
     which deep-copies every value."""
+    flat = _FLAT.get(type(obj))
+    if flat is not None:
+        return {name: getattr(obj, name) for name in flat}
     layout = _FIELDS.get(type(obj))
     if layout is None:
         layout = _FIELDS[type(obj)] = _layout(type(obj))
+        if not any(nested for _, nested in layout):
+            _FLAT[type(obj)] = tuple(name for name, _ in layout)
     out = {}
     for name, nested in layout:
         value = getattr(obj, name)

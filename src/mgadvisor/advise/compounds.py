@@ -34,12 +34,7 @@ def _suggested_applications(kb: KnowledgeBase, intake: Intake) -> dict[str, list
     return suggested
 
 
-def excluded(intake: Intake, compound: Compound) -> bool:
-    """Compounds a condition rules out (e.g. glycerophosphate with hyperphosphataemia)."""
-    return any(code in intake.conditions for code in compound.avoid_with)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Rankable:
     """What ranking needs of one compound that depends on the knowledge base alone."""
 
@@ -104,44 +99,102 @@ def rank(
         if app not in goals and not kb.applications[app].medical_only
     }
 
-    # Reasons are kept as plain tuples while scoring; Findings are built for the top 3 only.
-    choices: list[tuple[float, Compound, list[_Reason]]] = []
-    for entry in _rankable(kb):
-        compound, links = entry.compound, entry.uses
-        if excluded(intake, compound):
-            continue
-        score = entry.absorption_weight
-        reasons: list[_Reason] = []
-        for goal in goals:
-            if goal in links:
-                score += w_goal
-                reasons.append(("compound.fits_goal", "info", {"goal": goal}, links[goal].sources))
-        for app, why in by_complaint.items():
-            if app in links:
-                score += w_complaint
-                params = {"application": app, "because": why}
-                reasons.append(("compound.fits_complaint", "info", params, links[app].sources))
-        reasons.append(entry.absorption)
-        laxative = compound.laxative.sources
-        if entry.laxative is Level.HIGH:
-            if wants_laxative:
-                score += w_laxative
-                reasons.append(("compound.laxative_wanted", "info", {}, laxative))
-            else:
-                score -= w_laxative * (2 if sensitive else 1)
-                reasons.append(("compound.laxative_unwanted", "warning", {}, laxative))
-        elif entry.laxative is Level.MODERATE and sensitive:
-            score -= w_laxative
-            reasons.append(("compound.laxative_sensitive_bowel", "warning", {}, laxative))
-        choices.append((score, compound, reasons))
-
-    choices.sort(key=lambda item: (-item[0], item[1].code))
+    # Score first, touching only the compounds linked to the person's goals and complaints;
+    # build the reasons for the top 3 only.
+    table = {entry.compound.code: entry for entry in _rankable(kb)}
+    score = dict(_base_scores(kb, wants_laxative, sensitive, w_laxative))
+    users = _users(kb)
+    for goal in set(goals):
+        for code in users.get(goal, ()):
+            score[code] += w_goal
+    for app in by_complaint:
+        for code in users.get(app, ()):
+            score[code] += w_complaint
+    for code, avoid in _avoiding(kb):
+        if any(condition in intake.conditions for condition in avoid):
+            del score[code]
+    top = sorted([(-points, code) for code, points in score.items()])[:TOP]
     out = []
-    for position, (score, compound, reasons) in enumerate(choices[:TOP], start=1):
-        findings = [
-            Finding(code, severity, params, list(sources))  # type: ignore[arg-type]
-            for code, severity, params, sources in reasons
-        ]
+    for position, (negative, code) in enumerate(top, start=1):
+        points = -negative
+        findings = _reasons(table[code], goals, by_complaint, wants_laxative, sensitive)
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
-        out.append(CompoundChoice(compound.code, position, score, findings, sources_all))
+        out.append(CompoundChoice(code, position, points, findings, sources_all))
     return out
+
+
+def _base_scores(
+    kb: KnowledgeBase, wants_laxative: bool, sensitive: bool, w_laxative: float
+) -> dict[str, float]:
+    """Absorption plus the laxative effect's weight, per compound (cached per knowledge base)."""
+    key = f"rank_base_{wants_laxative}_{sensitive}_{w_laxative}"
+    cached = kb._cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    base = {}
+    for entry in _rankable(kb):
+        points = entry.absorption_weight
+        if entry.laxative is Level.HIGH:
+            points += w_laxative if wants_laxative else -w_laxative * (2 if sensitive else 1)
+        elif entry.laxative is Level.MODERATE and sensitive:
+            points -= w_laxative
+        base[entry.compound.code] = points
+    kb._cache[key] = base
+    return base
+
+
+def _users(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Application -> the ranked compounds linked to it."""
+    cached = kb._cache.get("rank_users")
+    if isinstance(cached, dict):
+        return cached
+    users: dict[str, list[str]] = defaultdict(list)
+    for entry in _rankable(kb):
+        for app in entry.uses:
+            users[app].append(entry.compound.code)
+    kb._cache["rank_users"] = dict(users)
+    return kb._cache["rank_users"]  # type: ignore[no-any-return]
+
+
+def _avoiding(kb: KnowledgeBase) -> list[tuple[str, list[str]]]:
+    """Ranked compounds with conditions they are not advised with."""
+    return [
+        (e.compound.code, e.compound.avoid_with) for e in _rankable(kb) if e.compound.avoid_with
+    ]
+
+
+def _reasons(
+    entry: _Rankable,
+    goals: list[str],
+    by_complaint: dict[str, list[str]],
+    wants_laxative: bool,
+    sensitive: bool,
+) -> list[Finding]:
+    """Why a compound ranks where it does: each reason cites the link it rests on."""
+    links = entry.uses
+    reasons = [
+        Finding("compound.fits_goal", "info", {"goal": goal}, list(links[goal].sources))
+        for goal in goals
+        if goal in links
+    ]
+    reasons += [
+        Finding(
+            "compound.fits_complaint",
+            "info",
+            {"application": app, "because": why},
+            list(links[app].sources),
+        )
+        for app, why in by_complaint.items()
+        if app in links
+    ]
+    code, severity, params, sources = entry.absorption
+    reasons.append(Finding(code, severity, params, list(sources)))  # type: ignore[arg-type]
+    laxative = list(entry.compound.laxative.sources)
+    if entry.laxative is Level.HIGH:
+        if wants_laxative:
+            reasons.append(Finding("compound.laxative_wanted", "info", {}, laxative))
+        else:
+            reasons.append(Finding("compound.laxative_unwanted", "warning", {}, laxative))
+    elif entry.laxative is Level.MODERATE and sensitive:
+        reasons.append(Finding("compound.laxative_sensitive_bowel", "warning", {}, laxative))
+    return reasons

@@ -6,6 +6,7 @@ from mgadvisor.advice import Finding
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.models import Synergy
 
 
 def relevant_applications(kb: KnowledgeBase, intake: Intake) -> set[str]:
@@ -20,6 +21,15 @@ def relevant_applications(kb: KnowledgeBase, intake: Intake) -> set[str]:
     return apps
 
 
+def _synergies(kb: KnowledgeBase) -> list[tuple[str, Synergy, frozenset[str]]]:
+    """Each synergy entry with its applications as a set (built once per knowledge base)."""
+    cached = kb._cache.get("synergies")
+    if not isinstance(cached, list):
+        cached = [(code, e, frozenset(e.applications)) for code, e in kb.synergy.items()]
+        kb._cache["synergies"] = cached
+    return cached
+
+
 @rule("synergy.suggest", gives=("synergy",), needs=("withheld",))
 def synergy(c: Context) -> list[Finding]:
     """Nutrients that work with magnesium for the person's applications (none when withheld)."""
@@ -27,8 +37,8 @@ def synergy(c: Context) -> list[Finding]:
         return []
     apps = relevant_applications(c.kb, c.intake)
     found = []
-    for code, entry in c.kb.synergy.items():
-        shared = sorted(apps & set(entry.applications))
+    for code, entry, applications in _synergies(c.kb):
+        shared = sorted(apps & applications) if apps else []
         if shared or entry.always:
             found.append(c.finding(f"synergy.{code}", cites=[entry.statement], applications=shared))
     return found

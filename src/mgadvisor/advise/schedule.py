@@ -8,6 +8,7 @@ preferred moment (sleep: evening) and move to the nearest time that satisfies al
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from dataclasses import dataclass
 
@@ -98,10 +99,19 @@ def _nearest(ascending: list[float], x: float) -> float:
 
 def free_times(earliest: float, latest: float, rules: list[Constraint]) -> list[float]:
     """The quarter hours of the day that keep every medicine's gap (Constraint.allows, inlined)."""
+    gaps = tuple((r.time_h, r.medicine_first_h, r.magnesium_first_h) for r in rules)
+    return _free(earliest, latest, gaps)
+
+
+@functools.lru_cache(maxsize=1024)
+def _free(
+    earliest: float, latest: float, gaps: tuple[tuple[float, float, float], ...]
+) -> list[float]:
+    # Cached: the same medicine times recur from client to client; callers never mutate it.
     free = [earliest + i * STEP_H for i in range(int((latest - earliest) / STEP_H) + 1)]
-    for entry in rules:
-        low, high = entry.medicine_first_h, 24 - entry.magnesium_first_h
-        free = [g for g in free if low <= (g - entry.time_h) % 24 <= high]
+    for time_h, low, magnesium_first in gaps:
+        high = 24 - magnesium_first
+        free = [g for g in free if low <= (g - time_h) % 24 <= high]
     return free
 
 
@@ -113,8 +123,10 @@ def place(c: Context, wanted: list[float], rules: list[Constraint]) -> list[floa
     apart = c.param("magnesium_intakes_apart_h", cite=False)
     placed: list[float | None] = []
     for x in wanted:
-        taken = [p for p in placed if p is not None]
-        options = [g for g in free if all(abs(g - p) >= apart for p in taken)]
+        options = free
+        for p in placed:
+            if p is not None:
+                options = [g for g in options if abs(g - p) >= apart]
         if not options:
             placed.append(None)
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
+from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Authority, IntakeBand, LifeStage
 
 
@@ -35,6 +36,18 @@ def band_for(bands: list[IntakeBand], intake: Intake) -> IntakeBand | None:
     return max(fits, key=lambda b: (b.life_stage is not LifeStage.ANY, b.sex != "any"))
 
 
+def _band(kb: KnowledgeBase, chosen: Authority, upper: bool, intake: Intake) -> IntakeBand | None:
+    """`band_for`, remembered per authority and person (the bands never change once loaded)."""
+    person = intake.person
+    key = (chosen.code, upper, person.age, person.sex, person.pregnant, person.lactating)
+    cache: dict[tuple[object, ...], IntakeBand | None] = kb._cache.setdefault("bands", {})
+    if key not in cache:
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[key] = band_for(chosen.upper_levels if upper else chosen.intakes, intake)
+    return cache[key]
+
+
 @rule("person.authority", gives=("authority",))
 def authority(c: Context) -> Authority:
     """The authority chosen in the intake, else the knowledge base's default (Gezondheidsraad)."""
@@ -49,7 +62,7 @@ def authority(c: Context) -> Authority:
 def reference_intake(c: Context) -> float | None:
     """The authority's reference intake for the person's age, sex and life stage."""
     chosen: Authority = c.value("authority")
-    band = band_for(chosen.intakes, c.intake)
+    band = _band(c.kb, chosen, False, c.intake)
     if band is None:
         return None
     c.cite(chosen.intake_sources)
@@ -60,7 +73,7 @@ def reference_intake(c: Context) -> float | None:
 def upper_level(c: Context) -> float | None:
     """The authority's upper level for supplemental magnesium for the person."""
     chosen: Authority = c.value("authority")
-    band = band_for(chosen.upper_levels, c.intake)
+    band = _band(c.kb, chosen, True, c.intake)
     if band is None:
         return None
     c.cite(chosen.upper_level_note)

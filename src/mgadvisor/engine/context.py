@@ -8,8 +8,7 @@ So no rule types a citation key: the sources are those of the knowledge it used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -94,15 +93,15 @@ class Context:
             for key in _keys(thing):
                 self._cited[key] = None
 
-    @contextmanager
-    def scope(self) -> Iterator[None]:
+    def scope(self) -> _Scope:
         """Reads inside the block are cited only by findings made inside it (a rule with
-        findings that rest on different facts)."""
-        saved = dict(self._cited)
-        try:
-            yield
-        finally:
-            self._cited = saved
+        findings that rest on different facts)::
+
+            with c.scope():
+                weeks = c.param("reevaluate_after_weeks")
+                again = c.finding("followup.reevaluate", weeks=weeks)
+        """
+        return _Scope(self)
 
     # -- producing -----------------------------------------------------------------------
 
@@ -153,6 +152,8 @@ class Context:
                 return
             self._route(rule, made)
             result = ", ".join(f.code for f in made)
+        if self._cited is not cited:  # a scope replaced it: keep both for the trace
+            cited.update(self._cited)
         for finding in made:
             cited.update(dict.fromkeys(finding.sources))
         self.trace.append(TraceStep(rule.code, self._facts, result, list(cited)))
@@ -178,3 +179,19 @@ def _summary(value: Any) -> str:
     if isinstance(value, list | tuple | dict):
         return f"{len(value)} items"
     return type(value).__name__
+
+
+class _Scope:
+    """Restores the rule's citations on leaving the block (a class: cheaper than a generator)."""
+
+    __slots__ = ("_context", "_saved")
+
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._saved: dict[str, None] = {}
+
+    def __enter__(self) -> None:
+        self._saved = dict(self._context._cited)
+
+    def __exit__(self, *exc: object) -> None:
+        self._context._cited = self._saved

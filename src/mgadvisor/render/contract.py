@@ -168,7 +168,10 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "synergy": many(advice.synergy),
         "follow_up": many(advice.follow_up),
         "calculations": plain(advice.calculations),
-        "trace": [plain(step) for step in advice.trace],
+        "trace": [
+            {"rule": s.rule, "facts": s.facts, "result": s.result, "sources": s.sources}
+            for s in advice.trace
+        ],
         "diet": diet,
         "food_advice": many(advice.food_advice),
         "references": _references(advice, kb),
