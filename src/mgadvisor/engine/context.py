@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mgadvisor.kb.models import Fact
 
 _SCALARS = (int, float, str, bool, type(None))
+_SCALAR_TYPES = frozenset(_SCALARS)
+_OBJECT = "<object>"  # how the trace shows a value that is not a number, text or flag
 
 
 def _keys(thing: Any) -> Iterable[str]:
@@ -66,7 +68,7 @@ class Context:
     def value(self, name: str) -> Any:
         """A value an earlier rule gave (declare it in the rule's ``needs``)."""
         found = self.values[name]
-        self._facts[name] = found if isinstance(found, _SCALARS) else f"<{name}>"
+        self._facts[name] = found if type(found) in _SCALAR_TYPES else _OBJECT
         return found
 
     def param(self, code: str, *, cite: bool = True) -> float:
@@ -172,9 +174,10 @@ class Context:
 
 
 def _summary(value: Any) -> str:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return f"{value:g}"
-    if isinstance(value, _SCALARS):
+    if kind in _SCALAR_TYPES:
         return str(value)
     if isinstance(value, list | tuple | dict):
         return f"{len(value)} items"
