@@ -24,7 +24,10 @@ def _kb() -> Any:
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lang = request_lang(request)
+    # A page showing an advice speaks the advice's language (the user's choice, else the
+    # intake's preferred language, else the browser's): never two languages on one page.
+    advice = context.get("advice")
+    lang = advice["lang"] if isinstance(advice, dict) else request_lang(request)
     kb = _kb()
     base = {
         "request": request,
