@@ -300,66 +300,98 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 # -- cross-file checks ---------------------------------------------------------------------
 
 
-def cross_check(kb: KnowledgeBase) -> list[Problem]:
-    """Checks spanning files: citation keys, codes referred to, ATC coverage, defaults."""
-    problems: list[Problem] = []
-    ref_keys = set(kb.references)
+class _Checker:
+    """Collects cross-file problems; each names the file, entry, field and the closest value."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self.problems: list[Problem] = []
+        self.ref_keys = set(kb.references)
 
     def unknown(
-        file: str, entry: str, field: str, value: str, valid: Iterable[str], what: str
+        self, file: str, entry: str, field: str, value: str, valid: Iterable[str], what: str
     ) -> None:
         """One problem for a value that is not among the valid ones, with the closest one."""
         if value in valid:
             return
         hint = suggest(value, valid)
-        problems.append(
+        self.problems.append(
             Problem(file, entry, field, f"unknown {what} '{value}'", hint[0] if hint else None)
         )
 
-    def check_codes(
-        file: str, entry: str, field: str, codes: list[str], valid: Mapping[str, Any], what: str
+    def codes(
+        self,
+        file: str,
+        entry: str,
+        field: str,
+        codes: list[str],
+        valid: Mapping[str, Any],
+        what: str,
     ) -> None:
         for i, code in enumerate(codes):
             path = f"{field}.{i}" if len(codes) > 1 or field.endswith("s") else field
-            unknown(file, entry, path, code, valid, f"{what} code")
+            self.unknown(file, entry, path, code, valid, f"{what} code")
 
-    def check_citations(file: str, entry: str, obj: Any) -> None:
+    def citations(self, file: str, entry: str, obj: Any) -> None:
         for path, key in citations(obj):
-            unknown(file, entry, path, key, ref_keys, "citation key")
+            self.unknown(file, entry, path, key, self.ref_keys, "citation key")
 
+
+def cross_check(kb: KnowledgeBase) -> list[Problem]:
+    """Checks spanning files: citation keys, codes referred to, ATC coverage, defaults."""
+    chk = _Checker(kb)
+    for check in (_check_citations, _check_foods, _check_codes, _check_atc, _check_defaults):
+        check(chk)
+    return chk.problems
+
+
+def _check_citations(chk: _Checker) -> None:
+    kb = chk.kb
     for kind, (file, _) in LIST_FILES.items():
         for code, entry in getattr(kb, kind).items():
-            check_citations(file, code, entry)
-    check_citations("reference_values.yaml", "-", kb.reference_values)
-    check_citations("ffq.yaml", "-", kb.ffq)
-    check_citations("safety.yaml", "-", kb.safety)
+            chk.citations(file, code, entry)
+    chk.citations("reference_values.yaml", "-", kb.reference_values)
+    chk.citations("ffq.yaml", "-", kb.ffq)
+    chk.citations("safety.yaml", "-", kb.safety)
     for question in kb.ffq.items:
         for i, part in enumerate(question.foods):
-            unknown("ffq.yaml", question.code, f"foods.{i}.food", part.food, kb.foods, "food code")
+            chk.unknown(
+                "ffq.yaml", question.code, f"foods.{i}.food", part.food, kb.foods, "food code"
+            )
         total = sum(part.share for part in question.foods)
         if abs(total - 1) > 0.01:
-            problems.append(
+            chk.problems.append(
                 Problem(
                     "ffq.yaml", question.code, "foods", f"shares must add up to 1, not {total:g}"
                 )
             )
+
+
+def _check_foods(chk: _Checker) -> None:
+    kb, ref_keys = chk.kb, chk.ref_keys
     for food in kb.foods.values():
-        unknown("foods.csv", food.code, "source", food.source, ref_keys, "citation key")
+        chk.unknown("foods.csv", food.code, "source", food.source, ref_keys, "citation key")
     groups = {f.group for f in kb.foods.values()}
     for portion in kb.portions.values():
         if portion.food:
-            unknown("portions.csv", portion.code, "food", portion.food, kb.foods, "food code")
+            chk.unknown("portions.csv", portion.code, "food", portion.food, kb.foods, "food code")
         if portion.group:
-            unknown("portions.csv", portion.code, "group", portion.group, groups, "food group")
+            chk.unknown("portions.csv", portion.code, "group", portion.group, groups, "food group")
         if not portion.food and not portion.group:
-            problems.append(
+            chk.problems.append(
                 Problem("portions.csv", portion.code, "food", "a portion needs a food or a group")
             )
-        unknown("portions.csv", portion.code, "source", portion.source, ref_keys, "citation key")
+        chk.unknown(
+            "portions.csv", portion.code, "source", portion.source, ref_keys, "citation key"
+        )
+
+
+def _check_codes(chk: _Checker) -> None:
+    kb = chk.kb
     apps, comps = kb.applications, kb.compounds
-    problems.extend(_check_compounds(kb))
+    chk.problems.extend(_check_compounds(kb))
     for c in comps.values():
-        check_codes(
+        chk.codes(
             "compounds.yaml",
             c.code,
             "uses.application",
@@ -368,9 +400,9 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
             "application",
         )
         if c.variant_of:
-            check_codes("compounds.yaml", c.code, "variant_of", [c.variant_of], comps, "compound")
+            chk.codes("compounds.yaml", c.code, "variant_of", [c.variant_of], comps, "compound")
     for a in apps.values():
-        check_codes(
+        chk.codes(
             "applications.yaml",
             a.code,
             "compounds.compound",
@@ -378,7 +410,7 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
             comps,
             "compound",
         )
-        check_codes(
+        chk.codes(
             "applications.yaml",
             a.code,
             "study_doses.compound",
@@ -387,33 +419,32 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
             "compound",
         )
     for s in kb.symptoms.values():
-        check_codes("symptoms.yaml", s.code, "suggests", list(s.suggests), apps, "application")
+        chk.codes("symptoms.yaml", s.code, "suggests", list(s.suggests), apps, "application")
     signs = {**kb.symptoms, **kb.conditions}
     for cond in kb.conditions.values():
-        check_codes(
+        chk.codes(
             "conditions.yaml", cond.code, "suggests", list(cond.suggests), apps, "application"
         )
-        check_codes(
-            "conditions.yaml", cond.code, "warning_signs", cond.warning_signs, signs, "sign"
-        )
+        chk.codes("conditions.yaml", cond.code, "warning_signs", cond.warning_signs, signs, "sign")
     for c in comps.values():
-        check_codes(
-            "compounds.yaml", c.code, "avoid_with", c.avoid_with, kb.conditions, "condition"
-        )
+        chk.codes("compounds.yaml", c.code, "avoid_with", c.avoid_with, kb.conditions, "condition")
     for syn in kb.synergy.values():
-        check_codes(
+        chk.codes(
             "synergy.yaml", syn.code, "applications", list(syn.applications), apps, "application"
         )
     for se in kb.safety.side_effects:
-        check_codes("safety.yaml", se.code, "compounds", list(se.compounds), comps, "compound")
+        chk.codes("safety.yaml", se.code, "compounds", list(se.compounds), comps, "compound")
 
+
+def _check_atc(chk: _Checker) -> None:
+    kb = chk.kb
     # Every interaction and depleting class must be reachable from the medicine name index.
     index_atc = [row.atc for row in kb.medicines]
     for file, group in (("interactions.yaml", kb.interactions), ("depleting.yaml", kb.depleting)):
         for code, item in group.items():
             for prefix in item.atc:
                 if not any(atc.startswith(prefix) for atc in index_atc):
-                    problems.append(
+                    chk.problems.append(
                         Problem(
                             file,
                             code,
@@ -426,16 +457,19 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
     for row in kb.medicines:
         key = row.name.casefold()
         if key in seen and seen[key] != row.atc:
-            problems.append(
+            chk.problems.append(
                 Problem(
                     "medicines.csv", row.name, "atc", f"name maps to both {seen[key]} and {row.atc}"
                 )
             )
         seen[key] = row.atc
 
+
+def _check_defaults(chk: _Checker) -> None:
+    kb = chk.kb
     defaults = [a.code for a in kb.reference_values.authorities if a.default]
     if len(defaults) != 1:
-        problems.append(
+        chk.problems.append(
             Problem(
                 "reference_values.yaml",
                 "authorities",
@@ -443,7 +477,6 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
                 f"exactly one default authority expected, found {defaults or 'none'}",
             )
         )
-    return problems
 
 
 def _check_compounds(kb: KnowledgeBase) -> Iterator[Problem]:

@@ -45,53 +45,65 @@ def match_of(med: dict[str, Any]) -> str:
 
 
 def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list[Section]:
-    num = t.num
-    out: list[Section] = []
+    """The practitioner report as sections, in reading order (referral first after the title)."""
+    out = [_title(data, t)]
+    if data["referral"]["needed"]:
+        reasons = [_cited(r) for r in data["referral"]["reasons"]]
+        out.append(Section(t("Refer to a doctor"), reasons, alert=True))
+    out += [_risk(data, t), _labs(data, t), _compounds(data, t), _dose(data, t)]
+    out.append(_schedule(data, t))
+    if data["interactions"]:
+        out.append(_interactions(data, t))
+    if data["medications"]:
+        out.append(_medications(data, t))
+    if data["diet"]:
+        out.append(diet_section(data["diet"], data["food_advice"], t))
+    for key, title in (
+        ("warnings", t("Warnings")),
+        ("synergy", t("What helps")),
+        ("follow_up", t("Follow-up")),
+    ):
+        if data[key]:
+            out.append(Section(title, [_cited(f) for f in data[key]]))
+    if explain:
+        steps = [
+            f"{s['rule']}: {s['result']}  {s['facts']} [{', '.join(s['sources'])}]"
+            for s in data["trace"]
+        ]
+        out.append(Section(t("Why: the rules that fired"), steps))
+    out.append(Section(t("References"), [f"[{r['key']}] {r['apa']}" for r in data["references"]]))
+    return out
+
+
+def _title(data: dict[str, Any], t: Translator) -> Section:
+    line = t(
+        "Date {date} · knowledge base {version} · rules {rules} · reference values: {authority}",
+        date=data["as_of"],
+        version=data["kb_version"],
+        rules=data["engine_version"],
+        authority=data["authority"],
+    )
+    return Section(t("Magnesium advice"), [line])
+
+
+def _risk(data: dict[str, Any], t: Translator) -> Section:
     # Labels looked up first: Babel must not mistake the dictionary keys for message ids.
     level_label = RISK_LABELS[data["risk"]["level"]]
-    status_label = STATUS[data["dose"]["status"]]
-    exceeded = " — " + t("EXCEEDED") if data["dose"]["exceeds_upper_level"] else ""
-    calc, dose = data["calculations"], data["dose"]
-    out.append(
-        Section(
-            t("Magnesium advice"),
-            [
-                t(
-                    "Date {date} · knowledge base {version} · rules {rules} · "
-                    "reference values: {authority}",
-                    date=data["as_of"],
-                    version=data["kb_version"],
-                    rules=data["engine_version"],
-                    authority=data["authority"],
-                ),
-            ],
-        )
-    )
-    if data["referral"]["needed"]:
-        out.append(
-            Section(
-                t("Refer to a doctor"), [_cited(r) for r in data["referral"]["reasons"]], alert=True
-            )
-        )
     risk = data["risk"]
-    out.append(
-        Section(
-            t(
-                "Deficiency risk: {level} (score {score})",
-                level=t(level_label),
-                score=risk["score"],
-            ),
-            [f"+{f['points']}  {_cited(f)}" for f in risk["factors"]]
-            or [t("No risk factors found.")],
-        )
-    )
+    title = t("Deficiency risk: {level} (score {score})", level=t(level_label), score=risk["score"])
+    factors = [f"+{f['points']}  {_cited(f)}" for f in risk["factors"]]
+    return Section(title, factors or [t("No risk factors found.")])
+
+
+def _labs(data: dict[str, Any], t: Translator) -> Section:
+    calc = data["calculations"]
     numbers = []
     if calc["egfr"] is not None:
         how = t("given") if calc["egfr_source"] == "given" else "CKD-EPI 2021"
         numbers.append(
             t(
                 "eGFR {egfr} mL/min/1.73 m² ({how}), KDIGO {stage}",
-                egfr=num(calc["egfr"], 0),
+                egfr=t.num(calc["egfr"], 0),
                 how=how,
                 stage=calc["ckd_stage"],
             )
@@ -100,19 +112,23 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
     numbers.append(
         t("Magnesium Depletion Score {mds} of 5 ({parts})", mds=calc["mds"], parts=parts)
     )
-    out.append(Section(t("Labs and calculations"), numbers + [_cited(f) for f in data["labs"]]))
-    out.append(
-        Section(
-            t("Compounds"),
-            [
-                f"{c['rank']}. {c['name']} ({num(c['elemental_mg_percent'], 1)} % Mg): "
-                + "; ".join(_cited(r) for r in c["reasons"])
-                for c in data["compounds"]
-            ]
-            or [t("No compound: see the referral.")],
-        )
-    )
-    dose_lines = [
+    return Section(t("Labs and calculations"), numbers + [_cited(f) for f in data["labs"]])
+
+
+def _compounds(data: dict[str, Any], t: Translator) -> Section:
+    lines = [
+        f"{c['rank']}. {c['name']} ({t.num(c['elemental_mg_percent'], 1)} % Mg): "
+        + "; ".join(_cited(r) for r in c["reasons"])
+        for c in data["compounds"]
+    ]
+    return Section(t("Compounds"), lines or [t("No compound: see the referral.")])
+
+
+def _dose(data: dict[str, Any], t: Translator) -> Section:
+    num, dose = t.num, data["dose"]
+    status_label = STATUS[dose["status"]]
+    exceeded = " — " + t("EXCEEDED") if dose["exceeds_upper_level"] else ""
+    lines = [
         t(
             "{mg} mg elemental magnesium a day — {status}",
             mg=num(dose["elemental_mg_per_day"], 0),
@@ -125,11 +141,11 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
             flag=exceeded,
         ),
     ]
-    dose_lines += [_cited(b) for b in dose["basis"]]
+    lines += [_cited(b) for b in dose["basis"]]
     product = dose.get("product")
     if product:
         basis_label = BASIS[product["basis"]]
-        dose_lines.append(
+        lines.append(
             t(
                 "Current product: {units} × {amount} mg ({basis}) = {per_day} mg elemental a day",
                 units=product["units_per_day"],
@@ -138,7 +154,10 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
                 per_day=num(product["elemental_mg_per_day"], 0),
             )
         )
-    out.append(Section(t("Dose"), dose_lines))
+    return Section(t("Dose"), lines)
+
+
+def _schedule(data: dict[str, Any], t: Translator) -> Section:
     meal = {
         "empty_stomach_preferred": t("preferably on an empty stomach; with a meal is fine"),
         "with_meal": t("with a meal"),
@@ -147,73 +166,37 @@ def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list
     rows = []
     for item in data["schedule"]:
         if item["kind"] == "magnesium":
-            intake = next((i for i in dose["intakes"] if i["time"] == item["time"]), None)
-            rows.append(
-                [
-                    item["time"],
-                    item["name"],
-                    f"{num(item['elemental_mg'], 0)} mg",
-                    meal[intake["meal"]] if intake else "-",
-                ]
-            )
+            intake = next((i for i in data["dose"]["intakes"] if i["time"] == item["time"]), None)
+            note = meal[intake["meal"]] if intake else "-"
+            rows.append([item["time"], item["name"], f"{t.num(item['elemental_mg'], 0)} mg", note])
         else:
             rows.append([item["time"], item["name"], "", t("medicine")])
-    out.append(
-        Section(
-            t("Day schedule"), headers=[t("Time"), t("What"), t("Amount"), t("Note")], rows=rows
-        )
-    )
-    if data["interactions"]:
-        out.append(
-            Section(
-                t("Interactions"),
-                headers=[t("Medicine"), "ATC", t("Rule"), t("Severity")],
-                rows=[
-                    [
-                        i["name"] or i["medication"],
-                        i["atc"],
-                        f"{i['rule']} [{', '.join(i['sources'])}]",
-                        t(severity_of(i)),
-                    ]
-                    for i in data["interactions"]
-                ],
-            )
-        )
-    if data["medications"]:
-        out.append(
-            Section(
-                t("Medicines recognised"),
-                [
-                    f"{m['input']} → {m['name']} ({m['atc']}, " + t(match_of(m)) + ")"
-                    if m["resolved"]
-                    else f"{m['input']} → " + t("not recognised")
-                    for m in data["medications"]
-                ],
-            )
-        )
-    for key, title in (
-        ("diet", t("Diet")),
-        ("warnings", t("Warnings")),
-        ("synergy", t("What helps")),
-        ("follow_up", t("Follow-up")),
-    ):
-        if key == "diet":
-            if data["diet"]:
-                out.append(diet_section(data["diet"], data["food_advice"], t))
-        elif data[key]:
-            out.append(Section(title, [_cited(f) for f in data[key]]))
-    if explain:
-        out.append(
-            Section(
-                t("Why: the rules that fired"),
-                [
-                    f"{s['rule']}: {s['result']}  {s['facts']} [{', '.join(s['sources'])}]"
-                    for s in data["trace"]
-                ],
-            )
-        )
-    out.append(Section(t("References"), [f"[{r['key']}] {r['apa']}" for r in data["references"]]))
-    return out
+    headers = [t("Time"), t("What"), t("Amount"), t("Note")]
+    return Section(t("Day schedule"), headers=headers, rows=rows)
+
+
+def _interactions(data: dict[str, Any], t: Translator) -> Section:
+    rows = [
+        [
+            i["name"] or i["medication"],
+            i["atc"],
+            f"{i['rule']} [{', '.join(i['sources'])}]",
+            t(severity_of(i)),
+        ]
+        for i in data["interactions"]
+    ]
+    headers = [t("Medicine"), "ATC", t("Rule"), t("Severity")]
+    return Section(t("Interactions"), headers=headers, rows=rows)
+
+
+def _medications(data: dict[str, Any], t: Translator) -> Section:
+    lines = [
+        f"{m['input']} → {m['name']} ({m['atc']}, " + t(match_of(m)) + ")"
+        if m["resolved"]
+        else f"{m['input']} → " + t("not recognised")
+        for m in data["medications"]
+    ]
+    return Section(t("Medicines recognised"), lines)
 
 
 def diet_section(diet: dict[str, Any], advice: list[dict[str, Any]], t: Translator) -> Section:
