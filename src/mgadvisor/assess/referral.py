@@ -7,7 +7,7 @@ has decided (see `dose.withheld`).
 
 from __future__ import annotations
 
-from mgadvisor.advice import Finding
+from mgadvisor.advice import Finding, Indicator
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.models import Safety
 
@@ -21,42 +21,27 @@ def young_child(c: Context) -> Finding | None:
     return c.finding("referral.young_child", severity="critical", age=age)
 
 
+def _conditions(c: Context, safety: Safety, code: str, severity: Indicator) -> list[Finding]:
+    """A finding for each condition in the intake with this safety level, citing its note."""
+    found = []
+    for condition in c.intake.conditions:
+        entry = c.kb.conditions[condition]
+        if entry.safety is safety:
+            note = entry.safety_note or entry.description
+            found.append(c.finding(code, severity=severity, cites=[note], condition=condition))
+    return found
+
+
 @rule("referral.condition_contraindicated", gives=("referral",))
 def condition_contraindicated(c: Context) -> list[Finding]:
     """A condition with which magnesium is contraindicated."""
-    found = []
-    for code in c.intake.conditions:
-        entry = c.kb.conditions[code]
-        if entry.safety is Safety.CONTRAINDICATED:
-            note = entry.safety_note or entry.description
-            found.append(
-                c.finding(
-                    "referral.condition_contraindicated",
-                    severity="critical",
-                    cites=[note],
-                    condition=code,
-                )
-            )
-    return found
+    return _conditions(c, Safety.CONTRAINDICATED, "referral.condition_contraindicated", "critical")
 
 
 @rule("referral.condition_supervision", gives=("referral",))
 def condition_supervision(c: Context) -> list[Finding]:
     """A condition with which magnesium is taken only under a doctor's supervision."""
-    found = []
-    for code in c.intake.conditions:
-        entry = c.kb.conditions[code]
-        if entry.safety is Safety.MEDICAL_SUPERVISION:
-            note = entry.safety_note or entry.description
-            found.append(
-                c.finding(
-                    "referral.condition_supervision",
-                    severity="warning",
-                    cites=[note],
-                    condition=code,
-                )
-            )
-    return found
+    return _conditions(c, Safety.MEDICAL_SUPERVISION, "referral.condition_supervision", "warning")
 
 
 @rule("referral.preeclampsia_check", gives=("referral",))
