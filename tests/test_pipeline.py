@@ -141,3 +141,16 @@ def test_imported_food_tables_count_in_the_cli_and_the_api(tmp_path: Path) -> No
         else:
             os.environ["MGADVISOR_DATA_DIR"] = old
     assert _without_volatile(from_api.json()) == _without_volatile(from_cli)
+
+
+def test_the_intake_form_takes_the_date_of_the_advice() -> None:
+    client = TestClient(create_app())
+    client.get("/?lang=en")
+    fields = {"csrf_token": client.cookies.get("mg_csrf"), "person.age": "40", "person.sex": "male"}
+    page = client.post("/advice?lang=en", data={**fields, "as_of": "2001-02-03"})
+    assert page.status_code == 200 and "2001-02-03" in page.text
+    assert 'name="as_of" value="2001-02-03"' in page.text  # carried to the handout and PDF
+    bad = client.post("/advice?lang=en", data={**fields, "as_of": "3 Feb"})
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and 'value="3 Feb"' in bad.text
+    live = client.post("/partials/advice?lang=en", data={**fields, "as_of": "3 Feb"})
+    assert live.status_code == 200 and "YYYY-MM-DD" in live.text

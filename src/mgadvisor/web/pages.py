@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
-from mgadvisor.i18n import Translator
+from mgadvisor.i18n import N_, Translator
 from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token, request_lang
 from mgadvisor.web.forms import LABS, MED_ROWS, Mapped, errors_by_field, state_from, to_intake
 
@@ -57,7 +57,7 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
     return dict(kb._cache[key])
 
 
-def _document(request: Request, intake: Any, form: Any) -> dict[str, Any]:
+def _document(request: Request, intake: Any, as_of: date) -> dict[str, Any]:
     """The advice document through the one pipeline: the language the user chose on the page,
     else the intake's, else the browser's; the date from the form's `as_of`, else today."""
     from mgadvisor.pipeline import advice_document
@@ -65,7 +65,7 @@ def _document(request: Request, intake: Any, form: Any) -> dict[str, Any]:
     return advice_document(
         intake,
         _kb(),
-        as_of=_as_of(form),
+        as_of=as_of,
         lang=chosen_lang(request),
         default_lang=browser_lang(request),
     )
@@ -79,7 +79,7 @@ def _as_of(form: Any) -> date:
         return date.fromisoformat(given)
     except ValueError:
         raise UserInputError(
-            "as_of: expected a date as YYYY-MM-DD, got {given}", given=given[:40]
+            N_("as_of: expected a date as YYYY-MM-DD, got {given}"), given=given[:40]
         ) from None
 
 
@@ -92,11 +92,15 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
     state = state_from(form)
     mapped = to_intake(state)
     try:
+        as_of = _as_of(form)
         intake = parse_intake(mapped.data, kb)
     except IntakeError as exc:
         state.errors = errors_by_field(exc, mapped, lambda err: err.line(t, count_others=False))
         return state, state.errors, mapped, None
-    document = _document(request, intake, form)
+    except UserInputError as exc:  # the date of the advice
+        state.errors = {"as_of": t(exc.msgid, **exc.params)}
+        return state, state.errors, mapped, None
+    document = _document(request, intake, as_of)
     document["intake_json"] = json.dumps(mapped.data, ensure_ascii=False)
     return state, {}, mapped, document
 
@@ -139,7 +143,7 @@ def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:
         intake = parse_intake(data, _kb())
     except (ValueError, IntakeError) as exc:
         raise UserInputError("invalid intake") from exc
-    return _document(request, intake, form)
+    return _document(request, intake, _as_of(form))
 
 
 async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | None]:
