@@ -102,6 +102,18 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
         raise CaseMismatchError(
             "invariant.withheld", "a withheld dose must be zero with no intakes"
         )
+    if dose.status == "withheld":
+        # No supplement plan at all: no compound, no dose steps, no magnesium in the day
+        # schedule, no synergy, no "look again after N weeks".
+        planned = [
+            *(c.code for c in advice.compounds),
+            *(f.code for f in dose.basis),
+            *(i.label for i in advice.schedule if i.kind == "magnesium"),
+            *(f.code for f in advice.synergy),
+            *(f.code for f in advice.follow_up if f.code == "followup.reevaluate"),
+        ]
+        if planned:
+            raise CaseMismatchError("invariant.withheld", f"a withheld dose still plans {planned}")
     if advice.referral.needed != bool(advice.referral.reasons):
         raise CaseMismatchError("invariant.referral", "referral.needed must match its reasons")
     for hit in advice.interactions:

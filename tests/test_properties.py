@@ -114,8 +114,11 @@ def test_any_valid_intake_gets_a_safe_cited_advice(data: dict[str, Any]) -> None
         assert dose.product.exceeds_upper_level == (
             dose.product.elemental_mg_per_day > dose.upper_level_mg
         )
-    if dose.status == "withheld":
-        assert dose.elemental_mg_per_day == 0 and not dose.intakes
+    if dose.status == "withheld":  # no supplement plan at all
+        assert dose.elemental_mg_per_day == 0 and not dose.intakes and not dose.basis
+        assert not advice.compounds and not advice.synergy
+        assert all(item.kind == "medication" for item in advice.schedule)
+        assert all(f.code != "followup.reevaluate" for f in advice.follow_up)
     assert advice.referral.needed == bool(advice.referral.reasons)
     # Every finding cites a source that resolves, and reads in both languages.
     for finding in advice.all_findings():

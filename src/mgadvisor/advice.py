@@ -236,8 +236,8 @@ class Advice:
 
 _NESTED = 1  # the field holds one of these dataclasses (or None)
 _NESTED_LIST = 2  # the field holds a list of them
-_FIELDS: dict[type[Any], tuple[tuple[str, int], ...]] = {}
-_FLAT: dict[type[Any], tuple[str, ...]] = {}  # classes without nested dataclasses
+_Layout = tuple[tuple[tuple[str, int], ...], bool]  # (name, nesting) per field; all flat?
+_LAYOUTS: dict[type[Any], _Layout] = {}
 
 
 def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
@@ -258,16 +258,15 @@ def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
 def plain(obj: Any) -> dict[str, Any]:
     """One of these dataclasses as a dict (nested ones too); cheaper than `dataclasses.asdict`,
     which deep-copies every value."""
-    flat = _FLAT.get(type(obj))
-    if flat is not None:
-        return {name: getattr(obj, name) for name in flat}
-    layout = _FIELDS.get(type(obj))
-    if layout is None:
-        layout = _FIELDS[type(obj)] = _layout(type(obj))
-        if not any(nested for _, nested in layout):
-            _FLAT[type(obj)] = tuple(name for name, _ in layout)
+    cached = _LAYOUTS.get(type(obj))
+    if cached is None:
+        fields = _layout(type(obj))
+        cached = _LAYOUTS[type(obj)] = (fields, not any(nested for _, nested in fields))
+    fields, flat = cached
+    if flat:
+        return {name: getattr(obj, name) for name, _ in fields}
     out = {}
-    for name, nested in layout:
+    for name, nested in fields:
         value = getattr(obj, name)
         if nested == _NESTED_LIST:
             value = [plain(item) for item in value]

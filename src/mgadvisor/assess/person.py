@@ -58,26 +58,26 @@ def authority(c: Context) -> Authority:
     raise LookupError(f"no authority {wanted!r}")  # the intake check prevents this
 
 
+def _band_mg(c: Context, upper: bool) -> float | None:
+    """The person's band of the chosen authority (intakes or upper levels), cited."""
+    chosen: Authority = c.value("authority")
+    band = _band(c.kb, chosen, upper, c.intake)
+    if band is None:
+        return None
+    c.cite(chosen.upper_level_note if upper else chosen.intake_sources)
+    return band.mg
+
+
 @rule("person.reference_intake", gives=("reference_intake",), needs=("authority",))
 def reference_intake(c: Context) -> float | None:
     """The authority's reference intake for the person's age, sex and life stage."""
-    chosen: Authority = c.value("authority")
-    band = _band(c.kb, chosen, False, c.intake)
-    if band is None:
-        return None
-    c.cite(chosen.intake_sources)
-    return band.mg
+    return _band_mg(c, upper=False)
 
 
 @rule("person.upper_level", gives=("upper_level",), needs=("authority",))
 def upper_level(c: Context) -> float | None:
     """The authority's upper level for supplemental magnesium for the person."""
-    chosen: Authority = c.value("authority")
-    band = _band(c.kb, chosen, True, c.intake)
-    if band is None:
-        return None
-    c.cite(chosen.upper_level_note)
-    return band.mg
+    return _band_mg(c, upper=True)
 
 
 @rule("person.athlete", gives=("athlete",))

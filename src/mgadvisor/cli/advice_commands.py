@@ -2,7 +2,9 @@
 
 # No `from __future__ import annotations`: typer would compile and evaluate every parameter
 # annotation again at each start (see cli/app.py).
+import contextlib
 import sys
+from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -21,19 +23,26 @@ class ReportFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
-def _read(path: str) -> str:
+@contextlib.contextmanager
+def reading(path: str) -> Iterator[None]:
+    """The ways a file cannot be read, as one user error naming the file (CLI exit 2)."""
     from mgadvisor.errors import UserInputError
 
-    if path == "-":
-        return sys.stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        yield
     except FileNotFoundError:
         raise UserInputError(N_("file not found: {path}"), path=path) from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
         raise UserInputError(
             N_("cannot read {path}: {reason}"), path=path, reason=type(exc).__name__
         ) from None
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with reading(path):
+        return Path(path).read_text(encoding="utf-8")
 
 
 def _as_of(value: str | None) -> date:

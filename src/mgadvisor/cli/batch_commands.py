@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
-from mgadvisor.cli.advice_commands import AsOf, _as_of
+from mgadvisor.cli.advice_commands import AsOf, _as_of, reading
 from mgadvisor.cli.app import T, app, lang_of
 from mgadvisor.cli.commands import _kb
 from mgadvisor.i18n import LANGS, N_, Translator
@@ -412,18 +412,10 @@ def _settings(ctx: typer.Context, lang: str | None, as_of: str | None) -> Settin
 
 
 def _open_input(path: str, stack: contextlib.ExitStack) -> BinaryIO:
-    from mgadvisor.errors import UserInputError
-
     if path == "-":
         return sys.stdin.buffer
-    try:
+    with reading(path):
         return stack.enter_context(open(path, "rb"))  # closed by the stack
-    except FileNotFoundError:
-        raise UserInputError(N_("file not found: {path}"), path=path) from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise UserInputError(
-            N_("cannot read {path}: {reason}"), path=path, reason=type(exc).__name__
-        ) from None
 
 
 def _open_output(path: str, source: str, stack: contextlib.ExitStack) -> BinaryIO:
