@@ -340,7 +340,15 @@ class _Checker:
 def cross_check(kb: KnowledgeBase) -> list[Problem]:
     """Checks spanning files: citation keys, codes referred to, ATC coverage, defaults."""
     chk = _Checker(kb)
-    for check in (_check_citations, _check_foods, _check_codes, _check_atc, _check_defaults):
+    checks = (
+        _check_citations,
+        _check_foods,
+        _check_codes,
+        _check_atc,
+        _check_defaults,
+        _check_urgency,
+    )
+    for check in checks:
         check(chk)
     return chk.problems
 
@@ -477,6 +485,19 @@ def _check_defaults(chk: _Checker) -> None:
                 f"exactly one default authority expected, found {defaults or 'none'}",
             )
         )
+
+
+def _check_urgency(chk: _Checker) -> None:
+    """Every referral message says how soon; no other message does."""
+    for code, message in chk.kb.messages.items():
+        referral = code.startswith("referral.")
+        if referral and message.urgency is None:
+            problem = "a referral message needs an urgency (emergency, same_day or routine)"
+        elif not referral and (message.urgency is not None or message.withholds_dose):
+            problem = "urgency and withholds_dose belong to referral messages only"
+        else:
+            continue
+        chk.problems.append(Problem("messages.yaml", code, "urgency", problem))
 
 
 def _check_compounds(kb: KnowledgeBase) -> Iterator[Problem]:

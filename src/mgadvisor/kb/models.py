@@ -522,6 +522,10 @@ class Message(Text):
     code: Code
     # A referral with this code means no dose at all until a doctor has decided.
     withholds_dose: bool = False
+    # How soon a referral with this code must be seen: emergency (112 / emergency department
+    # now), same_day (GP or specialist today) or routine. Only on referral codes; an emergency
+    # or same-day referral also withholds the supplement plan.
+    urgency: Literal["emergency", "same_day", "routine"] | None = None
 
 
 class Meta(Model):
