@@ -12,7 +12,16 @@ from typing import Any, Literal
 
 import mgadvisor.assess  # noqa: F401  (registers the assessment rules)
 from mgadvisor.advice import Advice, Calculations, Dose, Referral
-from mgadvisor.advise import compounds, dose, followup, food, product, schedule, warnings
+from mgadvisor.advise import (
+    compounds,
+    dose,
+    followup,
+    food,
+    product,
+    schedule,
+    synergy,
+    warnings,
+)
 from mgadvisor.assess.kidney import kdigo_stage
 from mgadvisor.engine import REGISTRY, Context, rule
 from mgadvisor.foods.catalog import FoodCatalog
@@ -30,6 +39,7 @@ __all__ = [
     "food",
     "product",
     "schedule",
+    "synergy",
     "warnings",
 ]
 
