@@ -119,6 +119,8 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
     for hit in advice.interactions:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
+        if hit.frequency in ("weekly", "monthly", "as_needed"):
+            continue  # kept apart on its day only, or a rule in words (schedule row note)
         at = hit.time or "08:00"
         for intake in dose.intakes:
             delta = (hours(intake.time) - hours(at)) % 24
@@ -242,6 +244,8 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
             atcs = {m.input: m.atc for m in advice.medications}
             for name, atc in value.items():
                 _in_range(f"medications_resolved.{name}", atcs.get(name), atc)
+        elif key in MEDICINE_CHECKS:
+            MEDICINE_CHECKS[key](kb, advice, value)
         elif key == "calculations":
             calc = plain(advice.calculations)
             for field, wanted in value.items():
@@ -271,3 +275,89 @@ def _not_between(advice: Advice, window: list[str]) -> None:
             raise CaseMismatchError(
                 "magnesium_not_between", f"magnesium at {intake.time} is inside {window}"
             )
+
+
+# -- medicines and the day schedule (issue 10 §5) -------------------------------------------
+
+
+def _medicine_names(kb: KnowledgeBase, given: str, atc: str | None) -> set[str]:
+    """How a medicine may be named in a case: as entered, or by a generic name of its ATC."""
+    from mgadvisor.kb.names import generic_name
+
+    names = {given.casefold()}
+    for lang in ("en", "nl"):
+        generic = generic_name(kb, atc, lang) if atc else None
+        if generic:
+            names.add(generic.casefold())
+    return names
+
+
+def _no_interaction_for(kb: KnowledgeBase, advice: Advice, wanted: list[str]) -> None:
+    """No interaction (timing row, avoid or referral) for these medicines."""
+    for hit in advice.interactions:
+        found = _medicine_names(kb, hit.medication, hit.atc) & {w.casefold() for w in wanted}
+        if found:
+            raise CaseMismatchError(
+                "no_interaction_for", f"{sorted(found)} has interaction {hit.interaction}"
+            )
+
+
+def _schedule_medicines_include(kb: KnowledgeBase, advice: Advice, wanted: list[str]) -> None:
+    """Each medicine has a row in the day schedule (with or without a time)."""
+    present: set[str] = set()
+    for item in advice.schedule:
+        if item.kind == "medication":
+            present |= _medicine_names(kb, item.label, item.atc)
+    _subset("schedule_medicines_include", [w.casefold() for w in wanted], present)
+
+
+def _schedule_rows(kb: KnowledgeBase, advice: Advice, wanted: dict[str, Any]) -> None:
+    """medicine -> its rows' times, in order (null: no time), each row once."""
+    for name, times in wanted.items():
+        rows = [
+            item.time
+            for item in advice.schedule
+            if item.kind == "medication"
+            and name.casefold() in _medicine_names(kb, item.label, item.atc)
+        ]
+        _in_range(f"schedule_rows.{name}", rows, list(times))
+
+
+def _schedule_frequency(kb: KnowledgeBase, advice: Advice, wanted: dict[str, str]) -> None:
+    """medicine -> the frequency on its schedule rows."""
+    for name, frequency in wanted.items():
+        found = {
+            item.frequency
+            for item in advice.schedule
+            if item.kind == "medication"
+            and name.casefold() in _medicine_names(kb, item.label, item.atc)
+        }
+        _in_range(f"schedule_frequency.{name}", found, {frequency})
+
+
+def _schedule_notes_include(kb: KnowledgeBase, advice: Advice, wanted: list[str]) -> None:
+    """Codes of the notes on schedule rows (what to do when needed, on a weekly day)."""
+    present = {item.note.code for item in advice.schedule if item.note is not None}
+    _subset("schedule_notes_include", wanted, present)
+
+
+def _suggestions_exclude(kb: KnowledgeBase, advice: Advice, wanted: dict[str, list[str]]) -> None:
+    """input -> names that must not be offered as its suggestion (nor resolved to)."""
+    for name, unwanted in wanted.items():
+        match = next((m for m in advice.medications if m.input == name), None)
+        if match is None:
+            raise CaseMismatchError("medications_suggestions_exclude", f"{name} not entered")
+        offered = {s.casefold() for s in match.suggestions} | {(match.name or "").casefold()}
+        _disjoint(
+            f"medications_suggestions_exclude.{name}", [u.casefold() for u in unwanted], offered
+        )
+
+
+MEDICINE_CHECKS: dict[str, Any] = {
+    "no_interaction_for": _no_interaction_for,
+    "schedule_medicines_include": _schedule_medicines_include,
+    "schedule_rows": _schedule_rows,
+    "schedule_frequency": _schedule_frequency,
+    "schedule_notes_include": _schedule_notes_include,
+    "medications_suggestions_exclude": _suggestions_exclude,
+}

@@ -234,7 +234,7 @@ def test_reference_values_per_authority(
         ({}, "person", "required"),
         ({"person": {"age": -3, "sex": "female"}}, "person.age", "at least 0"),
         ({"person": {"age": 40, "sex": "f"}}, "person.sex", "female"),
-        ({"person": {"age": 40, "sex": "male", "pregnant": True}}, "person", "pregnant"),
+        ({"person": {"age": 40, "sex": "male", "pregnant": True}}, "person.pregnant", "female"),
         (
             {"person": {"age": 40, "sex": "male"}, "complaints": ["fatigue", "cramp"]},
             "complaints[1]",

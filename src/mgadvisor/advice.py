@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict
 
 Indicator = Literal["info", "warning", "critical"]
+Frequency = Literal["daily", "twice_daily", "three_times_daily", "weekly", "monthly", "as_needed"]
 
 # Plain dataclasses with slots: cheap to build inside the engine. Pydantic reads them where the
 # JSON Schema of the document is generated (`render/contract.py`), with unknown keys forbidden.
@@ -50,13 +51,23 @@ class Risk:
     level: Literal["low", "moderate", "high"]
     score: int
     factors: list[Finding]
+    # Set by a measured magnesium value: `confirmed_low` (a low value confirms the deficiency;
+    # the level is at least high) or `excluded_high` (a high value excludes a deficiency).
+    status: Literal["confirmed_low", "excluded_high"] | None = None
+
+
+Urgency = Literal["emergency", "same_day", "routine"]
 
 
 @dataclass(slots=True)
 class Referral:
+    """Whether a doctor must see the client, why, and how soon: `emergency` (112 / emergency
+    department now), `same_day` (GP or specialist today), `routine`; None without a referral."""
+
     __pydantic_config__ = _FORBID
     needed: bool
     reasons: list[Finding]
+    urgency: Urgency | None = None
 
 
 @dataclass(slots=True)
@@ -79,16 +90,23 @@ class IntakeMoment:
     meal: str  # empty_stomach_preferred | with_meal | any
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ProductUse:
+    """A product the client takes: its magnesium per unit and per day. `units_per_day` is what
+    the client takes (as entered; for the product the dose is given in, the advised units when
+    none were entered); `advised_units_per_day` the units that give the advised dose (only on
+    that product)."""
+
     __pydantic_config__ = _FORBID
-    compound: str
+    name: str | None = None
+    compound: str | None  # None: a product with elemental magnesium only (e.g. a multivitamin)
     amount_mg: float
     basis: Literal["compound", "elemental"]
     elemental_mg_per_unit: float
     units_per_day: int
     elemental_mg_per_day: float
     exceeds_upper_level: bool
+    advised_units_per_day: int | None = None
 
 
 @dataclass(slots=True)
@@ -102,18 +120,23 @@ class Dose:
     authority: str
     basis: list[Finding]  # how the number was reached
     intakes: list[IntakeMoment]
-    product: ProductUse | None = None
+    product: ProductUse | None = None  # the client's product the dose is given in
+    products: list[ProductUse] = field(default_factory=list)  # every product the client takes
+    products_elemental_mg_per_day: float | None = None  # all of them together, as taken now
+    # What to do with the magnesium products the client takes now; None without products.
+    current_products_action: Literal["continue", "adjust", "stop"] | None = None
 
 
 @dataclass(slots=True)
 class ScheduleItem:
     __pydantic_config__ = _FORBID
-    time: str
+    time: str | None  # HH:MM; None: a medicine whose time was not given, or taken as needed
     kind: Literal["magnesium", "medication"]
     label: str  # compound code, or the medicine as entered
     elemental_mg: float | None = None
-    note: Finding | None = None
+    note: Finding | None = None  # what to do on that row (as needed, on the weekly day)
     atc: str | None = None  # the medicine's ATC code (its name is chosen per language)
+    frequency: Frequency = "daily"  # how often the row applies (a weekly medicine: that day)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -122,6 +145,7 @@ class InteractionHit:
     medication: str  # what the user entered
     name: str | None = None  # generic name the entry resolved to (any language; see render)
     time: str | None = None  # when this dose is taken (one hit per dose entered)
+    frequency: Frequency = "daily"  # how often this medicine is taken
     atc: str
     interaction: str  # interaction code in the knowledge base
     effect: str
@@ -177,10 +201,27 @@ class DietResult:
 
 
 @dataclass(slots=True, kw_only=True)
+class LabResult:
+    """One lab value as entered and as read: canonical value, the range used and the flag."""
+
+    __pydantic_config__ = _FORBID
+    analyte: str
+    value: float
+    unit: str
+    value_canonical: float
+    unit_canonical: str
+    range_low: float | None
+    range_high: float | None
+    range_source: Literal["lab", "default", "none"]
+    flag: Literal["low", "normal", "high"] | None  # None: no range to compare with
+    derived: bool = False  # computed from other values (albumin-corrected calcium)
+
+
+@dataclass(slots=True, kw_only=True)
 class Calculations:
     __pydantic_config__ = _FORBID
     egfr: float | None = None
-    egfr_source: Literal["given", "ckd_epi_2021"] | None = None
+    egfr_source: Literal["given", "ckd_epi_2021", "schwartz_bedside"] | None = None
     ckd_stage: str | None = None
     mds: int | None = None
     mds_components: dict[str, int] = field(default_factory=dict)
@@ -188,6 +229,7 @@ class Calculations:
     rbc_magnesium_mmol_l: float | None = None
     urine_magnesium_mmol_24h: float | None = None
     creatinine_umol_l: float | None = None
+    corrected_calcium_mmol_l: float | None = None  # albumin-corrected (Payne)
     loading_test_retention_pct: float | None = None
     age: float
     sex: str
@@ -220,10 +262,15 @@ class Advice:
     trace: list[TraceStep]
     diet: DietResult | None = None
     food_advice: list[Finding] = field(default_factory=list)
+    # What to do first, before anything else in the advice (urgent referral, stop a product).
+    actions: list[Finding] = field(default_factory=list)
+    lab_results: list[LabResult] = field(default_factory=list)  # one row per lab entered
+    follow_up_weeks: int | None = None  # when to evaluate again; None without a plan
 
     def all_findings(self) -> list[Finding]:
         """Every finding in the advice, for rendering and for checking sources."""
-        found = [*self.risk.factors, *self.referral.reasons, *self.labs, *self.warnings]
+        found = [*self.actions, *self.risk.factors, *self.referral.reasons, *self.labs]
+        found += self.warnings
         found += [*self.synergy, *self.follow_up, *self.dose.basis]
         for choice in self.compounds:
             found += choice.reasons

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -18,6 +18,8 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -37,29 +39,94 @@ class Person(_Model):
     age: float = Field(ge=0, le=120)
     sex: Literal["female", "male"]
     pregnant: bool = False
+    # Week of pregnancy (1-42); implies `pregnant`.
+    pregnancy_week: int | None = Field(default=None, ge=1, le=42)
     lactating: bool = False
     weight_kg: float | None = Field(default=None, gt=0, le=400)
+    height_cm: float | None = Field(default=None, ge=40, le=250)  # children's eGFR (Schwartz)
 
-    @model_validator(mode="after")
-    def _life_stage_fits(self) -> Person:
-        if (self.pregnant or self.lactating) and self.sex != "female":
-            raise ValueError("pregnant/lactating only with sex 'female'")
-        if (self.pregnant or self.lactating) and not 10 <= self.age <= 60:
-            raise ValueError("pregnant/lactating only between ages 10 and 60")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _week_means_pregnant(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("pregnancy_week") is not None:
+            if data.get("pregnant") is False:
+                raise ValueError("pregnancy_week given with pregnant: false")
+            if data.get("sex") != "male":  # a male with a week: the week is the error
+                data = {**data, "pregnant": True}
+        return data
+
+    @field_validator("pregnant", "pregnancy_week", "lactating")
+    @classmethod
+    def _life_stage_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        if not value:
+            return value
+        if info.data.get("sex") == "male":
+            raise ValueError("only for a female client")
+        age = info.data.get("age")
+        if age is not None and not 10 <= age <= 60:
+            raise ValueError("only between ages 10 and 60")
+        return value
 
 
 class Medication(_Model):
+    """A medicine the client takes: a name (strength and form may follow: "Thyrax 0,1 mg") or an
+    ATC code, how often, and when: `time` for one dose, `times` for each dose of the day."""
+
     name: str | None = Field(default=None, min_length=1, max_length=120)
     atc: Atc | None = None
+    frequency: Literal[
+        "daily", "twice_daily", "three_times_daily", "weekly", "monthly", "as_needed"
+    ] = "daily"
     time: Clock | None = None
+    times: list[Clock] | None = Field(default=None, min_length=1, max_length=3)
     months: float | None = Field(default=None, ge=0, le=1200)  # how long it has been used
+
+    # Doses a day per frequency: the most times a medicine can be given for it.
+    DOSES: ClassVar[dict[str, int]] = {
+        "daily": 1,
+        "twice_daily": 2,
+        "three_times_daily": 3,
+        "weekly": 1,
+        "monthly": 1,
+        "as_needed": 0,
+    }
 
     @model_validator(mode="after")
     def _named(self) -> Medication:
         if not self.name and not self.atc:
             raise ValueError("a medication needs a name or an atc code")
         return self
+
+    @model_validator(mode="after")
+    def _times_fit(self) -> Medication:
+        if self.time is not None and self.times is not None:
+            raise ValueError("give 'time' (one dose) or 'times' (each dose), not both")
+        given = self.dose_times
+        if len(set(given)) != len(given):
+            raise ValueError(f"'times' lists the same time twice: {', '.join(given)}")
+        allowed = self.DOSES[self.frequency]
+        if self.frequency == "as_needed" and given:
+            raise ValueError(
+                "a medicine taken as needed has no fixed time: leave out 'time' and 'times'"
+            )
+        if len(given) > allowed:
+            raise ValueError(
+                f"frequency '{self.frequency}' allows at most {allowed} time(s) a day, "
+                f"got {len(given)}; for more doses a day choose twice_daily or three_times_daily"
+            )
+        if given and len(given) < allowed:
+            raise ValueError(
+                f"frequency '{self.frequency}' means {allowed} doses a day: give a time for "
+                f"each in 'times' (e.g. [\"08:00\", \"20:00\"]) or leave the times out"
+            )
+        return self
+
+    @property
+    def dose_times(self) -> list[str]:
+        """The times of day given, from `time` or `times` (empty when none was given)."""
+        if self.times is not None:
+            return list(self.times)
+        return [self.time] if self.time is not None else []
 
 
 class Lifestyle(_Model):
@@ -90,10 +157,24 @@ class LoadingTest(_Model):
 
 
 class Product(_Model):
-    compound: str = Field(min_length=1, max_length=120)
+    """A product the client already takes that holds magnesium: a magnesium supplement, a
+    multivitamin, a calcium-magnesium tablet, an antacid or a laxative. Without a compound the
+    amount must be elemental magnesium (as on a multivitamin label)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    compound: str | None = Field(default=None, min_length=1, max_length=120)
     amount_mg: float = Field(gt=0, le=10000)  # per unit (capsule, tablet, sachet)
     basis: Literal["compound", "elemental"] = "compound"
     units_per_day: int | None = Field(default=None, ge=1, le=12)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _elemental_without_compound(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("compound"):
+            if data.get("basis", "elemental") != "elemental":
+                raise ValueError("without a compound the amount must be elemental magnesium")
+            data = {**data, "basis": "elemental"}
+        return data
 
 
 class FfqAnswer(_Model):
@@ -150,9 +231,15 @@ class Intake(_Model):
     lifestyle: Lifestyle = Field(default_factory=Lifestyle)
     labs: list[Lab] = Field(default_factory=list, max_length=30)
     loading_test: LoadingTest | None = None
-    product: Product | None = None
+    product: Product | None = None  # one product (kept for older intakes); see `products`
+    products: list[Product] = Field(default_factory=list, max_length=10)
     diet: Diet | None = None
     preferences: Preferences = Field(default_factory=Preferences)
+
+    @property
+    def all_products(self) -> list[Product]:
+        """Every product the client takes: `product` (older intakes) first, then `products`."""
+        return [self.product, *self.products] if self.product is not None else self.products
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -289,7 +376,7 @@ def field_problem(err: Mapping[str, Any]) -> IntakeError:
         )
     if kind == "string_pattern_mismatch":
         field = str(loc[-1]) if loc else ""
-        if field == "time":
+        if field == "time" or (len(loc) > 1 and loc[-2] == "times"):
             return IntakeError(_path(loc), N_("a time as HH:MM, e.g. 07:30"), given)
         if field == "atc":
             return IntakeError(_path(loc), N_("an ATC code such as J01MA02"), given)
@@ -349,18 +436,26 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             intake.preferences.authority,
             authorities,
         )
-    if intake.product is not None:
-        from mgadvisor.errors import UnknownNameError
-        from mgadvisor.kb.names import resolve_compound
+    yield from _check_products(intake, kb)
 
+
+def _check_products(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
+    from mgadvisor.errors import UnknownNameError
+    from mgadvisor.kb.names import resolve_compound
+
+    given = [("product", intake.product)] if intake.product is not None else []
+    given += [(f"products[{i}]", product) for i, product in enumerate(intake.products)]
+    for path, product in given:
+        if product is None or product.compound is None:
+            continue
         try:
-            resolve_compound(kb, intake.product.compound)
+            resolve_compound(kb, product.compound)
         except UnknownNameError as exc:
             hint = exc.suggestions[0] if exc.suggestions else ""
             yield IntakeError(
-                "product.compound",
+                f"{path}.compound",
                 N_("a magnesium compound name"),
-                repr(intake.product.compound),
+                repr(product.compound),
                 [],
                 {},
                 hint,

@@ -24,6 +24,7 @@ def _normal(unit: str) -> str:
     return unit.replace("µ", "u").replace("μ", "u").replace(" ", "").replace("²", "2").lower()
 
 
+@functools.lru_cache(maxsize=1)
 def _factors() -> dict[str, dict[str, float]]:
     """Per quantity: unit -> how many canonical units one of it is."""
     crea = creatinine_molar_mass()
@@ -37,6 +38,8 @@ def _factors() -> dict[str, dict[str, float]]:
         "egfr": {"ml/min/1.73m2": 1.0, "ml/min": 1.0},
         "calcium": {"mmol/l": 1.0, "mg/dl": 10.0 / 40.078, "meq/l": 0.5},
         "potassium": {"mmol/l": 1.0, "meq/l": 1.0},
+        "phosphate": {"mmol/l": 1.0, "mg/dl": 10.0 / float(Formula("P").mass)},  # as phosphorus
+        "albumin": {"g/l": 1.0, "g/dl": 10.0},
         "percent": {"%": 1.0},
     }
 
@@ -50,6 +53,9 @@ QUANTITY_OF_ANALYTE = {
     "egfr": "egfr",
     "serum_calcium": "calcium",
     "serum_potassium": "potassium",
+    "serum_calcium_corrected": "calcium",
+    "albumin": "albumin",
+    "phosphate": "phosphate",
     "magnesium_loading_test": "percent",
 }
 

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any, Literal
 
 import mgadvisor.assess  # noqa: F401  (registers the assessment rules)
-from mgadvisor.advice import Advice, Calculations, Dose, Referral
+from mgadvisor.advice import Advice, Calculations, Dose, Finding, ProductUse, Referral
 from mgadvisor.advise import (
     compounds,
     dose,
@@ -51,7 +51,7 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
 @rule(
     "kidney.calculations",
     gives=("calculations",),
-    needs=("egfr", "lab_readings", "mds", "loading_retention_pct"),
+    needs=("egfr", "lab_readings", "mds", "loading_retention_pct", "lab_results"),
 )
 def calculations(c: Context) -> Calculations:
     """The numbers behind the advice: eGFR and its stage, MDS, canonical lab values."""
@@ -59,9 +59,10 @@ def calculations(c: Context) -> Calculations:
     readings: dict[str, Any] = c.value("lab_readings")
     values = {code: reading.value for code, reading in readings.items()}
     mds = c.value("mds")
-    source: Literal["given", "ckd_epi_2021"] | None = None
+    source: Literal["given", "ckd_epi_2021", "schwartz_bedside"] | None = None
     if egfr is not None:
-        source = "given" if "egfr" in values else "ckd_epi_2021"
+        adult = c.intake.person.age >= c.param("adult_from_age", cite=False)
+        source = "given" if "egfr" in values else "ckd_epi_2021" if adult else "schwartz_bedside"
     return Calculations(
         egfr=round(egfr, 1) if egfr is not None else None,
         egfr_source=source,
@@ -72,10 +73,16 @@ def calculations(c: Context) -> Calculations:
         rbc_magnesium_mmol_l=_rounded(values.get("rbc_magnesium")),
         urine_magnesium_mmol_24h=_rounded(values.get("urine_magnesium_24h")),
         creatinine_umol_l=_rounded(values.get("creatinine"), 0),
+        corrected_calcium_mmol_l=_corrected_calcium(c.value("lab_results")),
         loading_test_retention_pct=c.value("loading_retention_pct"),
         age=c.intake.person.age,
         sex=c.intake.person.sex,
     )
+
+
+def _corrected_calcium(rows: list[Any]) -> float | None:
+    found = [row.value_canonical for row in rows if row.analyte == "serum_calcium_corrected"]
+    return found[0] if found else None
 
 
 def advise_intake(
@@ -115,7 +122,7 @@ def _assemble(ctx: Context) -> Advice:
         as_of=ctx.as_of.isoformat(),
         authority=authority,
         risk=values["risk"],
-        referral=Referral(bool(reasons), reasons),
+        referral=Referral(bool(reasons), _by_urgency(kb, reasons), values["urgency"]),
         compounds=[] if withheld else values["ranked"],
         dose=Dose(
             status=values["dose_status"],
@@ -124,9 +131,12 @@ def _assemble(ctx: Context) -> Advice:
             upper_level_mg=upper,
             exceeds_upper_level=upper is not None and target > upper,
             authority=authority,
-            basis=sections["dose_basis"],
+            basis=[] if withheld else sections["dose_basis"],
             intakes=plan.intakes,
             product=values["product"],
+            products=values["products"],
+            products_elemental_mg_per_day=_products_total(values["products"]),
+            current_products_action=values["products_action"],
         ),
         schedule=plan.schedule,
         interactions=medications.interactions,
@@ -139,4 +149,17 @@ def _assemble(ctx: Context) -> Advice:
         trace=ctx.trace,
         diet=values["diet"],
         food_advice=sections["food_advice"],
+        actions=sections["actions"],
+        lab_results=values["lab_results"],
+        follow_up_weeks=values["follow_up_weeks"],
     )
+
+
+def _by_urgency(kb: KnowledgeBase, reasons: list[Finding]) -> list[Finding]:
+    """The most urgent referrals first (a stable sort: the rules' order within a level)."""
+    rank = {level: i for i, level in enumerate(followup.URGENCY_ORDER)}
+    return sorted(reasons, key=lambda f: rank.get(kb.messages[f.code].urgency or "", 9))
+
+
+def _products_total(uses: list[ProductUse]) -> float | None:
+    return round(sum(u.elemental_mg_per_day for u in uses), 1) if uses else None

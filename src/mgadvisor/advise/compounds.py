@@ -3,7 +3,9 @@
 Scoring (weights are knowledge parameters `rank_*`): a compound that suits a chosen goal scores
 most; one that suits an application suggested by a complaint or condition scores less; good
 absorption adds; a strong laxative effect subtracts unless relieving constipation is the goal.
-Hydrate variants are not ranked separately: they are the same compound.
+Hydrate variants are not ranked separately: they are the same compound. With a bowel alarm sign
+(`assess.bowel`) a laxative goal waits for the doctor: it is not ranked for. Every reason carries
+the evidence level of its sources (`kb.evidence`), in its `evidence` parameter and its text.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgadvisor.advice import CompoundChoice, Finding
+from mgadvisor.assess.bowel import alarm_signs
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.evidence import evidence_of
 from mgadvisor.kb.models import Absorption, Compound, Level, UseLink
 
 TOP = 3
@@ -62,7 +66,7 @@ def _rankable(kb: KnowledgeBase) -> list[_Rankable]:
             absorption=(
                 f"compound.absorption_{compound.absorption.level.value}",
                 "info",
-                {},
+                evidence_params(kb, compound.absorption.sources),
                 compound.absorption.sources,
             ),
             laxative=compound.laxative.level,
@@ -87,7 +91,13 @@ def rank(
     kb: KnowledgeBase, intake: Intake, weights: tuple[float, float, float]
 ) -> list[CompoundChoice]:
     """Compounds scored for the person, best first (top 3)."""
-    goals = [g for g in intake.goals if not kb.applications[g].medical_only]
+    alarm = bool(alarm_signs(kb, intake))
+    goals = [
+        g
+        for g in intake.goals
+        if not kb.applications[g].medical_only
+        and not (alarm and kb.applications[g].laxative_wanted)
+    ]
     suggested = _suggested_applications(kb, intake)
     wants_laxative = any(kb.applications[g].laxative_wanted for g in goals)
     sensitive = any(kb.conditions[code].laxative_sensitive for code in intake.conditions)
@@ -117,7 +127,7 @@ def rank(
     out = []
     for position, (negative, code) in enumerate(top, start=1):
         points = -negative
-        findings = _reasons(table[code], goals, by_complaint, wants_laxative, sensitive)
+        findings = _reasons(kb, table[code], goals, by_complaint, (wants_laxative, sensitive))
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
         out.append(CompoundChoice(code, position, points, findings, sources_all))
     return out
@@ -163,22 +173,35 @@ def _avoiding(kb: KnowledgeBase) -> list[tuple[str, list[str]]]:
     ]
 
 
+def evidence_params(kb: KnowledgeBase, sources: list[str]) -> dict[str, Any]:
+    """The evidence level of `sources` as a code, and in words for the message text."""
+    level = evidence_of(kb, sources).code
+    words = kb.messages[f"evidence.{level}"]
+    return {"evidence": level, "evidence_text_nl": words.nl, "evidence_text_en": words.en}
+
+
 def _reasons(
+    kb: KnowledgeBase,
     entry: _Rankable,
     goals: list[str],
     by_complaint: dict[str, list[str]],
-    wants_laxative: bool,
-    sensitive: bool,
+    bowel: tuple[bool, bool],
 ) -> list[Finding]:
-    """Why a compound ranks where it does: each reason cites the link it rests on."""
+    """Why a compound ranks where it does: each reason cites the link it rests on and says how
+    strong that link's evidence is."""
+    wants_laxative, sensitive = bowel
     links = entry.uses
+
+    def reason(code: str, severity: Any, params: dict[str, Any], sources: list[str]) -> Finding:
+        return Finding(code, severity, {**params, **evidence_params(kb, sources)}, list(sources))
+
     reasons = [
-        Finding("compound.fits_goal", "info", {"goal": goal}, list(links[goal].sources))
+        reason("compound.fits_goal", "info", {"goal": goal}, list(links[goal].sources))
         for goal in goals
         if goal in links
     ]
     reasons += [
-        Finding(
+        reason(
             "compound.fits_complaint",
             "info",
             {"application": app, "because": why},
@@ -188,13 +211,13 @@ def _reasons(
         if app in links
     ]
     code, severity, params, sources = entry.absorption
-    reasons.append(Finding(code, severity, params, list(sources)))  # type: ignore[arg-type]
+    reasons.append(Finding(code, severity, dict(params), list(sources)))  # type: ignore[arg-type]
     laxative = list(entry.compound.laxative.sources)
     if entry.laxative is Level.HIGH:
         if wants_laxative:
-            reasons.append(Finding("compound.laxative_wanted", "info", {}, laxative))
+            reasons.append(reason("compound.laxative_wanted", "info", {}, laxative))
         else:
-            reasons.append(Finding("compound.laxative_unwanted", "warning", {}, laxative))
+            reasons.append(reason("compound.laxative_unwanted", "warning", {}, laxative))
     elif entry.laxative is Level.MODERATE and sensitive:
-        reasons.append(Finding("compound.laxative_sensitive_bowel", "warning", {}, laxative))
+        reasons.append(reason("compound.laxative_sensitive_bowel", "warning", {}, laxative))
     return reasons

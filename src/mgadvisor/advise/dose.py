@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgadvisor.advice import Finding
 from mgadvisor.assess.person import band_for
@@ -22,6 +22,9 @@ from mgadvisor.chemistry import composition
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Authority, DoseBasis
+
+if TYPE_CHECKING:
+    from mgadvisor.advise.product import ProductAmount
 
 __all__ = ["band_for", "elemental_per_unit", "round_to", "units_per_day"]
 
@@ -49,10 +52,24 @@ def elemental_per_unit(
     return amount_mg * composition(compound.formula, compound.water_of_hydration).mg_fraction
 
 
+URGENT = ("emergency", "same_day")  # the urgencies (messages.yaml) that stop every plan
+
+
+def withholding(c: Context) -> list[Finding]:
+    """The referrals that stop every plan: their message withholds the dose (e.g. eGFR < 30,
+    raltegravir), or they must be seen today or at once (emergency or same day)."""
+    found = []
+    for finding in c.sections["referral"]:
+        message = c.kb.messages[finding.code]
+        if message.withholds_dose or message.urgency in URGENT:
+            found.append(finding)
+    return found
+
+
 @rule("dose.withheld", gives=("withheld",), needs=("referral",))
 def withheld(c: Context) -> bool:
-    """A referral whose message withholds the dose (e.g. eGFR < 30, raltegravir) means no dose."""
-    return any(c.kb.messages[f.code].withholds_dose for f in c.sections["referral"])
+    """No dose with a referral that withholds it (see `withholding`)."""
+    return bool(withholding(c))
 
 
 def _from_diet(c: Context, ri: float, diet_mg: float, step: float) -> float:
@@ -98,6 +115,14 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
     upper level unless the practitioner opted in. Returns (dose, a study dose was followed)."""
     chosen: Authority = c.value("authority")
     followed = False
+    person = c.intake.person
+    child = person.age < c.param("adult_from_age", cite=False)
+    opted_in = c.intake.preferences.follow_study_dose
+    if opted_in and (child or person.pregnant or person.lactating):
+        with c.scope():
+            c.cite(chosen.upper_level_note)
+            c.emit(c.finding("dose.study_dose_refused", severity="warning"), "dose_basis")
+        opted_in = False
     for goal in c.intake.goals:
         app = c.kb.applications[goal]
         if app.medical_only:
@@ -110,8 +135,14 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
                 "dose": study.amount_mg,
                 "weeks": study.duration_weeks,
             }
+            if child:
+                with c.scope():
+                    c.param("adult_from_age")
+                    finding = c.finding("dose.study_dose_adult_only", cites=[study], **params)
+                c.emit(finding, "dose_basis")
+                continue
             capped = upper is not None and study.amount_mg > upper
-            if capped and not c.intake.preferences.follow_study_dose:
+            if capped and not opted_in:
                 dose = max(dose, upper or 0.0)
                 cites = [study, chosen.upper_level_note]
                 finding = c.finding(
@@ -128,10 +159,59 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
     return dose, followed
 
 
+def _kidney_cap(c: Context, dose: float) -> float:
+    """Kidney disease named without an eGFR or creatinine: the stage is unknown, so the dose
+    stays under a cautious cap until a value is known."""
+    if c.value("egfr") is not None or dose <= 0:
+        return dose
+    if not any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions):
+        return dose
+    with c.scope():
+        cap = c.param("ckd_unknown_stage_cap_mg")
+        if dose > cap:
+            c.emit(c.finding("dose.ckd_unknown_stage_cap", severity="warning", cap=cap), "dose_basis")
+    return min(dose, cap)
+
+
+def _fit_products(c: Context, dose: float, upper: float | None) -> float:
+    """What the client's other products already give counts toward the upper level; the dose
+    is then given in whole units of the client's own magnesium product, when there is one."""
+    amounts: list[ProductAmount] = c.value("product_amounts")
+    background = sum(a.per_day for a in amounts if not a.doses)
+    if background > 0 and upper is not None and dose > 0:
+        with c.scope():
+            c.cite(c.value("authority").upper_level_note)
+            dose = min(dose, max(0.0, upper - background))
+            params: dict[str, Any] = {"background": round(background), "upper_level": upper}
+            c.emit(c.finding("dose.products_counted", **params), "dose_basis")
+    own = next((a for a in amounts if a.doses), None)
+    if own is None or dose <= 0:
+        return dose
+    room = None if upper is None else max(0.0, upper - background)
+    if room is not None and own.per_unit > room:
+        return dose  # one unit is already too much: the product is not used (product.action)
+    units = units_per_day(dose, own.per_unit, room)
+    mg = round(units * own.per_unit, 1)
+    formula = c.kb.compounds[own.compound or ""].formula_sources
+    params = {"units": units, "amount": own.product.amount_mg, "dose": mg}
+    finding = c.finding("dose.in_product", cites=[formula], **params)
+    c.emit(finding, "dose_basis")
+    return mg
+
+
 @rule(
     "dose.target",
     gives=("dose_target", "dose_basis"),
-    needs=("authority", "reference_intake", "upper_level", "athlete", "diet", "withheld"),
+    needs=(
+        "authority",
+        "reference_intake",
+        "upper_level",
+        "athlete",
+        "diet",
+        "withheld",
+        "egfr",
+        "product_amounts",
+    ),
 )
 def target(c: Context) -> float:
     """The supplemental elemental magnesium (mg/day), with the steps that led to it."""
@@ -154,7 +234,8 @@ def target(c: Context) -> float:
         c.emit(
             c.finding("dose.capped_at_upper_level", cites=cites, upper_level=upper), "dose_basis"
         )
-    return round_to(dose, step)
+    dose = _kidney_cap(c, round_to(dose, step))
+    return _fit_products(c, dose, upper)
 
 
 @rule("dose.split", gives=("dose_count", "dose_basis"), needs=("dose_target",))

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from mgadvisor.advice import Finding
+from mgadvisor.advise.dose import URGENT
 from mgadvisor.engine import Context, rule
 
+URGENCY_ORDER = ("emergency", "same_day", "routine")  # most urgent first (messages.yaml)
 
-@rule("followup.reevaluate", gives=("follow_up",), needs=("dose_target",))
-def reevaluate(c: Context) -> list[Finding]:
-    """With a dose: look again after the parameter's weeks; lower the dose on diarrhoea."""
+
+@rule(
+    "followup.reevaluate",
+    gives=("follow_up_weeks", "follow_up"),
+    needs=("dose_target", "egfr", "medications"),
+)
+def reevaluate(c: Context) -> int | None:
+    """With a dose: when to look again (sooner and with labs where kidneys or digoxin ask for
+    it; else the chosen goal's study duration, else the default); lower the dose on diarrhoea.
+    Without a plan (withheld): no re-evaluation."""
     if c.value("dose_target") <= 0:
-        return []
+        return None
     with c.scope():
-        weeks = c.param("reevaluate_after_weeks")
-        again = c.finding("followup.reevaluate", weeks=weeks)
+        weeks, labs = _weeks(c)
+        code = "followup.with_labs" if labs else "followup.reevaluate"
+        c.emit(c.finding(code, weeks=weeks), "follow_up")
     c.fact("dosage_saturation_sign")
     c.fact("dosage_saturation_not_a_test")
-    return [again, c.finding("followup.diarrhoea_lower_dose")]
+    c.emit(c.finding("followup.diarrhoea_lower_dose"), "follow_up")
+    return weeks
 
 
 @rule("followup.measure_status", gives=("follow_up",))
@@ -45,3 +56,51 @@ def ppi_check(c: Context) -> Finding | None:
     if not ppis:
         return None
     return c.finding("followup.ppi_check", cites=[ppis[0].statement])
+
+
+@rule("referral.urgency", gives=("urgency",), needs=("referral", "dose_referral"))
+def urgency(c: Context) -> str | None:
+    """The most urgent referral decides: emergency, then same day, then routine (the urgency
+    of each referral message in messages.yaml); None without a referral."""
+    found = {
+        c.kb.messages[f.code].urgency for f in [*c.sections["referral"], *c.sections["dose_referral"]]
+    }
+    return next((level for level in URGENCY_ORDER if level in found), None)
+
+
+@rule("action.urgent", gives=("actions",), needs=("urgency",))
+def urgent_action(c: Context) -> Finding | None:
+    """An emergency or same-day referral: say first what to do now, and that no supplement
+    plan follows until a doctor has assessed."""
+    level: str | None = c.value("urgency")
+    if level not in URGENT:
+        return None
+    reasons = [f for f in c.sections["referral"] if c.kb.messages[f.code].urgency == level]
+    return c.finding(f"action.{level}", severity="critical", cites=reasons)
+
+
+def _weeks(c: Context) -> tuple[int, bool]:
+    """The interval to the next evaluation, and whether it comes with labs: sooner, with labs,
+    for kidney disease, reduced kidney function or the medicines the knowledge base names
+    (digoxin); else the longest study duration of a chosen goal's study dose (e.g. migraine
+    12 weeks); else the default."""
+    egfr: float | None = c.value("egfr")
+    low = egfr is not None and egfr < c.param("egfr_supervision_below", cite=False)
+    kidney = low or any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
+    watched = c.kb.facts["followup_with_labs_interactions"].codes
+    taken = any(h.interaction in watched for h in c.value("medications").interactions)
+    if kidney or taken:
+        if taken:
+            c.fact("followup_with_labs_interactions")
+        return int(c.param("followup_with_labs_weeks")), True
+    studies = [
+        study
+        for goal in c.intake.goals
+        for study in c.kb.applications[goal].study_doses
+        if study.duration_weeks and not c.kb.applications[goal].medical_only
+    ]
+    if studies:
+        longest = max(studies, key=lambda study: study.duration_weeks or 0)
+        c.cite(longest)
+        return int(longest.duration_weeks or 0), False
+    return int(c.param("reevaluate_after_weeks")), False

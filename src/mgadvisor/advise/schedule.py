@@ -4,6 +4,11 @@ Every daily medicine at time t with spacing (a = medicine first, b = magnesium f
 magnesium intake at x only if, going round the clock, x is at least a hours after t and at
 least b hours before the next dose of t: (x - t) mod 24 ∈ [a, 24 - b]. Intakes start at their
 preferred moment (sleep: evening) and move to the nearest time that satisfies all medicines.
+
+Only medicines taken every day move the daily intakes. A weekly or monthly medicine keeps
+magnesium apart on the day it is taken (its row says what to do that day); a medicine taken as
+needed gets its gap in words on its row. Every medicine entered has a row: at each dose time,
+or without a time when none was given.
 """
 
 from __future__ import annotations
@@ -12,14 +17,15 @@ import functools
 from bisect import bisect_left
 from dataclasses import dataclass
 
-from mgadvisor.advice import IntakeMoment, InteractionHit, ScheduleItem
+from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ScheduleItem
 from mgadvisor.engine import Context, rule
-from mgadvisor.intake import Intake
+from mgadvisor.intake import Intake, Medication
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Compound
 
 STEP_H = 0.25  # search grid: quarter hours
 ORDER = ("morning", "midday", "evening", "bedtime")
+PERIODIC = ("weekly", "monthly")  # not every day: magnesium is kept apart on that day only
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,7 @@ class Constraint:
     medicine_first_h: float
     magnesium_first_h: float
     sources: list[str]
+    frequency: str = "daily"
 
     def allows(self, x: float) -> bool:
         delta = (x - self.time_h) % 24
@@ -65,28 +72,48 @@ def moments_for(preferred: list[str], count: int) -> list[str]:
     return sorted(chosen, key=ORDER.index)
 
 
+def assumed_times(frequency: str) -> list[str]:
+    """The parameters giving the dose times assumed for a medicine without times: the default
+    medicine time, or the morning/midday/evening times for two or three doses a day."""
+    moments = {"twice_daily": ORDER[:3:2], "three_times_daily": ORDER[:3]}
+    if frequency in moments:
+        return [f"time_{m}" for m in moments[frequency]]
+    return ["time_medicine_default"]
+
+
 def constraints(c: Context, hits: list[InteractionHit]) -> list[Constraint]:
     """One constraint per dose of each medicine with a spacing rule; a dose without a time is
-    assumed at the default medicine time, and the schedule says so."""
+    assumed at the default time(s) for its frequency, and the schedule says so. A medicine
+    taken as needed has no fixed dose, so no constraint (its row gives the gap in words)."""
     out = []
     for hit in hits:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
-        given = hit.time  # each dose of a medicine taken twice a day is its own constraint
-        if given is None:
-            default = c.kb.parameters["time_medicine_default"]
+        if hit.frequency == "as_needed":
+            continue
+        given = [hours(hit.time)] if hit.time else []
+        for name in assumed_times(hit.frequency) if hit.time is None else []:
+            assumed = c.kb.parameters[name]
+            given.append(assumed.value)
             note = c.finding(
                 "schedule.medicine_time_assumed",
-                cites=[default],
+                cites=[assumed],
                 medication=hit.medication,
                 atc=hit.atc,
-                time=clock(default.value),
+                time=clock(assumed.value),
             )
             c.emit(note, "schedule_notes")
-        at = hours(given) if given else c.param("time_medicine_default", cite=False)
-        out.append(
-            Constraint(hit.medication, at, hit.medicine_first_h, hit.magnesium_first_h, hit.sources)
-        )
+        for at in given:
+            out.append(
+                Constraint(
+                    hit.medication,
+                    at,
+                    hit.medicine_first_h,
+                    hit.magnesium_first_h,
+                    hit.sources,
+                    hit.frequency,
+                )
+            )
     return out
 
 
@@ -161,14 +188,16 @@ class Plan:
     needs=("main_compound", "dose_target", "dose_count", "medications"),
 )
 def plan(c: Context) -> Plan:
-    """Intakes at their preferred moments, each moved to the nearest time that keeps every
-    medicine's gap; a moment with no such time is dropped with a critical warning."""
+    """Intakes at their preferred moments, each moved to the nearest time that keeps every daily
+    medicine's gap; a moment with no such time is dropped with a critical warning. Weekly and
+    monthly medicines say on their row what to do on their day; every medicine has a row."""
     compound: Compound = c.value("main_compound")
     count: int = c.value("dose_count")
     hits: list[InteractionHit] = c.value("medications").interactions
     rules = constraints(c, hits)
+    daily = [r for r in rules if r.frequency not in PERIODIC]
     moments = moments_for(preferred_moments(c.kb, c.intake, compound), count)
-    placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], rules)
+    placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], daily)
     meal = compound.timing.meal.value if compound.timing else "any"
     per_intake = round(c.value("dose_target") / count, 1) if count else 0.0
     intakes: list[IntakeMoment] = []
@@ -178,27 +207,86 @@ def plan(c: Context) -> Plan:
             note = c.finding(
                 "schedule.no_valid_time",
                 severity="critical",
-                cites=[r.sources for r in rules],
+                cites=[r.sources for r in daily],
                 moment=moment,
-                medications=[r.medication for r in rules],
+                medications=[r.medication for r in daily],
             )
             c.emit(note, "warnings")
             continue
         intakes.append(IntakeMoment(clock(at), moment, per_intake, compound.code, meal))
         schedule.append(ScheduleItem(clock(at), "magnesium", compound.code, per_intake))
-    schedule += _medicine_items(hits, rules)
-    schedule.sort(key=lambda item: (hours(item.time), item.kind))
+    notes = day_notes(c, [hours(i.time) for i in intakes], daily, rules)
+    schedule += medicine_rows(c, hits, rules, notes)
+    schedule.sort(key=lambda item: (item.time is None, hours(item.time or "00:00"), item.kind))
     return Plan(intakes, schedule)
 
 
-def _medicine_items(hits: list[InteractionHit], rules: list[Constraint]) -> list[ScheduleItem]:
-    """Every dose of every medicine with a spacing rule appears in the day schedule, once."""
-    atc = {hit.medication: hit.atc for hit in hits}
-    seen: set[tuple[str, float]] = set()
-    items = []
-    for entry in rules:
-        if (entry.medication, entry.time_h) not in seen:
-            seen.add((entry.medication, entry.time_h))
-            label = entry.medication
-            items.append(ScheduleItem(clock(entry.time_h), "medication", label, atc=atc.get(label)))
-    return items
+def day_notes(
+    c: Context, intakes: list[float], daily: list[Constraint], rules: list[Constraint]
+) -> dict[str, Finding]:
+    """For each weekly or monthly medicine whose gap a daily intake breaks: on that day, the
+    intake moves to the nearest time keeping every gap, or is skipped."""
+    notes: dict[str, Finding] = {}
+    earliest = c.param("schedule_earliest", cite=False)
+    latest = c.param("schedule_latest", cite=False)
+    apart = c.param("magnesium_intakes_apart_h", cite=False)
+    for rule_ in (r for r in rules if r.frequency in PERIODIC):
+        for i, x in enumerate(intakes):
+            if rule_.allows(x):
+                continue
+            others = intakes[:i] + intakes[i + 1 :]
+            free = [
+                g
+                for g in free_times(earliest, latest, [*daily, rule_])
+                if all(abs(g - o) >= apart for o in others)
+            ]
+            params = {"medication": rule_.medication, "from": clock(x)}
+            if free:
+                code, params["to"] = "schedule.on_medicine_day", clock(_nearest(free, x))
+            else:
+                code = "schedule.on_medicine_day_skip"
+            with c.scope():  # a row's note is not emitted: cite so the trace shows it
+                c.cite(rule_.sources)
+                notes[rule_.medication] = c.finding(code, **params)
+    return notes
+
+
+def medicine_rows(
+    c: Context, hits: list[InteractionHit], rules: list[Constraint], notes: dict[str, Finding]
+) -> list[ScheduleItem]:
+    """Every medicine entered, once per dose: at its time(s), at the assumed time(s) of a
+    spacing rule, or without a time (time not given; taken as needed, with its gap in words)."""
+    timed: dict[str, list[float]] = {}
+    for r in rules:
+        timed.setdefault(r.medication, []).append(r.time_h)
+    spaced = {h.medication: h for h in hits if h.medicine_first_h is not None}
+    review = c.value("medications")
+    rows: dict[tuple[str, str | None], ScheduleItem] = {}
+    for med, match in zip(c.intake.medications, review.matches, strict=True):
+        label, atc = match.input, match.atc
+        times: list[str | None] = list(med.dose_times)
+        if med.frequency == "as_needed":
+            times = [None]
+        elif not times:
+            times = [clock(h) for h in timed.get(label, [])] or [None]
+        note = notes.get(label) or _as_needed_note(c, med, spaced.get(label))
+        for at in times:
+            rows.setdefault(
+                (label, at),
+                ScheduleItem(at, "medication", label, atc=atc, note=note, frequency=med.frequency),
+            )
+    return list(rows.values())
+
+
+def _as_needed_note(c: Context, med: Medication, hit: InteractionHit | None) -> Finding | None:
+    if med.frequency != "as_needed" or hit is None:
+        return None
+    with c.scope():  # a row's note is not emitted: cite so the trace shows it
+        c.cite(hit.sources)
+        return c.finding(
+            "schedule.as_needed",
+            medication=hit.medication,
+            atc=hit.atc,
+            medicine_first_h=hit.medicine_first_h,
+            magnesium_first_h=hit.magnesium_first_h,
+        )

@@ -30,15 +30,56 @@ def _synergies(kb: KnowledgeBase) -> list[tuple[str, Synergy, frozenset[str]]]:
     return cached
 
 
+def _fits_person(c: Context, entry: Synergy) -> bool:
+    """Pregnancy and lactation: only an entry whose sourced flag says it is safe."""
+    person = c.intake.person
+    if not (person.pregnant or person.lactating):
+        return True
+    if entry.pregnancy is None:
+        return False
+    c.cite(entry.pregnancy)
+    return entry.pregnancy.safe
+
+
 @rule("synergy.suggest", gives=("synergy",), needs=("withheld",))
 def synergy(c: Context) -> list[Finding]:
-    """Nutrients that work with magnesium for the person's applications (none when withheld)."""
+    """Nutrients that work with magnesium for the person's applications and conditions: none
+    when withheld or for a young child; in pregnancy and lactation only those known to be safe."""
     if c.value("withheld"):
         return []
+    with c.scope():
+        if c.intake.person.age < c.param("young_child_below_age"):
+            return []
     apps = relevant_applications(c.kb, c.intake)
+    conditions = set(c.intake.conditions)
     found = []
     for code, entry, applications in _synergies(c.kb):
         shared = sorted(apps & applications) if apps else []
-        if shared or entry.always:
-            found.append(c.finding(f"synergy.{code}", cites=[entry.statement], applications=shared))
+        for_condition = sorted(conditions.intersection(entry.conditions))
+        if not (shared or entry.always or for_condition):
+            continue
+        with c.scope():
+            if _fits_person(c, entry):
+                found.append(
+                    c.finding(
+                        f"synergy.{code}",
+                        cites=[entry.statement],
+                        applications=shared,
+                        conditions=for_condition,
+                    )
+                )
+    return found
+
+
+@rule("synergy.care_prompt", gives=("follow_up",))
+def care_prompt(c: Context) -> list[Finding]:
+    """A prompt that goes with a condition's suggestion (addiction care with alcohol use
+    disorder), shown whatever happens to the supplement plan."""
+    conditions = set(c.intake.conditions)
+    found = []
+    for _, entry, _ in _synergies(c.kb):
+        prompt = entry.care_prompt
+        matched = sorted(conditions.intersection(entry.conditions))
+        if prompt is not None and matched:
+            found.append(c.finding(prompt.message, cites=[prompt], conditions=matched))
     return found

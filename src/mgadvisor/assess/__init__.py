@@ -10,6 +10,16 @@ from __future__ import annotations
 
 # Import order is rule registration order: among rules whose inputs are ready, the earlier
 # registered runs first, so findings within a section keep this order.
-from mgadvisor.assess import diet, kidney, labs, medication, person, referral, risk
+from mgadvisor.assess import (
+    alarms,
+    bowel,
+    diet,
+    kidney,
+    labs,
+    medication,
+    person,
+    referral,
+    risk,
+)
 
-__all__ = ["diet", "kidney", "labs", "medication", "person", "referral", "risk"]
+__all__ = ["alarms", "bowel", "diet", "kidney", "labs", "medication", "person", "referral", "risk"]

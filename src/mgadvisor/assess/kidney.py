@@ -78,18 +78,36 @@ def magnesium_depletion_score(
     return DepletionScore(sum(parts.values()), parts)
 
 
+def schwartz_bedside(creatinine_mg_dl: float, height_cm: float) -> float:
+    """eGFR (mL/min/1.73 m²) of a child or adolescent by the bedside Schwartz equation
+    (Schwartz 2009): 0.413 × height (cm) / creatinine (mg/dL).
+
+    Example:
+        >>> round(schwartz_bedside(0.5, 120))
+        99
+    """
+    return 0.413 * height_cm / creatinine_mg_dl
+
+
 @rule("kidney.egfr", gives=("egfr",), needs=("lab_readings",))
 def egfr(c: Context) -> float | None:
-    """The eGFR as given, else from creatinine by CKD-EPI 2021 (adults only)."""
+    """The eGFR as given, else from creatinine: CKD-EPI 2021 for adults, bedside Schwartz
+    (with height) under 18."""
     values: dict[str, Any] = c.value("lab_readings")
     if "egfr" in values:
         return float(values["egfr"].value)
     creatinine = values.get("creatinine")
-    if creatinine is None or c.intake.person.age < 18:
+    if creatinine is None:
         return None
-    c.fact("measurement_egfr_ckd_epi")
+    person = c.intake.person
     mg_dl = convert(creatinine.value, "umol/L", "mg/dL", "creatinine")
-    return ckd_epi_2021(mg_dl, c.intake.person.age, c.intake.person.sex)
+    if person.age < c.param("adult_from_age", cite=False):
+        if person.height_cm is None:
+            return None
+        c.fact("measurement_egfr_schwartz")
+        return schwartz_bedside(mg_dl, person.height_cm)
+    c.fact("measurement_egfr_ckd_epi")
+    return ckd_epi_2021(mg_dl, person.age, person.sex)
 
 
 @rule(

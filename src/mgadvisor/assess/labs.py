@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mgadvisor.advice import Finding
+from mgadvisor.advice import Finding, LabResult
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Lab, LoadingTest
 from mgadvisor.kb.base import KnowledgeBase
@@ -61,21 +61,115 @@ def readings(c: Context) -> dict[str, LabReading]:
     return {lab.analyte: read(c.kb, lab) for lab in c.intake.labs}
 
 
+def _flag(value: float, low: float | None, high: float | None) -> str | None:
+    if low is None and high is None:
+        return None
+    if low is not None and value < low:
+        return "low"
+    if high is not None and value > high:
+        return "high"
+    return "normal"
+
+
+def _result(kb: KnowledgeBase, lab: Lab, derived: bool = False) -> LabResult:
+    reading = read(kb, lab)
+    source = "lab" if reading.range_from_lab else "default" if reading.low or reading.high else "none"
+    return LabResult(
+        analyte=lab.analyte,
+        value=lab.value,
+        unit=lab.unit,
+        value_canonical=_r(reading.value, 3),
+        unit_canonical=reading.unit,
+        range_low=reading.low,
+        range_high=reading.high,
+        range_source=source,  # type: ignore[arg-type]
+        flag=_flag(reading.value, reading.low, reading.high),  # type: ignore[arg-type]
+        derived=derived,
+    )
+
+
+def corrected_calcium(calcium_mmol_l: float, albumin_g_l: float) -> float:
+    """Albumin-corrected calcium (Payne 1973): calcium + 0.02 × (40 − albumin in g/L).
+
+    Example:
+        >>> corrected_calcium(2.0, 30)
+        2.2
+    """
+    return max(0.0, round(calcium_mmol_l + 0.02 * (40 - albumin_g_l), 2))
+
+
+@rule("labs.results", gives=("lab_results",), needs=("lab_readings",))
+def results(c: Context) -> list[LabResult]:
+    """One row per lab entered: canonical value, the range used (the lab's own wins) and its
+    flag; plus the albumin-corrected calcium when calcium and albumin are given."""
+    rows = [_result(c.kb, lab) for lab in c.intake.labs]
+    readings: dict[str, LabReading] = c.value("lab_readings")
+    calcium, albumin = readings.get("serum_calcium"), readings.get("albumin")
+    corrected = c.kb.labs["serum_calcium"].read_as
+    if calcium is not None and albumin is not None and corrected and corrected not in readings:
+        c.cite(*c.kb.labs[corrected].notes)
+        value = corrected_calcium(calcium.value, albumin.value)
+        derived = Lab(analyte=corrected, value=value, unit="mmol/L")
+        rows.append(_result(c.kb, derived, derived=True))
+    return rows
+
+
+@rule("labs.flags", gives=("lab_flags",), needs=("lab_results",))
+def flags(c: Context) -> dict[str, str]:
+    """Each analyte's flag (low, normal, high); calcium is read albumin-corrected when it can."""
+    found = {row.analyte: row.flag for row in c.value("lab_results") if row.flag is not None}
+    for code in list(found):
+        better = c.kb.labs[code].read_as
+        if better is not None and better in found:
+            found[code] = found[better]
+    return found
+
+
+@rule("lab.flagged", gives=("labs",), needs=("lab_results",))
+def flagged(c: Context) -> list[Finding]:
+    """A value below or above its range, for the analytes whose low or high value the
+    knowledge base interprets (potassium, calcium, phosphate, ionised magnesium)."""
+    found = []
+    rows: list[LabResult] = c.value("lab_results")
+    present = {row.analyte for row in rows}
+    for row in rows:
+        analyte = c.kb.labs[row.analyte]
+        code = {"low": analyte.low_message, "high": analyte.high_message}.get(row.flag or "")
+        if code is None or (analyte.read_as and analyte.read_as in present):
+            continue
+        with c.scope():
+            if row.range_source == "default" and analyte.default_range is not None:
+                c.cite(analyte.default_range)
+            c.cite(*analyte.notes)
+            params: dict[str, Any] = {
+                "analyte": row.analyte,
+                "value": row.value_canonical,
+                "low": row.range_low,
+                "high": row.range_high,
+                "own_range": row.range_source == "lab",
+            }
+            found.append(c.finding(code, severity="warning", **params))
+    return found
+
+
 @rule("labs.serum_status", gives=("serum_status",), needs=("lab_readings",))
 def serum_status(c: Context) -> SerumStatus | None:
-    """Below the lab's range or the deficiency cut-off: low; above the range or the symptomatic
-    level: high; up to the sufficiency cut-off: borderline; else normal (Costello 2017)."""
+    """Below the lab's own range (when given), else below the default range or the deficiency
+    cut-off: low; above the range or the symptomatic level: high; up to the sufficiency
+    cut-off: borderline; else normal (Costello 2017). The lab's own range always wins."""
     reading: LabReading | None = c.value("lab_readings").get("serum_magnesium")
     if reading is None:
         return None
     deficient = c.param("serum_mg_likely_deficient_below")
     low = reading.low if reading.low is not None else deficient
+    if not reading.range_from_lab:
+        low = max(low, deficient)
     params: dict[str, Any] = {
         "value": _r(reading.value),
         "low": _r(low),
         "high": reading.high and _r(reading.high),
     }
-    if reading.value < low or reading.value < deficient:
+    if reading.value < low:
         return SerumStatus("low", params)
     above_range = reading.high is not None and reading.value > reading.high
     if reading.value > c.param("serum_mg_symptomatic_above") or above_range:

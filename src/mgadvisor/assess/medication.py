@@ -1,8 +1,10 @@
 """Medicines: resolve what the client takes to ATC codes, then find interactions and depleters.
 
 Names resolve case- and accent-insensitively against the name index (Dutch and English generic
-and brand names); a small typo is accepted and reported as a fuzzy match; anything else is
-returned unresolved with suggestions, never dropped.
+and brand names), also with a strength, form or frequency after the name ("Thyrax 0,1 mg").
+A near miss that shares the name's first letters is accepted only when very close, and then
+reported as such; anything else is returned unresolved with suggestions (never a medicine of
+another name), never dropped.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Depleting, Interaction
-from mgadvisor.kb.names import generic_name, normalize
+from mgadvisor.kb.names import generic_name, medicine_keys, normalize
 
-FUZZY_ACCEPT = 88  # rapidfuzz score from which a near miss counts as the same name
-FUZZY_SUGGEST = 70
+FUZZY_ACCEPT = 88  # rapidfuzz ratio from which a near miss counts as the same name (and is said)
+FUZZY_SUGGEST = 75  # ratio from which a name is offered as a suggestion only
+SAME_START = 2  # a near miss must begin with the same letters as what was typed
 
 
 def _index(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
@@ -36,7 +39,22 @@ def _index(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
 NEUTRAL = "en"
 
 
+def _near_misses(index: dict[str, tuple[str, str]], key: str) -> list[tuple[str, float]]:
+    """Names that begin like `key` and are close to it, best first (alias, ratio)."""
+    from rapidfuzz import fuzz, process
+
+    start = key[:SAME_START]
+    candidates = [alias for alias in index if alias[:SAME_START] == start]
+    found = process.extract(
+        key, candidates, scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_SUGGEST
+    )
+    return [(alias, score) for alias, score, _ in found]
+
+
 def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
+    """What `med` names: by ATC code, by name (as written, or without strength and form), or
+    as a reported near miss; otherwise unresolved with suggestions."""
+    first = med.dose_times[0] if med.dose_times else None
     if med.atc:
         return MedicationMatch(
             input=med.name or med.atc,
@@ -44,24 +62,23 @@ def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
             name=generic_name(kb, med.atc, NEUTRAL) or med.name,
             resolved=True,
             match="atc",
-            time=med.time,
+            time=first,
         )
     name = med.name or ""
     index = _index(kb)
-    key = normalize(name)
-    if key in index:
-        atc, written = index[key]
-        return MedicationMatch(
-            input=name,
-            atc=atc,
-            name=generic_name(kb, atc, NEUTRAL) or written,
-            resolved=True,
-            match="exact",
-            time=med.time,
-        )
-    from rapidfuzz import fuzz, process
-
-    best = process.extract(key, list(index), scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_SUGGEST)
+    keys = medicine_keys(kb, name)
+    for key in keys:
+        if key in index:
+            atc, written = index[key]
+            return MedicationMatch(
+                input=name,
+                atc=atc,
+                name=generic_name(kb, atc, NEUTRAL) or written,
+                resolved=True,
+                match="exact",
+                time=first,
+            )
+    best = _near_misses(index, keys[-1]) if keys else []
     if best and best[0][1] >= FUZZY_ACCEPT:
         atc, written = index[best[0][0]]
         return MedicationMatch(
@@ -70,8 +87,8 @@ def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
             name=generic_name(kb, atc, NEUTRAL) or written,
             resolved=True,
             match="fuzzy",
-            suggestions=[index[best[0][0]][1]],
-            time=med.time,
+            suggestions=[written],
+            time=first,
         )
     return MedicationMatch(
         input=name,
@@ -79,8 +96,8 @@ def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
         name=None,
         resolved=False,
         match="none",
-        suggestions=[index[alias][1] for alias, *_ in best],
-        time=med.time,
+        suggestions=list(dict.fromkeys(index[alias][1] for alias, _ in best)),
+        time=first,
     )
 
 
@@ -120,46 +137,57 @@ def depleting_for(kb: KnowledgeBase, atc: str) -> Depleting | None:
 
 @dataclass(frozen=True, slots=True)
 class MedicationReview:
+    """Each medicine resolved (in the order entered), the interactions that ask something of
+    the magnesium intake (one per dose time), every interaction entry a medicine falls under
+    (also the notes: QT, a likely condition, kidney-only), and the medicines lowering magnesium."""
+
     matches: list[MedicationMatch]
     interactions: list[InteractionHit]
     depleting: list[tuple[MedicationMatch, Depleting]]
+    entries: list[tuple[MedicationMatch, Interaction]]
+
+
+def _hit(
+    match: MedicationMatch, inter: Interaction, time: str | None, med: Medication
+) -> InteractionHit:
+    spacing = inter.spacing
+    sources = list(
+        dict.fromkeys(inter.mechanism.sources + (inter.advice.sources if inter.advice else []))
+    )
+    return InteractionHit(
+        medication=match.input,
+        name=match.name,
+        time=time,
+        frequency=med.frequency,
+        atc=match.atc or "",
+        interaction=inter.code,
+        effect=inter.effect,
+        severity=inter.severity.value,
+        min_gap_hours=spacing.min_gap_hours if spacing else None,
+        medicine_first_h=spacing.medicine_first_h if spacing else None,
+        magnesium_first_h=spacing.magnesium_first_h if spacing else None,
+        sources=sources,
+    )
 
 
 def review(kb: KnowledgeBase, meds: list[Medication]) -> MedicationReview:
-    """Each medicine resolved, with its interaction (one per dose entered) and depletion."""
+    """Each medicine resolved, with its interaction (one per dose time entered) and depletion."""
     matches = [resolve(kb, med) for med in meds]
     hits: list[InteractionHit] = []
+    entries: list[tuple[MedicationMatch, Interaction]] = []
     depleting: list[tuple[MedicationMatch, Depleting]] = []
-    for match in matches:
+    for med, match in zip(meds, matches, strict=True):
         if not match.atc:
             continue
         inter = interaction_for(kb, match.atc)
         if inter is not None:
-            spacing = inter.spacing
-            sources = list(
-                dict.fromkeys(
-                    inter.mechanism.sources + (inter.advice.sources if inter.advice else [])
-                )
-            )
-            hits.append(
-                InteractionHit(
-                    medication=match.input,
-                    name=match.name,
-                    time=match.time,
-                    atc=match.atc,
-                    interaction=inter.code,
-                    effect=inter.effect,
-                    severity=inter.severity.value,
-                    min_gap_hours=spacing.min_gap_hours if spacing else None,
-                    medicine_first_h=spacing.medicine_first_h if spacing else None,
-                    magnesium_first_h=spacing.magnesium_first_h if spacing else None,
-                    sources=sources,
-                )
-            )
+            entries.append((match, inter))
+            if inter.timing:
+                hits += [_hit(match, inter, time, med) for time in med.dose_times or [None]]
         dep = depleting_for(kb, match.atc)
         if dep is not None:
             depleting.append((match, dep))
-    return MedicationReview(matches, hits, depleting)
+    return MedicationReview(matches, hits, depleting, entries)
 
 
 @rule("medicines.review", gives=("medications",))
@@ -202,21 +230,28 @@ def _months(c: Context, entered: str) -> float | None:
     return next((m.months for m in c.intake.medications if (m.name or m.atc) == entered), None)
 
 
-@rule("referral.ppi_symptoms", gives=("referral",), needs=("medications",))
+@rule(
+    "referral.ppi_symptoms",
+    gives=("referral",),
+    needs=("medications", "lab_readings"),
+)
 def ppi_with_symptoms(c: Context) -> list[Finding]:
-    """Long-term proton-pump inhibitor with deficiency symptoms: a doctor should check serum Mg."""
+    """Long-term proton-pump inhibitor with deficiency symptoms: a doctor should check serum Mg;
+    when serum magnesium is already known, the prescriber should review the PPI instead."""
     symptomatic = [code for code in c.intake.complaints if c.kb.symptoms[code].risk_points > 0]
     ppis = [(m, d) for m, d in c.value("medications").depleting if d.mds_component == "ppi"]
     if not symptomatic or not ppis:
         return []
     early = c.param("ppi_early_months")
+    measured = "serum_magnesium" in c.value("lab_readings")
+    code = "referral.ppi_review" if measured else "referral.ppi_symptoms"
     found = []
     for match, dep in ppis:
         months = _months(c, match.input)
         if months is None or months >= early:
             found.append(
                 c.finding(
-                    "referral.ppi_symptoms",
+                    code,
                     severity="warning",
                     cites=[dep.statement],
                     medication=match.input,
@@ -226,6 +261,72 @@ def ppi_with_symptoms(c: Context) -> list[Finding]:
                 )
             )
     return found
+
+
+@rule("referral.medicine_condition", gives=("referral",), needs=("medications",))
+def medicine_condition(c: Context) -> list[Finding]:
+    """A medicine almost only used for a condition with which magnesium is not safe on its own
+    (pyridostigmine: myasthenia gravis): the condition is likely, so the doctor decides first."""
+    found = []
+    for match, entry in c.value("medications").entries:
+        likely = [code for code in entry.points_to if code not in c.intake.conditions]
+        if not likely or len(likely) < len(entry.points_to):
+            continue  # none named, or the condition is already in the intake (its own referral)
+        notes = [c.kb.conditions[code].safety_note for code in likely]
+        with c.scope():
+            c.cite(entry.mechanism, *(note for note in notes if note is not None))
+            found.append(
+                c.finding(
+                    "referral.medicine_condition",
+                    severity="critical",
+                    medication=match.input,
+                    atc=match.atc,
+                    condition=likely[0],
+                )
+            )
+    return found
+
+
+@rule("followup.qt_electrolytes", gives=("follow_up",), needs=("medications",))
+def qt_electrolytes(c: Context) -> list[Finding]:
+    """A QT-prolonging medicine: low magnesium and potassium raise the risk of torsades de
+    pointes, so both should be checked."""
+    return [
+        c.finding(
+            "followup.qt_electrolytes",
+            severity="warning",
+            cites=[entry.mechanism, entry.advice] if entry.advice else [entry.mechanism],
+            medication=match.input,
+            atc=match.atc,
+        )
+        for match, entry in c.value("medications").entries
+        if entry.check_electrolytes
+    ]
+
+
+@rule("warning.magnesium_sparing_kidney", gives=("warnings",), needs=("medications", "egfr"))
+def magnesium_sparing_kidney(c: Context) -> list[Finding]:
+    """A medicine that holds on to magnesium (potassium-sparing diuretic) matters only with
+    reduced kidney function: then magnesium can build up. Never a timing rule."""
+    sparing = [(m, e) for m, e in c.value("medications").entries if e.kidney_only]
+    if not sparing:
+        return []
+    egfr: float | None = c.value("egfr")
+    low = egfr is not None and egfr < c.param("egfr_supervision_below")
+    listed = [code for code in c.intake.conditions if c.kb.conditions[code].monitor_kidney]
+    if not (low or listed):
+        return []
+    return [
+        c.finding(
+            "warning.magnesium_sparing_kidney",
+            severity="warning",
+            cites=[entry.mechanism, entry.advice] if entry.advice else [entry.mechanism],
+            medication=match.input,
+            atc=match.atc,
+            egfr=round(egfr) if egfr is not None else None,
+        )
+        for match, entry in sparing
+    ]
 
 
 @rule("risk.medicine", gives=("risk_factors",), needs=("medications",))

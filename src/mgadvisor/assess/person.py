@@ -74,10 +74,33 @@ def reference_intake(c: Context) -> float | None:
     return _band_mg(c, upper=False)
 
 
-@rule("person.upper_level", gives=("upper_level",), needs=("authority",))
+@rule("person.upper_level", gives=("upper_level", "dose_basis"), needs=("authority",))
 def upper_level(c: Context) -> float | None:
-    """The authority's upper level for supplemental magnesium for the person."""
-    return _band_mg(c, upper=True)
+    """The authority's upper level for supplemental magnesium for the person; for a child the
+    lowest of all authorities for that age, and below the age it was derived for, the
+    per-kilogram level times the child's weight when that is lower."""
+    chosen: float | None = _band_mg(c, upper=True)
+    person = c.intake.person
+    if person.age >= c.param("adult_from_age", cite=False):
+        return chosen
+    lowest, lowest_authority = chosen, None
+    for entry in c.kb.reference_values.authorities:
+        band = _band(c.kb, entry, True, c.intake)
+        if band is not None and band.mg is not None and (lowest is None or band.mg < lowest):
+            lowest, lowest_authority = band.mg, entry
+    if lowest_authority is not None:
+        with c.scope():
+            c.cite(lowest_authority.upper_level_note)
+            params = {"age": int(person.age), "upper_level": lowest}
+            c.emit(c.finding("dose.child_upper_level", **params), "dose_basis")
+    if person.weight_kg is not None and person.age < c.param("child_upper_level_per_kg_below_age"):
+        per_kg = c.param("child_upper_level_mg_per_kg")
+        by_weight = round(per_kg * person.weight_kg)
+        if lowest is None or by_weight < lowest:
+            lowest = float(by_weight)
+            params = {"weight": person.weight_kg, "per_kg": per_kg, "upper_level": lowest}
+            c.emit(c.finding("dose.child_weight_upper_level", **params), "dose_basis")
+    return lowest
 
 
 @rule("person.athlete", gives=("athlete",))

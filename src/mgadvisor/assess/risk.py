@@ -109,13 +109,22 @@ def symptoms(c: Context) -> list[Finding]:
     return found
 
 
-@rule("risk.level", gives=("risk",), needs=("risk_factors",))
+@rule("risk.level", gives=("risk",), needs=("risk_factors", "lab_flags", "serum_status"))
 def level(c: Context) -> Risk:
-    """The sum of the factors' points against the moderate and high thresholds."""
+    """The sum of the factors' points against the moderate and high thresholds; a measured low
+    magnesium confirms the deficiency (at least high), a high one excludes it."""
     factors: list[Finding] = c.sections["risk_factors"]
     score = sum(f.points or 0 for f in factors)
     if score >= c.param("risk_high_from"):
-        return Risk("high", score, factors)
-    if score >= c.param("risk_moderate_from"):
-        return Risk("moderate", score, factors)
-    return Risk("low", score, factors)
+        found: str = "high"
+    elif score >= c.param("risk_moderate_from"):
+        found = "moderate"
+    else:
+        found = "low"
+    serum = c.value("serum_status")
+    flags: dict[str, str] = c.value("lab_flags")
+    if (serum is not None and serum.status == "low") or flags.get("ionized_magnesium") == "low":
+        return Risk("high", score, factors, "confirmed_low")
+    if (serum is not None and serum.status == "high") or flags.get("ionized_magnesium") == "high":
+        return Risk("low", score, factors, "excluded_high")
+    return Risk(found, score, factors)  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 # Finding sections of an advice, and the finding-code prefix that routes to each.
 SECTIONS: dict[str, str] = {
+    "actions": "action",
     "risk_factors": "risk",
     "referral": "referral",
     "dose_referral": "referral",

@@ -28,6 +28,7 @@ class KnowledgeBase:
     labs: dict[str, m.LabAnalyte]
     parameters: dict[str, m.Parameter]
     messages: dict[str, m.Message]
+    alarms: dict[str, m.Alarm]
     reference_values: m.ReferenceValues
     safety: m.SafetyData
     medicines: tuple[m.MedicineName, ...]
@@ -65,6 +66,7 @@ class KnowledgeBase:
             "labs": len(self.labs),
             "parameters": len(self.parameters),
             "messages": len(self.messages),
+            "alarms": len(self.alarms),
             "conflicts": len(self.safety.conflicts),
             "side_effects": len(self.safety.side_effects),
         }

@@ -52,6 +52,7 @@ LIST_FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "labs": ("labs.yaml", m.LabAnalyte),
     "parameters": ("parameters.yaml", m.Parameter),
     "messages": ("messages.yaml", m.Message),
+    "alarms": ("alarms.yaml", m.Alarm),
 }
 
 
@@ -181,6 +182,7 @@ class _Loader:
             labs=_typed(lists["labs"], m.LabAnalyte),
             parameters=_typed(lists["parameters"], m.Parameter),
             messages=_typed(lists["messages"], m.Message),
+            alarms=_typed(lists["alarms"], m.Alarm),
             reference_values=values or m.ReferenceValues.model_construct(authorities=[]),
             safety=safety or m.SafetyData.model_construct(conflicts=[], side_effects=[]),
             medicines=tuple(medicines),
@@ -347,6 +349,7 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
         _check_atc,
         _check_defaults,
         _check_urgency,
+        _check_alarms,
     )
     for check in checks:
         check(chk)
@@ -498,6 +501,35 @@ def _check_urgency(chk: _Checker) -> None:
         else:
             continue
         chk.problems.append(Problem("messages.yaml", code, "urgency", problem))
+
+
+def _check_alarms(chk: _Checker) -> None:
+    """An alarm gives a referral message, and every criterion names a known code or number."""
+    kb = chk.kb
+    kinds: dict[str, Mapping[str, Any]] = {
+        "complaint": kb.symptoms,
+        "condition": kb.conditions,
+        "goal": kb.applications,
+        "low": kb.labs,
+        "high": kb.labs,
+        "below": kb.labs,
+    }
+    for alarm in kb.alarms.values():
+        chk.unknown("alarms.yaml", alarm.code, "referral", alarm.referral, kb.messages, "message")
+        for g, group in enumerate(alarm.when):
+            for criterion in group:
+                kind, _, rest = criterion.partition(":")
+                field = f"when.{g}"
+                if kind in kinds:
+                    code = rest.split(":")[0]
+                    chk.unknown("alarms.yaml", alarm.code, field, code, kinds[kind], kind)
+                elif kind in ("pregnancy_week_from", "age_from", "atc"):
+                    if not rest:
+                        chk.problems.append(
+                            Problem("alarms.yaml", alarm.code, field, f"'{criterion}' needs a value")
+                        )
+                else:
+                    chk.unknown("alarms.yaml", alarm.code, field, kind, [*kinds, "atc"], "kind")
 
 
 def _check_compounds(kb: KnowledgeBase) -> Iterator[Problem]:

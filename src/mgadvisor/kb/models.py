@@ -217,6 +217,16 @@ class StudyDose(Statement):
     duration_weeks: float | None = Field(default=None, gt=0)
 
 
+class LaxativeDose(Statement):
+    """A laxative's dose as its sources give it: amount per unit and units per day."""
+
+    compound: Code
+    amount_mg: float = Field(gt=0)  # per unit (tablet, sachet)
+    basis: DoseBasis
+    units_per_day: tuple[int, int]  # from, to
+    age_from: float = Field(ge=0)  # the age the dose is given for, in years
+
+
 class CompoundLink(Model):
     """An application's suitable compound, with the sources for that suitability."""
 
@@ -235,6 +245,8 @@ class Application(Model):
     moments: list[Moment] = Field(default_factory=list)
     synonyms: list[NonEmpty] = Field(default_factory=list)
     laxative_wanted: bool = False  # a laxative compound serves this goal (constipation)
+    # Doses of magnesium laxatives as the sources give them (a medicine, not a supplement dose).
+    laxative_doses: list[LaxativeDose] = Field(default_factory=list)
 
 
 class Symptom(Model):
@@ -243,6 +255,10 @@ class Symptom(Model):
     description: Statement
     risk_points: int = Field(ge=0, le=3)
     red_flag: bool = False  # belongs with a doctor whatever else is found
+    # An alarm sign with constipation (bowel cancer and other organic causes): a routine GP
+    # appointment, and the laxative use of magnesium waits; from `alarm_from_age` only, if set.
+    bowel_alarm: bool = False
+    alarm_from_age: float | None = Field(default=None, ge=0, le=120)
     suggests: list[Code] = Field(default_factory=list)  # application codes
     synonyms: list[NonEmpty] = Field(default_factory=list)
 
@@ -322,6 +338,22 @@ class Interaction(Model):
     spacing: Spacing | None = None
     advice: Statement | None = None
     route: Literal["oral", "parenteral"] = "oral"
+    # Not a timing rule: told (as a caution) only when kidney function is reduced.
+    kidney_only: bool = False
+    # Low magnesium and potassium raise this medicine's risk (QT prolongation, torsades de
+    # pointes): the advice asks to have both checked.
+    check_electrolytes: bool = False
+    # Conditions (codes of conditions.yaml) this medicine is almost only used for, e.g.
+    # pyridostigmine: myasthenia gravis. The advice then treats the condition as likely.
+    points_to: list[Code] = Field(default_factory=list)
+
+    @property
+    def timing(self) -> bool:
+        """Whether the entry asks something of the oral magnesium intake itself: a gap, no
+        magnesium at all, or the doctor first. Other entries are notes, never schedule rows."""
+        if self.route != "oral" or self.kidney_only:
+            return False
+        return self.spacing is not None or self.severity in (Severity.AVOID, Severity.REFERRAL)
 
 
 class Depleting(Model):
@@ -458,12 +490,31 @@ class Fact(Statement):
     codes: list[Code] = Field(default_factory=list)  # entries the fact names (e.g. food groups)
 
 
+class SafetyFlag(Statement):
+    """Whether something is known to be safe in a life stage, and why (sourced)."""
+
+    safe: bool
+
+
+class CarePrompt(Model):
+    """A follow-up prompt that goes with a suggestion (e.g. addiction care with thiamine)."""
+
+    message: Code  # a follow-up message code in messages.yaml
+    sources: Sources
+
+
 class Synergy(Model):
     code: Code
     name: Text
     statement: Statement
     applications: list[Code] = Field(default_factory=list)
     always: bool = False  # suggested whatever the goals
+    # Conditions (conditions.yaml) for which this nutrient is suggested whatever the goals.
+    conditions: list[Code] = Field(default_factory=list)
+    # Pregnancy and lactation: suggested only when `safe` is true; none = not known, not suggested.
+    pregnancy: SafetyFlag | None = None
+    # With one of `conditions`: a follow-up prompt (a messages.yaml code) and its sources.
+    care_prompt: CarePrompt | None = None
 
 
 class Conflict(Model):
@@ -506,6 +557,29 @@ class LabAnalyte(Model):
     loinc: list[NonEmpty] = Field(default_factory=list)
     default_range: LabRange | None = None
     notes: list[Statement] = Field(default_factory=list)
+    # Finding codes for a value below / above its range (messages.yaml); none: no finding.
+    low_message: Code | None = None
+    high_message: Code | None = None
+    # Another analyte that, when present (entered or derived), is read instead of this one
+    # (total calcium → albumin-corrected calcium).
+    read_as: Code | None = None
+
+
+class Alarm(Model):
+    """A combination of findings that needs a doctor, and how soon (its referral message's
+    urgency). It fires when every group in `when` has at least one criterion that holds.
+
+    Criteria (strings, checked against the codes of the knowledge base):
+    ``complaint:<code>``, ``condition:<code>``, ``goal:<code>``, ``atc:<prefix>`` (a medicine
+    taken), ``low:<analyte>`` / ``high:<analyte>`` (the lab value's flag against the lab's own
+    or the default range), ``below:<analyte>:<value>`` (canonical unit),
+    ``pregnancy_week_from:<week>``, ``age_from:<years>``.
+    """
+
+    code: Code
+    referral: Code  # the referral message it gives (messages.yaml)
+    when: Annotated[list[Annotated[list[NonEmpty], Field(min_length=1)]], Field(min_length=1)]
+    statement: Statement  # why this combination is urgent, with its sources
 
 
 class Parameter(Statement):

@@ -83,6 +83,44 @@ def resolve_compound(kb: KnowledgeBase, text: str) -> Compound:
     raise UnknownNameError("compound", text, suggestions)
 
 
+def _name_extras(kb: KnowledgeBase) -> frozenset[str]:
+    """The words of strength, form and frequency that may follow a medicine's name."""
+    cached = kb._cache.get("medicine_name_extras")
+    if not isinstance(cached, frozenset):
+        cached = frozenset(kb.facts["practice_medicine_name_extras"].codes)
+        kb._cache["medicine_name_extras"] = cached
+    return cached
+
+
+def medicine_keys(kb: KnowledgeBase, text: str) -> list[str]:
+    """The normalised keys to look a medicine up by, most literal first: the name as written,
+    then without the strength, form and frequency at its end, then without them anywhere.
+
+    Numbers ("500", "0,1", "500mg", "2x") and the words of the knowledge base's fact
+    `practice_medicine_name_extras` ("mg", "tablet", "sachet", "daags") are dropped, so that
+    "Thyrax 0,1 mg", "Ciproxin 500mg" and "metformine 500 mg 2x daags" find their medicine,
+    while a brand whose name holds such a word ("Doxy Disp") still matches as written.
+
+    Example:
+        >>> from mgadvisor.kb import load_knowledge
+        >>> medicine_keys(load_knowledge(), "Thyrax Duotab 0,1 mg tablet")
+        ['thyrax duotab 0 1 mg tablet', 'thyrax duotab']
+    """
+    extras = _name_extras(kb)
+
+    def extra(token: str) -> bool:  # "500", "500mg", "2x" (not "d3" of "Calci-Chew D3")
+        return token in extras or token[:1].isdigit()
+
+    key = normalize(text)
+    tokens = key.split()
+    trailing = list(tokens)
+    while len(trailing) > 1 and extra(trailing[-1]):
+        trailing.pop()
+    anywhere = [t for t in tokens if not extra(t)] or trailing
+    keys = [key, " ".join(trailing), " ".join(anywhere)]
+    return [k for k in dict.fromkeys(keys) if k]
+
+
 def generic_name(kb: KnowledgeBase, atc: str, lang: str) -> str | None:
     """A generic name for an ATC code, in the language if the index has one."""
     by_atc = kb._cache.get("generics_by_atc")

@@ -63,7 +63,11 @@ def _out(
         if field.name in drop:
             continue
         kind = hints[field.name]
-        kind = {Finding: FindingOut, list[Finding]: list[FindingOut]}.get(kind, kind)
+        kind = {
+            Finding: FindingOut,
+            Finding | None: FindingOut | None,
+            list[Finding]: list[FindingOut],
+        }.get(kind, kind)
         if field.default is not dataclasses.MISSING:
             fields[field.name] = (kind, field.default)
         elif field.default_factory is not dataclasses.MISSING:
@@ -82,7 +86,7 @@ def _document_model() -> type[BaseModel]:
             _out(CompoundChoice, "CompoundOut", elemental_mg_percent=(float, ...), name=(str, ...))
         ],
         "dose": _out(Dose, "DoseOut"),
-        "schedule": list[_out(ScheduleItem, "ScheduleOut", drop=("note",), name=(str, ...))],  # type: ignore[misc]
+        "schedule": list[_out(ScheduleItem, "ScheduleOut", name=(str, ...))],  # type: ignore[misc]
         "interactions": list[  # type: ignore[misc]
             _out(
                 InteractionHit,
@@ -197,6 +201,7 @@ def _compounds(advice: Advice, kb: KnowledgeBase, lang: str, many: Any) -> list[
 
 
 def _schedule(advice: Advice, kb: KnowledgeBase, lang: str) -> list[dict[str, Any]]:
+    t = Translator(lang)
     out = []
     for item in advice.schedule:
         if item.kind == "magnesium":
@@ -211,6 +216,8 @@ def _schedule(advice: Advice, kb: KnowledgeBase, lang: str) -> list[dict[str, An
                 "elemental_mg": item.elemental_mg,
                 "atc": item.atc,
                 "name": name,
+                "frequency": item.frequency,
+                "note": finding_dict(kb, item.note, t) if item.note is not None else None,
             }
         )
     return out

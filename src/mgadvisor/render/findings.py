@@ -33,6 +33,7 @@ def _build_namer(kb: KnowledgeBase, lang: str) -> Callable[[str], str]:
         kb.compounds,
         kb.depleting,
         kb.interactions,
+        kb.labs,
     ]
     authorities = {a.code: a for a in kb.reference_values.authorities}
 
@@ -57,8 +58,10 @@ CODE_KEYS = (
     "group",
     "interaction",
     "authority",
+    "analyte",
 )
-LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications")
+LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications", "analytes")
+TEXT_LIST_KEYS = ("products",)  # free text as entered (product names): joined, not named
 
 
 def medicine_name(kb: KnowledgeBase, atc: str | None, lang: str) -> str | None:
@@ -95,6 +98,8 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
             out[key] = name(value).lower() if key in ("symptom", "condition") else name(value)
         elif key in LIST_KEYS and isinstance(value, list):
             out[key] = ", ".join(name(str(v)).lower() for v in value)
+        elif key in TEXT_LIST_KEYS and isinstance(value, list):
+            out[key] = ", ".join(str(v) for v in value)
         elif key == "suggestions":
             out[key] = t(" (did you mean: {names}?)", names=", ".join(value)) if value else ""
         elif isinstance(value, bool):

@@ -40,6 +40,7 @@ COUNT_LABELS = {
     "labs": N_("lab analytes"),
     "parameters": N_("clinical parameters"),
     "messages": N_("message templates"),
+    "alarms": N_("alarms (urgent combinations)"),
     "conflicts": N_("seed versus authority"),
     "side_effects": N_("side effects"),
 }

@@ -170,9 +170,19 @@ def _schedule(data: dict[str, Any], t: Translator) -> Section:
             note = meal[intake["meal"]] if intake else "-"
             rows.append([item["time"], item["name"], f"{t.num(item['elemental_mg'], 0)} mg", note])
         else:
-            rows.append([item["time"], item["name"], "", t("medicine")])
+            note = item["note"]["text"] if item.get("note") else t("medicine")
+            rows.append([schedule_when(item, t), item["name"], "", note])
     headers = [t("Time"), t("What"), t("Amount"), t("Note")]
     return Section(t("Day schedule"), headers=headers, rows=rows)
+
+
+def schedule_when(item: dict[str, Any], t: Translator) -> str:
+    """A schedule row's time in words: the clock time (with "once a week" for a weekly
+    medicine), "when needed", or "time not given"."""
+    if item["time"] is None:
+        return t("when needed") if item.get("frequency") == "as_needed" else t("time not given")
+    every = {"weekly": t("once a week"), "monthly": t("once a month")}.get(item.get("frequency"))
+    return f"{item['time']} ({every})" if every else str(item["time"])
 
 
 def _interactions(data: dict[str, Any], t: Translator) -> Section:

@@ -7,13 +7,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
 from mgadvisor.kb.evidence import Evidence
 from mgadvisor.kb.models import Statement, Text
 from mgadvisor.render.labels import EVIDENCE_LABELS, FIELD_LABELS, STATUS
+from mgadvisor.render.report import schedule_when as _schedule_when
 
 
 def zip_self(values: Iterable[str]) -> list[tuple[str, str]]:
@@ -121,6 +122,12 @@ def safe_apa(html: str) -> Markup:
     return Markup(_ALLOWED.sub(r"<\1\2>", text))
 
 
+@pass_context
+def schedule_when(ctx: Any, item: Mapping[str, Any]) -> str:
+    """A day-schedule row's time in the page's language (time not given, when needed)."""
+    return _schedule_when(dict(item), ctx["t"])
+
+
 def register(env: Environment) -> None:
     env.filters.update(
         zip_self=zip_self,
@@ -134,5 +141,6 @@ def register(env: Environment) -> None:
         findings=findings,
         reference_items=reference_items,
         timeline_x=timeline_x,
+        schedule_when=schedule_when,
     )
     env.globals["timeline_ticks"] = TIMELINE_TICKS

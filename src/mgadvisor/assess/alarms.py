@@ -1,0 +1,100 @@
+"""Alarms: combinations of findings that need a doctor soon (knowledge/alarms.yaml).
+
+Each alarm is data: groups of criteria (a complaint, a condition, a goal, a medicine, a lab
+flag, a week of pregnancy) that must all hold; it gives a referral whose message says how soon
+(emergency, same day, routine). An emergency or same-day referral withholds the supplement plan
+(`dose.withheld`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mgadvisor.advice import Finding, LabResult, MedicationMatch
+from mgadvisor.engine import Context, rule
+from mgadvisor.kb.models import Alarm
+
+
+class _Facts:
+    """What the criteria are checked against, gathered once per advice."""
+
+    __slots__ = ("codes", "flags", "medicines", "values", "week", "age")
+
+    def __init__(self, c: Context) -> None:
+        intake = c.intake
+        self.codes = {
+            "complaint": set(intake.complaints),
+            "condition": set(intake.conditions),
+            "goal": set(intake.goals),
+        }
+        self.flags: dict[str, str] = c.value("lab_flags")
+        results: list[LabResult] = c.value("lab_results")
+        self.values = {row.analyte: row.value_canonical for row in results}
+        matches: list[MedicationMatch] = c.value("medications").matches
+        self.medicines = [(m.atc, m.input) for m in matches if m.atc]
+        self.week = intake.person.pregnancy_week
+        self.age = intake.person.age
+
+    def holds(self, criterion: str, params: dict[str, Any]) -> bool:
+        """Whether one criterion holds; what matched goes into the finding's parameters."""
+        kind, _, rest = criterion.partition(":")
+        if kind in self.codes:
+            hit = rest in self.codes[kind]
+            if hit and kind == "complaint":
+                params.setdefault("signs", []).append(rest)
+            return hit
+        if kind in ("low", "high"):
+            hit = self.flags.get(rest) == kind
+            if hit:
+                params.setdefault("analytes", []).append(rest)
+            return hit
+        if kind == "below":
+            analyte, _, limit = rest.partition(":")
+            value = self.values.get(analyte)
+            hit = value is not None and value < float(limit)
+            if hit:
+                params.update(value=value, limit=float(limit))
+            return hit
+        if kind == "atc":
+            names = [given for atc, given in self.medicines if atc.startswith(rest)]
+            if names:
+                params["medication"] = names[0]
+            return bool(names)
+        if kind == "pregnancy_week_from":
+            return self.week is not None and self.week >= int(rest)
+        if kind == "age_from":
+            return self.age >= float(rest)
+        return False
+
+
+def fires(alarm: Alarm, facts: _Facts) -> dict[str, Any] | None:
+    """The finding's parameters when every group of the alarm has a criterion that holds."""
+    params: dict[str, Any] = {}
+    for group in alarm.when:
+        # every criterion is checked, so the finding names all that matched
+        if not [criterion for criterion in group if facts.holds(criterion, params)]:
+            return None
+    return params
+
+
+@rule(
+    "referral.alarms",
+    gives=("referral",),
+    needs=("lab_flags", "lab_results", "medications"),
+)
+def alarms(c: Context) -> list[Finding]:
+    """Each alarm of the knowledge base whose criteria all hold: a referral, as urgent as its
+    message says, citing why the combination is urgent."""
+    facts = _Facts(c)
+    found: list[Finding] = []
+    given: set[str] = set()
+    for alarm in c.kb.alarms.values():
+        if alarm.referral in given:
+            continue  # two ways to the same referral: say it once
+        params = fires(alarm, facts)
+        if params is None:
+            continue
+        given.add(alarm.referral)
+        severity = "critical" if c.kb.messages[alarm.referral].urgency != "routine" else "warning"
+        found.append(c.finding(alarm.referral, severity=severity, cites=[alarm.statement], **params))
+    return found
