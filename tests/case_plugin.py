@@ -19,6 +19,7 @@ import yaml
 from mgadvisor.advice import Advice, plain
 from mgadvisor.advise import advise_intake
 from mgadvisor.advise.schedule import hours
+from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import Translator
 from mgadvisor.intake import parse_intake
 from mgadvisor.kb import KnowledgeBase, load_knowledge
@@ -34,8 +35,12 @@ class CaseMismatchError(Exception):
         self.message = message
 
 
+# The independent red team's cases (written from the sources only) live in their own folder.
+CASE_DIRS = (CASES_DIR, CASES_DIR / "redteam")
+
+
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    if file_path.suffix == ".yaml" and file_path.parent == CASES_DIR:
+    if file_path.suffix == ".yaml" and file_path.parent in CASE_DIRS:
         return CaseFile.from_parent(parent, path=file_path)
     return None
 
@@ -61,10 +66,14 @@ class CaseItem(pytest.Item):
             raise CaseMismatchError("sources", f"unknown citation keys {unknown}")
         as_of = self.spec.get("as_of", date(2026, 11, 22))
         as_of = as_of if isinstance(as_of, date) else date.fromisoformat(str(as_of))
+        expect = self.spec["expect"] or {}
+        if "error_field" in expect:
+            check_rejected(kb, self.spec["intake"], str(expect["error_field"]))
+            return
         intake = parse_intake(self.spec["intake"], kb)
         advice = advise_intake(intake, kb, as_of)
         check_invariants(kb, advice)
-        check_expectations(kb, advice, self.spec["expect"] or {})
+        check_expectations(kb, advice, expect)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseMismatchError):
@@ -148,6 +157,9 @@ def _in_range(name: str, value: Any, expected: Any) -> None:
             raise CaseMismatchError(
                 name, f"expected between {expected[0]} and {expected[1]}, got {value}"
             )
+    elif isinstance(expected, list) and not isinstance(value, list):
+        if value not in expected:  # a list of acceptable values
+            raise CaseMismatchError(name, f"expected one of {expected!r}, got {value!r}")
     elif value != expected:
         raise CaseMismatchError(name, f"expected {expected!r}, got {value!r}")
 
@@ -246,6 +258,8 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
                 _in_range(f"medications_resolved.{name}", atcs.get(name), atc)
         elif key in MEDICINE_CHECKS:
             MEDICINE_CHECKS[key](kb, advice, value)
+        elif key in SAFETY_CHECKS:
+            SAFETY_CHECKS[key](advice, value)
         elif key == "calculations":
             calc = plain(advice.calculations)
             for field, wanted in value.items():
@@ -360,4 +374,72 @@ MEDICINE_CHECKS: dict[str, Any] = {
     "schedule_frequency": _schedule_frequency,
     "schedule_notes_include": _schedule_notes_include,
     "medications_suggestions_exclude": _suggestions_exclude,
+}
+
+
+# -- issue 10: urgency, products, labs, follow-up, children --------------------------------
+
+RISK_ORDER = ("low", "moderate", "high")
+
+
+def check_rejected(kb: KnowledgeBase, data: Any, field: str) -> None:
+    """The intake must be refused with a clear error at (or under) the field."""
+    try:
+        parse_intake(data, kb)
+    except IntakeError as err:
+        paths = [e.path for e in (err.errors or [err])]
+        if not any(p == field or p.startswith((field + ".", field + "[")) for p in paths):
+            raise CaseMismatchError("error_field", f"refused at {paths}, not at {field}") from None
+        return
+    raise CaseMismatchError("error_field", f"the intake was accepted; expected an error at {field}")
+
+
+def _lab_flags(advice: Advice, wanted: dict[str, str]) -> None:
+    """The engine's reading of each analyte: total calcium is read albumin-corrected when the
+    corrected value is there (entered or derived)."""
+    kb = load_knowledge()
+    flags = {row.analyte: row.flag for row in advice.lab_results}
+    for analyte in list(flags):
+        better = kb.labs[analyte].read_as
+        if better in flags:
+            flags[analyte] = flags[better]
+    for analyte, flag in wanted.items():
+        _in_range(f"lab_flags.{analyte}", flags.get(analyte), flag)
+
+
+def _synergy_exclude(advice: Advice, unwanted: list[str]) -> None:
+    _disjoint("synergy_exclude", unwanted, _codes(advice.synergy))
+
+
+def _synergy_none(advice: Advice, wanted: bool) -> None:
+    _in_range("synergy_none", not advice.synergy, wanted)
+
+
+def _intakes_min(advice: Advice, wanted: int) -> None:
+    if len(advice.dose.intakes) < wanted:
+        raise CaseMismatchError("intakes_min", f"{len(advice.dose.intakes)} < {wanted}")
+
+
+def _dose_product_units(advice: Advice, wanted: Any) -> None:
+    product = advice.dose.product
+    _in_range("dose_product_units", product and product.advised_units_per_day, wanted)
+
+
+def _risk_level_min(advice: Advice, wanted: str) -> None:
+    if RISK_ORDER.index(advice.risk.level) < RISK_ORDER.index(wanted):
+        raise CaseMismatchError("risk_level_min", f"{advice.risk.level} is below {wanted}")
+
+
+SAFETY_CHECKS: dict[str, Any] = {
+    "urgency": lambda advice, v: _in_range("urgency", advice.referral.urgency, v),
+    "current_products_action": lambda advice, v: _in_range(
+        "current_products_action", advice.dose.current_products_action, v
+    ),
+    "follow_up_weeks": lambda advice, v: _in_range("follow_up_weeks", advice.follow_up_weeks, v),
+    "lab_flags": _lab_flags,
+    "synergy_exclude": _synergy_exclude,
+    "synergy_none": _synergy_none,
+    "intakes_min": _intakes_min,
+    "dose_product_units": _dose_product_units,
+    "risk_level_min": _risk_level_min,
 }

@@ -117,7 +117,7 @@ class Medication(_Model):
         if given and len(given) < allowed:
             raise ValueError(
                 f"frequency '{self.frequency}' means {allowed} doses a day: give a time for "
-                f"each in 'times' (e.g. [\"08:00\", \"20:00\"]) or leave the times out"
+                f'each in \'times\' (e.g. ["08:00", "20:00"]) or leave the times out'
             )
         return self
 

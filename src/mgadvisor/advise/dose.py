@@ -169,7 +169,9 @@ def _kidney_cap(c: Context, dose: float) -> float:
     with c.scope():
         cap = c.param("ckd_unknown_stage_cap_mg")
         if dose > cap:
-            c.emit(c.finding("dose.ckd_unknown_stage_cap", severity="warning", cap=cap), "dose_basis")
+            c.emit(
+                c.finding("dose.ckd_unknown_stage_cap", severity="warning", cap=cap), "dose_basis"
+            )
     return min(dose, cap)
 
 

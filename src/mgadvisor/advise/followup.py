@@ -22,6 +22,10 @@ def reevaluate(c: Context) -> int | None:
         return None
     with c.scope():
         weeks, labs = _weeks(c)
+        week = c.intake.person.pregnancy_week
+        if week is not None:  # look again before the birth, when the advice changes anyway
+            c.cite(c.kb.risk_factors["pregnancy"].statement)
+            weeks = max(2, min(weeks, int(c.param("pregnancy_term_weeks")) - week - 2))
         code = "followup.with_labs" if labs else "followup.reevaluate"
         c.emit(c.finding(code, weeks=weeks), "follow_up")
     c.fact("dosage_saturation_sign")
@@ -63,7 +67,8 @@ def urgency(c: Context) -> str | None:
     """The most urgent referral decides: emergency, then same day, then routine (the urgency
     of each referral message in messages.yaml); None without a referral."""
     found = {
-        c.kb.messages[f.code].urgency for f in [*c.sections["referral"], *c.sections["dose_referral"]]
+        c.kb.messages[f.code].urgency
+        for f in [*c.sections["referral"], *c.sections["dose_referral"]]
     }
     return next((level for level in URGENCY_ORDER if level in found), None)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from bisect import bisect_left
 from dataclasses import dataclass
+from typing import Any
 
 from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ScheduleItem
 from mgadvisor.engine import Context, rule
@@ -240,7 +241,7 @@ def day_notes(
                 for g in free_times(earliest, latest, [*daily, rule_])
                 if all(abs(g - o) >= apart for o in others)
             ]
-            params = {"medication": rule_.medication, "from": clock(x)}
+            params: dict[str, Any] = {"medication": rule_.medication, "from": clock(x)}
             if free:
                 code, params["to"] = "schedule.on_medicine_day", clock(_nearest(free, x))
             else:

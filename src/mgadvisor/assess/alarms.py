@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mgadvisor.advice import Finding, LabResult, MedicationMatch
+from mgadvisor.advice import Finding, Indicator, LabResult, MedicationMatch
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.models import Alarm
 
@@ -18,7 +18,7 @@ from mgadvisor.kb.models import Alarm
 class _Facts:
     """What the criteria are checked against, gathered once per advice."""
 
-    __slots__ = ("codes", "flags", "medicines", "values", "week", "age")
+    __slots__ = ("age", "codes", "flags", "medicines", "pregnant", "values", "week")
 
     def __init__(self, c: Context) -> None:
         intake = c.intake
@@ -33,6 +33,7 @@ class _Facts:
         matches: list[MedicationMatch] = c.value("medications").matches
         self.medicines = [(m.atc, m.input) for m in matches if m.atc]
         self.week = intake.person.pregnancy_week
+        self.pregnant = intake.person.pregnant
         self.age = intake.person.age
 
     def holds(self, criterion: str, params: dict[str, Any]) -> bool:
@@ -64,6 +65,8 @@ class _Facts:
             return self.week is not None and self.week >= int(rest)
         if kind == "age_from":
             return self.age >= float(rest)
+        if kind == "pregnant":
+            return self.pregnant
         return False
 
 
@@ -95,6 +98,9 @@ def alarms(c: Context) -> list[Finding]:
         if params is None:
             continue
         given.add(alarm.referral)
-        severity = "critical" if c.kb.messages[alarm.referral].urgency != "routine" else "warning"
-        found.append(c.finding(alarm.referral, severity=severity, cites=[alarm.statement], **params))
+        urgent = c.kb.messages[alarm.referral].urgency != "routine"
+        severity: Indicator = "critical" if urgent else "warning"
+        found.append(
+            c.finding(alarm.referral, severity=severity, cites=[alarm.statement], **params)
+        )
     return found

@@ -31,7 +31,9 @@ class SerumStatus:
     params: dict[str, Any]
 
 
-def read(kb: KnowledgeBase, lab: Lab) -> LabReading:
+def read(kb: KnowledgeBase, lab: Lab, age: float = 18) -> LabReading:
+    """The value in its canonical unit with the range to read it against: the lab's own, else
+    the default range (an adults-only default is not used for a child)."""
     analyte = kb.labs[lab.analyte]
     unit = analyte.canonical_unit
     value = to_canonical(lab.analyte, lab.value, lab.unit, unit)
@@ -40,7 +42,7 @@ def read(kb: KnowledgeBase, lab: Lab) -> LabReading:
         high = to_canonical(lab.analyte, lab.reference_range[1], lab.unit, unit)
         return LabReading(lab.analyte, value, unit, low, high, True, [])
     rng = analyte.default_range
-    if rng is None:
+    if rng is None or (rng.adults_from_age is not None and age < rng.adults_from_age):
         return LabReading(lab.analyte, value, unit, None, None, False, [])
     return LabReading(lab.analyte, value, unit, rng.low, rng.high, False, list(rng.sources))
 
@@ -58,7 +60,8 @@ def _r(value: float, digits: int = 2) -> float:
 @rule("labs.readings", gives=("lab_readings",))
 def readings(c: Context) -> dict[str, LabReading]:
     """Every lab value in its canonical unit, with the lab's own range or the default one."""
-    return {lab.analyte: read(c.kb, lab) for lab in c.intake.labs}
+    age = c.intake.person.age
+    return {lab.analyte: read(c.kb, lab, age) for lab in c.intake.labs}
 
 
 def _flag(value: float, low: float | None, high: float | None) -> str | None:
@@ -71,9 +74,11 @@ def _flag(value: float, low: float | None, high: float | None) -> str | None:
     return "normal"
 
 
-def _result(kb: KnowledgeBase, lab: Lab, derived: bool = False) -> LabResult:
-    reading = read(kb, lab)
-    source = "lab" if reading.range_from_lab else "default" if reading.low or reading.high else "none"
+def _result(kb: KnowledgeBase, lab: Lab, age: float, derived: bool = False) -> LabResult:
+    reading = read(kb, lab, age)
+    source = (
+        "lab" if reading.range_from_lab else "default" if reading.low or reading.high else "none"
+    )
     return LabResult(
         analyte=lab.analyte,
         value=lab.value,
@@ -102,15 +107,19 @@ def corrected_calcium(calcium_mmol_l: float, albumin_g_l: float) -> float:
 def results(c: Context) -> list[LabResult]:
     """One row per lab entered: canonical value, the range used (the lab's own wins) and its
     flag; plus the albumin-corrected calcium when calcium and albumin are given."""
-    rows = [_result(c.kb, lab) for lab in c.intake.labs]
+    age = c.intake.person.age
+    rows = [_result(c.kb, lab, age) for lab in c.intake.labs]
     readings: dict[str, LabReading] = c.value("lab_readings")
     calcium, albumin = readings.get("serum_calcium"), readings.get("albumin")
     corrected = c.kb.labs["serum_calcium"].read_as
     if calcium is not None and albumin is not None and corrected and corrected not in readings:
         c.cite(*c.kb.labs[corrected].notes)
         value = corrected_calcium(calcium.value, albumin.value)
-        derived = Lab(analyte=corrected, value=value, unit="mmol/L")
-        rows.append(_result(c.kb, derived, derived=True))
+        own = None
+        if calcium.range_from_lab and calcium.low is not None and calcium.high is not None:
+            own = (calcium.low, calcium.high)
+        derived = Lab(analyte=corrected, value=value, unit="mmol/L", reference_range=own)
+        rows.append(_result(c.kb, derived, age, derived=True))
     return rows
 
 

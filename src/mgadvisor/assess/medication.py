@@ -45,9 +45,7 @@ def _near_misses(index: dict[str, tuple[str, str]], key: str) -> list[tuple[str,
 
     start = key[:SAME_START]
     candidates = [alias for alias in index if alias[:SAME_START] == start]
-    found = process.extract(
-        key, candidates, scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_SUGGEST
-    )
+    found = process.extract(key, candidates, scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_SUGGEST)
     return [(alias, score) for alias, score, _ in found]
 
 
@@ -183,7 +181,8 @@ def review(kb: KnowledgeBase, meds: list[Medication]) -> MedicationReview:
         if inter is not None:
             entries.append((match, inter))
             if inter.timing:
-                hits += [_hit(match, inter, time, med) for time in med.dose_times or [None]]
+                times: list[str | None] = [*med.dose_times] or [None]
+                hits += [_hit(match, inter, time, med) for time in times]
         dep = depleting_for(kb, match.atc)
         if dep is not None:
             depleting.append((match, dep))

@@ -7,6 +7,8 @@ heavy drinker.
 
 from __future__ import annotations
 
+from typing import Any
+
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake
 from mgadvisor.kb.base import KnowledgeBase
@@ -91,15 +93,19 @@ def upper_level(c: Context) -> float | None:
     if lowest_authority is not None:
         with c.scope():
             c.cite(lowest_authority.upper_level_note)
-            params = {"age": int(person.age), "upper_level": lowest}
+            params: dict[str, Any] = {"age": int(person.age), "upper_level": lowest}
             c.emit(c.finding("dose.child_upper_level", **params), "dose_basis")
     if person.weight_kg is not None and person.age < c.param("child_upper_level_per_kg_below_age"):
         per_kg = c.param("child_upper_level_mg_per_kg")
         by_weight = round(per_kg * person.weight_kg)
         if lowest is None or by_weight < lowest:
             lowest = float(by_weight)
-            params = {"weight": person.weight_kg, "per_kg": per_kg, "upper_level": lowest}
-            c.emit(c.finding("dose.child_weight_upper_level", **params), "dose_basis")
+            by_kg: dict[str, Any] = {
+                "weight": person.weight_kg,
+                "per_kg": per_kg,
+                "upper_level": lowest,
+            }
+            c.emit(c.finding("dose.child_weight_upper_level", **by_kg), "dose_basis")
     return lowest
 
 

@@ -523,10 +523,14 @@ def _check_alarms(chk: _Checker) -> None:
                 if kind in kinds:
                     code = rest.split(":")[0]
                     chk.unknown("alarms.yaml", alarm.code, field, code, kinds[kind], kind)
+                elif kind == "pregnant" and not rest:
+                    continue
                 elif kind in ("pregnancy_week_from", "age_from", "atc"):
                     if not rest:
                         chk.problems.append(
-                            Problem("alarms.yaml", alarm.code, field, f"'{criterion}' needs a value")
+                            Problem(
+                                "alarms.yaml", alarm.code, field, f"'{criterion}' needs a value"
+                            )
                         )
                 else:
                     chk.unknown("alarms.yaml", alarm.code, field, kind, [*kinds, "atc"], "kind")

@@ -547,6 +547,9 @@ class LabRange(Statement):
 
     low: float | None = None
     high: float | None = None
+    # The default applies from this age only (e.g. children have higher phosphate); younger:
+    # no default, only the lab's own range.
+    adults_from_age: float | None = None
 
 
 class LabAnalyte(Model):
@@ -573,7 +576,7 @@ class Alarm(Model):
     ``complaint:<code>``, ``condition:<code>``, ``goal:<code>``, ``atc:<prefix>`` (a medicine
     taken), ``low:<analyte>`` / ``high:<analyte>`` (the lab value's flag against the lab's own
     or the default range), ``below:<analyte>:<value>`` (canonical unit),
-    ``pregnancy_week_from:<week>``, ``age_from:<years>``.
+    ``pregnancy_week_from:<week>``, ``pregnant``, ``age_from:<years>``.
     """
 
     code: Code

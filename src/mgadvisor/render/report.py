@@ -181,7 +181,9 @@ def schedule_when(item: dict[str, Any], t: Translator) -> str:
     medicine), "when needed", or "time not given"."""
     if item["time"] is None:
         return t("when needed") if item.get("frequency") == "as_needed" else t("time not given")
-    every = {"weekly": t("once a week"), "monthly": t("once a month")}.get(item.get("frequency"))
+    every = {"weekly": t("once a week"), "monthly": t("once a month")}.get(
+        str(item.get("frequency"))
+    )
     return f"{item['time']} ({every})" if every else str(item["time"])
 
 
