@@ -125,6 +125,7 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
             raise CaseMismatchError("invariant.withheld", f"a withheld dose still plans {planned}")
     if advice.referral.needed != bool(advice.referral.reasons):
         raise CaseMismatchError("invariant.referral", "referral.needed must match its reasons")
+    check_reason_evidence(kb, advice)
     for hit in advice.interactions:
         if hit.medicine_first_h is None or hit.magnesium_first_h is None:
             continue
@@ -214,6 +215,14 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         "warnings_exclude": lambda v: _disjoint("warnings_exclude", v, _codes(advice.warnings)),
         "labs_include": lambda v: _subset("labs_include", v, _codes(advice.labs)),
         "synergy_include": lambda v: _subset("synergy_include", v, _codes(advice.synergy)),
+        "synergy_exclude": lambda v: _disjoint("synergy_exclude", v, _codes(advice.synergy)),
+        "synergy_none": lambda v: _in_range("synergy_none", not advice.synergy, v),
+        "follow_up_exclude": lambda v: _disjoint("follow_up_exclude", v, _codes(advice.follow_up)),
+        "dose_basis_exclude": lambda v: _disjoint("dose_basis_exclude", v, _codes(dose.basis)),
+        "sources_exclude": lambda v: _disjoint(
+            "sources_exclude", v, {k for f in advice.all_findings() for k in f.sources}
+        ),
+        "reason_evidence": lambda v: _reason_evidence(advice, v),
         "follow_up_include": lambda v: _subset("follow_up_include", v, _codes(advice.follow_up)),
         "dose_basis_include": lambda v: _subset("dose_basis_include", v, _codes(dose.basis)),
         "risk_factors_include": lambda v: _subset(
@@ -443,3 +452,39 @@ SAFETY_CHECKS: dict[str, Any] = {
     "dose_product_units": _dose_product_units,
     "risk_level_min": _risk_level_min,
 }
+
+
+# -- evidence levels of compound reasons (issue 10 §6) ---------------------------------------
+
+PRECLINICAL_WORDS = {"nl": "preklinisch", "en": "preclinical"}
+
+
+def check_reason_evidence(kb: KnowledgeBase, advice: Advice) -> None:
+    """Every compound reason carries an evidence level; a preclinical one says so in its text."""
+    for choice in advice.compounds:
+        for reason in choice.reasons:
+            level = reason.params.get("evidence")
+            if level is None:
+                raise CaseMismatchError(
+                    "invariant.evidence", f"{choice.code}: {reason.code} has no evidence level"
+                )
+            if level != "preclinical":
+                continue
+            for lang, word in PRECLINICAL_WORDS.items():
+                if word not in finding_text(kb, reason, Translator(lang)).lower():
+                    raise CaseMismatchError(
+                        "invariant.evidence",
+                        f"{choice.code}: {reason.code} rests on preclinical sources "
+                        f"but does not say '{word}'",
+                    )
+
+
+def _reason_evidence(advice: Advice, wanted: dict[str, dict[str, str]]) -> None:
+    """compound -> {reason code: evidence level} for compounds in the top 3."""
+    choices = {c.code: c for c in advice.compounds}
+    for compound, reasons in wanted.items():
+        if compound not in choices:
+            raise CaseMismatchError("reason_evidence", f"{compound} is not in the top 3")
+        levels = {r.code: r.params.get("evidence") for r in choices[compound].reasons}
+        for code, level in reasons.items():
+            _in_range(f"reason_evidence.{compound}.{code}", levels.get(code), level)

@@ -31,8 +31,11 @@ def _synergies(kb: KnowledgeBase) -> list[tuple[str, Synergy, frozenset[str]]]:
 
 
 def _fits_person(c: Context, entry: Synergy) -> bool:
-    """Pregnancy and lactation: only an entry whose sourced flag says it is safe."""
+    """Only from the entry's age; in pregnancy and lactation only an entry whose sourced flag
+    says it is safe."""
     person = c.intake.person
+    if person.age < entry.age_from:
+        return False
     if not (person.pregnant or person.lactating):
         return True
     if entry.pregnancy is None:
@@ -44,7 +47,8 @@ def _fits_person(c: Context, entry: Synergy) -> bool:
 @rule("synergy.suggest", gives=("synergy",), needs=("withheld",))
 def synergy(c: Context) -> list[Finding]:
     """Nutrients that work with magnesium for the person's applications and conditions: none
-    when withheld or for a young child; in pregnancy and lactation only those known to be safe."""
+    when withheld or for a young child, each only from its age, and in pregnancy and lactation
+    only those known to be safe."""
     if c.value("withheld"):
         return []
     with c.scope():

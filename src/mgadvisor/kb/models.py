@@ -511,6 +511,8 @@ class Synergy(Model):
     always: bool = False  # suggested whatever the goals
     # Conditions (conditions.yaml) for which this nutrient is suggested whatever the goals.
     conditions: list[Code] = Field(default_factory=list)
+    # Suggested only from this age (years): the ages its sources studied.
+    age_from: float = Field(default=0, ge=0, le=120)
     # Pregnancy and lactation: suggested only when `safe` is true; none = not known, not suggested.
     pregnancy: SafetyFlag | None = None
     # With one of `conditions`: a follow-up prompt (a messages.yaml code) and its sources.
