@@ -146,6 +146,8 @@ def interactions_cmd(
             i = row["interaction"]
             typer.echo(f"{head}: {i['rule']} [{', '.join(i['sources'])}]")
             typer.echo(f"    {i['mechanism']}")
+        elif row["note"]:
+            typer.echo(f"{head}: {row['note']}")
         else:
             typer.echo(f"{head}: " + t("no known interaction with magnesium"))
         if row["depletes_magnesium"]:

@@ -22,6 +22,7 @@ from mgadvisor.advice import (
     Finding,
     Indicator,
     InteractionHit,
+    LabResult,
     Referral,
     Risk,
     ScheduleItem,
@@ -97,9 +98,11 @@ def _document_model() -> type[BaseModel]:
             )
         ],
         "diet": _out(DietResult, "DietOut") | None,
+        "lab_results": list[_out(LabResult, "LabResultOut", name=(str, ...))],  # type: ignore[misc]
     }
     fields: dict[str, Any] = {name: (kind, ...) for name, kind in nested.items()}
     fields["diet"] = (nested["diet"], None)
+    fields["lab_results"] = (nested["lab_results"], [])
     return _out(
         Advice,
         "AdviceDocument",
@@ -153,12 +156,18 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "authority_name": next(
             a.name.get(lang) for a in kb.reference_values.authorities if a.code == advice.authority
         ),
+        "actions": many(advice.actions),
         "risk": {
             "level": advice.risk.level,
             "score": advice.risk.score,
             "factors": many(advice.risk.factors),
+            "status": advice.risk.status,
         },
-        "referral": {"needed": advice.referral.needed, "reasons": many(advice.referral.reasons)},
+        "referral": {
+            "needed": advice.referral.needed,
+            "reasons": many(advice.referral.reasons),
+            "urgency": advice.referral.urgency,
+        },
         "compounds": _compounds(advice, kb, lang, many),
         "dose": dose,
         "schedule": _schedule(advice, kb, lang),
@@ -171,6 +180,11 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "warnings": many(advice.warnings),
         "synergy": many(advice.synergy),
         "follow_up": many(advice.follow_up),
+        "follow_up_weeks": advice.follow_up_weeks,
+        "lab_results": [
+            {**plain(row), "name": kb.labs[row.analyte].name.get(lang)}
+            for row in advice.lab_results
+        ],
         "calculations": plain(advice.calculations),
         "trace": [
             {"rule": s.rule, "facts": s.facts, "result": s.result, "sources": s.sources}

@@ -114,6 +114,22 @@ FIELD_LABELS = {
 
 # Labels of the advice report.
 RISK_LABELS = {"low": N_("low"), "moderate": N_("moderate"), "high": N_("high")}
+# What a measured magnesium value says about the risk (Risk.status): the headline then says that.
+RISK_STATUS = {
+    "confirmed_low": N_("Deficiency confirmed: the measured magnesium is low"),
+    "excluded_high": N_("No deficiency: the measured magnesium is above the range"),
+}
+URGENCY = {
+    "emergency": N_("Urgent: get medical help now"),
+    "same_day": N_("Today: contact a doctor"),
+    "routine": N_("Refer to a doctor (normal appointment)"),
+}
+PRODUCT_ACTION = {
+    "continue": N_("Current products: continue"),
+    "adjust": N_("Current products: adjust"),
+    "stop": N_("Current products: stop"),
+}
+LAB_FLAG = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
 STATUS = {
     "advised": N_("advised"),
     "medical_supervision": N_("only under medical supervision"),

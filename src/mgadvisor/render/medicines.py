@@ -10,6 +10,7 @@ from mgadvisor.assess.medication import review
 from mgadvisor.i18n import Translator
 from mgadvisor.intake import Medication
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.models import Interaction
 from mgadvisor.render.findings import finding_text, medicine_name
 
 ATC = re.compile(r"[A-Z]\d{2}[A-Z0-9]*")
@@ -38,11 +39,15 @@ def medicine_rows(kb: KnowledgeBase, names: list[str], lang: str) -> list[dict[s
     for match in result.matches:
         hit = next((h for h in result.interactions if h.medication == match.input), None)
         dep = next((d for m, d in result.depleting if m.input == match.input), None)
+        entry = next((e for m, e in result.entries if m.input == match.input), None)
         row: dict[str, Any] = {
             **plain(match),
             "name": medicine_name(kb, match.atc, lang) or match.name,
             "interaction": None,
             "depletes_magnesium": dep.code if dep else None,
+            # An entry that is no timing rule (QT, a likely condition, kidney-only, infusion):
+            # what it says, so "no known interaction" is never shown for it.
+            "note": _note(entry, lang),
         }
         if hit is not None:
             row["interaction"] = {
@@ -53,3 +58,10 @@ def medicine_rows(kb: KnowledgeBase, names: list[str], lang: str) -> list[dict[s
             }
         rows.append(row)
     return rows
+
+
+def _note(entry: Interaction | None, lang: str) -> str | None:
+    if entry is None or entry.timing:
+        return None
+    advice = f" {entry.advice.get(lang)}" if entry.advice else ""
+    return f"{entry.mechanism.get(lang)}{advice}"

@@ -9,16 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mgadvisor.i18n import Translator
+from mgadvisor.i18n import N_, Translator
 from mgadvisor.render.labels import (
     BASIS_LABELS as BASIS,
 )
 from mgadvisor.render.labels import (
+    LAB_FLAG,
     MATCH,
     MDS_PARTS,
+    PRODUCT_ACTION,
     RISK_LABELS,
+    RISK_STATUS,
     SEVERITY,
     STATUS,
+    URGENCY,
 )
 
 
@@ -45,11 +49,16 @@ def match_of(med: dict[str, Any]) -> str:
 
 
 def sections(data: dict[str, Any], t: Translator, explain: bool = False) -> list[Section]:
-    """The practitioner report as sections, in reading order (referral first after the title)."""
+    """The practitioner report as sections, in reading order: what to do now (an urgent
+    referral, stopping a product) first, then the referral with its urgency."""
     out = [_title(data, t)]
+    if data["actions"]:
+        first = URGENCY.get(data["referral"]["urgency"] or "", N_("First"))
+        out.append(Section(t(first), [_cited(a) for a in data["actions"]], alert=True))
     if data["referral"]["needed"]:
         reasons = [_cited(r) for r in data["referral"]["reasons"]]
-        out.append(Section(t("Refer to a doctor"), reasons, alert=True))
+        urgency = URGENCY[data["referral"]["urgency"] or "routine"]
+        out.append(Section(t(urgency), reasons, alert=True))
     out += [_risk(data, t), _labs(data, t), _compounds(data, t), _dose(data, t)]
     out.append(_schedule(data, t))
     if data["interactions"]:
@@ -91,6 +100,9 @@ def _risk(data: dict[str, Any], t: Translator) -> Section:
     level_label = RISK_LABELS[data["risk"]["level"]]
     risk = data["risk"]
     title = t("Deficiency risk: {level} (score {score})", level=t(level_label), score=risk["score"])
+    if risk.get("status"):
+        status_label = RISK_STATUS[risk["status"]]
+        title = t(status_label)
     factors = [f"+{f['points']}  {_cited(f)}" for f in risk["factors"]]
     return Section(title, factors or [t("No risk factors found.")])
 
@@ -99,7 +111,9 @@ def _labs(data: dict[str, Any], t: Translator) -> Section:
     calc = data["calculations"]
     numbers = []
     if calc["egfr"] is not None:
-        how = t("given") if calc["egfr_source"] == "given" else "CKD-EPI 2021"
+        how = {"given": t("given"), "schwartz_bedside": "bedside Schwartz"}.get(
+            calc["egfr_source"], "CKD-EPI 2021"
+        )
         numbers.append(
             t(
                 "eGFR {egfr} mL/min/1.73 m² ({how}), KDIGO {stage}",
@@ -112,7 +126,32 @@ def _labs(data: dict[str, Any], t: Translator) -> Section:
     numbers.append(
         t("Magnesium Depletion Score {mds} of 5 ({parts})", mds=calc["mds"], parts=parts)
     )
-    return Section(t("Labs and calculations"), numbers + [_cited(f) for f in data["labs"]])
+    rows = [_lab_row(row, t) for row in data.get("lab_results") or []]
+    return Section(
+        t("Labs and calculations"),
+        numbers + [_cited(f) for f in data["labs"]],
+        headers=[t("Lab value"), t("Result"), t("Range"), t("Reading")] if rows else [],
+        rows=rows,
+    )
+
+
+def _lab_row(row: dict[str, Any], t: Translator) -> list[str]:
+    num = t.num
+    low, high = row["range_low"], row["range_high"]
+    if low is None and high is None:
+        span = "-"
+    else:
+        span = (
+            f"{num(low, 2) if low is not None else ''}–{num(high, 2) if high is not None else ''}"
+        )
+        span += " " + row["unit_canonical"]
+        span += " (" + (t("lab") if row["range_source"] == "lab" else t("default")) + ")"
+    value = f"{num(row['value'], 2)} {row['unit']}"
+    if row["derived"]:
+        calculated = t("calculated")
+        value = f"{num(row['value_canonical'], 2)} {row['unit_canonical']} ({calculated})"
+    flag_label = LAB_FLAG.get(row["flag"] or "")
+    return [row["name"], value, span, t(flag_label) if flag_label else "-"]
 
 
 def _compounds(data: dict[str, Any], t: Translator) -> Section:
@@ -142,18 +181,21 @@ def _dose(data: dict[str, Any], t: Translator) -> Section:
         ),
     ]
     lines += [_cited(b) for b in dose["basis"]]
-    product = dose.get("product")
-    if product:
+    for product in dose.get("products") or []:
         basis_label = BASIS[product["basis"]]
         lines.append(
             t(
-                "Current product: {units} × {amount} mg ({basis}) = {per_day} mg elemental a day",
+                "{name}: {units} × {amount} mg ({basis}) = {per_day} mg elemental a day",
+                name=product["name"] or product["compound"] or "-",
                 units=product["units_per_day"],
                 amount=num(product["amount_mg"], 0),
                 basis=t(basis_label),
                 per_day=num(product["elemental_mg_per_day"], 0),
             )
         )
+    if dose.get("current_products_action"):
+        action_label = PRODUCT_ACTION[dose["current_products_action"]]
+        lines.append(t(action_label))
     return Section(t("Dose"), lines)
 
 

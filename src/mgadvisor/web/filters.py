@@ -13,7 +13,16 @@ from pydantic import BaseModel
 
 from mgadvisor.kb.evidence import Evidence
 from mgadvisor.kb.models import Statement, Text
-from mgadvisor.render.labels import EVIDENCE_LABELS, FIELD_LABELS, STATUS
+from mgadvisor.render.labels import (
+    BASIS_LABELS,
+    EVIDENCE_LABELS,
+    FIELD_LABELS,
+    LAB_FLAG,
+    PRODUCT_ACTION,
+    RISK_STATUS,
+    STATUS,
+    URGENCY,
+)
 from mgadvisor.render.report import schedule_when as _schedule_when
 
 
@@ -128,6 +137,13 @@ def schedule_when(ctx: Any, item: Mapping[str, Any]) -> str:
     return _schedule_when(dict(item), ctx["t"])
 
 
+@pass_context
+def compound_name(ctx: Any, code: str | None) -> str:
+    """A compound code's name in the page's language ('' for none)."""
+    entry = ctx["kb"].compounds.get(code) if code else None
+    return str(entry.name.get(ctx["t"].lang)) if entry is not None else ""
+
+
 def register(env: Environment) -> None:
     env.filters.update(
         zip_self=zip_self,
@@ -142,5 +158,11 @@ def register(env: Environment) -> None:
         reference_items=reference_items,
         timeline_x=timeline_x,
         schedule_when=schedule_when,
+        compound_name=compound_name,
+        urgency_label=URGENCY.__getitem__,
+        risk_status_label=RISK_STATUS.__getitem__,
+        product_action_label=PRODUCT_ACTION.__getitem__,
+        lab_flag_label=LAB_FLAG.__getitem__,
+        basis_label=BASIS_LABELS.__getitem__,
     )
     env.globals["timeline_ticks"] = TIMELINE_TICKS
