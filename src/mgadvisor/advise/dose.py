@@ -242,12 +242,13 @@ def target(c: Context) -> float:
 
 @rule("dose.split", gives=("dose_count", "dose_basis"), needs=("dose_target",))
 def split_doses(c: Context) -> int:
-    """Above the split threshold, the dose is spread over at least two intakes (BfR)."""
+    """From the split threshold (the 250 mg maximum) the dose is spread over at least two
+    intakes, more when each would still pass it (BfR)."""
     dose: float = c.value("dose_target")
     if dose <= 0:
         return 0
     threshold = c.param("split_doses_above_mg")
-    count = max(1, math.ceil(dose / threshold)) if dose > threshold else 1
+    count = max(2, math.ceil(dose / threshold)) if dose >= threshold else 1
     if count > 1:
         c.emit(c.finding("dose.split", intakes=count, threshold=threshold), "dose_basis")
     return count
