@@ -78,19 +78,23 @@ def _rankable(kb: KnowledgeBase) -> list[_Rankable]:
     return table
 
 
-@rule("compound.rank", gives=("ranked",))
+@rule("compound.rank", gives=("ranked",), needs=("lab_flags",))
 def ranked(c: Context) -> list[CompoundChoice]:
     """The three best-fitting compounds, each with the reasons and the sources of its links."""
     weights = (c.param("rank_goal"), c.param("rank_complaint"), c.param("rank_laxative_penalty"))
-    choices = rank(c.kb, c.intake, weights)
+    high = {code for code, flag in c.value("lab_flags").items() if flag == "high"}
+    choices = rank(c.kb, c.intake, weights, high)
     c.cite(*(choice.sources for choice in choices))  # the links each reason rests on
     return choices
 
 
 def rank(
-    kb: KnowledgeBase, intake: Intake, weights: tuple[float, float, float]
+    kb: KnowledgeBase,
+    intake: Intake,
+    weights: tuple[float, float, float],
+    high_labs: set[str] | frozenset[str] = frozenset(),
 ) -> list[CompoundChoice]:
-    """Compounds scored for the person, best first (top 3)."""
+    """Compounds scored for the person, best first (top 3); `high_labs`: analytes flagged high."""
     alarm = bool(alarm_signs(kb, intake))
     goals = [
         g
@@ -120,8 +124,8 @@ def rank(
     for app in by_complaint:
         for code in users.get(app, ()):
             score[code] += w_complaint
-    for code, avoid in _avoiding(kb):
-        if any(condition in intake.conditions for condition in avoid):
+    for code, avoid, labs in _avoiding(kb):
+        if any(condition in intake.conditions for condition in avoid) or high_labs & set(labs):
             del score[code]
     top = sorted([(-points, code) for code, points in score.items()])[:TOP]
     out = []
@@ -166,10 +170,12 @@ def _users(kb: KnowledgeBase) -> dict[str, list[str]]:
     return kb._cache["rank_users"]  # type: ignore[no-any-return]
 
 
-def _avoiding(kb: KnowledgeBase) -> list[tuple[str, list[str]]]:
-    """Ranked compounds with conditions they are not advised with."""
+def _avoiding(kb: KnowledgeBase) -> list[tuple[str, list[str], list[str]]]:
+    """Ranked compounds with the conditions, and the high lab values, they are not advised with."""
     return [
-        (e.compound.code, e.compound.avoid_with) for e in _rankable(kb) if e.compound.avoid_with
+        (e.compound.code, e.compound.avoid_with, e.compound.avoid_with_high_lab)
+        for e in _rankable(kb)
+        if e.compound.avoid_with or e.compound.avoid_with_high_lab
     ]
 
 

@@ -30,6 +30,13 @@ def _synergies(kb: KnowledgeBase) -> list[tuple[str, Synergy, frozenset[str]]]:
     return cached
 
 
+def _already_covered(entry: Synergy, atcs: list[str], high: set[str]) -> bool:
+    """The person already takes it (a medicine under its ATC codes), or a lab value it would
+    raise is already high."""
+    taken = any(atc.startswith(prefix) for atc in atcs for prefix in entry.not_with_atc)
+    return taken or bool(high.intersection(entry.not_with_high_lab))
+
+
 def _fits_person(c: Context, entry: Synergy) -> bool:
     """Only from the entry's age; in pregnancy and lactation only an entry whose sourced flag
     says it is safe."""
@@ -44,13 +51,16 @@ def _fits_person(c: Context, entry: Synergy) -> bool:
     return entry.pregnancy.safe
 
 
-@rule("synergy.suggest", gives=("synergy",), needs=("withheld",))
+@rule("synergy.suggest", gives=("synergy",), needs=("withheld", "medications", "lab_flags"))
 def synergy(c: Context) -> list[Finding]:
     """Nutrients that work with magnesium for the person's applications and conditions: none
     when withheld or for a young child, each only from its age, and in pregnancy and lactation
-    only those known to be safe."""
+    only those known to be safe; not what the person already takes or what would raise a lab
+    value that is already high."""
     if c.value("withheld"):
         return []
+    atcs = [m.atc for m in c.value("medications").matches if m.atc]
+    high = {code for code, flag in c.value("lab_flags").items() if flag == "high"}
     with c.scope():
         if c.intake.person.age < c.param("young_child_below_age"):
             return []
@@ -60,7 +70,7 @@ def synergy(c: Context) -> list[Finding]:
     for code, entry, applications in _synergies(c.kb):
         shared = sorted(apps & applications) if apps else []
         for_condition = sorted(conditions.intersection(entry.conditions))
-        if not (shared or entry.always or for_condition):
+        if not (shared or entry.always or for_condition) or _already_covered(entry, atcs, high):
             continue
         with c.scope():
             if _fits_person(c, entry):

@@ -195,6 +195,8 @@ class Compound(Model):
     laxative: LeveledStatement
     # Conditions with which this compound is not advised (e.g. glycerophosphate adds phosphate).
     avoid_with: list[Code] = Field(default_factory=list)
+    # Lab analytes that, flagged high, rule this compound out as the conditions above do.
+    avoid_with_high_lab: list[Code] = Field(default_factory=list)
     uses: list[UseLink] = Field(default_factory=list)
     timing: Timing | None = None
     notes: list[Statement] = Field(default_factory=list)
@@ -513,6 +515,10 @@ class Synergy(Model):
     conditions: list[Code] = Field(default_factory=list)
     # Suggested only from this age (years): the ages its sources studied.
     age_from: float = Field(default=0, ge=0, le=120)
+    # Not suggested to someone who already takes a medicine under these ATC codes (calcium).
+    not_with_atc: list[AtcCode] = Field(default_factory=list)
+    # Not suggested when one of these lab analytes is flagged high (calcium, vitamin D).
+    not_with_high_lab: list[Code] = Field(default_factory=list)
     # Pregnancy and lactation: suggested only when `safe` is true; none = not known, not suggested.
     pregnancy: SafetyFlag | None = None
     # With one of `conditions`: a follow-up prompt (a messages.yaml code) and its sources.
