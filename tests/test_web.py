@@ -119,7 +119,8 @@ def test_invalid_field_keeps_everything_typed(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["med.0.name", "product.compound", "lab.serum_magnesium.value", "person.age"]
+    "field",
+    ["med.0.name", "prod.0.compound", "prod.1.name", "lab.serum_magnesium.value", "person.age"],
 )
 def test_script_injection_is_escaped_everywhere(client: TestClient, field: str) -> None:
     data = {"person.age": "40", "person.sex": "male", field: XSS}
@@ -298,3 +299,48 @@ def test_finding_and_reference_filters_escape_and_place_what_they_are_given() ->
     refs = str(reference_items([{"key": "x<1>", "apa": XSS}]))
     assert refs.startswith('<li id="ref-x&lt;1&gt;">') and "<script>" not in refs
     assert [timeline_x(c) for c in ("06:00", "15:00", "24:00", "03:30")] == [20, 240, 460, 20]
+
+
+def test_new_intake_fields_reach_the_advice(client: TestClient) -> None:
+    """Week of pregnancy, the lab's own range, several products and a medicine's frequency
+    and times travel from the form into the advice (issue 10)."""
+    data = {
+        "person.age": "34",
+        "person.sex": "female",
+        "person.pregnancy_week": "30",
+        "conditions": ["hypertension"],
+        "complaints": ["headache"],
+        "lab.serum_magnesium.value": "0,72",
+        "lab.serum_magnesium.unit": "mmol/L",
+        "lab.serum_magnesium.range": "0,70-1,00",
+        "prod.0.name": "Magnesium Forte",
+        "prod.0.compound": "magnesium citrate",
+        "prod.0.amount_mg": "100",
+        "prod.0.basis": "elemental",
+        "prod.0.units_per_day": "2",
+        "prod.1.name": "Multivitamine",
+        "prod.1.amount_mg": "50",
+        "med.0.name": "Ciproxin 500 mg",
+        "med.0.time": "08:00, 20:00",
+        "med.0.frequency": "twice_daily",
+    }
+    page = client.post("/advice?lang=en", data=form(client, **data))
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert "urgency-emergency" in html  # pre-eclampsia alarm signs: act now, before anything else
+    assert html.index("urgency-emergency") < html.index("Deficiency")
+    assert "Stop Magnesium Forte, Multivitamine now" in html
+    assert "0.7–1 mmol/L (lab)" in html  # the lab's own range is the one used
+
+
+def test_a_bad_lab_range_is_a_field_error_that_keeps_what_was_typed(client: TestClient) -> None:
+    data = {
+        "person.age": "50",
+        "person.sex": "male",
+        "lab.serum_magnesium.value": "0.8",
+        "lab.serum_magnesium.unit": "mmol/L",
+        "lab.serum_magnesium.range": "1.0-0.7",
+    }
+    page = client.post("/advice?lang=en", data=form(client, **data))
+    assert page.status_code == 422
+    assert 'id="e-lab.serum_magnesium.range"' in page.text and 'value="1.0-0.7"' in page.text

@@ -141,11 +141,12 @@ class Lab(_Model):
     unit: str
     reference_range: tuple[float, float] | None = None
 
-    @model_validator(mode="after")
-    def _range_ordered(self) -> Lab:
-        if self.reference_range and not self.reference_range[0] < self.reference_range[1]:
-            raise ValueError("reference_range must be [low, high] with low < high")
-        return self
+    @field_validator("reference_range")
+    @classmethod
+    def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 <= value[0] < value[1]:
+            raise ValueError("[low, high] with 0 <= low < high")
+        return value
 
 
 class LoadingTest(_Model):

@@ -164,3 +164,12 @@ ERROR_MESSAGES = (
     N_("code"),
     N_("citation key"),
 )
+# How often a medicine is taken (medications[].frequency), for the intake form.
+FREQUENCY_LABELS = {
+    "daily": N_("once a day"),
+    "twice_daily": N_("twice a day"),
+    "three_times_daily": N_("three times a day"),
+    "weekly": N_("once a week"),
+    "monthly": N_("once a month"),
+    "as_needed": N_("when needed"),
+}

@@ -14,13 +14,20 @@ from typing import Any
 from mgadvisor.errors import IntakeError
 
 MED_ROWS = 5
+PRODUCT_ROWS = 3
 LABS: tuple[str, ...] = (
     "serum_magnesium",
+    "ionized_magnesium",
     "creatinine",
     "egfr",
+    "serum_potassium",
+    "serum_calcium",
+    "albumin",
+    "phosphate",
     "rbc_magnesium",
     "urine_magnesium_24h",
 )
+FREQUENCIES = ("daily", "twice_daily", "three_times_daily", "weekly", "monthly", "as_needed")
 MULTI = ("complaints", "goals", "conditions")
 
 
@@ -63,32 +70,115 @@ class Mapped:
     data: dict[str, Any]
     med_rows: list[int]  # medications[i] came from form row med_rows[i]
     labs: list[str]  # labs[i] is this analyte
+    product_rows: list[int] = field(default_factory=list)  # products[i] came from this row
 
 
-def to_intake(state: FormState) -> Mapped:
-    v = state.get
+def _person(v: Any) -> dict[str, Any]:
     person: dict[str, Any] = {
         "age": _num(v("person.age")) if v("person.age") else None,
         "sex": v("person.sex") or None,
     }
-    if v("person.weight_kg"):
-        person["weight_kg"] = _num(v("person.weight_kg"))
+    for key in ("weight_kg", "height_cm", "pregnancy_week"):
+        if v(f"person.{key}"):
+            person[key] = _num(v(f"person.{key}"))
     for flag in ("pregnant", "lactating"):
         if v(f"person.{flag}"):
             person[flag] = True
-    data: dict[str, Any] = {"person": {k: val for k, val in person.items() if val is not None}}
-    for key in MULTI:
-        if state.lists.get(key):
-            data[key] = state.lists[key]
+    return {k: val for k, val in person.items() if val is not None}
+
+
+def _times(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,;]+", text) if part]
+
+
+def _medications(v: Any) -> tuple[list[dict[str, Any]], list[int]]:
     meds, rows = [], []
     for i in range(MED_ROWS):
         name = v(f"med.{i}.name")
-        if name:
-            med: dict[str, Any] = {"name": name}
-            if v(f"med.{i}.time"):
-                med["time"] = v(f"med.{i}.time")
-            meds.append(med)
-            rows.append(i)
+        if not name:
+            continue
+        med: dict[str, Any] = {"name": name}
+        times = _times(v(f"med.{i}.time"))
+        if len(times) == 1:
+            med["time"] = times[0]
+        elif times:
+            med["times"] = times
+        if v(f"med.{i}.frequency"):
+            med["frequency"] = v(f"med.{i}.frequency")
+        meds.append(med)
+        rows.append(i)
+    return meds, rows
+
+
+def _range(text: str) -> Any:
+    """'0,70-1,00' or '0.70 – 1.00' -> [0.7, 1.0]; anything else goes to the validator as is."""
+    parts = [p for p in re.split(r"\s*[-–—]\s*|\s+", text.strip()) if p]
+    return [_num(p) for p in parts] if len(parts) == 2 else text
+
+
+def _labs(v: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    labs, order = [], []
+    for analyte in LABS:
+        if not v(f"lab.{analyte}.value"):
+            continue
+        lab: dict[str, Any] = {
+            "analyte": analyte,
+            "value": _num(v(f"lab.{analyte}.value")),
+            "unit": v(f"lab.{analyte}.unit"),
+        }
+        if v(f"lab.{analyte}.range"):
+            lab["reference_range"] = _range(v(f"lab.{analyte}.range"))
+        labs.append(lab)
+        order.append(analyte)
+    return labs, order
+
+
+def _products(v: Any) -> tuple[list[dict[str, Any]], list[int]]:
+    products, rows = [], []
+    for i in range(PRODUCT_ROWS):
+        keys = ("name", "compound", "amount_mg", "units_per_day")
+        if not any(v(f"prod.{i}.{k}") for k in keys):
+            continue
+        product: dict[str, Any] = {
+            "name": v(f"prod.{i}.name") or None,
+            "compound": v(f"prod.{i}.compound") or None,
+            "amount_mg": _num(v(f"prod.{i}.amount_mg")) if v(f"prod.{i}.amount_mg") else None,
+            "basis": v(f"prod.{i}.basis")
+            or ("compound" if v(f"prod.{i}.compound") else "elemental"),
+            "units_per_day": _num(v(f"prod.{i}.units_per_day"))
+            if v(f"prod.{i}.units_per_day")
+            else None,
+        }
+        products.append({k: val for k, val in product.items() if val is not None})
+        rows.append(i)
+    return products, rows
+
+
+def _diet(state: FormState) -> dict[str, Any] | None:
+    v = state.get
+    ffq = {
+        key.removeprefix("ffq."): {"frequency": val}
+        for key, val in state.values.items()
+        if key.startswith("ffq.") and val
+    }
+    water = {
+        k: _num(v(f"water.{k}"))
+        for k in ("liters_per_day", "magnesium_mg_per_l")
+        if v(f"water.{k}")
+    }
+    if not (ffq or water):
+        return None
+    return {**({"ffq": ffq} if ffq else {}), **({"water": water} if water else {})}
+
+
+def to_intake(state: FormState) -> Mapped:
+    """The intake data of the form, and where each list item came from (for error messages)."""
+    v = state.get
+    data: dict[str, Any] = {"person": _person(v)}
+    for key in MULTI:
+        if state.lists.get(key):
+            data[key] = state.lists[key]
+    meds, med_rows = _medications(v)
     if meds:
         data["medications"] = meds
     lifestyle = {
@@ -100,40 +190,15 @@ def to_intake(state: FormState) -> Mapped:
         lifestyle["stress"] = v("lifestyle.stress")
     if lifestyle:
         data["lifestyle"] = lifestyle
-    labs, order = [], []
-    for analyte in LABS:
-        if v(f"lab.{analyte}.value"):
-            labs.append(
-                {
-                    "analyte": analyte,
-                    "value": _num(v(f"lab.{analyte}.value")),
-                    "unit": v(f"lab.{analyte}.unit"),
-                }
-            )
-            order.append(analyte)
+    labs, order = _labs(v)
     if labs:
         data["labs"] = labs
-    if v("product.compound") or v("product.amount_mg"):
-        product: dict[str, Any] = {
-            "compound": v("product.compound"),
-            "amount_mg": _num(v("product.amount_mg")) if v("product.amount_mg") else None,
-            "basis": v("product.basis") or "compound",
-        }
-        if v("product.units_per_day"):
-            product["units_per_day"] = _num(v("product.units_per_day"))
-        data["product"] = {k: val for k, val in product.items() if val is not None}
-    ffq = {
-        key.removeprefix("ffq."): {"frequency": val}
-        for key, val in state.values.items()
-        if key.startswith("ffq.") and val
-    }
-    water = {
-        k: _num(v(f"water.{k}"))
-        for k in ("liters_per_day", "magnesium_mg_per_l")
-        if v(f"water.{k}")
-    }
-    if ffq or water:
-        data["diet"] = {**({"ffq": ffq} if ffq else {}), **({"water": water} if water else {})}
+    products, product_rows = _products(v)
+    if products:
+        data["products"] = products
+    diet = _diet(state)
+    if diet:
+        data["diet"] = diet
     prefs: dict[str, Any] = {}
     if v("preferences.authority"):
         prefs["authority"] = v("preferences.authority")
@@ -141,17 +206,23 @@ def to_intake(state: FormState) -> Mapped:
         prefs["follow_study_dose"] = True
     if prefs:
         data["preferences"] = prefs
-    return Mapped(data, rows, order)
+    return Mapped(data, med_rows, order, product_rows)
 
 
 def field_for(path: str, mapped: Mapped) -> str:
     """The form field an intake error path belongs to (e.g. labs[1].unit -> lab.creatinine.unit)."""
     if m := re.match(r"medications\[(\d+)\](?:\.(\w+))?", path):
         row = mapped.med_rows[int(m.group(1))] if int(m.group(1)) < len(mapped.med_rows) else 0
-        return f"med.{row}.{m.group(2) or 'name'}"
+        part = {"times": "time"}.get(m.group(2) or "name", m.group(2) or "name")
+        return f"med.{row}.{part if part in ('name', 'time', 'frequency') else 'name'}"
+    if m := re.match(r"products\[(\d+)\](?:\.(\w+))?", path):
+        i = int(m.group(1))
+        row = mapped.product_rows[i] if i < len(mapped.product_rows) else 0
+        return f"prod.{row}.{m.group(2) or 'amount_mg'}"
     if m := re.match(r"labs\[(\d+)\](?:\.(\w+))?", path):
         analyte = mapped.labs[int(m.group(1))] if int(m.group(1)) < len(mapped.labs) else LABS[0]
         part = m.group(2) if m.group(2) in ("unit", "value") else "value"
+        part = "range" if m.group(2) == "reference_range" else part
         return f"lab.{analyte}.{part}"
     if m := re.match(r"(complaints|goals|conditions)\[\d+\]", path):
         return m.group(1)

@@ -11,8 +11,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
 from mgadvisor.i18n import N_, Translator
+from mgadvisor.render.labels import FREQUENCY_LABELS
 from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token, request_lang
-from mgadvisor.web.forms import LABS, MED_ROWS, Mapped, errors_by_field, state_from, to_intake
+from mgadvisor.web.forms import (
+    FREQUENCIES,
+    LABS,
+    MED_ROWS,
+    PRODUCT_ROWS,
+    Mapped,
+    errors_by_field,
+    state_from,
+    to_intake,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,6 +60,10 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
     if key not in kb._cache:
         kb._cache[key] = {
             "med_rows": range(MED_ROWS),
+            "product_rows": range(PRODUCT_ROWS),
+            "frequencies": [
+                (code, Translator(lang)(FREQUENCY_LABELS[code])) for code in FREQUENCIES
+            ],
             "labs": [(code, kb.labs[code]) for code in LABS],
             "medicine_names": sorted({m.name for m in kb.medicines}, key=str.casefold),
             "compounds": compound_table(kb, lang),
