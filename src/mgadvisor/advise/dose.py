@@ -166,12 +166,10 @@ def _kidney_cap(c: Context, dose: float) -> float:
         return dose
     if not any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions):
         return dose
-    with c.scope():
+    with c.scope():  # said even below the cap: the practitioner should ask for the value
         cap = c.param("ckd_unknown_stage_cap_mg")
-        if dose > cap:
-            c.emit(
-                c.finding("dose.ckd_unknown_stage_cap", severity="warning", cap=cap), "dose_basis"
-            )
+        finding = c.finding("dose.ckd_unknown_stage_cap", severity="warning", cap=cap)
+        c.emit(finding, "dose_basis")
     return min(dose, cap)
 
 
