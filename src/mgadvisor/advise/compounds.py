@@ -8,7 +8,9 @@ Hydrate variants are not ranked separately: they are the same compound.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +21,19 @@ from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Absorption, Compound, Level, UseLink
 
 TOP = 3
+RANK_CACHE_SIZE = 1024  # rankings kept per knowledge base (least recently used dropped)
 _Reason = tuple[str, str, dict[str, Any], list[str]]  # code, severity, params, sources
 
 
-def _suggested_applications(kb: KnowledgeBase, intake: Intake) -> dict[str, list[str]]:
+def _suggested_applications(
+    kb: KnowledgeBase, complaints: tuple[str, ...], conditions: tuple[str, ...]
+) -> dict[str, list[str]]:
     """Application code -> the complaints/conditions that suggest it."""
     suggested: dict[str, list[str]] = defaultdict(list)
-    for code in intake.complaints:
+    for code in complaints:
         for app in kb.symptoms[code].suggests:
             suggested[app].append(code)
-    for code in intake.conditions:
+    for code in conditions:
         for app in kb.conditions[code].suggests:
             suggested[app].append(code)
     return suggested
@@ -86,11 +91,46 @@ def ranked(c: Context) -> list[CompoundChoice]:
 def rank(
     kb: KnowledgeBase, intake: Intake, weights: tuple[float, float, float]
 ) -> list[CompoundChoice]:
-    """Compounds scored for the person, best first (top 3)."""
-    goals = [g for g in intake.goals if not kb.applications[g].medical_only]
-    suggested = _suggested_applications(kb, intake)
+    """Compounds scored for the person, best first (top 3).
+
+    Ranking reads nothing of the intake but its goal, complaint and condition codes, so it is
+    memoized on exactly those (and the weights), per knowledge base, least recently used
+    dropped past RANK_CACHE_SIZE. Each call gets new objects: nothing of an advice is shared.
+    """
+    memo: Callable[..., list[CompoundChoice]] | None = kb._cache.get("rank_memo")
+    if memo is None:
+        memo = functools.lru_cache(maxsize=RANK_CACHE_SIZE)(functools.partial(_rank, kb))
+        kb._cache["rank_memo"] = memo
+    key = (tuple(intake.goals), tuple(intake.complaints), tuple(intake.conditions), weights)
+    return [_fresh(choice) for choice in memo(*key)]
+
+
+def _fresh(choice: CompoundChoice) -> CompoundChoice:
+    """A copy of a memoized choice that shares no mutable part with it."""
+    reasons = [
+        Finding(
+            f.code,
+            f.severity,
+            {k: list(v) if type(v) is list else v for k, v in f.params.items()},
+            list(f.sources),
+            f.points,
+        )
+        for f in choice.reasons
+    ]
+    return CompoundChoice(choice.code, choice.rank, choice.score, reasons, list(choice.sources))
+
+
+def _rank(
+    kb: KnowledgeBase,
+    goal_codes: tuple[str, ...],
+    complaints: tuple[str, ...],
+    conditions: tuple[str, ...],
+    weights: tuple[float, float, float],
+) -> list[CompoundChoice]:
+    goals = [g for g in goal_codes if not kb.applications[g].medical_only]
+    suggested = _suggested_applications(kb, complaints, conditions)
     wants_laxative = any(kb.applications[g].laxative_wanted for g in goals)
-    sensitive = any(kb.conditions[code].laxative_sensitive for code in intake.conditions)
+    sensitive = any(kb.conditions[code].laxative_sensitive for code in conditions)
     w_goal, w_complaint, w_laxative = weights
 
     by_complaint = {
@@ -111,7 +151,7 @@ def rank(
         for code in users.get(app, ()):
             score[code] += w_complaint
     for code, avoid in _avoiding(kb):
-        if any(condition in intake.conditions for condition in avoid):
+        if any(condition in conditions for condition in avoid):
             del score[code]
     top = sorted([(-points, code) for code, points in score.items()])[:TOP]
     out = []
