@@ -107,17 +107,14 @@ def rank(
 
 def _fresh(choice: CompoundChoice) -> CompoundChoice:
     """A copy of a memoized choice that shares no mutable part with it."""
-    reasons = [
-        Finding(
-            f.code,
-            f.severity,
-            {k: list(v) if type(v) is list else v for k, v in f.params.items()},
-            list(f.sources),
-            f.points,
-        )
-        for f in choice.reasons
-    ]
-    return CompoundChoice(choice.code, choice.rank, choice.score, reasons, list(choice.sources))
+    reasons = []
+    for f in choice.reasons:
+        params = f.params.copy()
+        for key, value in params.items():
+            if type(value) is list:
+                params[key] = value.copy()
+        reasons.append(Finding(f.code, f.severity, params, f.sources.copy(), f.points))
+    return CompoundChoice(choice.code, choice.rank, choice.score, reasons, choice.sources.copy())
 
 
 def _rank(
