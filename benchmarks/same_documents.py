@@ -10,6 +10,9 @@ Dumped: the example intake and every case of `tests/cases/*.yaml`, in nl and en,
 of the varied intakes `mgadvisor batch` is benchmarked with (`batch_bench.varied`, every 97th
 of the first 100,000 lines), all with the benchmarks' date of advice. Each document is written
 with `orjson.dumps` (key order as produced, no sorting), one file per intake and language.
+Also dumped: the advice page (POST /advice) for the forms of the web benchmark
+(`web_http.page_forms`, in nl and en) and the API's answer for every intake above, so that a
+change to the web layer is checked the same way.
 """
 
 from __future__ import annotations
@@ -56,10 +59,41 @@ def documents() -> Iterator[tuple[str, bytes]]:
             yield f"{name}.{lang}.json", orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
+def pages() -> Iterator[tuple[str, bytes]]:
+    from fastapi.testclient import TestClient
+    from web_http import TOKEN, page_forms
+
+    from mgadvisor.web.app import create_app
+
+    with TestClient(create_app()) as client:
+        for lang in LANGS:
+            for k, form in enumerate(page_forms()):
+                body = form + f"&as_of={AS_OF.isoformat()}"
+                answer = client.post(
+                    f"/advice?lang={lang}",
+                    content=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Cookie": f"mg_csrf={TOKEN}",
+                    },
+                )
+                yield f"page-{k:02d}.{lang}.html", answer.content
+        for name, raw in named_intakes():
+            if name.startswith("varied-"):
+                continue
+            answer = client.post(f"/api/v1/advice?as_of={AS_OF.isoformat()}", json=raw)
+            yield f"api-{name}.json", answer.content
+
+
+def everything() -> Iterator[tuple[str, bytes]]:
+    yield from documents()
+    yield from pages()
+
+
 def dump(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
-    for name, data in documents():
+    for name, data in everything():
         (folder / name).write_bytes(data)
         count += 1
     print(f"{count} documents written to {folder}")
@@ -69,13 +103,13 @@ def dump(folder: Path) -> int:
 def compare(folder: Path) -> int:
     differ, count = [], 0
     seen = set()
-    for name, data in documents():
+    for name, data in everything():
         count += 1
         seen.add(name)
         path = folder / name
         if not path.exists() or path.read_bytes() != data:
             differ.append(name)
-    missing = sorted(p.name for p in folder.glob("*.json") if p.name not in seen)
+    missing = sorted(p.name for p in folder.iterdir() if p.name not in seen)
     for name in differ[:20]:
         print(f"DIFFERS: {name}")
     for name in missing[:20]:
