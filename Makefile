@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n catalogs schema refs screenshots browser
+.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n catalogs schema refs help-text screenshots browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ schema: $(STAMP)
 # Re-render the APA bibliography after editing knowledge/references.json.
 refs: $(STAMP)
 	$(BIN)/python -m mgadvisor.render.apa
+
+# Re-render the root `--help` texts after changing a command or its help (a test compares them).
+help-text: $(STAMP)
+	$(BIN)/python -m mgadvisor._help
 
 # Refresh docs/screenshots/ from the browser tests (needs Debian's chromium).
 screenshots: $(STAMP)

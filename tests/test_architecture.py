@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "schemas": 6,
     "cli": 7,
     "web": 7,
+    "_help": 7,  # the root --help, pre-rendered (part of the command line)
     "__main__": 8,
     "__init__": 8,
     "_version": 0,

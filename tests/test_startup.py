@@ -54,3 +54,33 @@ def test_help_imports_nothing_heavy() -> None:
     )
     assert "Usage: mgadvisor" in done.stdout
     assert done.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_prerendered_root_help_is_typers(lang: str, columns: str) -> None:
+    """`mgadvisor --help` prints cli/help.{lang}.txt; it must be what Typer prints (else run
+    `make help-text`)."""
+    env = {"PATH": "/usr/bin:/bin", "MGADVISOR_LANG": lang, "COLUMNS": columns}
+    typer_help = subprocess.run(
+        [sys.executable, "-c", "from mgadvisor.cli import main; main()", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    quick = subprocess.run(
+        [sys.executable, "-m", "mgadvisor", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    assert quick == typer_help
+
+
+def test_narrow_terminal_help_goes_through_typer() -> None:
+    from mgadvisor._help import quick_help
+
+    assert not quick_help(["--help", "--lang", "en"])
+    assert not quick_help(["advise", "--help"])

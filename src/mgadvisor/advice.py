@@ -8,7 +8,9 @@ every finding, filled in by :mod:`mgadvisor.render.contract`.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -283,14 +285,16 @@ class Advice:
 
 _NESTED = 1  # the field holds one of these dataclasses (or None)
 _NESTED_LIST = 2  # the field holds a list of them
-_Layout = tuple[tuple[tuple[str, int], ...], bool]  # (name, nesting) per field; all flat?
+# Per dataclass: its field names, a getter of all their values at once, and the nesting of each
+# field (None when no field nests a dataclass).
+_Layout = tuple[tuple[str, ...], Callable[[Any], Any], tuple[int, ...] | None]
 _LAYOUTS: dict[type[Any], _Layout] = {}
 
 
-def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
+def _layout(cls: type[Any]) -> _Layout:
     """Each field's name and whether it nests dataclasses, read once from the type hints."""
     hints = typing.get_type_hints(cls)
-    layout = []
+    names, nesting = [], []
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
         args = typing.get_args(kind)
@@ -298,8 +302,16 @@ def _layout(cls: type[Any]) -> tuple[tuple[str, int], ...]:
             nested = _NESTED_LIST if typing.get_origin(kind) is list else _NESTED
         else:
             nested = 0
-        layout.append((f.name, nested))
-    return tuple(layout)
+        names.append(f.name)
+        nesting.append(nested)
+    getter: Callable[[Any], Any] = operator.attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple
+        one = getter
+
+        def getter(obj: Any) -> tuple[Any]:
+            return (one(obj),)
+
+    return tuple(names), getter, tuple(nesting) if any(nesting) else None
 
 
 def plain(obj: Any) -> dict[str, Any]:
@@ -307,17 +319,16 @@ def plain(obj: Any) -> dict[str, Any]:
     which deep-copies every value."""
     cached = _LAYOUTS.get(type(obj))
     if cached is None:
-        fields = _layout(type(obj))
-        cached = _LAYOUTS[type(obj)] = (fields, not any(nested for _, nested in fields))
-    fields, flat = cached
-    if flat:
-        return {name: getattr(obj, name) for name, _ in fields}
-    out = {}
-    for name, nested in fields:
-        value = getattr(obj, name)
+        cached = _LAYOUTS[type(obj)] = _layout(type(obj))
+    names, getter, nesting = cached
+    if nesting is None:
+        return dict(zip(names, getter(obj), strict=True))
+    out: dict[str, Any] = {}
+    for name, nested, value in zip(names, nesting, getter(obj), strict=True):
         if nested == _NESTED_LIST:
-            value = [plain(item) for item in value]
+            out[name] = [plain(item) for item in value]
         elif nested and value is not None:
-            value = plain(value)
-        out[name] = value
+            out[name] = plain(value)
+        else:
+            out[name] = value
     return out

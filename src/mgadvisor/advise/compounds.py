@@ -10,7 +10,9 @@ the evidence level of its sources (`kb.evidence`), in its `evidence` parameter a
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,16 +25,19 @@ from mgadvisor.kb.evidence import evidence_of
 from mgadvisor.kb.models import Absorption, Compound, Level, UseLink
 
 TOP = 3
+RANK_CACHE_SIZE = 1024  # rankings kept per knowledge base (least recently used dropped)
 _Reason = tuple[str, str, dict[str, Any], list[str]]  # code, severity, params, sources
 
 
-def _suggested_applications(kb: KnowledgeBase, intake: Intake) -> dict[str, list[str]]:
+def _suggested_applications(
+    kb: KnowledgeBase, complaints: tuple[str, ...], conditions: tuple[str, ...]
+) -> dict[str, list[str]]:
     """Application code -> the complaints/conditions that suggest it."""
     suggested: dict[str, list[str]] = defaultdict(list)
-    for code in intake.complaints:
+    for code in complaints:
         for app in kb.symptoms[code].suggests:
             suggested[app].append(code)
-    for code in intake.conditions:
+    for code in conditions:
         for app in kb.conditions[code].suggests:
             suggested[app].append(code)
     return suggested
@@ -94,17 +99,59 @@ def rank(
     weights: tuple[float, float, float],
     high_labs: set[str] | frozenset[str] = frozenset(),
 ) -> list[CompoundChoice]:
-    """Compounds scored for the person, best first (top 3); `high_labs`: analytes flagged high."""
+    """Compounds scored for the person, best first (top 3); `high_labs`: analytes flagged high.
+
+    Ranking reads nothing of the intake but its goal, complaint and condition codes and whether
+    a bowel alarm sign stands, so it is memoized on exactly those (with the weights and the
+    high lab flags), per knowledge base, least recently used dropped past RANK_CACHE_SIZE.
+    Each call gets new objects: nothing of an advice is shared.
+    """
+    memo: Callable[..., list[CompoundChoice]] | None = kb._cache.get("rank_memo")
+    if memo is None:
+        memo = functools.lru_cache(maxsize=RANK_CACHE_SIZE)(functools.partial(_rank, kb))
+        kb._cache["rank_memo"] = memo
     alarm = bool(alarm_signs(kb, intake))
+    key = (
+        tuple(intake.goals),
+        tuple(intake.complaints),
+        tuple(intake.conditions),
+        weights,
+        alarm,
+        frozenset(high_labs),
+    )
+    return [_fresh(choice) for choice in memo(*key)]
+
+
+def _fresh(choice: CompoundChoice) -> CompoundChoice:
+    """A copy of a memoized choice that shares no mutable part with it."""
+    reasons = []
+    for f in choice.reasons:
+        params = f.params.copy()
+        for key, value in params.items():
+            if type(value) is list:
+                params[key] = value.copy()
+        reasons.append(Finding(f.code, f.severity, params, f.sources.copy(), f.points))
+    return CompoundChoice(choice.code, choice.rank, choice.score, reasons, choice.sources.copy())
+
+
+def _rank(
+    kb: KnowledgeBase,
+    goal_codes: tuple[str, ...],
+    complaints: tuple[str, ...],
+    conditions: tuple[str, ...],
+    weights: tuple[float, float, float],
+    alarm: bool,
+    high_labs: frozenset[str],
+) -> list[CompoundChoice]:
     goals = [
         g
-        for g in intake.goals
+        for g in goal_codes
         if not kb.applications[g].medical_only
         and not (alarm and kb.applications[g].laxative_wanted)
     ]
-    suggested = _suggested_applications(kb, intake)
+    suggested = _suggested_applications(kb, complaints, conditions)
     wants_laxative = any(kb.applications[g].laxative_wanted for g in goals)
-    sensitive = any(kb.conditions[code].laxative_sensitive for code in intake.conditions)
+    sensitive = any(kb.conditions[code].laxative_sensitive for code in conditions)
     w_goal, w_complaint, w_laxative = weights
 
     by_complaint = {
@@ -125,7 +172,7 @@ def rank(
         for code in users.get(app, ()):
             score[code] += w_complaint
     for code, avoid, labs in _avoiding(kb):
-        if any(condition in intake.conditions for condition in avoid) or high_labs & set(labs):
+        if any(condition in conditions for condition in avoid) or high_labs & set(labs):
             del score[code]
     top = sorted([(-points, code) for code, points in score.items()])[:TOP]
     out = []

@@ -7,6 +7,7 @@ heavy drinker.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from mgadvisor.engine import Context, rule
@@ -39,15 +40,25 @@ def band_for(bands: list[IntakeBand], intake: Intake) -> IntakeBand | None:
 
 
 def _band(kb: KnowledgeBase, chosen: Authority, upper: bool, intake: Intake) -> IntakeBand | None:
-    """`band_for`, remembered per authority and person (the bands never change once loaded)."""
+    """`band_for`, remembered per authority and person (the bands never change once loaded).
+
+    The age enters only through comparisons with the bands' age limits, so the key holds the
+    age's place among those limits, not the age itself: ages 40.1 and 40.7 share one entry."""
     person = intake.person
-    key = (chosen.code, upper, person.age, person.sex, person.pregnant, person.lactating)
-    cache: dict[tuple[object, ...], IntakeBand | None] = kb._cache.setdefault("bands", {})
+    bands = chosen.upper_levels if upper else chosen.intakes
+    cache: dict[tuple[object, ...], Any] = kb._cache.setdefault("bands", {})
+    limits = cache.get((chosen.code, upper))
+    if limits is None:
+        ages = {b.age_from for b in bands} | {b.age_to for b in bands if b.age_to is not None}
+        limits = cache[(chosen.code, upper)] = sorted(ages)
+    place = bisect_right(limits, person.age)
+    key = (chosen.code, upper, place, person.sex, person.pregnant, person.lactating)
     if key not in cache:
         if len(cache) >= 4096:
             cache.clear()
-        cache[key] = band_for(chosen.upper_levels if upper else chosen.intakes, intake)
-    return cache[key]
+            cache[(chosen.code, upper)] = limits
+        cache[key] = band_for(bands, intake)
+    return cache[key]  # type: ignore[no-any-return]
 
 
 @rule("person.authority", gives=("authority",))

@@ -131,34 +131,38 @@ class Context:
 
     def run(self, rule: Rule) -> None:
         """Run one rule, store what it gives and leave a trace step if it produced anything."""
+        facts: dict[str, Any] = {}
         cited: dict[str, None] = {}
         made: list[Finding] = []
-        self._facts, self._cited, self._made = {}, cited, made
+        self._facts, self._cited, self._made = facts, cited, made
         out = rule.fn(self)
         name = rule.value
         if name is not None:
             self.values[name] = out
-            if not made and (out is None or out is False or (type(out) is list and not out)):
-                return
-            result = _summary(out)
             if made:
-                result += "; " + ", ".join(f.code for f in made)
-        else:
-            if out is None:
+                result = _summary(out) + "; " + ", ".join([f.code for f in made])
+            elif out is None or out is False or (type(out) is list and not out):
                 return
-            if type(out) is Finding:
-                made = [out]
-            elif out:
-                made = list(out)
             else:
-                return
+                result = _summary(out)
+        elif out is None:
+            return
+        elif type(out) is Finding:
+            made = [out]
             self._route(rule, made)
-            result = ", ".join(f.code for f in made)
+            result = out.code
+        elif out:
+            made = out if type(out) is list else list(out)
+            self._route(rule, made)
+            result = ", ".join([f.code for f in made])
+        else:
+            return
         if self._cited is not cited:  # a scope replaced it: keep both for the trace
             cited.update(self._cited)
         for finding in made:
-            cited.update(dict.fromkeys(finding.sources))
-        self.trace.append(TraceStep(rule.code, self._facts, result, list(cited)))
+            for key in finding.sources:
+                cited[key] = None
+        self.trace.append(TraceStep(rule.code, facts, result, list(cited)))
 
     def _route(self, rule: Rule, findings: list[Finding]) -> None:
         sections = rule.sections

@@ -50,10 +50,14 @@ def apa(kb: KnowledgeBase, keys: Iterable[str] | None = None, html: bool = False
     """
     wanted = list(dict.fromkeys(keys if keys is not None else kb.references))
     ready = _prerendered(kb)
-    if all(key in ready for key in wanted):
-        field = 2 if html else 1
-        ordered = sorted(wanted, key=lambda key: ready[key][0])
-        return {key: str(ready[key][field]) for key in ordered}
+    try:
+        rows = sorted([ready[key] for key in wanted])  # by APA position (each one differs)
+    except KeyError:  # not pre-rendered: citeproc-py below
+        pass
+    else:
+        if html:
+            return {row[3]: row[2] for row in rows}
+        return {row[3]: row[1] for row in rows}
     cache_key = str(("apa", html, tuple(wanted)))
     cached = kb._cache.get(cache_key)
     if not isinstance(cached, dict):
@@ -101,8 +105,8 @@ def prerender(kb: KnowledgeBase) -> dict[str, Any]:
     }
 
 
-def _prerendered(kb: KnowledgeBase) -> dict[str, tuple[int, str, str]]:
-    """Key -> (APA position, plain, HTML) for the pre-rendered entries that are still current."""
+def _prerendered(kb: KnowledgeBase) -> dict[str, tuple[int, str, str, str]]:
+    """Key -> (APA position, plain, HTML, key) for the pre-rendered entries that are current."""
     cached = kb._cache.get("apa_prerendered")
     if isinstance(cached, dict):
         return cached
@@ -114,7 +118,7 @@ def _prerendered(kb: KnowledgeBase) -> dict[str, tuple[int, str, str]]:
     for position, item in enumerate(items):
         key = item["key"]
         if key in kb.references and item["fingerprint"] == _fingerprint(_csl_item(kb, key)):
-            ready[key] = (position, item["text"], item["html"])
+            ready[key] = (position, str(item["text"]), str(item["html"]), key)
     kb._cache["apa_prerendered"] = ready
     return ready
 

@@ -32,7 +32,7 @@ from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.views import compound_composition
 from mgadvisor.render.apa import apa
-from mgadvisor.render.findings import finding_text, medicine_label, medicine_name
+from mgadvisor.render.findings import finding_text, medicine_label, medicine_name, texts
 from mgadvisor.render.medicines import rule_text
 
 
@@ -136,9 +136,23 @@ def finding_dict(kb: KnowledgeBase, finding: Finding, t: Translator) -> dict[str
 def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
     """The advice document as JSON-ready data in `lang` (the shape of :data:`AdviceDocument`)."""
     t = Translator(lang)
+    text = texts(kb, t)
 
     def many(items: list[Finding]) -> list[dict[str, Any]]:
-        return [finding_dict(kb, f, t) for f in items]
+        # finding_dict, inlined: the document renders some 40 findings
+        out = []
+        for f in items:
+            data: dict[str, Any] = {
+                "code": f.code,
+                "severity": f.severity,
+                "text": text(f),
+                "params": f.params,
+                "sources": f.sources,
+            }
+            if f.points is not None:
+                data["points"] = f.points
+            out.append(data)
+        return out
 
     dose = plain(advice.dose)
     dose["basis"] = many(advice.dose.basis)
@@ -251,8 +265,9 @@ def _interactions(advice: Advice, kb: KnowledgeBase, t: Translator) -> list[dict
 
 
 def _references(advice: Advice, kb: KnowledgeBase) -> list[dict[str, str]]:
-    cited = sorted(
-        {key for f in advice.all_findings() for key in f.sources}
-        | {key for hit in advice.interactions for key in hit.sources}
-    )
-    return [{"key": key, "apa": text} for key, text in apa(kb, cited).items()]
+    cited: set[str] = set()
+    for finding in advice.all_findings():
+        cited.update(finding.sources)
+    for hit in advice.interactions:
+        cited.update(hit.sources)
+    return [{"key": key, "apa": text} for key, text in apa(kb, sorted(cited)).items()]

@@ -122,16 +122,26 @@ def finding_text(kb: KnowledgeBase, finding: Finding, t: Translator) -> str:
     Sentences are cached per knowledge base and language: a loaded knowledge base never changes,
     and the same finding (code and parameters) recurs from client to client.
     """
-    try:
-        key = (finding.code, orjson.dumps(finding.params))
-    except TypeError:  # parameters that are not plain JSON data: render without the cache
-        return _render(kb, finding, t)
+    return texts(kb, t)(finding)
+
+
+def texts(kb: KnowledgeBase, t: Translator) -> Callable[[Finding], str]:
+    """:func:`finding_text` for many findings of one language (the cache looked up once)."""
     cache: dict[tuple[str, bytes], str] = kb._cache.setdefault(f"texts_{t.lang}", {})
-    text = cache.get(key)
-    if text is None:
-        if len(cache) >= TEXT_CACHE_SIZE:
-            cache.clear()
-        text = cache[key] = _render(kb, finding, t)
+    dumps = orjson.dumps
+
+    def text(finding: Finding) -> str:
+        try:
+            key = (finding.code, dumps(finding.params))
+        except TypeError:  # parameters that are not plain JSON data: render without the cache
+            return _render(kb, finding, t)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= TEXT_CACHE_SIZE:
+                cache.clear()
+            found = cache[key] = _render(kb, finding, t)
+        return found
+
     return text
 
 

@@ -88,6 +88,18 @@ def findings(
     return Markup("".join(out))
 
 
+def trace_items(steps: Iterable[Mapping[str, Any]]) -> Markup:
+    """One `<li>` per rule that fired: its code, its result and its citation keys, escaped.
+
+    Some twenty-five rules fire per advice: the loop runs in Python, not as template code."""
+    return Markup(
+        "".join(
+            f"<li><code>{escape(s['rule'])}</code>: {escape(s['result'])} {cite(s['sources'])}</li>"
+            for s in steps
+        )
+    )
+
+
 def reference_items(references: Iterable[Mapping[str, str]]) -> Markup:
     """One `<li id="ref-KEY">` per reference of the advice document, key and APA text escaped.
 
@@ -155,6 +167,7 @@ def register(env: Environment) -> None:
         safe_apa=safe_apa,
         cite=cite,
         findings=findings,
+        trace_items=trace_items,
         reference_items=reference_items,
         timeline_x=timeline_x,
         schedule_when=schedule_when,
