@@ -12,6 +12,7 @@ from typing import Any
 
 from mgadvisor.advice import Finding, Indicator, LabResult, MedicationMatch
 from mgadvisor.engine import Context, rule
+from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Alarm
 
 
@@ -36,9 +37,10 @@ class _Facts:
         self.pregnant = intake.person.pregnant
         self.age = intake.person.age
 
-    def holds(self, criterion: str, params: dict[str, Any]) -> bool:
-        """Whether one criterion holds; what matched goes into the finding's parameters."""
-        kind, _, rest = criterion.partition(":")
+    def holds(self, criterion: tuple[str, str, str], params: dict[str, Any]) -> bool:
+        """Whether one criterion (kind, code, number) holds; what matched goes into the
+        finding's parameters."""
+        kind, rest, number = criterion
         if kind in self.codes:
             hit = rest in self.codes[kind]
             if hit and kind == "complaint":
@@ -50,11 +52,10 @@ class _Facts:
                 params.setdefault("analytes", []).append(rest)
             return hit
         if kind == "below":
-            analyte, _, limit = rest.partition(":")
-            value = self.values.get(analyte)
-            hit = value is not None and value < float(limit)
+            value = self.values.get(rest)
+            hit = value is not None and value < float(number)
             if hit:
-                params.update(value=value, limit=float(limit))
+                params.update(value=value, limit=float(number))
             return hit
         if kind == "atc":
             names = [given for atc, given in self.medicines if atc.startswith(rest)]
@@ -70,10 +71,29 @@ class _Facts:
         return False
 
 
-def fires(alarm: Alarm, facts: _Facts) -> dict[str, Any] | None:
+def _compiled(kb: KnowledgeBase) -> list[tuple[Alarm, list[list[tuple[str, str, str]]]]]:
+    """Each alarm with its criteria split once into (kind, code, number)."""
+    cached = kb._cache.get("alarms_compiled")
+    if cached is None:
+        cached = []
+        for alarm in kb.alarms.values():
+            groups = []
+            for group in alarm.when:
+                parts = []
+                for criterion in group:
+                    kind, _, rest = criterion.partition(":")
+                    code, _, number = rest.partition(":")
+                    parts.append((kind, code, number))
+                groups.append(parts)
+            cached.append((alarm, groups))
+        kb._cache["alarms_compiled"] = cached
+    return cached
+
+
+def fires(groups: list[list[tuple[str, str, str]]], facts: _Facts) -> dict[str, Any] | None:
     """The finding's parameters when every group of the alarm has a criterion that holds."""
     params: dict[str, Any] = {}
-    for group in alarm.when:
+    for group in groups:
         # every criterion is checked, so the finding names all that matched
         if not [criterion for criterion in group if facts.holds(criterion, params)]:
             return None
@@ -91,10 +111,10 @@ def alarms(c: Context) -> list[Finding]:
     facts = _Facts(c)
     found: list[Finding] = []
     given: set[str] = set()
-    for alarm in c.kb.alarms.values():
+    for alarm, groups in _compiled(c.kb):
         if alarm.referral in given:
             continue  # two ways to the same referral: say it once
-        params = fires(alarm, facts)
+        params = fires(groups, facts)
         if params is None:
             continue
         given.add(alarm.referral)
