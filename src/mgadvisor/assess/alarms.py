@@ -19,7 +19,17 @@ from mgadvisor.kb.models import Alarm
 class _Facts:
     """What the criteria are checked against, gathered once per advice."""
 
-    __slots__ = ("age", "codes", "flags", "medicines", "pregnant", "values", "week")
+    __slots__ = (
+        "age",
+        "codes",
+        "flags",
+        "lactating",
+        "medicines",
+        "pregnant",
+        "qt",
+        "values",
+        "week",
+    )
 
     def __init__(self, c: Context) -> None:
         intake = c.intake
@@ -31,8 +41,11 @@ class _Facts:
         self.flags: dict[str, str] = c.value("lab_flags")
         results: list[LabResult] = c.value("lab_results")
         self.values = {row.analyte: row.value_canonical for row in results}
-        matches: list[MedicationMatch] = c.value("medications").matches
+        review = c.value("medications")
+        matches: list[MedicationMatch] = review.matches
         self.medicines = [(m.atc, m.input) for m in matches if m.atc]
+        self.qt = [m.input for m, entry in review.entries if entry.check_electrolytes]
+        self.lactating = intake.person.lactating
         self.week = intake.person.pregnancy_week
         self.pregnant = intake.person.pregnant
         self.age = intake.person.age
@@ -51,12 +64,17 @@ class _Facts:
             if hit:
                 params.setdefault("analytes", []).append(rest)
             return hit
-        if kind == "below":
+        if kind in ("below", "above"):
             value = self.values.get(rest)
-            hit = value is not None and value < float(number)
+            limit = float(number)
+            hit = value is not None and (value < limit if kind == "below" else value > limit)
             if hit:
-                params.update(value=value, limit=float(number))
+                params.update(value=value, limit=limit)
             return hit
+        if kind == "qt_medicine":
+            if self.qt:
+                params["medication"] = self.qt[0]
+            return bool(self.qt)
         if kind == "atc":
             names = [given for atc, given in self.medicines if atc.startswith(rest)]
             if names:
@@ -68,6 +86,8 @@ class _Facts:
             return self.age >= float(rest)
         if kind == "pregnant":
             return self.pregnant
+        if kind == "lactating":
+            return self.lactating
         return False
 
 

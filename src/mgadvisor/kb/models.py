@@ -584,7 +584,8 @@ class Alarm(Model):
     ``complaint:<code>``, ``condition:<code>``, ``goal:<code>``, ``atc:<prefix>`` (a medicine
     taken), ``low:<analyte>`` / ``high:<analyte>`` (the lab value's flag against the lab's own
     or the default range), ``below:<analyte>:<value>`` (canonical unit),
-    ``pregnancy_week_from:<week>``, ``pregnant``, ``age_from:<years>``.
+    ``above:<analyte>:<value>``, ``pregnancy_week_from:<week>``, ``pregnant``, ``lactating``,
+    ``qt_medicine`` (a medicine whose entry asks for electrolyte checks), ``age_from:<years>``.
     """
 
     code: Code
