@@ -33,9 +33,79 @@ M = TypeVar("M", bound=BaseModel)
 _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 
+# Limits of what a YAML document from a user may ask for. Aliases (`*name`) re-use a node, so a
+# few hundred bytes of nested aliases expand to billions of values ("billion laughs") as soon as
+# anything walks the data; an intake needs no aliases at all and is at most ~6 levels deep.
+YAML_MAX_ALIASES = 20
+YAML_MAX_NODES = 200_000  # values after expanding every alias
+YAML_MAX_DEPTH = 40
+
+
+class YamlLimitError(yaml.YAMLError):
+    """A YAML document beyond the limits above (`limit` names which one)."""
+
+    def __init__(self, limit: str, line: int) -> None:
+        self.limit = limit
+        self.line = line
+        super().__init__(f"line {line}: {limit}")
+
+
 def safe_yaml(text: str) -> Any:
-    """Parse YAML with the safe loader (never constructs arbitrary Python objects)."""
-    return yaml.load(text, Loader=_YamlLoader)
+    """Parse YAML with the safe loader (never constructs arbitrary Python objects), refusing
+    documents with more than a few aliases, more values than an intake can hold once aliases
+    are expanded, or deeper nesting than :data:`YAML_MAX_DEPTH`.
+
+    Raises:
+        yaml.YAMLError: not YAML; :class:`YamlLimitError` when a limit is passed.
+    """
+    loader = _YamlLoader(text)
+    try:
+        node = loader.get_single_node()  # composing shares aliased nodes: linear in the text
+        if node is None:
+            return None
+        _check_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_size(root: yaml.Node) -> None:
+    """Count the values of a node graph as if every alias were expanded, without expanding."""
+    seen: dict[int, int] = {}  # id(node) -> expanded size, for nodes already counted
+    aliases = 0
+    # Iterative depth-first walk: (node, depth, children counted yet?)
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    open_nodes: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if depth > YAML_MAX_DEPTH:
+            raise YamlLimitError("nesting", node.start_mark.line + 1)
+        children = _children(node)
+        if done:
+            open_nodes.discard(key)
+            seen[key] = 1 + sum(seen[id(c)] for c in children)
+            if seen[key] > YAML_MAX_NODES:
+                raise YamlLimitError("size", node.start_mark.line + 1)
+            continue
+        if key in seen:  # a node met again: an alias
+            aliases += 1
+            if aliases > YAML_MAX_ALIASES:
+                raise YamlLimitError("aliases", node.start_mark.line + 1)
+            continue
+        if key in open_nodes:  # an alias to a node that contains it
+            raise YamlLimitError("aliases", node.start_mark.line + 1)
+        open_nodes.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 # Files holding a list of entries, each entry identified by its `code`.
@@ -513,6 +583,7 @@ def _check_alarms(chk: _Checker) -> None:
         "low": kb.labs,
         "high": kb.labs,
         "below": kb.labs,
+        "above": kb.labs,
     }
     for alarm in kb.alarms.values():
         chk.unknown("alarms.yaml", alarm.code, "referral", alarm.referral, kb.messages, "message")
@@ -523,7 +594,7 @@ def _check_alarms(chk: _Checker) -> None:
                 if kind in kinds:
                     code = rest.split(":")[0]
                     chk.unknown("alarms.yaml", alarm.code, field, code, kinds[kind], kind)
-                elif kind == "pregnant" and not rest:
+                elif kind in ("pregnant", "lactating", "qt_medicine") and not rest:
                     continue
                 elif kind in ("pregnancy_week_from", "age_from", "atc"):
                     if not rest:
