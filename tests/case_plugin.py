@@ -451,6 +451,7 @@ SAFETY_CHECKS: dict[str, Any] = {
     "intakes_min": _intakes_min,
     "dose_product_units": _dose_product_units,
     "risk_level_min": _risk_level_min,
+    "labs_exclude": lambda advice, v: _disjoint("labs_exclude", v, _codes(advice.labs)),
 }
 
 

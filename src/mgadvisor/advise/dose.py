@@ -135,10 +135,16 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
                 "dose": study.amount_mg,
                 "weeks": study.duration_weeks,
             }
-            if child:
+            if child or person.pregnant or person.lactating:
+                # studied in (mostly older) adults: not for children, pregnancy or lactation
                 with c.scope():
                     c.param("adult_from_age")
-                    finding = c.finding("dose.study_dose_adult_only", cites=[study], **params)
+                    code = (
+                        "dose.study_dose_adult_only"
+                        if child
+                        else "dose.study_dose_not_in_pregnancy"
+                    )
+                    finding = c.finding(code, cites=[study], **params)
                 c.emit(finding, "dose_basis")
                 continue
             capped = upper is not None and study.amount_mg > upper

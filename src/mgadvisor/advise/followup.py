@@ -25,7 +25,7 @@ def reevaluate(c: Context) -> int | None:
         week = c.intake.person.pregnancy_week
         if week is not None:  # look again before the birth, when the advice changes anyway
             c.cite(c.kb.risk_factors["pregnancy"].statement)
-            weeks = max(2, min(weeks, int(c.param("pregnancy_term_weeks")) - week - 2))
+            weeks = max(1, min(weeks, int(c.param("pregnancy_term_weeks")) - week))
         code = "followup.with_labs" if labs else "followup.reevaluate"
         c.emit(c.finding(code, weeks=weeks), "follow_up")
     c.fact("dosage_saturation_sign")

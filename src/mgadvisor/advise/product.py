@@ -143,25 +143,31 @@ def _taking_now(uses: list[ProductUse]) -> float:
     needs=("products", "withheld", "dose_target", "upper_level", "authority", "referral"),
 )
 def action(c: Context) -> str | None:
-    """What to do with the products taken now: stop them when no magnesium fits (a
-    contraindication, an urgent referral, too much magnesium in the blood); adjust them when
-    together they pass the upper level or differ from the advised dose; else continue."""
+    """What to do with the products taken now: stop them when magnesium harms now (a referral
+    whose message `stops_products`: a contraindication, too much magnesium in the blood);
+    adjust them when together they pass the upper level or the client's own magnesium product
+    is taken in other units than advised; else continue (also when the plan waits for a doctor
+    for another reason)."""
     uses: list[ProductUse] = c.value("products")
     if not uses:
         return None
     names = [u.name or u.compound or f"{u.amount_mg:g} mg" for u in uses]
-    if c.value("withheld"):
-        why = withholding(c)
-        stop = c.finding("action.stop_products", severity="critical", cites=why, products=names)
+    harmful = [f for f in withholding(c) if c.kb.messages[f.code].stops_products]
+    if harmful:
+        stop = c.finding("action.stop_products", severity="critical", cites=harmful, products=names)
         c.emit(stop, "actions")
         return "stop"
+    if c.value("withheld"):
+        return "continue"  # no new plan, but nothing makes the products harmful now
     target: float = c.value("dose_target")
     upper: float | None = c.value("upper_level")
     now = _taking_now(uses)
     over = upper is not None and now > upper
     own = next((u for u in uses if u.advised_units_per_day is not None), None)
     differs = own is not None and own.units_per_day != own.advised_units_per_day
-    if over or differs or (own is None and now > target + 0.05):
+    if over or differs:
+        others = sum(u.elemental_mg_per_day for u in uses if u is not own)
+        advised = target + others if upper is None else min(upper, target + others)
         chosen: Authority = c.value("authority")
         finding: Finding = c.finding(
             "action.adjust_products",
@@ -169,7 +175,7 @@ def action(c: Context) -> str | None:
             cites=[chosen.upper_level_note, chosen.intake_sources],
             products=names,
             current=now,
-            advised=target,
+            advised=round(advised, 1),
         )
         c.emit(finding, "actions")
         return "adjust"
@@ -180,7 +186,7 @@ def action(c: Context) -> str | None:
 def main_compound(c: Context) -> Compound:
     """The client's product's compound when given, else the best-ranked one."""
     product: ProductUse | None = c.value("product")
-    if product is not None and product.compound is not None:
+    if product is not None and product.compound is not None and product.advised_units_per_day:
         compound = c.kb.compounds[product.compound]
         return c.kb.compounds[compound.variant_of or compound.code]
     ranked: list[CompoundChoice] = c.value("ranked")

@@ -240,8 +240,9 @@ def serum_borderline(c: Context) -> list[Finding] | None:
     found: SerumStatus | None = c.value("serum_status")
     if found is None or found.status != "borderline":
         return None
-    c.param("serum_mg_likely_sufficient_above")
-    borderline = c.finding("lab.serum_borderline", severity="warning", **found.params)
+    sufficient = c.param("serum_mg_likely_sufficient_above")
+    params = {**found.params, "sufficient": sufficient}
+    borderline = c.finding("lab.serum_borderline", severity="warning", **params)
     points = int(c.param("lab_points_borderline"))
     return [borderline, c.finding("risk.lab_serum_borderline", points=points, **found.params)]
 
@@ -256,10 +257,12 @@ def serum_normal(c: Context) -> Finding | None:
     return c.finding("lab.serum_normal", **found.params)
 
 
-@rule("lab.serum_not_conclusive", gives=("labs",), needs=("lab_readings",))
+@rule("lab.serum_not_conclusive", gives=("labs",), needs=("lab_readings", "serum_status"))
 def serum_not_conclusive(c: Context) -> Finding | None:
-    """Whatever the value: serum holds under 1 % of the body's magnesium."""
-    if "serum_magnesium" not in c.value("lab_readings"):
+    """A serum value that is not low or high: serum holds under 1 % of the body's magnesium,
+    so it does not rule out a deficiency."""
+    found: SerumStatus | None = c.value("serum_status")
+    if found is None or found.status in ("low", "high"):
         return None
     c.fact("measurement_serum_not_status")
     return c.finding("lab.serum_not_conclusive")

@@ -612,6 +612,9 @@ class Message(Text):
     # now), same_day (GP or specialist today) or routine. Only on referral codes; an emergency
     # or same-day referral also withholds the supplement plan.
     urgency: Literal["emergency", "same_day", "routine"] | None = None
+    # A referral with this code means magnesium harms now: the client stops every product
+    # with magnesium (not only no new plan), and the advice says so first.
+    stops_products: bool = False
 
 
 class Meta(Model):
