@@ -292,7 +292,8 @@ def test_finding_and_reference_filters_escape_and_place_what_they_are_given() ->
 
     item = {"text": XSS, "sources": ["a&b", "c"], "severity": "warning", "points": 2}
     plain = str(findings([item]))
-    assert "<script>" not in plain and "&lt;script&gt;" in plain and "[a&amp;b, c]" in plain
+    keys = '[<a href="#ref-a&amp;b">a&amp;b</a>, <a href="#ref-c">c</a>]'  # each key links
+    assert "<script>" not in plain and "&lt;script&gt;" in plain and keys in plain
     assert plain.startswith("<li>&lt;") and "+2" not in plain
     marked = str(findings([item], severity=True, points=True))
     assert marked.startswith('<li class="warning">+2 &lt;script&gt;')
@@ -329,7 +330,8 @@ def test_new_intake_fields_reach_the_advice(client: TestClient) -> None:
     html = page.text
     assert "urgency-emergency" in html  # pre-eclampsia alarm signs: act now, before anything else
     assert html.index("urgency-emergency") < html.index("Deficiency")
-    assert "Stop Magnesium Forte, Multivitamine now" in html
+    # no plan until the doctor has seen her, but her products do not harm her: not "stop"
+    assert "Stop Magnesium Forte" not in html and "urgency-emergency" in html
     assert "0.7–1 mmol/L (lab)" in html  # the lab's own range is the one used
 
 

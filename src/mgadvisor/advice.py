@@ -146,7 +146,8 @@ class InteractionHit:
     __pydantic_config__ = _FORBID
     medication: str  # what the user entered
     name: str | None = None  # generic name the entry resolved to (any language; see render)
-    time: str | None = None  # when this dose is taken (one hit per dose entered)
+    time: str | None = None  # when the (first) dose is taken
+    times: list[str] = field(default_factory=list)  # every dose time entered (one row a medicine)
     frequency: Frequency = "daily"  # how often this medicine is taken
     atc: str
     interaction: str  # interaction code in the knowledge base

@@ -7,11 +7,20 @@ Pure: values in, values out; no language, no clock, no files.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any, Literal
 
 import mgadvisor.assess  # noqa: F401  (registers the assessment rules)
-from mgadvisor.advice import Advice, Calculations, Dose, Finding, ProductUse, Referral
+from mgadvisor.advice import (
+    Advice,
+    Calculations,
+    Dose,
+    Finding,
+    InteractionHit,
+    ProductUse,
+    Referral,
+)
 from mgadvisor.advise import (
     compounds,
     dose,
@@ -139,7 +148,7 @@ def _assemble(ctx: Context) -> Advice:
             current_products_action=values["products_action"],
         ),
         schedule=plan.schedule,
-        interactions=medications.interactions,
+        interactions=_one_row_per_medicine(medications.interactions),
         medications=medications.matches,
         labs=sections["labs"],
         warnings=[*sections["warnings"], *sections["schedule_notes"]],
@@ -159,6 +168,20 @@ def _by_urgency(kb: KnowledgeBase, reasons: list[Finding]) -> list[Finding]:
     """The most urgent referrals first (a stable sort: the rules' order within a level)."""
     rank = {level: i for i, level in enumerate(followup.URGENCY_ORDER)}
     return sorted(reasons, key=lambda f: rank.get(kb.messages[f.code].urgency or "", 9))
+
+
+def _one_row_per_medicine(hits: list[InteractionHit]) -> list[InteractionHit]:
+    """One interaction row per medicine and rule, with every dose time it was entered with (the
+    rules keep one hit per dose to place the day schedule)."""
+    rows: dict[tuple[str, str], InteractionHit] = {}
+    for hit in hits:
+        key = (hit.medication, hit.interaction)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = dataclasses.replace(hit, times=[])
+        if hit.time is not None and hit.time not in row.times:
+            row.times.append(hit.time)
+    return list(rows.values())
 
 
 def _products_total(uses: list[ProductUse]) -> float | None:
