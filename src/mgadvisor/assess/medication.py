@@ -348,3 +348,20 @@ def medicine_risk(c: Context) -> list[Finding]:
             )
         )
     return found
+
+
+@rule("warning.magnesium_medicine", gives=("warnings",), needs=("medications",))
+def magnesium_medicine(c: Context) -> list[Finding]:
+    """A medicine that is magnesium itself (a magnesium laxative or antacid): its magnesium
+    counts toward the upper level, so it belongs under the products with its amount."""
+    return [
+        c.finding(
+            "warning.magnesium_medicine",
+            severity="critical",
+            cites=[entry.mechanism],
+            medication=match.input,
+            atc=match.atc,
+        )
+        for match, entry in c.value("medications").entries
+        if entry.contains_magnesium
+    ]

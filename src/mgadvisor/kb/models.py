@@ -348,12 +348,15 @@ class Interaction(Model):
     # Conditions (codes of conditions.yaml) this medicine is almost only used for, e.g.
     # pyridostigmine: myasthenia gravis. The advice then treats the condition as likely.
     points_to: list[Code] = Field(default_factory=list)
+    # The medicine is (partly) magnesium itself (a magnesium laxative or antacid): it counts
+    # toward the upper level and belongs under the intake's products with its amount.
+    contains_magnesium: bool = False
 
     @property
     def timing(self) -> bool:
         """Whether the entry asks something of the oral magnesium intake itself: a gap, no
         magnesium at all, or the doctor first. Other entries are notes, never schedule rows."""
-        if self.route != "oral" or self.kidney_only:
+        if self.route != "oral" or self.kidney_only or self.contains_magnesium:
             return False
         return self.spacing is not None or self.severity in (Severity.AVOID, Severity.REFERRAL)
 
