@@ -263,6 +263,26 @@ def test_reference_values_per_authority(
         (
             {
                 "person": {"age": 40, "sex": "male"},
+                "labs": [
+                    {"analyte": "serum_magnesium", "value": 0.8, "unit": "mmol/L"},
+                    {"analyte": "serum_magnesium", "value": 0.6, "unit": "mmol/L"},
+                ],
+            },
+            "labs[1].analyte",
+            "once",
+        ),
+        (
+            {
+                "person": {"age": 40, "sex": "male"},
+                "product": {"compound": "magnesium citrate", "amount_mg": 100},
+                "products": [{"amount_mg": 50, "basis": "elemental"}],
+            },
+            "product",
+            "not both",
+        ),
+        (
+            {
+                "person": {"age": 40, "sex": "male"},
                 "product": {"compound": "unobtainium", "amount_mg": 100},
             },
             "product.compound",

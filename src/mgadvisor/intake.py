@@ -14,43 +14,72 @@ from typing import Annotated, Any, ClassVar, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from mgadvisor.errors import IntakeError, suggest
+from mgadvisor.errors import IntakeError, UserInputError, printable, quote, suggest
 from mgadvisor.i18n import N_
 from mgadvisor.kb.base import KnowledgeBase
 
+# -- bounds --------------------------------------------------------------------------------
+# Every number has a bound, every text, list and mapping a length (all in the JSON Schema), so
+# no intake can crash the engine or cost more than a few milliseconds to check. Numbers are
+# numbers: `true` is not an age and "50" is not a weight; switches are `true` or `false`.
+
 Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Atc = Annotated[str, StringConstraints(pattern=r"^[A-Z]\d{2}([A-Z]([A-Z](\d{2})?)?)?$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # a knowledge-base code
+Unit = Annotated[str, StringConstraints(min_length=1, max_length=24)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+Number = Annotated[float, Strict()]  # an int or a float, never a bool or text
+Switch = Annotated[bool, Strict()]
+
+
+def _whole_number(value: Any) -> Any:
+    """A whole number may arrive as 2 or 2.0 (forms send floats), never as true or "2"."""
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+NotBool = BeforeValidator(_whole_number)  # after the bounds, so they show in the schema
+LabNumber = Annotated[float, Strict(), Field(ge=0, le=100_000)]
+
+
+def _rule(template: str, **params: object) -> PydanticCustomError:
+    """A broken rule of the intake as a translatable message: `template` is its msgid."""
+    return PydanticCustomError("intake_rule", template, {"template": template, **params})
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Person(_Model):
-    age: float = Field(ge=0, le=120)
+    age: Number = Field(ge=0, le=120)
     sex: Literal["female", "male"]
-    pregnant: bool = False
+    pregnant: Switch = False
     # Week of pregnancy (1-42); implies `pregnant`.
-    pregnancy_week: int | None = Field(default=None, ge=1, le=42)
-    lactating: bool = False
-    weight_kg: float | None = Field(default=None, gt=0, le=400)
-    height_cm: float | None = Field(default=None, ge=40, le=250)  # children's eGFR (Schwartz)
+    pregnancy_week: Annotated[int, Field(ge=1, le=42), NotBool] | None = None
+    lactating: Switch = False
+    weight_kg: Number | None = Field(default=None, ge=0.3, le=400)  # from a preterm baby up
+    height_cm: Number | None = Field(default=None, ge=40, le=250)  # children's eGFR (Schwartz)
 
     @model_validator(mode="before")
     @classmethod
     def _week_means_pregnant(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("pregnancy_week") is not None:
             if data.get("pregnant") is False:
-                raise ValueError("pregnancy_week given with pregnant: false")
+                raise _rule("pregnancy_week given with pregnant: false")
             if data.get("sex") != "male":  # a male with a week: the week is the error
                 data = {**data, "pregnant": True}
         return data
@@ -61,10 +90,10 @@ class Person(_Model):
         if not value:
             return value
         if info.data.get("sex") == "male":
-            raise ValueError("only for a female client")
+            raise _rule("only for a female client")
         age = info.data.get("age")
         if age is not None and not 10 <= age <= 60:
-            raise ValueError("only between ages 10 and 60")
+            raise _rule("only between ages 10 and 60")
         return value
 
 
@@ -72,14 +101,14 @@ class Medication(_Model):
     """A medicine the client takes: a name (strength and form may follow: "Thyrax 0,1 mg") or an
     ATC code, how often, and when: `time` for one dose, `times` for each dose of the day."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Name | None = None
     atc: Atc | None = None
     frequency: Literal[
         "daily", "twice_daily", "three_times_daily", "weekly", "monthly", "as_needed"
     ] = "daily"
     time: Clock | None = None
     times: list[Clock] | None = Field(default=None, min_length=1, max_length=3)
-    months: float | None = Field(default=None, ge=0, le=1200)  # how long it has been used
+    months: Number | None = Field(default=None, ge=0, le=1200)  # how long it has been used
 
     # Doses a day per frequency: the most times a medicine can be given for it.
     DOSES: ClassVar[dict[str, int]] = {
@@ -94,30 +123,36 @@ class Medication(_Model):
     @model_validator(mode="after")
     def _named(self) -> Medication:
         if not self.name and not self.atc:
-            raise ValueError("a medication needs a name or an atc code")
+            raise _rule("a medication needs a name or an atc code")
         return self
 
     @model_validator(mode="after")
     def _times_fit(self) -> Medication:
         if self.time is not None and self.times is not None:
-            raise ValueError("give 'time' (one dose) or 'times' (each dose), not both")
+            raise _rule("give 'time' (one dose) or 'times' (each dose), not both")
         given = self.dose_times
         if len(set(given)) != len(given):
-            raise ValueError(f"'times' lists the same time twice: {', '.join(given)}")
+            raise _rule("'times' lists the same time twice: {times}", times=", ".join(given))
         allowed = self.DOSES[self.frequency]
         if self.frequency == "as_needed" and given:
-            raise ValueError(
+            raise _rule(
                 "a medicine taken as needed has no fixed time: leave out 'time' and 'times'"
             )
         if len(given) > allowed:
-            raise ValueError(
-                f"frequency '{self.frequency}' allows at most {allowed} time(s) a day, "
-                f"got {len(given)}; for more doses a day choose twice_daily or three_times_daily"
+            raise _rule(
+                "frequency '{frequency}' allows at most {allowed} time(s) a day, got {count}; "
+                "for more doses a day choose twice_daily or three_times_daily",
+                frequency=self.frequency,
+                allowed=allowed,
+                count=len(given),
             )
         if given and len(given) < allowed:
-            raise ValueError(
-                f"frequency '{self.frequency}' means {allowed} doses a day: give a time for "
-                f'each in \'times\' (e.g. ["08:00", "20:00"]) or leave the times out'
+            raise _rule(
+                "frequency '{frequency}' means {allowed} doses a day: give a time for each in "
+                "'times' (e.g. {example}) or leave the times out",
+                frequency=self.frequency,
+                allowed=allowed,
+                example='["08:00", "20:00"]',
             )
         return self
 
@@ -130,31 +165,53 @@ class Medication(_Model):
 
 
 class Lifestyle(_Model):
-    sport_hours_per_week: float = Field(default=0, ge=0, le=100)
-    alcohol_units_per_week: float = Field(default=0, ge=0, le=300)
+    sport_hours_per_week: Number = Field(default=0, ge=0, le=100)
+    alcohol_units_per_week: Number = Field(default=0, ge=0, le=300)
     stress: Literal["low", "moderate", "high"] | None = None
 
 
 class Lab(_Model):
-    analyte: str
-    value: float = Field(ge=0, le=100000)
-    unit: str
-    reference_range: tuple[float, float] | None = None
+    """A lab value. Beyond the bounds here, each analyte has limits of its own (in its
+    canonical unit, converted to the unit given): see ``LAB_LIMITS`` and docs/intake.md."""
+
+    analyte: Code
+    value: LabNumber
+    unit: Unit
+    reference_range: tuple[LabNumber, LabNumber] | None = None
 
     @field_validator("reference_range")
     @classmethod
     def _range_ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
         if value is not None and not 0 <= value[0] < value[1]:
-            raise ValueError("[low, high] with 0 <= low < high")
+            raise _rule("[low, high] with 0 <= low < high")
         return value
+
+
+# What a measurement of a living person can be, per analyte, in its canonical unit: wide limits
+# for checking input (a value beyond them is a typo or a wrong unit), not clinical ranges.
+# Creatinine 0 would divide by zero in every eGFR equation; 5 µmol/L is below any newborn's.
+LAB_LIMITS: dict[str, tuple[float, float]] = {
+    "serum_magnesium": (0.05, 10),  # mmol/L
+    "ionized_magnesium": (0.02, 5),  # mmol/L
+    "rbc_magnesium": (0.1, 10),  # mmol/L
+    "urine_magnesium_24h": (0, 100),  # mmol/24h
+    "magnesium_loading_test": (0, 100),  # % retained
+    "creatinine": (5, 5000),  # µmol/L
+    "egfr": (0, 300),  # mL/min/1.73 m²
+    "serum_calcium": (0.5, 6),  # mmol/L
+    "serum_calcium_corrected": (0.5, 6),  # mmol/L
+    "serum_potassium": (1, 12),  # mmol/L
+    "albumin": (5, 80),  # g/L
+    "phosphate": (0.1, 10),  # mmol/L
+}
 
 
 class LoadingTest(_Model):
     """An IV magnesium loading test: retention from the load and two 24-h urine collections."""
 
-    infused_mmol: float = Field(gt=0, le=200)
-    baseline_urine_mmol_24h: float = Field(ge=0, le=200)
-    post_load_urine_mmol_24h: float = Field(ge=0, le=400)
+    infused_mmol: Number = Field(ge=1, le=200)  # protocols infuse 0.1-0.2 mmol/kg, or 30 mmol
+    baseline_urine_mmol_24h: Number = Field(ge=0, le=200)
+    post_load_urine_mmol_24h: Number = Field(ge=0, le=400)
 
 
 class Product(_Model):
@@ -162,72 +219,72 @@ class Product(_Model):
     multivitamin, a calcium-magnesium tablet, an antacid or a laxative. Without a compound the
     amount must be elemental magnesium (as on a multivitamin label)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
-    compound: str | None = Field(default=None, min_length=1, max_length=120)
-    amount_mg: float = Field(gt=0, le=10000)  # per unit (capsule, tablet, sachet)
+    name: Name | None = None
+    compound: Name | None = None
+    amount_mg: Number = Field(ge=0.1, le=10000)  # per unit (capsule, tablet, sachet)
     basis: Literal["compound", "elemental"] = "compound"
-    units_per_day: int | None = Field(default=None, ge=1, le=12)
+    units_per_day: Annotated[int, Field(ge=1, le=12), NotBool] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _elemental_without_compound(cls, data: Any) -> Any:
         if isinstance(data, dict) and not data.get("compound"):
             if data.get("basis", "elemental") != "elemental":
-                raise ValueError("without a compound the amount must be elemental magnesium")
+                raise _rule("without a compound the amount must be elemental magnesium")
             data = {**data, "basis": "elemental"}
         return data
 
 
 class FfqAnswer(_Model):
-    frequency: str  # a frequency code of the questionnaire (e.g. daily_1, weekly_2_4)
-    portions: float = Field(default=1, gt=0, le=20)  # portions per occasion
+    frequency: Code  # a frequency code of the questionnaire (e.g. daily_1, weekly_2_4)
+    portions: Number = Field(default=1, ge=0.01, le=20)  # portions per occasion
 
 
 class DiaryEntry(_Model):
-    food: str = Field(min_length=1, max_length=120)  # food code or a Dutch/English name
-    grams: float | None = Field(default=None, gt=0, le=5000)
-    portion: str | None = None  # a household-portion code (see portions.csv)
-    amount: float = Field(default=1, gt=0, le=50)  # number of portions
+    food: Name  # food code or a Dutch/English name
+    grams: Number | None = Field(default=None, ge=0.01, le=5000)
+    portion: Code | None = None  # a household-portion code (see portions.csv)
+    amount: Number = Field(default=1, ge=0.01, le=50)  # number of portions
 
     @model_validator(mode="after")
     def _quantity(self) -> DiaryEntry:
         if self.grams is None and self.portion is None:
-            raise ValueError("a diary entry needs grams or a portion")
+            raise _rule("a diary entry needs grams or a portion")
         return self
 
 
 class DiaryDay(_Model):
-    date: str | None = None
+    date: Annotated[str, StringConstraints(max_length=40)] | None = None
     entries: list[DiaryEntry] = Field(min_length=1, max_length=200)
 
 
 class Water(_Model):
-    liters_per_day: float = Field(ge=0, le=10)
-    magnesium_mg_per_l: float = Field(ge=0, le=200)  # from the water company or the bottle label
-    calcium_mg_per_l: float | None = Field(default=None, ge=0, le=1000)
+    liters_per_day: Number = Field(ge=0, le=10)
+    magnesium_mg_per_l: Number = Field(ge=0, le=200)  # from the water company or the bottle label
+    calcium_mg_per_l: Number | None = Field(default=None, ge=0, le=1000)
 
 
 class Diet(_Model):
-    ffq: dict[str, FfqAnswer] = Field(default_factory=dict)
+    ffq: dict[Code, FfqAnswer] = Field(default_factory=dict, max_length=100)
     diary: list[DiaryDay] = Field(default_factory=list, max_length=14)
     water: Water | None = None
 
 
 class Preferences(_Model):
-    authority: str | None = None
+    authority: Code | None = None
     lang: Literal["nl", "en"] | None = None
     # Follow a goal's study dose even above the upper level (then flagged, with a warning).
     # Off by default: the advice keeps to the safer upper level and reports the study dose.
-    follow_study_dose: bool = False
+    follow_study_dose: Switch = False
 
 
 class Intake(_Model):
     """One client's intake, built and checked against the knowledge base by `parse_intake`."""
 
     person: Person
-    complaints: list[str] = Field(default_factory=list, max_length=50)
-    goals: list[str] = Field(default_factory=list, max_length=30)
-    conditions: list[str] = Field(default_factory=list, max_length=50)
+    complaints: list[Code] = Field(default_factory=list, max_length=50)
+    goals: list[Code] = Field(default_factory=list, max_length=30)
+    conditions: list[Code] = Field(default_factory=list, max_length=50)
     medications: list[Medication] = Field(default_factory=list, max_length=50)
     lifestyle: Lifestyle = Field(default_factory=Lifestyle)
     labs: list[Lab] = Field(default_factory=list, max_length=30)
@@ -262,10 +319,18 @@ def read_intake_data(text: str, source: str = "intake") -> Any:
         IntakeError: the text is not YAML or JSON, with the line of the problem.
     """
 
-    try:
-        from mgadvisor.kb.loader import safe_yaml
+    from mgadvisor.kb.loader import YAML_MAX_ALIASES, YAML_MAX_DEPTH, YamlLimitError, safe_yaml
 
+    try:
         data = safe_yaml(text) if text.strip() else None
+    except YamlLimitError as exc:
+        raise IntakeError(
+            f"{source}:{exc.line}",
+            N_("YAML with at most {aliases} aliases (*name) and {depth} levels of nesting"),
+            N_("more"),
+            [],
+            {"aliases": str(YAML_MAX_ALIASES), "depth": str(YAML_MAX_DEPTH)},
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -302,19 +367,16 @@ def _combined(errors: list[IntakeError]) -> IntakeError:
 def _path(loc: Iterable[int | str]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        key = printable(part) if len(part) <= 40 else quote(part, 40)[1:-1]  # as typed, short
+        out += f".{key}" if out else key
     return out or "intake"
 
 
 def _given(value: Any) -> str:
-    if value is None:
-        return N_("nothing")
-    text = (
-        repr(value)
-        if isinstance(value, str)
-        else json.dumps(value, ensure_ascii=False, default=str)
-    )
-    return text if len(text) <= 60 else text[:57] + "..."
+    return N_("nothing") if value is None else quote(value)
 
 
 _EXPECTED = {
@@ -346,6 +408,12 @@ _EXPECTED = {
     "date_from_datetime_parsing": N_("a date as YYYY-MM-DD"),
     "date_type": N_("a date as YYYY-MM-DD"),
     "json_invalid": N_("valid JSON"),
+    "dict_type_keys": N_("text"),
+    "string_sub_type": N_("text"),
+    "int_type_keys": N_("text"),
+    "bytes_type": N_("text"),
+    "float_from_str": N_("a number"),
+    "model_attributes_type_keys": N_("a mapping"),
 }
 
 
@@ -370,7 +438,7 @@ def field_problem(err: Mapping[str, Any]) -> IntakeError:
         return IntakeError(
             _path(loc),
             N_("one of the keys {allowed}"),
-            repr(loc[-1]),
+            quote(str(loc[-1])),
             [],
             {"allowed": ", ".join(allowed)},
             hint[0] if hint else "",
@@ -382,12 +450,13 @@ def field_problem(err: Mapping[str, Any]) -> IntakeError:
         if field == "atc":
             return IntakeError(_path(loc), N_("an ATC code such as J01MA02"), given)
         return IntakeError(_path(loc), N_("text of the form {pattern}"), given, [], ctx)
-    if kind == "value_error":
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
-        return IntakeError(_path(loc), N_("{rule}"), given, [], {"rule": message})
+    if kind == "intake_rule":  # one of our rules: its template is the msgid
+        template = ctx.pop("template")
+        return IntakeError(_path(loc), template, given, [], ctx)
     if kind in _EXPECTED:
         return IntakeError(_path(loc), _EXPECTED[kind], given, [], ctx)
-    return IntakeError(_path(loc), N_("{rule}"), given, [], {"rule": str(err.get("msg", kind))})
+    # Anything else pydantic may say is English only: a plain translatable fallback.
+    return IntakeError(_path(loc), N_("a valid value"), given)
 
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
@@ -423,10 +492,12 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             yield IntakeError(
                 f"labs[{i}].unit",
                 N_("one of {units}"),
-                repr(lab.unit),
+                quote(lab.unit),
                 [],
                 {"units": ", ".join(analyte.units)},
             )
+            continue
+        yield from _check_lab_limits(f"labs[{i}]", lab, analyte.canonical_unit)
     if intake.diet is not None:
         yield from _check_diet(intake.diet, kb)
     authorities = {a.code: a for a in kb.reference_values.authorities}
@@ -438,6 +509,88 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             authorities,
         )
     yield from _check_products(intake, kb)
+    yield from _check_consistency(intake, kb)
+
+
+def lab_limits(analyte: str, unit: str, canonical_unit: str) -> tuple[float, float] | None:
+    """The limits of :data:`LAB_LIMITS` for `analyte` in `unit` (3 significant digits), or None.
+
+    Example:
+        >>> lab_limits("creatinine", "mg/dL", "umol/L")
+        (0.0566, 56.6)
+    """
+    from mgadvisor.units import QUANTITY_OF_ANALYTE, convert
+
+    limits = LAB_LIMITS.get(analyte)
+    if limits is None:
+        return None
+    quantity = QUANTITY_OF_ANALYTE.get(analyte)
+    low, high = (convert(v, canonical_unit, unit, quantity) for v in limits)
+    return float(f"{low:.3g}"), float(f"{high:.3g}")
+
+
+def _check_lab_limits(path: str, lab: Lab, canonical_unit: str) -> Iterable[IntakeError]:
+    limits = lab_limits(lab.analyte, lab.unit, canonical_unit)
+    if limits is None:
+        return
+    low, high = limits
+    params = {"low": _plain(low), "high": _plain(high), "unit": lab.unit}
+    if not low <= lab.value <= high:
+        expected = N_("a value from {low} to {high} {unit} (a wrong unit or a typo?)")
+        yield IntakeError(f"{path}.value", expected, _plain(lab.value), [], params)
+    if lab.reference_range is not None and lab.reference_range[1] > high:
+        yield IntakeError(
+            f"{path}.reference_range",
+            N_("a range within 0 to {high} {unit}"),
+            "[" + ", ".join(_plain(v) for v in lab.reference_range) + "]",
+            [],
+            params,
+        )
+
+
+def _check_consistency(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
+    """Contradictions the fields cannot show alone: a lab value twice, a lab's range in another
+    unit than its value, one product given both ways."""
+    from mgadvisor.units import convert
+
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(intake.labs):
+        if lab.analyte in seen:
+            yield IntakeError(
+                f"labs[{i}].analyte",
+                N_("each lab value once (also given as labs[{first}])"),
+                quote(lab.analyte),
+                [],
+                {"first": str(seen[lab.analyte])},
+            )
+        seen.setdefault(lab.analyte, i)
+        analyte = kb.labs.get(lab.analyte)
+        default = analyte.default_range if analyte else None
+        if analyte is None or default is None or lab.reference_range is None:
+            continue
+        if default.low is None or default.high is None:
+            continue
+        try:
+            middle = convert(
+                (default.low + default.high) / 2, analyte.canonical_unit, lab.unit, None
+            )
+        except UserInputError:  # an unknown unit is reported by the unit check
+            continue
+        given = sum(lab.reference_range) / 2
+        if middle > 0 and not 0.5 <= given / middle <= 2:
+            yield IntakeError(
+                f"labs[{i}].reference_range",
+                N_("a range in {unit}, the unit of the value (this one looks like another unit)"),
+                "[" + ", ".join(_plain(v) for v in lab.reference_range) + "]",
+                [],
+                {"unit": lab.unit},
+            )
+    if intake.product is not None and intake.products:
+        yield IntakeError(
+            "product",
+            N_("either product or products, not both (list every product under products)"),
+            N_("both"),
+        )
 
 
 def _check_products(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
@@ -456,7 +609,7 @@ def _check_products(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             yield IntakeError(
                 f"{path}.compound",
                 N_("a magnesium compound name"),
-                repr(product.compound),
+                quote(product.compound),
                 [],
                 {},
                 hint,
@@ -490,7 +643,7 @@ def _check_diet(diet: Diet, kb: KnowledgeBase) -> Iterable[IntakeError]:
 
 
 def _unknown(path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:
-    return IntakeError(path, what, repr(code), [], {}, closest_code(code, valid))
+    return IntakeError(path, what, quote(code), [], {}, closest_code(code, valid))
 
 
 def closest_code(text: str, valid: Mapping[str, Any]) -> str:
