@@ -63,6 +63,17 @@ def preferred_moments(kb: KnowledgeBase, intake: Intake, compound: Compound) -> 
     return ["morning"]
 
 
+def moment_at(at: float) -> str:
+    """The moment of the day a (moved) time falls in, so the label fits the clock."""
+    if at < 11:
+        return "morning"
+    if at < 15:
+        return "midday"
+    if at < 21.5:
+        return "evening"
+    return "bedtime"
+
+
 def moments_for(preferred: list[str], count: int) -> list[str]:
     chosen = list(dict.fromkeys(preferred))[:count]
     for moment in ("morning", "evening", "midday", "bedtime"):
@@ -214,8 +225,14 @@ def plan(c: Context) -> Plan:
             )
             c.emit(note, "warnings")
             continue
-        intakes.append(IntakeMoment(clock(at), moment, per_intake, compound.code, meal))
-        schedule.append(ScheduleItem(clock(at), "magnesium", compound.code, per_intake))
+        intakes.append(IntakeMoment(clock(at), moment_at(at), per_intake, compound.code, meal))
+    if intakes and len(intakes) < len(moments):
+        # a moment found no time: the day's dose goes to the moments that did
+        share = round(c.value("dose_target") / len(intakes), 1)
+        for intake in intakes:
+            intake.elemental_mg = share
+    for intake in intakes:
+        schedule.append(ScheduleItem(intake.time, "magnesium", compound.code, intake.elemental_mg))
     notes = day_notes(c, [hours(i.time) for i in intakes], daily, rules)
     schedule += medicine_rows(c, hits, rules, notes)
     schedule.sort(key=lambda item: (item.time is None, hours(item.time or "00:00"), item.kind))
