@@ -170,7 +170,11 @@ def _kidney_cap(c: Context, dose: float) -> float:
     stays under a cautious cap until a value is known."""
     if c.value("egfr") is not None or dose <= 0:
         return dose
-    if not any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions):
+    listed = any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
+    child_creatinine = "creatinine" in c.value("lab_readings") and c.intake.person.age < c.param(
+        "adult_from_age", cite=False
+    )
+    if not (listed or child_creatinine):
         return dose
     with c.scope():  # said even below the cap: the practitioner should ask for the value
         cap = c.param("ckd_unknown_stage_cap_mg")
@@ -217,6 +221,7 @@ def _fit_products(c: Context, dose: float, upper: float | None) -> float:
         "withheld",
         "egfr",
         "product_amounts",
+        "lab_readings",
     ),
 )
 def target(c: Context) -> float:

@@ -170,3 +170,16 @@ def kidney_risk(c: Context) -> Finding | None:
     if measured is None or measured >= c.param("egfr_supervision_below"):
         return None
     return c.finding("risk.kidney", points=2, egfr=round(measured))
+
+
+@rule("warning.child_kidney_needs_height", gives=("warnings",), needs=("egfr", "lab_readings"))
+def child_kidney_needs_height(c: Context) -> Finding | None:
+    """A child's creatinine without a height: the adult equation does not apply and the
+    children's one needs the height, so the kidney function is unknown; ask for it."""
+    person = c.intake.person
+    if c.value("egfr") is not None or "creatinine" not in c.value("lab_readings"):
+        return None
+    if person.age >= c.param("adult_from_age", cite=False):
+        return None
+    c.fact("measurement_egfr_schwartz")
+    return c.finding("warning.child_kidney_needs_height", severity="warning")
