@@ -35,8 +35,10 @@ class CaseMismatchError(Exception):
         self.message = message
 
 
-# The independent red team's cases (written from the sources only) live in their own folder.
-CASE_DIRS = (CASES_DIR, CASES_DIR / "redteam")
+# The independent red team's cases (written from the sources only) live in their own folder;
+# intakes that must be refused (`error_field`) in theirs, so that tools reading every case as a
+# valid intake (benchmarks, the nl = en test) need not skip them.
+CASE_DIRS = (CASES_DIR, CASES_DIR / "redteam", CASES_DIR / "invalid")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
