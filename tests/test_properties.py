@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mgadvisor.advise import advise_intake
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import Translator
-from mgadvisor.intake import parse_intake
+from mgadvisor.intake import lab_limits, parse_intake
 from mgadvisor.kb import load_knowledge
 from mgadvisor.render.contract import advice_dict
 from mgadvisor.render.findings import finding_text
@@ -26,18 +26,20 @@ CLOCK = st.builds(
 
 
 def lab_strategy() -> st.SearchStrategy[dict[str, Any]]:
+    """Any value a lab can report: within the intake's limits for the analyte, in any unit."""
     choices = []
     for code, analyte in KB.labs.items():
-        top = 100.0 if analyte.canonical_unit == "%" else 30.0
-        choices.append(
-            st.fixed_dictionaries(
-                {
-                    "analyte": st.just(code),
-                    "value": st.floats(0.01, top, allow_nan=False),
-                    "unit": st.sampled_from(analyte.units),
-                }
+        for unit in analyte.units:
+            low, high = lab_limits(code, unit, analyte.canonical_unit) or (0.01, 30.0)
+            choices.append(
+                st.fixed_dictionaries(
+                    {
+                        "analyte": st.just(code),
+                        "value": st.floats(low, high, allow_nan=False),
+                        "unit": st.just(unit),
+                    }
+                )
             )
-        )
     return st.one_of(*choices)
 
 

@@ -10,8 +10,75 @@ MgAdvisorError
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+# How much of a user's value an error message quotes, and how long any one parameter of a
+# message may be: a 1 MB name must not become a 1 MB error line (or response).
+QUOTE_LIMIT = 60
+PARAM_LIMIT = 300
+
+# Characters that steer a terminal or reorder text rather than show it: C0 and C1 control
+# characters (ESC starts the sequences that recolour, clear or retitle a terminal; 0x9b is the
+# one-byte CSI) and the Unicode bidirectional overrides ("Trojan Source").
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    r"""`text` with every control character written out, so a terminal shows it, never runs it.
+
+    Example:
+        >>> printable("Thyrax\x1b[31m")
+        'Thyrax\\x1b[31m'
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """A user's value as an error message shows it: escaped, at most `limit` characters.
+
+    Text is quoted (``'cramp'``), anything else written as JSON; only the first few items of a
+    long list or mapping are looked at, so quoting costs the same for any size of input.
+
+    Example:
+        >>> quote("cramp")
+        "'cramp'"
+        >>> quote(list(range(100)), limit=20)
+        '[0, 1, 2, 3, 4, 5...'
+    """
+    if isinstance(value, str):
+        text = repr(value[: limit + 1])
+    else:
+        text = json.dumps(_head(value, 3), ensure_ascii=False, default=str)
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _head(value: Any, depth: int) -> Any:
+    """The start of a nested value: enough to quote it, never all of a huge one."""
+    if isinstance(value, str):
+        return value[: QUOTE_LIMIT + 1]
+    if isinstance(value, Mapping):
+        items = itertools.islice(value.items(), 8 if depth else 0)
+        return {str(k)[:QUOTE_LIMIT]: _head(v, depth - 1) for k, v in items}
+    if isinstance(value, list | tuple):
+        return [] if depth == 0 else [_head(v, depth - 1) for v in value[:8]]
+    return value
+
+
+def _clip(value: object) -> object:
+    if isinstance(value, str) and len(value) > PARAM_LIMIT:
+        return value[: PARAM_LIMIT - 3] + "..."
+    return value
 
 
 def suggest(value: str, choices: Iterable[str], n: int = 1) -> list[str]:
@@ -59,7 +126,8 @@ class UserInputError(MgAdvisorError):
 
     def __init__(self, msgid: str, **params: object) -> None:
         self.msgid = msgid
-        self.params = params
+        self.params = {key: _clip(value) for key, value in params.items()}
+        params = self.params
         super().__init__(msgid.format(**params) if params else msgid)
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mgadvisor.errors import IntakeError, UserInputError, printable, quote, suggest
+from mgadvisor.errors import IntakeError, UserInputError, quote, suggest
 from mgadvisor.i18n import N_
 from mgadvisor.kb.base import KnowledgeBase
 
@@ -370,7 +370,7 @@ def _path(loc: Iterable[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             continue
-        key = printable(part) if len(part) <= 40 else quote(part, 40)[1:-1]  # as typed, short
+        key = part if len(part) <= 40 else part[:37] + "..."  # as typed (adapters escape it)
         out += f".{key}" if out else key
     return out or "intake"
 

@@ -16,6 +16,8 @@ from mgadvisor.cli.app import T, app, lang_of
 from mgadvisor.cli.commands import Format, _echo_json, _kb
 from mgadvisor.i18n import N_, Translator
 
+MAX_LAB_VALUE = 100_000.0  # the intake's bound on a lab value, in any unit
+
 
 class ReportFormat(StrEnum):
     TEXT = "text"
@@ -43,6 +45,28 @@ def _read(path: str) -> str:
         return sys.stdin.read()
     with reading(path):
         return Path(path).read_text(encoding="utf-8")
+
+
+def terminal_safe(data: Any) -> Any:
+    """Intake data with the control characters of every text written out (``\\x1b``), so no
+    name from a file (a medicine, a product, a food) can recolour, clear or retitle the
+    terminal the report is printed on."""
+    from mgadvisor.errors import printable
+
+    if isinstance(data, str):
+        return printable(data)
+    if isinstance(data, dict):
+        return {terminal_safe(k): terminal_safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [terminal_safe(v) for v in data]
+    return data
+
+
+def read_intake(path: str) -> Any:
+    """The intake in `path` (``-``: standard input) as plain data, safe for a terminal."""
+    from mgadvisor.intake import read_intake_data
+
+    return terminal_safe(read_intake_data(_read(path), path))
 
 
 def _as_of(value: str | None) -> date:
@@ -95,11 +119,11 @@ def advise_cmd(
     as_of: AsOf = None,
 ) -> None:
     """Advice for one client's intake: compound, dose, schedule, interactions, referral."""
-    from mgadvisor.intake import load_intake_text
+    from mgadvisor.intake import parse_intake
     from mgadvisor.render.report import sections, to_console, to_markdown
 
     kb = _kb()
-    intake = load_intake_text(_read(file), kb, source=file)
+    intake = parse_intake(read_intake(file), kb)
     result = run_advice(ctx, kb, intake, as_of)
     if fmt is ReportFormat.JSON:
         _echo_json(result.document)
@@ -123,12 +147,13 @@ def interactions_cmd(
     fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
 ) -> None:
     """Interactions of medicines with magnesium, with the gap each needs."""
+    from mgadvisor.errors import printable
     from mgadvisor.render.medicines import medicine_rows
 
     lang = lang_of(ctx)
     t = Translator(lang)
     kb = _kb()
-    rows = medicine_rows(kb, names, lang)
+    rows = medicine_rows(kb, [printable(name) for name in names], lang)
     if fmt is Format.JSON:
         _echo_json(rows)
         return
@@ -212,16 +237,22 @@ def convert_cmd(
     fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
 ) -> None:
     """Convert lab units: magnesium (mmol/L, mg/dL, mEq/L; mmol/24h, mg/24h), creatinine."""
-    from mgadvisor.errors import UserInputError
+    from mgadvisor.errors import UserInputError, quote
     from mgadvisor.units import convert
 
     t = Translator(lang_of(ctx))
     try:
         number = float(value.replace(",", "."))
     except ValueError:
-        raise UserInputError(N_("VALUE: expected a number, got {given}"), given=value) from None
-    if number < 0:
-        raise UserInputError(N_("VALUE: expected a number of at least 0, got {given}"), given=value)
+        raise UserInputError(
+            N_("VALUE: expected a number, got {given}"), given=quote(value)
+        ) from None
+    if not 0 <= number <= MAX_LAB_VALUE:  # also inf and nan
+        raise UserInputError(
+            N_("VALUE: expected a number from 0 to {high}, got {given}"),
+            high=f"{MAX_LAB_VALUE:.0f}",
+            given=quote(value),
+        )
     result = convert(number, from_unit, to_unit)
     if fmt is Format.JSON:
         _echo_json({"value": number, "from": from_unit, "to": to_unit, "result": round(result, 4)})

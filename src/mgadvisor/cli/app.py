@@ -6,6 +6,7 @@ the commands, so `mgadvisor --help` stays fast. For the same reason the command 
 root `--help` too), and string annotations cost a compile and two evaluations each.
 """
 
+import re
 import sys
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from typer.exceptions import Abort, TyperException
 
 from mgadvisor.errors import IntakeError
-from mgadvisor.i18n import LANGS, Translator, detect_lang
+from mgadvisor.i18n import LANGS, N_, Translator, detect_lang
 
 # Help texts follow the environment's language (LANG / MGADVISOR_LANG); --lang steers output.
 T = Translator(detect_lang())
@@ -104,6 +105,9 @@ def main() -> None:
             t("cannot use {path}: {reason}", path=exc.filename or "?", reason=exc.strerror or exc),
         )
     except TyperException as exc:  # usage errors: unknown option, missing argument, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a command group alone: its help
+            typer.echo(exc.message, err=True)
+            sys.exit(2)
         _fail(t, _usage_message(exc, t))
     except Abort:
         sys.exit(130)
@@ -124,11 +128,69 @@ def _usage_message(exc: TyperException, t: Translator) -> str:
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None) or "mgadvisor"
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-    return f"{message} " + t("See '{command} --help'.", command=command)
+    return _usage_text(message, t) + " " + t("See '{command} --help'.", command=command)
+
+
+# Click's usage messages (English only) and what they say, as patterns over its text; each
+# becomes a translated line, so a Dutch error line is Dutch from start to end.
+_USAGE = {
+    "missing": re.compile(r"Missing (?:argument|option|parameter) (?P<name>.+?)\.(?: .*)?"),
+    "command": re.compile(
+        r"No such command (?P<name>.+?)\.(?: Did you mean (?P<hint>.+?)\?)?", re.DOTALL
+    ),
+    "invalid": re.compile(r"Invalid value(?: for (?P<name>.+?))?: (?P<why>.*)", re.DOTALL),
+    "extra": re.compile(r"Got unexpected extra arguments? \((?P<args>.*)\)", re.DOTALL),
+    "needs": re.compile(r"Option (?P<name>.+?) requires an argument\."),
+}
+# What pydantic (typer's parameter check) says was expected, as the intake's msgids.
+_EXPECTED = (
+    (re.compile(r"greater than or equal to (?P<ge>[^ ,]+)"), N_("a number of at least {ge}")),
+    (re.compile(r"less than or equal to (?P<le>[^ ,]+)"), N_("a number of at most {le}")),
+    (re.compile(r"greater than (?P<gt>[^ ,]+)"), N_("a number above {gt}")),
+    (re.compile(r"less than (?P<lt>[^ ,]+)"), N_("a number below {lt}")),
+    (re.compile(r"valid integer"), N_("a whole number")),
+    (re.compile(r"valid number"), N_("a number")),
+    (re.compile(r"valid boolean"), N_("true or false")),
+    (re.compile(r"is not one of (?P<expected>.+?)\.?$"), N_("one of {expected}")),
+)
+
+
+def _usage_text(message: str, t: Translator) -> str:
+    """Click's English usage message, translated (unknown ones get a general sentence)."""
+    found = {kind: p.fullmatch(message.strip()) for kind, p in _USAGE.items()}
+    if m := found["missing"]:
+        return t("missing argument or option {name}", name=m["name"])
+    if m := found["command"]:
+        text = t("unknown command {name}.", name=m["name"])
+        if m["hint"]:
+            text += " " + t("Did you mean {suggestion}?", suggestion=m["hint"])
+        return text
+    if m := found["invalid"]:
+        return t(
+            "{option}: expected {expected}",
+            option=m["name"] or "?",
+            expected=_expected(m["why"], t),
+        )
+    if m := found["extra"]:
+        return t("unexpected extra argument(s): {args}", args=m["args"])
+    if m := found["needs"]:
+        return t("option {option} needs a value", option=m["name"])
+    return t("the command line is not valid")
+
+
+def _expected(why: str, t: Translator) -> str:
+    for pattern, msgid in _EXPECTED:
+        if hit := pattern.search(why):
+            params = {k: v.rstrip(".") for k, v in hit.groupdict().items()}
+            return t(msgid, **params)
+    return t("a valid value")
 
 
 def _fail(t: Translator, message: str) -> None:
-    typer.echo(t("Error: {message}", message=message), err=True)
+    from mgadvisor.errors import printable
+
+    # One line, and nothing in it (a name from an intake or a food table) can steer a terminal.
+    typer.echo(printable(t("Error: {message}", message=message)), err=True)
     sys.exit(2)
 
 

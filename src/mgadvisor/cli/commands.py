@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from mgadvisor.cli.app import T, app, kb_app, lang_of
-from mgadvisor.i18n import Translator
+from mgadvisor.i18n import N_, Translator
 
 
 class Format(StrEnum):
@@ -28,6 +28,8 @@ def _kb(path: Path | None = None) -> Any:
 
     return load_knowledge(path)
 
+
+MAX_SALT_MG = 1_000_000.0  # a kilogram of salt: more than any question about a dose
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))]
 
@@ -172,7 +174,7 @@ def elemental_cmd(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Elemental magnesium in a mass of a compound, e.g. "magnesium citrate" 500."""
-    from mgadvisor.errors import UserInputError
+    from mgadvisor.errors import UserInputError, printable, quote
     from mgadvisor.kb.views import elemental
 
     lang = lang_of(ctx)
@@ -180,8 +182,16 @@ def elemental_cmd(
     try:
         mass = float(mg.replace(",", "."))
     except ValueError:
-        raise UserInputError("MG: expected a positive mass in mg, got {given}", given=mg) from None
-    data = elemental(_kb(), compound, mass, lang)
+        raise UserInputError(
+            "MG: expected a positive mass in mg, got {given}", given=printable(mg)
+        ) from None
+    if mass > MAX_SALT_MG:  # 1e308 mg would pass the engine's check and overflow the output
+        raise UserInputError(
+            N_("MG: expected a mass of at most {high} mg, got {given}"),
+            high=f"{MAX_SALT_MG:.0f}",
+            given=quote(mg),
+        )
+    data = elemental(_kb(), printable(compound), mass, lang)
     if fmt is Format.JSON:
         _echo_json(data)
         return

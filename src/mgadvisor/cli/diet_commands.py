@@ -10,7 +10,7 @@ import typer
 from mgadvisor.cli.advice_commands import (
     AsOf,
     ReportFormat,
-    _read,
+    read_intake,
     run_advice,
 )
 from mgadvisor.cli.app import T, app, lang_of
@@ -52,12 +52,12 @@ def diet_cmd(
 ) -> None:
     """Magnesium and calcium from food: mg/day, % of the reference, Ca:Mg ratio, top sources."""
     from mgadvisor.errors import IntakeError
-    from mgadvisor.intake import parse_intake, read_intake_data
+    from mgadvisor.intake import parse_intake
     from mgadvisor.render.charts import contributors_chart, intake_chart
     from mgadvisor.render.report import diet_section, to_console, to_markdown
 
     kb = _kb()
-    data = read_intake_data(_read(file), file)
+    data = read_intake(file)
     if isinstance(data, dict) and "diet" not in data and any(k in data for k in DIET_KEYS):
         if "person" not in data:  # no person: say which reference the percentages use
             typer.echo(
@@ -106,6 +106,7 @@ def foods_search(
     """Find foods by Dutch or English name (fuzzy), with magnesium and calcium per 100 g."""
     from rich.table import Table
 
+    from mgadvisor.errors import printable
     from mgadvisor.render.console import console
 
     lang = lang_of(ctx)
@@ -130,7 +131,7 @@ def foods_search(
         )
         return
     if not hits:
-        typer.echo(t("Nothing found for '{text}'.", text=" ".join(text)))
+        typer.echo(t("Nothing found for '{text}'.", text=printable(" ".join(text))))
         raise typer.Exit(1)
     table = Table(title=t("Foods"))
     for header in (t("Code"), t("Name"), "Mg mg/100 g", "Ca mg/100 g", t("Source")):

@@ -2,6 +2,10 @@
 
 Each import is one transaction: a malformed file rolls back, so nothing imported earlier is
 lost. A table is replaced only by a complete new import of the same source and version.
+
+What is read back is checked again, for stores written by older versions: a row with an
+amount that is not a number from 0 to 100,000 mg per 100 g (inf, nan) is left out, and
+control characters in names and versions are written out, never passed to a terminal.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mgadvisor.errors import printable
 from mgadvisor.foods.catalog import CatalogFood, FoodCatalog
+
+# The importers' bound (foods/importers.py), repeated in SQL: 100 g of pure mineral per 100 g.
+_SANE_AMOUNTS = (
+    "mg_per_100g BETWEEN 0 AND 100000 AND (ca_per_100g IS NULL OR ca_per_100g BETWEEN 0 AND 100000)"
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source (
@@ -115,7 +125,10 @@ class FoodStore:
             rows = db.execute(
                 "SELECT id, kind, version, file, imported_at, rows FROM source ORDER BY imported_at"
             )
-            return [SourceInfo(*row) for row in rows]
+            return [
+                SourceInfo(printable(i), k, printable(v), printable(f), at, n)
+                for i, k, v, f, at, n in rows
+            ]
 
     def foods(self) -> list[CatalogFood]:
         if not self.path.exists():
@@ -123,10 +136,12 @@ class FoodStore:
         with self.connect() as db:
             rows = db.execute(
                 "SELECT code, name_nl, name_en, food_group, mg_per_100g, ca_per_100g, source_id,"
-                " food_id FROM food ORDER BY source_id, code"
+                f" food_id FROM food WHERE {_SANE_AMOUNTS} ORDER BY source_id, code"
             )
             return [
-                CatalogFood(c, nl, en, g, mg, ca, src, fid)
+                CatalogFood(
+                    printable(c), printable(nl), printable(en), printable(g), mg, ca, src, fid
+                )
                 for c, nl, en, g, mg, ca, src, fid in rows
             ]
 

@@ -35,9 +35,10 @@ _YamlLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when
 
 # Limits of what a YAML document from a user may ask for. Aliases (`*name`) re-use a node, so a
 # few hundred bytes of nested aliases expand to billions of values ("billion laughs") as soon as
-# anything walks the data; an intake needs no aliases at all and is at most ~6 levels deep.
-YAML_MAX_ALIASES = 20
-YAML_MAX_NODES = 200_000  # values after expanding every alias
+# anything walks the data. A diary written by yaml.dump uses an alias for each repeated meal
+# (examples/diet-week.yaml: 30); an intake is at most ~6 levels deep.
+YAML_MAX_ALIASES = 200
+YAML_MAX_NODES = 100_000  # values after expanding every alias
 YAML_MAX_DEPTH = 40
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError
+from mgadvisor.errors import IntakeError, UnknownNameError, UserInputError, quote
 from mgadvisor.i18n import N_, Translator
 from mgadvisor.render.labels import FREQUENCY_LABELS
 from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token, request_lang
@@ -260,6 +260,15 @@ def references(request: Request) -> HTMLResponse:
     return _page(request, "references.html", references=apa(_kb(), html=True))
 
 
+def _creatinine_limits(unit: str) -> tuple[float, float] | None:
+    """The intake's limits for creatinine in `unit`, or None for a unit it does not know."""
+    from mgadvisor.intake import lab_limits
+
+    if unit not in ("umol/L", "µmol/L", "mg/dL"):
+        return None
+    return lab_limits("creatinine", unit, "umol/L")
+
+
 @router.get("/tools", response_class=HTMLResponse)
 def tools(request: Request) -> HTMLResponse:
     """Calculators as GET forms: elemental magnesium, lab units, eGFR, interactions."""
@@ -274,20 +283,26 @@ def tools(request: Request) -> HTMLResponse:
     results: dict[str, Any] = {}
     problems: dict[str, str] = {}
 
-    def number(name: str) -> float | None:
+    def number(name: str, high: float = 100_000) -> float | None:
+        """A number from the query, within 0..high (so never inf or nan); a problem if not."""
         text = q.get(name, "").replace(",", ".").strip()
         if not text:
             return None
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
-            problems[name] = t(
-                "{path}: expected {expected}, got {given}",
-                path=name,
-                expected=t("a number"),
-                given=text[:40],
-            )
-            return None
+            value = None
+        if value is not None and 0 <= value <= high:
+            return value
+        problems[name] = t(
+            "{path}: expected {expected}, got {given}",
+            path=name,
+            expected=t("a number from 0 to {high}", high=f"{high:.0f}")
+            if value is not None
+            else t("a number"),
+            given=quote(text),
+        )
+        return None
 
     mass = number("mass")
     if q.get("compound") and mass is not None:
@@ -303,14 +318,35 @@ def tools(request: Request) -> HTMLResponse:
             results["convert"] = convert(value, q["from"], q["to"])
         except UserInputError as exc:
             problems["value"] = t(exc.msgid, **exc.params)
-    crea, age = number("creatinine"), number("age")
+    crea, age = number("creatinine"), number("age", high=120)
     if crea is not None and age is not None and q.get("sex") in ("female", "male"):
-        if 18 <= age <= 120 and 0 < crea < 5000:
-            mg_dl = convert(crea, q.get("crea_unit", "umol/L"), "mg/dL", "creatinine")
+        unit = q.get("crea_unit", "umol/L")
+        limits = _creatinine_limits(unit)
+        if not 18 <= age <= 120:
+            problems["age"] = t("Age in years (18 or older).")
+        elif limits is None:
+            problems["creatinine"] = t(
+                "{path}: expected {expected}, got {given}",
+                path="crea_unit",
+                expected=t("one of {units}", units="umol/L, mg/dL"),
+                given=quote(unit),
+            )
+        elif not limits[0] <= crea <= limits[1]:
+            problems["creatinine"] = t(
+                "{path}: expected {expected}, got {given}",
+                path="creatinine",
+                expected=t(
+                    "a value from {low} to {high} {unit} (a wrong unit or a typo?)",
+                    low=t.num(limits[0], 4),
+                    high=t.num(limits[1], 4),
+                    unit=unit,
+                ),
+                given=quote(q.get("creatinine", "")),
+            )
+        else:
+            mg_dl = convert(crea, unit, "mg/dL", "creatinine")
             egfr = ckd_epi_2021(mg_dl, age, q["sex"])
             results["egfr"] = {"egfr": egfr, "stage": kdigo_stage(egfr)}
-        else:
-            problems["age"] = t("Age in years (18 or older).")
     if q.get("medicines"):
         from mgadvisor.web.api import interactions
 
