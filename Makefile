@@ -1,16 +1,41 @@
 # Every target creates .venv itself, so a fresh clone needs only Python >= 3.11 and make.
+# It installs the exact versions of the lock file, each checked against its hashes
+# (requirements-dev.txt: the app, the dev tools and the build backend; requirements.txt: the
+# app alone, for a deployment). After changing a dependency in pyproject.toml: `make lock`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements-dev.txt
+UV     := uv==0.13.8
+# Advisories accepted after review, one `--ignore-vuln ID` each (with a comment saying why).
+AUDIT_IGNORE :=
 
-.PHONY: run test lint typecheck unit bench bench-quick bench-tools clean i18n catalogs schema refs help-text screenshots browser
+.PHONY: run test lint typecheck unit audit lock bench bench-quick bench-tools clean i18n catalogs schema refs help-text screenshots browser
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "mgadvisor needs Python 3.11 or newer: make PYTHON=python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Re-pin every dependency (newest versions allowed by pyproject.toml unless already pinned;
+# `make lock UPGRADE=--upgrade` moves them all) for every platform and Python >= 3.11.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet '$(UV)'
+	printf 'hatchling>=1.25\npip\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
+	  --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' \
+	  --quiet $(UPGRADE) -o requirements-dev.txt
+	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.txt --universal --python-version 3.11 \
+	  --generate-hashes --custom-compile-command 'make lock' --quiet -o requirements.txt
+	$(BIN)/python -m pip uninstall --quiet --yes uv
+
+# Known vulnerabilities in the locked versions (pip-audit); skipped, with a line saying so,
+# where no advisory data can be reached.
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py $(LOCK) $(AUDIT_IGNORE)
 
 run: $(STAMP)
 	$(BIN)/mgadvisor serve --host 127.0.0.1 --port 8000
@@ -26,7 +51,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck browser unit
+test: lint typecheck browser unit audit
 
 # Debian's chromium for the browser tests (and Pango for the PDF); installed when missing and root.
 browser:
