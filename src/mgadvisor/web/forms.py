@@ -240,3 +240,153 @@ def errors_by_field(exc: IntakeError, mapped: Mapped, render: Any) -> dict[str, 
     for err in exc.errors:
         out.setdefault(field_for(err.path, mapped), render(err))
     return out
+
+
+# -- Save and reopen: an intake file -> the form again (the inverse of to_intake) -------------
+
+PERSON_FIELDS = ("age", "sex", "weight_kg", "height_cm", "pregnancy_week")
+MED_KEYS = ("name", "atc", "time", "times", "frequency")
+PRODUCT_KEYS = ("name", "compound", "amount_mg", "basis", "units_per_day")
+
+
+def _text(value: Any) -> str:
+    """A value as the form shows it: 72 rather than 72.0."""
+    if isinstance(value, bool):
+        return "1" if value else ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def _left(out: list[str], path: str, item: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    out.extend(f"{path}.{key}" for key in item if key not in keys)
+
+
+def state_from_intake(data: Mapping[str, Any]) -> tuple[FormState, list[str]]:
+    """The form state showing an intake (a saved file, or the intake of an advice), and the
+    paths of what the form has no field for (they are reported, not silently dropped)."""
+    state, left = FormState(), list[str]()
+    values = state.values
+    person = data.get("person") or {}
+    if isinstance(person, Mapping):
+        for key in PERSON_FIELDS:
+            if person.get(key) is not None:
+                values[f"person.{key}"] = _text(person[key])
+        for flag in ("pregnant", "lactating"):
+            if person.get(flag):
+                values[f"person.{flag}"] = "1"
+        _left(left, "person", person, (*PERSON_FIELDS, "pregnant", "lactating"))
+    for key in MULTI:
+        if isinstance(data.get(key), list):
+            state.lists[key] = [str(code) for code in data[key]]
+    _medications_to_form(data.get("medications"), values, left)
+    _labs_to_form(data.get("labs"), values, left)
+    lifestyle = data.get("lifestyle") or {}
+    if isinstance(lifestyle, Mapping):
+        for key in ("sport_hours_per_week", "alcohol_units_per_week", "stress"):
+            if lifestyle.get(key) is not None:
+                values[f"lifestyle.{key}"] = _text(lifestyle[key])
+        _left(
+            left,
+            "lifestyle",
+            lifestyle,
+            ("sport_hours_per_week", "alcohol_units_per_week", "stress"),
+        )
+    products = data.get("products") or ([data["product"]] if data.get("product") else [])
+    _products_to_form(products, values, left)
+    _diet_to_form(data.get("diet"), values, left)
+    prefs = data.get("preferences") or {}
+    if isinstance(prefs, Mapping):
+        if prefs.get("authority"):
+            values["preferences.authority"] = str(prefs["authority"])
+        if prefs.get("follow_study_dose"):
+            values["preferences.follow_study_dose"] = "1"
+        _left(left, "preferences", prefs, ("authority", "follow_study_dose"))
+    known = {"person", *MULTI, "medications", "labs", "lifestyle", "products", "product"}
+    left += [key for key in data if key not in {*known, "diet", "preferences"}]
+    return state, left
+
+
+def _medications_to_form(meds: Any, values: dict[str, str], left: list[str]) -> None:
+    for i, med in enumerate(meds if isinstance(meds, list) else []):
+        if i >= MED_ROWS or not isinstance(med, Mapping):
+            left.append(f"medications[{i}]")
+            continue
+        values[f"med.{i}.name"] = _text(med.get("name") or med.get("atc"))
+        times = med.get("times") or ([med["time"]] if med.get("time") else [])
+        if times:
+            values[f"med.{i}.time"] = ", ".join(str(time) for time in times)
+        if med.get("frequency"):
+            values[f"med.{i}.frequency"] = str(med["frequency"])
+        _left(left, f"medications[{i}]", med, MED_KEYS)
+
+
+def _labs_to_form(labs: Any, values: dict[str, str], left: list[str]) -> None:
+    for i, lab in enumerate(labs if isinstance(labs, list) else []):
+        analyte = lab.get("analyte") if isinstance(lab, Mapping) else None
+        if analyte not in LABS or f"lab.{analyte}.value" in values:
+            left.append(f"labs[{i}]")
+            continue
+        values[f"lab.{analyte}.value"] = _text(lab.get("value"))
+        values[f"lab.{analyte}.unit"] = _text(lab.get("unit"))
+        span = lab.get("reference_range")
+        if isinstance(span, list) and len(span) == 2:
+            values[f"lab.{analyte}.range"] = f"{_text(span[0])}-{_text(span[1])}"
+        _left(left, f"labs[{i}]", lab, ("analyte", "value", "unit", "reference_range"))
+
+
+def _products_to_form(products: Any, values: dict[str, str], left: list[str]) -> None:
+    for i, product in enumerate(products if isinstance(products, list) else []):
+        if i >= PRODUCT_ROWS or not isinstance(product, Mapping):
+            left.append(f"products[{i}]")
+            continue
+        for key in PRODUCT_KEYS:
+            if product.get(key) is not None:
+                values[f"prod.{i}.{key}"] = _text(product[key])
+        _left(left, f"products[{i}]", product, PRODUCT_KEYS)
+
+
+def _diet_to_form(diet: Any, values: dict[str, str], left: list[str]) -> None:
+    if not isinstance(diet, Mapping):
+        return
+    ffq = diet.get("ffq") or {}
+    for code, answer in ffq.items() if isinstance(ffq, Mapping) else []:
+        frequency = answer.get("frequency") if isinstance(answer, Mapping) else answer
+        values[f"ffq.{code}"] = _text(frequency)
+    water = diet.get("water") or {}
+    for key, value in water.items() if isinstance(water, Mapping) else []:
+        values[f"water.{key}"] = _text(value)
+    left += [f"diet.{key}" for key in diet if key not in ("ffq", "water")]
+
+
+def intake_file(data: Mapping[str, Any], kind: str) -> str:
+    """An intake as the text of a YAML or JSON file, which `mgadvisor advise FILE` reads."""
+    import json
+
+    if kind == "json":
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    import yaml
+
+    head = "# mgadvisor intake (docs/intake.md): mgadvisor advise THIS-FILE\n"
+    return head + str(yaml.safe_dump(dict(data), allow_unicode=True, sort_keys=False))
+
+
+# -- What the practitioner adds to a document (names, next appointment, note) -----------------
+
+EXTRA_LENGTH = {"client_name": 80, "practitioner_name": 80, "gp_name": 80, "note": 1000}
+
+
+def extras_from(form: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
+    """The document fields as typed (cut to their length), and the follow-up date's problem
+    (None when it is empty or a valid YYYY-MM-DD date)."""
+    from datetime import date
+
+    typed = {key: str(form.get(key) or "").strip()[:size] for key, size in EXTRA_LENGTH.items()}
+    typed["follow_up"] = str(form.get("follow_up") or "").strip()[:40]
+    problem = None
+    if typed["follow_up"]:
+        try:
+            date.fromisoformat(typed["follow_up"])
+        except ValueError:
+            problem = typed["follow_up"]
+    return typed, problem

@@ -33,6 +33,17 @@ def _kb() -> Any:
     return load_knowledge()
 
 
+# The form a page's language switch submits, and where to (the page itself): switching the
+# language of a page with a form posts that form, so nothing typed is lost (web/documents.py).
+LANG_FORMS = {
+    "intake.html": ("intake", "/"),
+    "advice.html": ("state", "/advice"),
+    "handout.html": ("doc", "/handout"),
+    "report.html": ("doc", "/report"),
+    "letter.html": ("doc", "/letter"),
+}
+
+
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     # A page showing an advice speaks the advice's language (the user's choice, else the
     # intake's preferred language, else the browser's): never two languages on one page.
@@ -47,6 +58,7 @@ def _page(request: Request, template: str, status: int = 200, **context: Any) ->
         "csrf_field": CSRF_FIELD,
         "csrf": csrf_token(request),
         "path": request.url.path,
+        "lang_form": LANG_FORMS.get(template),
     }
     templates = request.app.state.templates
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)  # type: ignore[no-any-return]
@@ -179,9 +191,10 @@ async def handout(request: Request) -> Response:
     form, document = await _handout_document(request)
     if document is None:
         return _invalid_handout(request)
-    return _page(
-        request, "handout.html", advice=document, intake_json=form.get("intake_json"), pdf=False
-    )
+    from mgadvisor.web.documents import document_context
+
+    context = document_context(request, form, document)
+    return _page(request, "handout.html", advice=document, pdf=False, **context)
 
 
 @router.post("/handout.pdf")
@@ -189,13 +202,15 @@ async def handout_pdf(request: Request) -> Response:
     """The client handout as PDF, rendered by WeasyPrint from the same template."""
     from weasyprint import HTML
 
-    _, document = await _handout_document(request)
+    form, document = await _handout_document(request)
     if document is None:
         return _invalid_handout(request)
     from mgadvisor.web.app import HERE
+    from mgadvisor.web.documents import document_context
 
     static = (HERE / "static").as_uri()  # WeasyPrint reads the stylesheet from disk, not over HTTP
-    page = _page(request, "handout.html", advice=document, pdf=True, static_root=static)
+    context = document_context(request, form, document)
+    page = _page(request, "handout.html", advice=document, pdf=True, static_root=static, **context)
     html = bytes(page.body).decode("utf-8")
     pdf = HTML(string=html, base_url=static + "/").write_pdf()
 
@@ -361,3 +376,7 @@ def tools(request: Request) -> HTMLResponse:
         problems=problems,
         compounds=sorted(kb.compounds.values(), key=lambda c: c.name.get(lang)),
     )
+
+
+# Registers the document routes (handout, report, letter, save and load) on `router`.
+from mgadvisor.web import documents  # noqa: E402, F401

@@ -1,0 +1,262 @@
+"""Documents and keeping input, in a real browser (issue 12: defects 1 and 4, the handout for a
+client, save and reopen, the practitioner report and the referral letter).
+
+Uses the server, Chromium and page fixtures of test_browser.py (skipped there without Chromium).
+"""
+# ruff: noqa: F811 - the fixtures imported from test_browser are the tests' parameters
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from test_browser import browser, fill_basic, page, server, shoot  # noqa: F401 - fixtures
+
+FORBIDDEN_ON_HANDOUT = ("eGFR", "suppleren", "suppletie", "24-uursurine", "levothyroxinenatrium")
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+
+
+def fill_product_intake(page: Page) -> None:
+    """A 45-year-old woman for sleep, on Thyrax at 07:00, taking one Magnesium Forte (500 mg
+    magnesium citrate, the salt's mass) a day."""
+    page.goto("/")
+    fill_basic(page, "45")
+    page.get_by_label("Slaap", exact=True).check()
+    page.get_by_label("Geneesmiddel 1").fill("Thyrax")
+    page.locator("#f-med\\.0\\.time").fill("07:00")
+    page.locator("#f-prod\\.0\\.name").fill("Magnesium Forte")
+    page.locator("#f-prod\\.0\\.compound").fill("magnesiumcitraat")
+    page.locator("#f-prod\\.0\\.amount_mg").fill("500")
+    page.locator("#f-prod\\.0\\.basis").select_option("compound")
+    page.locator("#f-prod\\.0\\.units_per_day").fill("1")
+    page.locator("#f-as_of").fill("2026-03-01")
+
+
+def open_handout(page: Page) -> None:
+    page.get_by_role("button", name="Toon het advies").click()
+    page.get_by_role("button", name="Folder voor de cliënt").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Uw magnesiumadvies")
+
+
+def test_handout_what_when_and_dose_agree_with_a_current_product(page: Page) -> None:
+    """Defect 1: "what to take", the schedule and the dose name one product and one amount."""
+    fill_product_intake(page)
+    page.get_by_role("button", name="Toon het advies").click()
+    dose = page.locator("section.advice p.dose").inner_text()
+    mg_per_day = re.search(r"(\d+) mg elementair magnesium per dag", dose)
+    assert mg_per_day, dose
+    page.get_by_role("button", name="Folder voor de cliënt").first.click()
+    take = page.locator("article.handout section.take").inner_text()
+    when = page.locator("article.handout section.when").inner_text()
+    taken = re.search(r"Neem elke dag (\d+) tabletten Magnesium Forte", take)
+    assert taken, take
+    assert f"{mg_per_day.group(1)} mg magnesium per dag" in take, (take, dose)
+    units_when = [int(n) for n in re.findall(r"(\d+) tablett?e?n? Magnesium Forte", when)]
+    assert sum(units_when) == int(taken.group(1)), (take, when)
+    assert "Magnesiumcitraat" not in when, when  # the client's product, not another name
+    assert "07:00: Thyrax" in when, when
+    shoot(page, "handout-product")
+
+
+def test_language_switch_on_the_intake_keeps_the_form(page: Page) -> None:
+    """Defect 4: switching language on the intake keeps everything typed."""
+    page.goto("/")
+    fill_basic(page, "72")
+    page.get_by_label("Geneesmiddel 1").fill("Thyrax")
+    page.get_by_label("Slaap", exact=True).check()
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Magnesium intake")
+    expect(page.locator("#f-person\\.age")).to_have_value("72")
+    expect(page.locator("#f-person\\.sex")).to_have_value("female")
+    expect(page.locator("#f-med\\.0\\.name")).to_have_value("Thyrax")
+    expect(page.get_by_label("Sleep", exact=True)).to_be_checked()
+    expect(page.locator("#live")).to_contain_text("Advice")  # the live advice, in English
+
+
+def test_advice_language_switch_and_edit_intake_keep_the_input(page: Page) -> None:
+    """Defect 4: the advice page's language switch keeps the advice; "Intake aanpassen" goes
+    back to the filled-in form."""
+    fill_product_intake(page)
+    page.get_by_role("button", name="Toon het advies").click()
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Magnesium advice")
+    expect(page.locator("section.advice")).to_contain_text("Magnesium Forte")
+    page.get_by_role("button", name="Edit intake").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Magnesium intake")
+    expect(page.locator("#f-person\\.age")).to_have_value("45")
+    expect(page.locator("#f-med\\.0\\.name")).to_have_value("Thyrax")
+    expect(page.locator("#f-prod\\.0\\.name")).to_have_value("Magnesium Forte")
+    expect(page.locator("#f-as_of")).to_have_value("2026-03-01")
+
+
+def test_back_keeps_the_medicines_and_refreshes_the_advice(page: Page) -> None:
+    """Defect 4: Back from the advice shows the medicine rows and the advice of that form."""
+    page.goto("/")
+    fill_basic(page, "72")
+    page.get_by_label("Geneesmiddel 1").fill("Thyrax")
+    page.locator("#f-med\\.0\\.time").fill("07:00")
+    expect(page.locator("#live")).to_contain_text("Thyrax", timeout=10_000)
+    page.get_by_role("button", name="Toon het advies").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Magnesiumadvies")
+    page.go_back()
+    expect(page.locator("#f-person\\.age")).to_have_value("72")
+    expect(page.locator("#f-med\\.0\\.name")).to_have_value("Thyrax")
+    expect(page.locator("#f-med\\.0\\.time")).to_have_value("07:00")
+    expect(page.locator("#live")).to_contain_text("Thyrax", timeout=10_000)
+
+
+def test_handout_language_switch_keeps_the_names(page: Page) -> None:
+    """Defect 4: the handout's language switch gives the handout, not a JSON error, and keeps
+    what the practitioner typed on it."""
+    fill_product_intake(page)
+    open_handout(page)
+    page.get_by_label("Naam van de cliënt").fill("Mevrouw Jansen")
+    page.get_by_label("Opmerking").fill("Drink elke dag genoeg water.")
+    page.get_by_role("button", name="Document bijwerken").click()
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your magnesium advice")
+    handout = page.locator("article.handout")
+    expect(handout).to_contain_text("For: Mevrouw Jansen")
+    expect(handout).to_contain_text("Drink elke dag genoeg water.")
+    expect(handout).to_contain_text("3 tablets of Magnesium Forte")
+    assert "method not allowed" not in page.content()
+
+
+def test_handout_for_the_client(page: Page) -> None:
+    """The handout reads as a client's: names, the date and the next appointment in words, the
+    client's own medicine and product names, plain words, a note, print and PDF."""
+    fill_product_intake(page)
+    page.get_by_label("Geneesmiddel 2").fill("Nexium")
+    page.locator("#f-lab\\.urine_magnesium_24h\\.value").fill("2,1")
+    open_handout(page)
+    page.get_by_label("Naam van de cliënt").fill("Mevrouw Jansen")
+    page.get_by_label("Uw naam (therapeut)").fill("Els de Vries")
+    page.get_by_label("Volgende afspraak").fill("2026-04-26")
+    page.get_by_label("Opmerking").fill("Bel gerust als u vragen hebt.")
+    page.get_by_role("button", name="Document bijwerken").click()
+    handout = page.locator("article.handout")
+    text = handout.inner_text()
+    for words in ("Voor: Mevrouw Jansen", "Van: Els de Vries", "1 maart 2026", "26 april 2026"):
+        assert words in text, words
+    assert "Thyrax" in text and "Bel gerust" in text
+    for word in FORBIDDEN_ON_HANDOUT:
+        assert word not in text, word
+    expect(page.get_by_role("button", name="Afdrukken")).to_be_visible()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="PDF downloaden").click()
+    pdf = _pdf_text(Path(info.value.path()).read_bytes())
+    assert "Mevrouw Jansen" in pdf and "Magnesium Forte" in pdf and "Thyrax" in pdf
+    assert "Naam van de cliënt" not in pdf  # the form is not printed
+    shoot(page, "handout-client")
+
+
+def test_save_and_reopen_an_intake(page: Page, tmp_path: Path) -> None:
+    """Save the form as YAML, the CLI advises on that file, and opening it fills the form."""
+    fill_product_intake(page)
+    page.get_by_label("Stress", exact=True).first.check()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Intake opslaan (YAML)").click()
+    saved = tmp_path / "intake.yaml"
+    info.value.save_as(saved)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mgadvisor",
+            "--lang",
+            "nl",
+            "advise",
+            str(saved),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["dose"]["product"]["name"] == "Magnesium Forte"
+
+    page.goto("/")
+    page.get_by_text("Een opgeslagen intake openen").click()
+    page.get_by_label("Intakebestand (YAML of JSON)").set_input_files(str(saved))
+    expect(page.locator("#f-med\\.0\\.name")).to_have_value("Thyrax")
+    expect(page.locator("#f-person\\.age")).to_have_value("45")
+    expect(page.locator("#f-prod\\.0\\.amount_mg")).to_have_value("500")
+    expect(page.get_by_label("Slaap", exact=True)).to_be_checked()
+    expect(page.locator("#live")).to_contain_text("Magnesium Forte")
+
+
+def test_a_broken_intake_file_is_a_clear_error(page: Page) -> None:
+    page.goto("/")
+    page.get_by_text("Een opgeslagen intake openen").click()
+    page.get_by_label("Of plak de tekst").fill("person: [72")
+    page.get_by_role("button", name="Openen", exact=True).click()
+    expect(page.locator("#e-intake_text")).to_contain_text("Dit is geen intakebestand")
+
+
+def _referral_advice(page: Page) -> None:
+    page.goto("/")
+    fill_basic(page, "72")
+    page.get_by_label("Geneesmiddel 1").fill("Thyrax")
+    page.locator("#f-lab\\.egfr\\.value").fill("25")
+    page.locator("#f-as_of").fill("2026-03-01")
+    page.get_by_role("button", name="Toon het advies").click()
+
+
+def test_referral_letter_to_the_gp(page: Page) -> None:
+    """The letter: the reasons with their urgency, labs, medicines, sources; PDF and text."""
+    _referral_advice(page)
+    page.get_by_role("button", name="Verwijsbrief voor de huisarts").click()
+    page.get_by_label("Naam van de cliënt").fill("Mevrouw Jansen")
+    page.get_by_label("Naam van de huisarts").fill("dokter Bakker")
+    page.get_by_role("button", name="Document bijwerken").click()
+    letter = page.locator("article.letter")
+    expect(letter).to_contain_text("Aan: dokter Bakker")
+    expect(letter).to_contain_text("Verwijs naar een arts")  # the urgency
+    expect(letter).to_contain_text("eGFR 25")  # the reason
+    expect(letter).to_contain_text("Thyrax (levothyroxinenatrium")
+    expect(letter).to_contain_text("smpc_magnaspartate")  # its source
+    with page.expect_download() as info:
+        page.get_by_role("button", name="PDF downloaden").click()
+    pdf = _pdf_text(Path(info.value.path()).read_bytes())
+    assert "Verwijsbrief voor de huisarts" in pdf and "eGFR 25" in pdf and "Mevrouw Jansen" in pdf
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Als tekst downloaden").click()
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Aan: dokter Bakker" in text and "eGFR 25" in text and "Thyrax" in text
+    shoot(page, "letter")
+
+
+def test_practitioner_report(page: Page) -> None:
+    """The report: date in words, the client, every reason written out; PDF read back."""
+    _referral_advice(page)
+    page.get_by_role("button", name="Verslag voor de therapeut").click()
+    page.get_by_label("Naam van de cliënt").fill("Mevrouw Jansen")
+    page.get_by_role("button", name="Document bijwerken").click()
+    report = page.locator("article.report")
+    expect(report).to_contain_text("Cliënt: Mevrouw Jansen")
+    expect(report).to_contain_text("1 maart 2026")
+    expect(report).to_contain_text("eGFR 25")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="PDF downloaden").click()
+    pdf = _pdf_text(Path(info.value.path()).read_bytes())
+    assert "Verslag voor de therapeut" in pdf and "Mevrouw Jansen" in pdf and "eGFR 25" in pdf
+
+
+def test_a_document_address_without_an_intake_leads_to_the_form(page: Page) -> None:
+    for path in ("/handout", "/letter", "/report.pdf"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_text("Magnesium-intake")
