@@ -18,7 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
-from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ScheduleItem
+from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ProductUse, ScheduleItem
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake, Medication
 from mgadvisor.kb.base import KnowledgeBase
@@ -197,7 +197,7 @@ class Plan:
 @rule(
     "schedule.plan",
     gives=("plan", "warnings", "schedule_notes"),
-    needs=("main_compound", "dose_target", "dose_count", "medications"),
+    needs=("main_compound", "dose_target", "dose_count", "medications", "product"),
 )
 def plan(c: Context) -> Plan:
     """Intakes at their preferred moments, each moved to the nearest time that keeps every daily
@@ -231,12 +231,27 @@ def plan(c: Context) -> Plan:
         share = round(c.value("dose_target") / len(intakes), 1)
         for intake in intakes:
             intake.elemental_mg = share
+    product: ProductUse | None = c.value("product")
+    if product is not None and product.advised_units_per_day and intakes:
+        intakes = in_whole_units(intakes, product.advised_units_per_day, c.value("dose_target"))
     for intake in intakes:
         schedule.append(ScheduleItem(intake.time, "magnesium", compound.code, intake.elemental_mg))
     notes = day_notes(c, [hours(i.time) for i in intakes], daily, rules)
     schedule += medicine_rows(c, hits, rules, notes)
     schedule.sort(key=lambda item: (item.time is None, hours(item.time or "00:00"), item.kind))
     return Plan(intakes, schedule)
+
+
+def in_whole_units(intakes: list[IntakeMoment], units: int, dose: float) -> list[IntakeMoment]:
+    """The client's own product in whole units per intake: fewer units than intakes keeps the
+    last intakes (the preferred moment comes last); a remainder goes to the last intakes, so
+    3 tablets over 2 intakes are 1 + 2, never 1.5 + 1.5."""
+    kept = intakes[-units:] if units < len(intakes) else intakes
+    base, extra = divmod(units, len(kept))
+    for i, intake in enumerate(kept):
+        count = base + (1 if i >= len(kept) - extra else 0)
+        intake.elemental_mg = round(dose * count / units, 1)
+    return kept
 
 
 def day_notes(
