@@ -11,7 +11,7 @@ UV     := uv==0.13.8
 # Advisories accepted after review, one `--ignore-vuln ID` each (with a comment saying why).
 AUDIT_IGNORE :=
 
-.PHONY: run test lint typecheck unit audit lock bench bench-quick bench-tools clean i18n catalogs schema refs help-text screenshots browser
+.PHONY: run test lint typecheck unit web-gate audit lock bench bench-quick bench-tools clean i18n catalogs schema refs help-text screenshots browser
 
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -50,6 +50,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The web gate of issue 11, on its own (`make test` runs it too, in `unit`): the hardening tests,
+# schemathesis over every operation and a short load with slow clients, on loopback (~40 s).
+web-gate: $(STAMP)
+	$(BIN)/pytest -q tests/test_hardening_web.py tests/test_web_gate.py
 
 test: lint typecheck browser unit audit
 

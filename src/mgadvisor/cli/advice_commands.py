@@ -267,9 +267,7 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help=T("Port to listen on."), min=1, max=65535)] = 8000,
 ) -> None:
     """Start the web app (intake, advice, handout PDF, knowledge base, tools, HTTP API)."""
-    import uvicorn
-
-    from mgadvisor.web.app import create_app
+    from mgadvisor.web.server import serve
 
     t = Translator(lang_of(ctx))
     typer.echo(
@@ -278,4 +276,4 @@ def serve_cmd(
             url=f"http://{host}:{port}",
         )
     )
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    serve(host, port)  # limits and hosts from the environment: see docs/web.md

@@ -6,11 +6,11 @@ from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from mgadvisor.errors import IntakeError
-from mgadvisor.i18n import LANGS, Translator
+from mgadvisor.i18n import LANGS, N_, Translator
 from mgadvisor.pipeline import DEFAULT_LANG
 from mgadvisor.render.contract import AdviceDocument
 
@@ -26,8 +26,58 @@ def _kb() -> Any:
 
 
 def intake_errors(exc: IntakeError, t: Translator) -> list[dict[str, Any]]:
-    """Every problem of the intake: its field path, and one line in the user's language."""
-    return [{"loc": err.path, "msg": err.line(t, count_others=False)} for err in exc.errors]
+    """The intake's problems (the first MAX_LISTED_PROBLEMS): each field path, and one line in
+    the user's language."""
+    from mgadvisor.web.app import MAX_LISTED_PROBLEMS
+
+    listed = exc.errors[:MAX_LISTED_PROBLEMS]
+    return [{"loc": err.path, "msg": err.line(t, count_others=False)} for err in listed]
+
+
+def publish_intake_schema(openapi: dict[str, Any]) -> None:
+    """Put the whole intake contract (`docs/schema/intake.schema.json`) into the OpenAPI
+    document as the request body of POST /api/v1/advice, in place of a bare object, so a
+    client (or schemathesis) sees every field, type and bound."""
+    from mgadvisor.intake import Intake
+
+    schema = Intake.model_json_schema(ref_template="#/components/schemas/{model}")
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in schema.pop("$defs", {}).items():
+        if components.setdefault(name, definition) != definition:  # pragma: no cover - guard
+            raise RuntimeError(f"two OpenAPI schemas named {name}")
+    components["Intake"] = schema
+    _list_codes(components, _kb())
+    body = openapi["paths"]["/api/v1/advice"]["post"]["requestBody"]
+    body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/Intake"}
+
+
+def _list_codes(components: dict[str, Any], kb: Any) -> None:
+    """Name the valid codes (the knowledge base's) where the intake takes only a code, so a
+    client sees them and a generated intake can pass. Names that the engine also resolves
+    (medicines, compounds, foods) stay free text."""
+    frequencies = [f.code for f in kb.ffq.frequencies]
+    where: list[tuple[str, tuple[str, ...], list[str]]] = [
+        ("Intake", ("properties", "complaints", "items"), list(kb.symptoms)),
+        ("Intake", ("properties", "goals", "items"), list(kb.applications)),
+        ("Intake", ("properties", "conditions", "items"), list(kb.conditions)),
+        ("Lab", ("properties", "analyte"), list(kb.labs)),
+        ("Diet", ("properties", "ffq", "propertyNames"), [i.code for i in kb.ffq.items]),
+        ("FfqAnswer", ("properties", "frequency"), frequencies),
+        (
+            "Preferences",
+            ("properties", "authority"),
+            [a.code for a in kb.reference_values.authorities],
+        ),
+    ]
+    for model, path, codes in where:
+        node: Any = components.get(model)
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):  # the model changed shape: leave it as it is
+            continue
+        for branch in node.get("anyOf", [node]):
+            if branch.get("type", "string") == "string":
+                branch["enum"] = sorted(codes)
 
 
 @router.post(
@@ -37,6 +87,7 @@ def intake_errors(exc: IntakeError, t: Translator) -> list[dict[str, Any]]:
     summary="Advice for one intake (the same contract as `mgadvisor advise --format json`).",
 )
 async def advice(
+    request: Request,
     intake: dict[str, Any],
     lang: Annotated[
         str | None,
@@ -47,8 +98,16 @@ async def advice(
     ] = None,
     as_of: Annotated[date | None, Query(description="Date of the advice; default today.")] = None,
 ) -> Any:
-    # async: the work is short and CPU-bound (well under a millisecond), so a thread-pool hop
-    # would only add cost.
+    # The work runs in the engine's bounded thread pool, off the event loop: usually about a
+    # millisecond, but a large intake costs far more, and the loop must keep answering others.
+    from mgadvisor.web.workers import engine_pool
+
+    status, body = await engine_pool(request).run(_advice_json, intake, lang, as_of or date.today())
+    return Response(body, status, media_type="application/json")
+
+
+def _advice_json(intake: dict[str, Any], lang: str | None, as_of: date) -> tuple[int, bytes]:
+    """(200, the advice document) or (422, every problem of the intake), as JSON bytes."""
     from mgadvisor.intake import parse_intake
     from mgadvisor.pipeline import advice_document
 
@@ -56,14 +115,15 @@ async def advice(
     try:
         parsed = parse_intake(intake, kb)
     except IntakeError as exc:
-        from mgadvisor.web.app import error_body
+        from mgadvisor.web.app import error_body, problems_summary
 
         t = Translator(lang or DEFAULT_LANG)
-        return JSONResponse(error_body(t("invalid intake"), intake_errors(exc, t)), 422)
-    document = advice_document(parsed, kb, as_of=as_of or date.today(), lang=lang)
+        summary = problems_summary(t, N_("invalid intake"), len(exc.errors))
+        return 422, orjson.dumps(error_body(summary, intake_errors(exc, t)))
+    document = advice_document(parsed, kb, as_of=as_of, lang=lang)
     # The contract is validated by the test suite on generated intakes, not per request; the
     # response model stays for the OpenAPI documentation.
-    return Response(orjson.dumps(document), media_type="application/json")
+    return 200, orjson.dumps(document)
 
 
 @router.get("/compounds", summary="Magnesium compounds with their computed elemental share.")
@@ -101,7 +161,8 @@ def kb_search(
 
 
 @router.get("/health", summary="Liveness and the knowledge version in use.")
-def health() -> dict[str, Any]:
+async def health() -> dict[str, Any]:
+    # async: answered on the event loop itself, never queued behind the thread pools
     kb = _kb()
     return {
         "status": "ok",

@@ -1,17 +1,17 @@
-"""The web adapter: FastAPI app factory, language choice, security middleware, one error shape.
+"""The web adapter: FastAPI app factory, language choice, the guard, one error shape.
 
 Routes translate and present; every clinical decision is the engine's (`advise_intake`).
 
-    create_app()
-     ├── middleware: body-size limit, security headers (CSP without inline scripts), CSRF
-     ├── /api/v1/...      JSON API (api.py), OpenAPI at /docs
+    create_app(settings)            settings from the environment (settings.py)
+     ├── Guard (guard.py): host check, body limit and timeout, CSRF, security headers, no-store
+     ├── /api/v1/...      JSON API (api.py), OpenAPI at /docs with the full intake schema
      └── /, /advice, ...  server-rendered pages (pages.py), HTMX for live updates
+    the engine runs in a bounded thread pool (workers.py); the server's own limits (timeouts,
+    connection cap, no banner) are set in server.py (`mgadvisor serve`).
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,24 +20,23 @@ from typing import Any
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import DEFAULT_LANG, LANGS, N_, Translator
+from mgadvisor.web.csrf import FIELD as CSRF_FIELD
+from mgadvisor.web.guard import CSP, LANG_COOKIE, MAX_BODY_BYTES, Guard
+from mgadvisor.web.responses import error_response, is_api
+from mgadvisor.web.settings import WebSettings
+from mgadvisor.web.workers import EnginePool, ServerBusy
 
 HERE = Path(__file__).resolve().parent
-MAX_BODY_BYTES = 256 * 1024
-CSRF_COOKIE = "mg_csrf"
-CSRF_FIELD = "csrf_token"
-LANG_COOKIE = "mg_lang"
+MAX_LISTED_PROBLEMS = 20  # an error response lists this many problems, then says how many more
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
-)
+__all__ = ["CSP", "CSRF_FIELD", "MAX_BODY_BYTES", "create_app", "csrf_token", "error_body"]
 
 
 def chosen_lang(request: Request) -> str | None:
@@ -77,13 +76,26 @@ HTTP_SUMMARIES = {
 }
 
 
+def problems_summary(t: Translator, summary: str, total: int) -> str:
+    """The error's summary; with more than MAX_LISTED_PROBLEMS problems it says how many there
+    are and that only the first are listed (a huge body must not get a huger answer)."""
+    if total <= MAX_LISTED_PROBLEMS:
+        return t(summary)
+    return t(
+        "{summary} ({count} problems; the first {shown} are listed)",
+        summary=t(summary),
+        count=total,
+        shown=MAX_LISTED_PROBLEMS,
+    )
+
+
 def request_errors(exc: RequestValidationError, t: Translator) -> list[dict[str, Any]]:
-    """Each invalid parameter or body: FastAPI's location, and one line in the user's language
-    with the field, what was expected and what was given."""
+    """Each invalid parameter or body (the first MAX_LISTED_PROBLEMS): FastAPI's location, and
+    one line in the user's language with the field, what was expected and what was given."""
     from mgadvisor.intake import field_problem
 
     out = []
-    for err in exc.errors():
+    for err in exc.errors()[:MAX_LISTED_PROBLEMS]:
         loc = list(err["loc"])
         if err["type"] == "json_invalid":  # its location is a character offset in the body
             problem = IntakeError("body", N_("valid JSON"), N_("a syntax error"))
@@ -135,10 +147,14 @@ def _template_env() -> jinja2.Environment:
     )
 
 
-def create_app() -> FastAPI:
+def create_app(settings: WebSettings | None = None) -> FastAPI:
+    """The app; `settings` default to the environment's (`WebSettings.from_env()`)."""
     from mgadvisor import __version__
     from mgadvisor.web import api, pages
 
+    settings = settings or WebSettings.from_env()
+    if not settings.secret:
+        settings.signing_key  # noqa: B018 - makes the per-process secret now, and says so in the log
     app = FastAPI(
         lifespan=_lifespan,
         title="mgadvisor",
@@ -147,6 +163,8 @@ def create_app() -> FastAPI:
         docs_url=None,  # served below from local files: offline, and without inline scripts
         redoc_url=None,
     )
+    app.state.settings = settings
+    app.state.engine = EnginePool(settings.engine_workers, settings.engine_wait)
     import swagger_ui  # ships Swagger UI 5 (reads OpenAPI 3.1, which FastAPI emits)
 
     swagger_static = Path(swagger_ui.__file__).resolve().parent / "static"
@@ -168,177 +186,55 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, settings=settings)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the whole intake contract as the advice's request body."""
+        if app.openapi_schema is None:
+            api.publish_intake_schema(FastAPI.openapi(app))
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if not is_api(request.url.path):
+            return error_response(request, 422, N_("invalid request"))
         t = Translator(api_lang(request))
-        body = error_body(t("invalid request"), request_errors(exc, t))
-        return JSONResponse(body, status_code=422)
+        summary = problems_summary(t, N_("invalid request"), len(exc.errors()))
+        return JSONResponse(error_body(summary, request_errors(exc, t)), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+        if exc.status_code == 404 and not is_api(request.url.path):
             from mgadvisor.web.pages import not_found_page
 
             return not_found_page(request, request.url.path)
-        t = Translator(api_lang(request))
         summary = HTTP_SUMMARIES.get(exc.status_code, N_("request refused (HTTP {status})"))
-        return JSONResponse(
-            error_body(t(summary, status=exc.status_code)), status_code=exc.status_code
+        headers = exc.headers  # `Allow` on a 405
+        return error_response(
+            request, exc.status_code, summary, None, headers, status=exc.status_code
         )
 
+    @app.exception_handler(ServerBusy)
+    async def busy(request: Request, exc: ServerBusy) -> Response:
+        return error_response(request, 503, N_("server busy: try again in a few seconds"))
+
     @app.exception_handler(Exception)
-    async def crash(
-        request: Request, exc: Exception
-    ) -> JSONResponse:  # pragma: no cover - last resort
-        t = Translator(api_lang(request))
-        return JSONResponse(error_body(t("internal error")), status_code=500)
+    async def crash(request: Request, exc: Exception) -> Response:  # pragma: no cover - the
+        # Guard answers a crash itself (with its headers); this is for a crash in the Guard
+        return error_response(request, 500, N_("internal error"))
 
     return app
 
 
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-class Guard:
-    """Pure ASGI middleware: body-size limit, CSRF on form posts, security headers, cookies.
-
-    (Starlette's BaseHTTPMiddleware would cost a task group and stream wrappers per request.)
-    The JSON API under /api/ gets the security headers but no cookies and no CSRF check: it
-    stores nothing and reads no cookie, so a cross-site request can gain nothing there.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = _content_length(scope)
-        if length is not None and length > MAX_BODY_BYTES:
-            t = Translator(api_lang(Request(scope)))
-            too_big = JSONResponse(
-                error_body(t("request body larger than {size} bytes", size=MAX_BODY_BYTES)), 413
-            )
-            await too_big(scope, receive, send)
-            return
-        started = time.perf_counter()
-        if scope["path"].startswith("/api/"):
-            await self.app(scope, receive, _with_headers(send, [], started))
-            return
-        request = Request(scope)
-        if scope["method"] == "POST":
-            body, receive = await _buffer(receive)
-            if not _csrf_ok(request, body):
-                await _csrf_page(request)(scope, receive, send)
-                return
-        state = scope.setdefault("state", {})
-        cookies: list[tuple[bytes, bytes]] = []
-        if not request.cookies.get(CSRF_COOKIE):
-            token = secrets.token_urlsafe(24)
-            state["csrf"] = token  # the page's forms carry this same token (csrf_token())
-            cookie = f"{CSRF_COOKIE}={token}; HttpOnly; Path=/; SameSite=strict"
-            cookies.append((b"set-cookie", cookie.encode()))
-        asked = request.query_params.get("lang")
-        if asked in LANGS:
-            cookies.append((b"set-cookie", f"{LANG_COOKIE}={asked}; Path=/; SameSite=lax".encode()))
-        await self.app(scope, receive, _with_headers(send, cookies, started))
-
-
-def _content_length(scope: dict[str, Any]) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
-
-
-def _with_headers(send: Any, extra: list[tuple[bytes, bytes]], started: float) -> Any:
-    """`send`, adding the security headers, `extra` and a Server-Timing header (the time the
-    app took until the response started, shown by browsers' developer tools) to the response.
-    """
-
-    async def send_with_headers(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            took = f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode()
-            message["headers"] = [
-                *message.get("headers", []),
-                *SECURITY_HEADERS,
-                *extra,
-                (b"server-timing", took),
-            ]
-        await send(message)
-
-    return send_with_headers
-
-
-async def _buffer(receive: Any) -> tuple[bytes, Any]:
-    """Read the whole body (bounded by the size limit) and a receive() that replays it."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            break
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        message: dict[str, Any] = await receive()
-        return message
-
-    return body, replay
-
-
-def _csrf_page(request: Request) -> HTMLResponse:
-    """A form sent without its token (old tab, cookies cleared): say so in the user's language."""
-    from markupsafe import escape
-
-    t = Translator(request_lang(request))
-    title = escape(t("This form has expired"))
-    text = escape(
-        t("For your safety the form could not be sent. Go back, reload the page and send it again.")
-    )
-    html = (
-        f'<!doctype html><html lang="{t.lang}"><head><meta charset="utf-8"><title>{title}</title>'
-        f'<link rel="stylesheet" href="/static/style.css"></head><body><main id="main">'
-        f'<h1>{title}</h1><p>{text}</p><p><a href="/">{escape(t("New intake"))}</a></p>'
-        "</main></body></html>"
-    )
-    return HTMLResponse(html, status_code=403)
-
-
-def _csrf_ok(request: Request, body: bytes) -> bool:
-    """Double-submit cookie: the form's hidden token (or X-CSRF-Token header) equals the cookie."""
-    from urllib.parse import parse_qs
-
-    token = request.cookies.get(CSRF_COOKIE, "")
-    sent = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])[0]
-    sent = sent or request.headers.get("x-csrf-token", "")
-    return bool(token) and secrets.compare_digest(token, sent)
-
-
 def csrf_token(request: Request) -> str:
-    """The token a form must send back: the cookie's, or a new one set on this response."""
-    token = request.cookies.get(CSRF_COOKIE)
+    """The token a page's forms must send back: the one the Guard put on this request (the
+    cookie's when the server signed it, else a new one it sets as the cookie)."""
+    token = getattr(request.state, "csrf", None)
     if not token:
-        token = getattr(request.state, "csrf", None) or secrets.token_urlsafe(24)
+        from mgadvisor.web import csrf
+
+        token = csrf.new_token(request.app.state.settings.signing_key)
         request.state.csrf = token
     return str(token)

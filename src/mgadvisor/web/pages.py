@@ -23,6 +23,7 @@ from mgadvisor.web.forms import (
     state_from,
     to_intake,
 )
+from mgadvisor.web.workers import engine_pool
 
 router = APIRouter(include_in_schema=False)
 
@@ -146,7 +147,7 @@ def advice_without_intake() -> RedirectResponse:
 @router.post("/advice", response_class=HTMLResponse)
 async def advice_page(request: Request) -> HTMLResponse:
     form = await request.form()
-    state, _errors, _, document = _advise(request, form)
+    state, _errors, _, document = await engine_pool(request).run(_advise, request, form)
     if document is None:
         context = _intake_context(_kb(), request_lang(request))
         return _page(request, "intake.html", status=422, state=state, advice=None, **context)
@@ -157,7 +158,7 @@ async def advice_page(request: Request) -> HTMLResponse:
 async def advice_partial(request: Request) -> HTMLResponse:
     """HTMX: the advice panel, updated live while the intake form fills in."""
     form = await request.form()
-    state, errors, _, document = _advise(request, form)
+    state, errors, _, document = await engine_pool(request).run(_advise, request, form)
     return _page(request, "_advice.html", state=state, advice=document, errors=errors)
 
 
@@ -176,7 +177,7 @@ async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | Non
     """(form, advice document) from the hidden intake of an advice page; None if it is invalid."""
     form = await request.form()
     try:
-        return form, _document_from_hidden(request, form)
+        return form, await engine_pool(request).run(_document_from_hidden, request, form)
     except UserInputError:
         return form, None
 
