@@ -123,6 +123,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     apa(load_knowledge(), [])
     yield
+    from mgadvisor.web.pdf_pool import pool_for
+
+    pool_for(app.state).close()  # the PDF workers end with the server (pdf_pool.py)
 
 
 class _Environment(jinja2.Environment):

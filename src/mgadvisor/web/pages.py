@@ -23,9 +23,11 @@ from mgadvisor.web.forms import (
     state_from,
     to_intake,
 )
+from mgadvisor.web.pdf_pool import shared_pool
 from mgadvisor.web.workers import engine_pool
 
 router = APIRouter(include_in_schema=False)
+_pdf_settings_checked = shared_pool()  # a bad MGADVISOR_PDF_* value stops the start, named
 
 
 def _kb() -> Any:
@@ -200,8 +202,9 @@ async def handout(request: Request) -> Response:
 
 @router.post("/handout.pdf")
 async def handout_pdf(request: Request) -> Response:
-    """The client handout as PDF, rendered by WeasyPrint from the same template."""
-    from weasyprint import HTML
+    """The client handout as PDF, rendered by WeasyPrint from the same template, in a worker
+    process (pdf_pool.py: the server's memory stays flat; 503 when every worker is taken)."""
+    from mgadvisor.web.pdf_pool import PdfUnavailable, pdf_busy_message, pool_for
 
     form, document = await _handout_document(request)
     if document is None:
@@ -213,7 +216,12 @@ async def handout_pdf(request: Request) -> Response:
     context = document_context(request, form, document)
     page = _page(request, "handout.html", advice=document, pdf=True, static_root=static, **context)
     html = bytes(page.body).decode("utf-8")
-    pdf = HTML(string=html, base_url=static + "/").write_pdf()
+    try:
+        pdf = await pool_for(request.app.state).render(html, static + "/")
+    except PdfUnavailable as exc:
+        from mgadvisor.web.responses import error_response
+
+        return error_response(request, 503, pdf_busy_message(exc))
 
     name = "magnesium-advies.pdf" if request_lang(request) == "nl" else "magnesium-advice.pdf"
     return Response(
