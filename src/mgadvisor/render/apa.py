@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html as html_lib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -80,6 +82,48 @@ def render(kb: KnowledgeBase, keys: list[str], html: bool = False) -> dict[str, 
     texts = [str(entry) for entry in bibliography.bibliography()]
     ordered_keys = [str(item.key) for item in bibliography.items]
     return dict(zip(ordered_keys, texts, strict=True))
+
+
+# citeproc-py's HTML formatter marks titles and volumes with <i> (and could use <b>) and escapes
+# everything else as entities (`&amp;`); a URL in the text (a DOI is printed as
+# https://doi.org/...) ends before white space and before a closing punctuation mark.
+_MARKUP = re.compile(r"(</?[ib]>)")
+_URL = re.compile(r"https?://[^\s<>\"]*[^\s<>\".,;:]")
+
+
+@functools.lru_cache(maxsize=1024)
+def apa_markup(text: str, html: bool = True) -> str:
+    """A formatted reference as safe HTML: each URL (every DOI) a link, the rest escaped.
+
+    Args:
+        text: what `apa()` returned; with `html`, citeproc-py's HTML, whose `<i>` and `<b>` are
+            kept and whose entities are read (so `&amp;` shows as `&`, never as `&amp;`).
+        html: False for a plain-text reference.
+
+    Example:
+        >>> apa_markup("Smith, A., &amp; Lee, B. <i>T</i>. https://doi.org/10.1/x.")
+        'Smith, A., &amp; Lee, B. <i>T</i>. <a href="https://doi.org/10.1/x">https://doi.org/10.1/x</a>.'
+    """
+    parts = _MARKUP.split(text) if html else [text]
+    out = []
+    for index, part in enumerate(parts):
+        if index % 2:  # one of the kept tags
+            out.append(part)
+        else:
+            out.append(_linked(html_lib.unescape(part) if html else part))
+    return "".join(out)
+
+
+def _linked(text: str) -> str:
+    """Plain text, escaped, each URL in it a link."""
+    out, end = [], 0
+    for match in _URL.finditer(text):
+        url = html_lib.escape(match.group())
+        out.append(html_lib.escape(text[end : match.start()]))
+        out.append(f'<a href="{url}">{url}</a>')
+        end = match.end()
+    out.append(html_lib.escape(text[end:]))
+    return "".join(out)
 
 
 def _fingerprint(item: dict[str, Any]) -> str:

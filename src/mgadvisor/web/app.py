@@ -21,12 +21,13 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import DEFAULT_LANG, LANGS, N_, Translator
+from mgadvisor.web.assets import HashedStatic, static_urls
 from mgadvisor.web.csrf import FIELD as CSRF_FIELD
 from mgadvisor.web.guard import CSP, LANG_COOKIE, MAX_BODY_BYTES, Guard
 from mgadvisor.web.responses import error_response, is_api
@@ -170,26 +171,39 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.engine = EnginePool(settings.engine_workers, settings.engine_wait)
     import swagger_ui  # ships Swagger UI 5 (reads OpenAPI 3.1, which FastAPI emits)
 
-    swagger_static = Path(swagger_ui.__file__).resolve().parent / "static"
-    app.mount("/static/swagger", StaticFiles(directory=str(swagger_static)), name="swagger")
+    # Static files under hashed names, cached for a year (assets.py)
+    swagger_files = HashedStatic(
+        Path(swagger_ui.__file__).resolve().parent / "static", "/static/swagger"
+    )
+    static_files = HashedStatic(HERE / "static", "/static")
+    app.mount("/static/swagger", swagger_files, name="swagger")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> Response:
-        html = (HERE / "templates" / "swagger.html").read_text(encoding="utf-8")
+    def docs(request: Request) -> Response:
+        t = Translator(request_lang(request))
+        html = app.state.templates.get_template("swagger.html").render(t=t, lang=t.lang)
         return Response(html, media_type="text/html")
 
     templates = Jinja2Templates(env=_template_env())
     templates.env.globals["Translator"] = Translator
+    templates.env.globals["static_url"] = static_urls(swagger_files, static_files)
     from mgadvisor.web.filters import register
 
     register(templates.env)
 
     app.state.templates = templates
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", static_files, name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
 
     app.add_middleware(Guard, settings=settings)
+    # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1000,
+        compresslevel=6,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
+    )
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document, with the whole intake contract as the advice's request body."""

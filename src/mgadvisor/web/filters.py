@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
 from jinja2 import Environment, pass_context
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
+from mgadvisor.i18n import N_, Translator
 from mgadvisor.kb.evidence import Evidence
 from mgadvisor.kb.models import Statement, Text
+from mgadvisor.render.apa import apa_markup
 from mgadvisor.render.labels import (
     BASIS_LABELS,
     EVIDENCE_LABELS,
@@ -66,38 +67,88 @@ def statements(entry: BaseModel, lang: str) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def cite(sources: Iterable[str]) -> Markup:
-    """The citation keys of a statement: `<span class="cite">[key1, key2]</span>`."""
-    return Markup(f'<span class="cite">[{escape(", ".join(sources))}]</span>')
+def cite(sources: Iterable[str], to: str = "") -> Markup:
+    """The citation keys of a statement, each a link to its reference in the page's list
+    (`#ref-KEY`), or in the list at `to` (such as "/references"):
+    `<span class="cite">[<a href="#ref-key1">key1</a>, ...]</span>`."""
+    return Markup(f'<span class="cite">[{", ".join(_cite_link(k, to) for k in sources)}]</span>')
+
+
+@functools.lru_cache(maxsize=4096)
+def _cite_link(key: str, to: str) -> str:
+    return f'<a href="{escape(to)}#ref-{escape(key)}">{escape(key)}</a>'
+
+
+# A short label of an evidence level, shown beside a reason that carries one.
+EVIDENCE_BADGES = {
+    "strong": N_("evidence: strong"),
+    "moderate": N_("evidence: moderate"),
+    "limited": N_("evidence: limited"),
+    "preclinical": N_("evidence: preclinical"),
+    "expert_opinion": N_("evidence: expert opinion"),
+}
 
 
 def findings(
-    items: Iterable[Mapping[str, Any]], severity: bool = False, points: bool = False
+    items: Iterable[Mapping[str, Any]],
+    severity: bool = False,
+    points: bool = False,
+    t: Translator | None = None,
 ) -> Markup:
     """One `<li>` per finding of the advice document: its text and its citation keys.
 
     With `points` (risk factors) each item starts with the points it adds; with `severity` each
-    item gets its severity as class (info, warning, critical). Text and keys are escaped; the
-    advice page shows some forty findings, so this loop runs in Python, not as template code.
+    item gets its severity as class (info, warning, critical); with `t` a finding that carries an
+    evidence level (a compound's reasons) ends with a label of that level. Text and keys are
+    escaped; the advice page shows some forty findings, so this loop runs in Python, not as
+    template code.
     """
     out = []
     for item in items:
         css = f' class="{escape(item["severity"])}"' if severity else ""
         added = f"+{int(item['points'])} " if points and item.get("points") is not None else ""
-        out.append(f"<li{css}>{added}{escape(item['text'])} {cite(item['sources'])}</li>")
+        level = (item.get("params") or {}).get("evidence")
+        badge = (
+            f' <span class="evidence ev-{escape(level)}">{escape(t(EVIDENCE_BADGES[level]))}</span>'
+            if t is not None and level in EVIDENCE_BADGES
+            else ""
+        )
+        out.append(f"<li{css}>{added}{escape(item['text'])}{badge} {cite(item['sources'])}</li>")
     return Markup("".join(out))
 
 
-def trace_items(steps: Iterable[Mapping[str, Any]]) -> Markup:
+@pass_context
+def _findings_filter(
+    ctx: Any, items: Iterable[Mapping[str, Any]], severity: bool = False, points: bool = False
+) -> Markup:
+    """`findings` as the pages' filter: evidence labels in the page's language."""
+    return findings(items, severity=severity, points=points, t=ctx.get("t"))
+
+
+def trace_items(steps: Iterable[Mapping[str, Any]], listed: Container[str] | None = None) -> Markup:
     """One `<li>` per rule that fired: its code, its result and its citation keys, escaped.
 
-    Some twenty-five rules fire per advice: the loop runs in Python, not as template code."""
-    return Markup(
-        "".join(
-            f"<li><code>{escape(s['rule'])}</code>: {escape(s['result'])} {cite(s['sources'])}</li>"
-            for s in steps
-        )
-    )
+    A key that is not in `listed` (the references the advice lists) links to the whole
+    bibliography instead. Some twenty-five rules fire per advice: the loop runs in Python, not
+    as template code."""
+    out = []
+    for s in steps:
+        keys = s["sources"]
+        if listed is not None and any(k not in listed for k in keys):
+            links = [_cite_link(k, "" if k in listed else "/references") for k in keys]
+            cited = Markup(f'<span class="cite">[{", ".join(links)}]</span>')
+        else:
+            cited = cite(keys)
+        out.append(f"<li><code>{escape(s['rule'])}</code>: {escape(s['result'])} {cited}</li>")
+    return Markup("".join(out))
+
+
+@pass_context
+def _trace_filter(ctx: Any, steps: Iterable[Mapping[str, Any]]) -> Markup:
+    """`trace_items` as the pages' filter, knowing which references the advice lists."""
+    advice = ctx.get("advice")
+    listed = {r["key"] for r in advice["references"]} if isinstance(advice, Mapping) else None
+    return trace_items(steps, listed)
 
 
 def reference_items(references: Iterable[Mapping[str, str]]) -> Markup:
@@ -110,9 +161,18 @@ def reference_items(references: Iterable[Mapping[str, str]]) -> Markup:
 
 
 @functools.lru_cache(maxsize=1024)
-def _reference_item(key: str, text: str) -> str:
+def _reference_item(key: str, text: str, html: bool = False) -> str:
+    """A reference as `<li id="ref-KEY">`: its key links to itself, every URL (DOI) is a link."""
     key = escape(key)
-    return f'<li id="ref-{key}"><span class="cite">[{key}]</span> {escape(text)}</li>'
+    return (
+        f'<li id="ref-{key}"><a class="cite" href="#ref-{key}">[{key}]</a> '
+        f"{apa_markup(text, html=html)}</li>"
+    )
+
+
+def apa_items(references: Mapping[str, str]) -> Markup:
+    """The `<li>` items of a {key: APA HTML} bibliography (`render.apa.apa(..., html=True)`)."""
+    return Markup("".join(_reference_item(k, text, True) for k, text in references.items()))
 
 
 # The day-schedule timeline runs from 06:00 to 24:00 over x = 20..460 (see _advice.html).
@@ -134,13 +194,10 @@ TIMELINE_TICKS = Markup(
 )
 
 
-_ALLOWED = re.compile(r"&lt;(/?)(i|b)&gt;")
-
-
 def safe_apa(html: str) -> Markup:
-    """citeproc's HTML allowing only <i> and <b>: everything else stays escaped."""
-    text = str(escape(Markup(html).striptags() if "<script" in html.lower() else html))
-    return Markup(_ALLOWED.sub(r"<\1\2>", text))
+    """citeproc's HTML allowing only <i> and <b>, its entities read once (no `&amp;amp;`),
+    every URL (DOI) a link: everything else stays escaped."""
+    return Markup(apa_markup(html))
 
 
 @pass_context
@@ -166,8 +223,9 @@ def register(env: Environment) -> None:
         statements=statements,
         safe_apa=safe_apa,
         cite=cite,
-        findings=findings,
-        trace_items=trace_items,
+        findings=_findings_filter,
+        apa_items=apa_items,
+        trace_items=_trace_filter,
         reference_items=reference_items,
         timeline_x=timeline_x,
         schedule_when=schedule_when,

@@ -272,16 +272,52 @@ def kb_entry(request: Request, code: str) -> HTMLResponse:
     keys = list(dict.fromkeys(key for _, key in citations(entry)))
     if kind == "references":
         keys = [code]
+    compound = None
+    if kind == "compounds":  # formula, molar mass and % magnesium, computed from the formula
+        from mgadvisor.kb.views import compound_row
+
+        row = compound_row(kb, entry, request_lang(request))
+        compound = {**row, "formula_sources": list(entry.formula_sources)}
+        keys = list(dict.fromkeys([*entry.formula_sources, *keys]))
     return _page(
-        request, "kb_entry.html", kind=kind, entry=entry, references=apa(kb, keys, html=True)
+        request,
+        "kb_entry.html",
+        kind=kind,
+        entry=entry,
+        compound=compound,
+        references=apa(kb, keys, html=True),
     )
 
 
 @router.get("/references", response_class=HTMLResponse)
-def references(request: Request) -> HTMLResponse:
+def references(request: Request, q: str = "") -> HTMLResponse:
+    """The whole bibliography in APA; with `q`, the references whose key or text contain every
+    word of it (case and accents ignored: "kohne" finds Köhne)."""
     from mgadvisor.render.apa import apa
 
-    return _page(request, "references.html", references=apa(_kb(), html=True))
+    kb = _kb()
+    everything = apa(kb, html=True)
+    words = _folded(q[:200]).split()
+    if words:
+        plain = apa(kb)
+        shown = {
+            key: text
+            for key, text in everything.items()
+            if all(w in _folded(f"{key} {plain[key]}") for w in words)
+        }
+    else:
+        shown = everything
+    return _page(
+        request, "references.html", references=shown, total=len(everything), q=q[:200].strip()
+    )
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents, for searching."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _creatinine_limits(unit: str) -> tuple[float, float] | None:
@@ -291,6 +327,13 @@ def _creatinine_limits(unit: str) -> tuple[float, float] | None:
     if unit not in ("umol/L", "µmol/L", "mg/dL"):
         return None
     return lab_limits("creatinine", unit, "umol/L")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon(request: Request) -> RedirectResponse:
+    """Browsers ask for /favicon.ico on a page without an icon link (a JSON error, say)."""
+    static_url = request.app.state.templates.env.globals["static_url"]
+    return RedirectResponse(static_url("favicon.svg"), status_code=301)
 
 
 @router.get("/tools", response_class=HTMLResponse)
@@ -376,7 +419,10 @@ def tools(request: Request) -> HTMLResponse:
 
         names = [n.strip() for n in q["medicines"].split(",") if n.strip()][:20]
         if names:
-            results["interactions"] = interactions(names, lang)
+            results["interactions"] = [
+                {**row, "depletion": _depletion(kb, row["depletes_magnesium"], lang)}
+                for row in interactions(names, lang)
+            ]
     return _page(
         request,
         "tools.html",
@@ -385,6 +431,19 @@ def tools(request: Request) -> HTMLResponse:
         problems=problems,
         compounds=sorted(kb.compounds.values(), key=lambda c: c.name.get(lang)),
     )
+
+
+def _depletion(kb: Any, code: str | None, lang: str) -> dict[str, Any] | None:
+    """A magnesium-lowering group as the API names it (`depletes_magnesium`): its name, what the
+    sources say and their keys."""
+    if code is None:
+        return None
+    group = kb.depleting[code]
+    return {
+        "group": group.name.get(lang),
+        "text": group.statement.get(lang),
+        "sources": list(group.statement.sources),
+    }
 
 
 # Registers the document routes (handout, report, letter, save and load) on `router`.
