@@ -1,7 +1,8 @@
 # Every target creates .venv itself, so a fresh clone needs only Python >= 3.11 and make.
 # It installs the exact versions of the lock file, each checked against its hashes
-# (requirements-dev.txt: the app, the dev tools and the build backend; requirements.txt: the
-# app alone, for a deployment). After changing a dependency in pyproject.toml: `make lock`.
+# (requirements-dev.txt: the app, the dev tools, and the build backend with what an editable
+# install needs; requirements.txt: the app alone, for a deployment). After changing a
+# dependency in pyproject.toml: `make lock`.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -25,7 +26,7 @@ $(STAMP): pyproject.toml $(LOCK)
 # `make lock UPGRADE=--upgrade` moves them all) for every platform and Python >= 3.11.
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet '$(UV)'
-	printf 'hatchling>=1.25\npip\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
+	printf 'hatchling>=1.25\neditables\npip\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev \
 	  --universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' \
 	  --quiet $(UPGRADE) -o requirements-dev.txt
 	$(BIN)/uv pip compile pyproject.toml -c requirements-dev.txt --universal --python-version 3.11 \

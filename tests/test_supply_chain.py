@@ -61,7 +61,8 @@ def test_every_dependency_is_pinned_with_hashes_in_the_locks() -> None:
             )
         unhashed = [name for name, (_, hashes) in lock.items() if hashes == 0]
         assert not unhashed, f"{lock_name}: pins without a hash: {unhashed}"
-    assert "hatchling" in everything and "pip" in everything  # the build is pinned too
+    for build in ("hatchling", "editables", "pip"):  # the (editable) build is pinned too
+        assert build in everything, f"{build} is missing from requirements-dev.txt"
     differ = {n: (v, everything[n][0]) for n, (v, _) in app.items() if everything[n][0] != v}
     assert not differ, f"requirements.txt and requirements-dev.txt disagree: {differ}"
 
