@@ -334,7 +334,7 @@ def test_new_intake_fields_reach_the_advice(client: TestClient) -> None:
     assert html.index("urgency-emergency") < html.index("Deficiency")
     # no plan until the doctor has seen her, but her products do not harm her: not "stop"
     assert "Stop Magnesium Forte" not in html and "urgency-emergency" in html
-    assert "0.7–1 mmol/L (lab)" in html  # the lab's own range is the one used
+    assert "0.70–1.00 mmol/L (lab)" in html  # the lab's own range is the one used, as printed
 
 
 def test_a_bad_lab_range_is_a_field_error_that_keeps_what_was_typed(client: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Container, Iterable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from mgadvisor.render.labels import (
     BASIS_LABELS,
     EVIDENCE_LABELS,
     FIELD_LABELS,
+    KIND_LABELS,
     LAB_FLAG,
     PRODUCT_ACTION,
     RISK_STATUS,
@@ -125,8 +127,52 @@ def _findings_filter(
     return findings(items, severity=severity, points=points, t=ctx.get("t"))
 
 
-def trace_items(steps: Iterable[Mapping[str, Any]], listed: Container[str] | None = None) -> Markup:
-    """One `<li>` per rule that fired: its code, its result and its citation keys, escaped.
+# The topic of a rule (the part of its code before the dot), in words for the rule trace.
+TRACE_TOPICS = {
+    "action": N_("What to do first"),
+    "compound": N_("Compound"),
+    "diet": N_("Diet"),
+    "dose": N_("Dose"),
+    "followup": N_("Follow-up"),
+    "interaction": N_("Interactions"),
+    "kidney": N_("Kidneys"),
+    "lab": N_("Lab values"),
+    "labs": N_("Lab values"),
+    "medicines": N_("Medicines"),
+    "person": N_("Person"),
+    "product": N_("Products"),
+    "referral": N_("Referral"),
+    "risk": N_("Deficiency risk"),
+    "schedule": N_("Day schedule"),
+    "synergy": N_("What helps"),
+    "warning": N_("Warnings"),
+}
+
+
+def _trace_result(result: str, t: Translator | None) -> str:
+    """A rule's result in words: '0 items' -> 'nothing found', 'Calculations' -> 'worked out',
+    '250' -> '250', a finding code stays a code (set in <code>)."""
+    if t is None:
+        return str(escape(result))
+    if m := re.fullmatch(r"(\d+) items?", result):
+        count = int(m.group(1))
+        return escape(t("nothing found") if count == 0 else t("{count} found", count=count))
+    if result in ("True", "False"):
+        return escape(t("yes") if result == "True" else t("no"))
+    if re.fullmatch(r"-?\d+(\.\d+)?", result):
+        return escape(t.num(float(result), 2))
+    if re.fullmatch(r"[A-Z][A-Za-z]+|None|", result):  # an internal value: the rule ran
+        return escape(t("worked out"))
+    return f'<code lang="en">{escape(result)}</code>'
+
+
+def trace_items(
+    steps: Iterable[Mapping[str, Any]],
+    listed: Container[str] | None = None,
+    t: Translator | None = None,
+) -> Markup:
+    """One `<li>` per rule that fired: its topic in words (with `t`), its code, its result and
+    its citation keys, escaped.
 
     A key that is not in `listed` (the references the advice lists) links to the whole
     bibliography instead. Some twenty-five rules fire per advice: the loop runs in Python, not
@@ -138,17 +184,36 @@ def trace_items(steps: Iterable[Mapping[str, Any]], listed: Container[str] | Non
             links = [_cite_link(k, "" if k in listed else "/references") for k in keys]
             cited = Markup(f'<span class="cite">[{", ".join(links)}]</span>')
         else:
-            cited = cite(keys)
-        out.append(f"<li><code>{escape(s['rule'])}</code>: {escape(s['result'])} {cited}</li>")
+            cited = cite(keys) if keys else Markup("")
+        rule = str(s["rule"])
+        topic = TRACE_TOPICS.get(rule.split(".", 1)[0])
+        if t is not None and topic is not None:
+            out.append(
+                f'<li>{escape(t(topic))} (<code lang="en">{escape(rule)}</code>): '
+                f"{_trace_result(str(s['result']), t)} {cited}</li>"
+            )
+        else:
+            out.append(f"<li><code>{escape(rule)}</code>: {escape(s['result'])} {cited}</li>")
     return Markup("".join(out))
 
 
 @pass_context
 def _trace_filter(ctx: Any, steps: Iterable[Mapping[str, Any]]) -> Markup:
-    """`trace_items` as the pages' filter, knowing which references the advice lists."""
+    """`trace_items` as the pages' filter, knowing which references the advice lists, in the
+    page's language."""
     advice = ctx.get("advice")
     listed = {r["key"] for r in advice["references"]} if isinstance(advice, Mapping) else None
-    return trace_items(steps, listed)
+    return trace_items(steps, listed, ctx.get("t"))
+
+
+def unit_options(units: Iterable[str]) -> list[tuple[str, str]]:
+    """A lab's units as select options, each unit once and written properly: "umol/L" and
+    "µmol/L" are one option (µmol/L), "mL/min/1.73m2" and "mL/min/1.73 m2" one (mL/min/1.73 m²)."""
+    out: dict[str, tuple[str, str]] = {}
+    for unit in units:
+        shown = unit.replace("umol", "µmol").replace("1.73m2", "1.73 m2").replace("m2", "m²")
+        out.setdefault(shown, (unit, shown))
+    return list(out.values())
 
 
 def reference_items(references: Iterable[Mapping[str, str]]) -> Markup:
@@ -216,6 +281,8 @@ def compound_name(ctx: Any, code: str | None) -> str:
 def register(env: Environment) -> None:
     env.filters.update(
         zip_self=zip_self,
+        unit_options=unit_options,
+        kind_label=lambda kind: KIND_LABELS.get(kind, kind),
         freq_options=freq_options,
         authority_options=authority_options,
         status_label=status_label,

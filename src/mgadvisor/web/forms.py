@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mgadvisor.errors import IntakeError
+from mgadvisor.i18n import N_
 
-MED_ROWS = 5
+MED_ROWS = 20  # medicine rows the form reads at most ("add medicine" adds one at a time)
 PRODUCT_ROWS = 3
 LABS: tuple[str, ...] = (
     "serum_magnesium",
@@ -36,6 +37,7 @@ class FormState:
     values: dict[str, str] = field(default_factory=dict)
     lists: dict[str, list[str]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    echo: dict[str, str] = field(default_factory=dict)  # what the form read: understood()
 
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -56,13 +58,40 @@ def state_from(form: Mapping[str, Any]) -> FormState:
     return state
 
 
+# A number as people type it: "2,5", "64.5", " 72 ", "-1"; no thousands separators, no exponent.
+_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+
+
 def _num(text: str) -> Any:
-    """A number if the text is one (decimal comma allowed), else the text for the validator."""
-    cleaned = text.replace(",", ".")
-    try:
-        return float(cleaned)
-    except ValueError:
+    """A number if the text is one (decimal comma or point: "2,5" is 2.5, "64,5" is 64.5),
+    else the text for the validator, which names the field."""
+    cleaned = text.strip().replace(" ", "")
+    if not _NUMBER.fullmatch(cleaned):
         return text
+    return float(cleaned.replace(",", "."))
+
+
+# A clock time as people type it: "8", "8:00", "08.00", "0800", "8u30", "20h". Normalised to
+# HH:MM; anything else goes to the validator as typed (and is named there).
+_CLOCK = re.compile(r"(\d{1,2})(?:[:.hu](\d{2})?)?|(\d{1,2})(\d{2})")
+
+
+def clock(text: str) -> str:
+    """A typed time as HH:MM ("8" -> "08:00", "0800" -> "08:00", "20.30" -> "20:30"), or the
+    text unchanged when it is not a time of day.
+
+    Example:
+        >>> [clock(t) for t in ("8", "8:00", "08.00", "0800", "8u30", "25:00")]
+        ['08:00', '08:00', '08:00', '08:00', '08:30', '25:00']
+    """
+    m = _CLOCK.fullmatch(text.strip().lower())
+    if m is None:
+        return text
+    hours = int(m.group(1) or m.group(3))
+    minutes = int(m.group(2) or m.group(4) or 0)
+    if hours > 23 or minutes > 59:
+        return text
+    return f"{hours:02d}:{minutes:02d}"
 
 
 @dataclass
@@ -88,7 +117,20 @@ def _person(v: Any) -> dict[str, Any]:
 
 
 def _times(text: str) -> list[str]:
-    return [part for part in re.split(r"[\s,;]+", text) if part]
+    """The times of a medicine row: "8:00, 20:00", "8 en 20", "08.00 / 20.00" -> HH:MM each."""
+    parts = re.split(r"[\s,;/+&]+|\ben\b|\band\b", text, flags=re.IGNORECASE)
+    return [clock(part) for part in parts if part and part.strip()]
+
+
+def med_rows(state: FormState) -> list[int]:
+    """The medicine rows to show: every row that has something in it, then one empty row."""
+    used = [
+        i
+        for i in range(MED_ROWS)
+        if any(state.get(f"med.{i}.{key}") for key in ("name", "time", "frequency"))
+    ]
+    last = max(used, default=-1)
+    return list(range(min(last + 2, MED_ROWS)))
 
 
 def _medications(v: Any) -> tuple[list[dict[str, Any]], list[int]]:
@@ -239,6 +281,101 @@ def errors_by_field(exc: IntakeError, mapped: Mapped, render: Any) -> dict[str, 
     out: dict[str, str] = {}
     for err in exc.errors:
         out.setdefault(field_for(err.path, mapped), render(err))
+    return out
+
+
+# -- What the page says about an invalid field ------------------------------------------------
+# The API and the CLI name the field path ("labs[0].reference_range: expected ..."); the page
+# puts a sentence next to the field itself, in the page's language: no path, no raw data, and
+# no message that speaks of the intake file's keys ('times', pregnant: false, atc).
+
+_RANGE = N_("Enter the range as low–high, e.g. 0.70–1.00 (the lower value first).")
+_CHOOSE = N_("Choose one of the options in the list.")
+PAGE_SENTENCES = {
+    "pregnancy_week given with pregnant: false": N_(
+        "A week of pregnancy goes with 'Pregnant': tick it, or leave the week empty."
+    ),
+    "only for a female client": N_("Only for a woman."),
+    "only between ages 10 and 60": N_("Only for an age from 10 to 60."),
+    "a medication needs a name or an atc code": N_("Enter the name of the medicine."),
+    "'times' lists the same time twice: {times}": N_("The same time is given twice: {times}."),
+    "a medicine taken as needed has no fixed time: leave out 'time' and 'times'": N_(
+        "A medicine taken when needed has no fixed time: leave the time empty."
+    ),
+    "frequency '{frequency}' allows at most {allowed} time(s) a day, got {count}; "
+    "for more doses a day choose twice_daily or three_times_daily": N_(
+        "{count} times given: under 'How often' choose a frequency with {count} doses a day."
+    ),
+    "frequency '{frequency}' means {allowed} doses a day: give a time for each in "
+    "'times' (e.g. {example}) or leave the times out": N_(
+        "This frequency means {allowed} doses a day: give a time for each (e.g. 8:00, 20:00), "
+        "or leave the time empty."
+    ),
+    "[low, high] with 0 <= low < high": _RANGE,
+    "a list of two numbers [low, high]": _RANGE,
+    "without a compound the amount must be elemental magnesium": N_(
+        "Without a compound the mg are elemental magnesium: fill in the compound, or choose "
+        "'elemental magnesium'."
+    ),
+    "one of {expected}": _CHOOSE,
+    "one of {units}": _CHOOSE,
+    "a time as HH:MM, e.g. 07:30": N_(
+        "Not valid: expected a time such as 8:00 or 20:30 (HH:MM), several separated by a comma."
+    ),
+}
+
+
+def page_message(err: IntakeError, t: Any) -> str:
+    """An intake problem as one sentence for the page (next to its field), in `t`'s language.
+
+    Example: ``Not valid: expected a number of at least 1. You entered 'abc'.`` The value is
+    quoted only when it is text the user typed (never a mapping or a number the form made).
+    """
+    sentence = PAGE_SENTENCES.get(err.expected)
+    if sentence is not None:
+        text = str(t(sentence, **err.expected_params))
+    else:
+        text = str(t("Not valid: expected {expected}.", expected=err.expected_text(t)))
+    if err.given[:1] in ("'", '"') and len(err.given) <= 42:
+        text += " " + t("You entered {given}.", given=err.given)
+    if err.hint:
+        text += " " + t("Did you mean '{suggestion}'?", suggestion=err.hint)
+    return text
+
+
+# -- What the form understood ------------------------------------------------------------------
+
+ECHO_NUMBERS = (
+    "person.age",
+    "person.weight_kg",
+    "person.height_cm",
+    "person.pregnancy_week",
+    "lifestyle.sport_hours_per_week",
+    "lifestyle.alcohol_units_per_week",
+    "water.liters_per_day",
+    "water.magnesium_mg_per_l",
+    *(f"lab.{code}.value" for code in LABS),
+    *(f"prod.{i}.{key}" for i in range(PRODUCT_ROWS) for key in ("amount_mg", "units_per_day")),
+)
+
+
+def understood(state: FormState, num: Any) -> dict[str, str]:
+    """What the form read from each number, range and time field the user typed in, written
+    the page's way (`num(value)`: "64,5" in Dutch): {field: text}, so a mistyped "2,5" that
+    became 25 (or a time read as another) can be seen at once."""
+    out: dict[str, str] = {}
+    for name in ECHO_NUMBERS:
+        value = _num(state.get(name)) if state.get(name) else None
+        if isinstance(value, float):
+            out[name] = num(value)
+    for code in LABS:
+        span = _range(state.get(f"lab.{code}.range")) if state.get(f"lab.{code}.range") else None
+        if isinstance(span, list) and all(isinstance(v, float) for v in span):
+            out[f"lab.{code}.range"] = f"{num(span[0], fixed=True)}–{num(span[1], fixed=True)}"
+    for i in range(MED_ROWS):
+        times = _times(state.get(f"med.{i}.time"))
+        if times and all(re.fullmatch(r"\d\d:\d\d", time) for time in times):
+            out[f"med.{i}.time"] = ", ".join(times)
     return out
 
 

@@ -16,12 +16,14 @@ from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token,
 from mgadvisor.web.forms import (
     FREQUENCIES,
     LABS,
-    MED_ROWS,
     PRODUCT_ROWS,
     Mapped,
     errors_by_field,
+    med_rows,
+    page_message,
     state_from,
     to_intake,
+    understood,
 )
 from mgadvisor.web.pdf_pool import shared_pool
 from mgadvisor.web.workers import engine_pool
@@ -74,7 +76,7 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
     key = f"intake_context_{lang}"
     if key not in kb._cache:
         kb._cache[key] = {
-            "med_rows": range(MED_ROWS),
+            "med_rows": med_rows,  # the rows in use and one empty row, for a state
             "product_rows": range(PRODUCT_ROWS),
             "frequencies": [
                 (code, Translator(lang)(FREQUENCY_LABELS[code])) for code in FREQUENCIES
@@ -123,12 +125,16 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
     try:
         as_of = _as_of(form)
         intake = parse_intake(mapped.data, kb)
-    except IntakeError as exc:
-        state.errors = errors_by_field(exc, mapped, lambda err: err.line(t, count_others=False))
+    except IntakeError as exc:  # a sentence next to the field; the API names the path
+        state.errors = errors_by_field(exc, mapped, lambda err: page_message(err, t))
         return state, state.errors, mapped, None
-    except UserInputError as exc:  # the date of the advice
-        state.errors = {"as_of": t(exc.msgid, **exc.params)}
+    except UserInputError:  # the date of the advice
+        state.errors = {
+            "as_of": t("Not valid: expected {expected}.", expected=t("a date as YYYY-MM-DD"))
+        }
         return state, state.errors, mapped, None
+    finally:  # what was read from each number and time, written the page's way
+        state.echo = understood(state, lambda v, fixed=False: t.num(v, 2, fixed))
     document = _document(request, intake, as_of)
     document["intake_json"] = json.dumps(mapped.data, ensure_ascii=False)
     return state, {}, mapped, document
