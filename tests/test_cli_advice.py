@@ -130,6 +130,9 @@ def test_interactions_command() -> None:
     assert not rows["Xyzomab"]["resolved"]
     code, text = run("--lang", "nl", "interactions", "Ciproxin")
     assert "minstens 2 uur vóór of 6 uur na magnesium" in text
+    # a magnesium-lowering medicine is never "no known interaction" beside "can lower magnesium"
+    code, text = run("--lang", "en", "interactions", "omeprazole")
+    assert "can lower magnesium" in text and "no known interaction" not in text
 
 
 def test_egfr_command() -> None:

@@ -173,6 +173,8 @@ def interactions_cmd(
             typer.echo(f"    {i['mechanism']}")
         elif row["note"]:
             typer.echo(f"{head}: {row['note']}")
+        elif row["depletes_magnesium"]:
+            typer.echo(f"{head}: " + t("no timing rule with magnesium"))
         else:
             typer.echo(f"{head}: " + t("no known interaction with magnesium"))
         if row["depletes_magnesium"]:
@@ -270,10 +272,9 @@ def serve_cmd(
     from mgadvisor.web.server import serve
 
     t = Translator(lang_of(ctx))
-    typer.echo(
-        t(
-            "mgadvisor runs at {url} (API documentation: {url}/docs). Stop with Ctrl+C.",
-            url=f"http://{host}:{port}",
-        )
+    message = t(
+        "mgadvisor runs at {url} (API documentation: {url}/docs). Stop with Ctrl+C.",
+        url=f"http://{host}:{port}",
     )
-    serve(host, port)  # limits and hosts from the environment: see docs/web.md
+    # limits and hosts from the environment (docs/web.md); said once they are found valid
+    serve(host, port, ready=lambda: typer.echo(message))

@@ -270,4 +270,6 @@ def _references(advice: Advice, kb: KnowledgeBase) -> list[dict[str, str]]:
         cited.update(finding.sources)
     for hit in advice.interactions:
         cited.update(hit.sources)
+    for step in advice.trace:  # a rule's sources (e.g. the depletion score) resolve too
+        cited.update(step.sources)
     return [{"key": key, "apa": text} for key, text in apa(kb, sorted(cited)).items()]
