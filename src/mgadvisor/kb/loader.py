@@ -567,7 +567,9 @@ def _check_urgency(chk: _Checker) -> None:
         referral = code.startswith("referral.")
         if referral and message.urgency is None:
             problem = "a referral message needs an urgency (emergency, same_day or routine)"
-        elif not referral and (message.urgency is not None or message.withholds_dose):
+        elif not referral and (
+            message.urgency is not None or message.withholds_dose or message.stops_products
+        ):
             problem = "urgency and withholds_dose belong to referral messages only"
         else:
             continue
