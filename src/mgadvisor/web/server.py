@@ -23,6 +23,7 @@ import contextlib
 import logging
 import resource
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import h11
@@ -62,10 +63,16 @@ def config(settings: WebSettings, host: str, port: int, app: Any = None) -> uvic
     )
 
 
-def serve(host: str, port: int) -> None:
-    """Run the app until Ctrl+C, with the settings of the environment (see settings.py)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+def serve(host: str, port: int, ready: Callable[[], None] = lambda: None) -> None:
+    """Run the app until Ctrl+C, with the settings of the environment (see settings.py);
+    `ready()` once they are read and found valid.
+
+    Raises:
+        UserInputError: a setting in the environment is not valid (named, with its value).
+    """
     settings = WebSettings.from_env(serve_host=host)
+    ready()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     _raise_file_limit()
     # The engine's threads hand the interpreter lock to the event loop every millisecond
     # instead of every 5: health checks during a large advice wait less (docs/security.md).
