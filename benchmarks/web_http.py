@@ -39,7 +39,12 @@ from urllib.parse import urlencode
 
 from harness import ROOT, raw_intakes, row, value_row
 
-TOKEN = "benchmark-csrf-token-0123456789"
+from mgadvisor.web.csrf import new_token
+
+# The servers run with this secret, so the benchmark can sign its own form token, as a browser's
+# would be signed by the server (a made-up token is refused).
+SECRET = "benchmark-secret-0123456789abcdef"
+TOKEN = new_token(SECRET.encode())
 CONNECTIONS = 4
 
 
@@ -89,6 +94,7 @@ def server(target: str, factory: bool = False) -> Iterator[int]:
     command += ["--log-level", "warning", *(["--factory"] if factory else [])]
     paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+    env["MGADVISOR_SECRET"] = SECRET
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
