@@ -155,7 +155,7 @@ def test_the_handout_page(page: Page) -> None:
     page.get_by_role("button", name="Toon het advies").click()
     page.locator("section.advice").get_by_role("button", name="Folder voor de cliënt").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Uw magnesiumadvies")
-    expect(page.locator("article.handout")).to_contain_text("Wat neemt u")
+    expect(page.locator("article.handout")).to_contain_text("Dit neemt u in")
     shoot(page, "handout")
 
 

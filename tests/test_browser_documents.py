@@ -59,7 +59,7 @@ def test_handout_what_when_and_dose_agree_with_a_current_product(page: Page) -> 
     page.get_by_role("button", name="Folder voor de cliënt").first.click()
     take = page.locator("article.handout section.take").inner_text()
     when = page.locator("article.handout section.when").inner_text()
-    taken = re.search(r"Neem elke dag (\d+) tabletten Magnesium Forte", take)
+    taken = re.search(r"Neem vanaf nu (\d+) tabletten Magnesium Forte", take)
     assert taken, take
     assert f"{mg_per_day.group(1)} mg magnesium per dag" in take, (take, dose)
     units_when = [int(n) for n in re.findall(r"(\d+) tablett?e?n? Magnesium Forte", when)]
@@ -260,3 +260,161 @@ def test_a_document_address_without_an_intake_leads_to_the_form(page: Page) -> N
     for path in ("/handout", "/letter", "/report.pdf"):
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_have_text("Magnesium-intake")
+
+
+# --- The handout for a client, not a clinician (issue 12; /tmp B1 check, docs/handout-language.md)
+
+CHILD = """person: {age: 6, sex: female, weight_kg: 20}
+goals: [sleep]
+product: {name: Multivitamine kind, amount_mg: 50, basis: elemental, units_per_day: 1}
+"""
+OMEPRAZOL = """person: {age: 70, sex: male}
+conditions: [type2_diabetes]
+complaints: [muscle_cramps]
+medications: [{name: Omeprazol}]
+"""
+PREGNANT = """person: {age: 30, sex: female, pregnant: true, pregnancy_week: 32}
+conditions: [hypertension]
+complaints: [headache]
+"""
+SERUM_HIGH = """person: {age: 48, sex: male}
+labs: [{analyte: serum_magnesium, value: 1.3, unit: mmol/L}]
+product: {name: Magnesium 200, compound: magnesium citrate, amount_mg: 200, basis: elemental,
+  units_per_day: 1}
+"""
+
+
+def handout_of(page: Page, intake: str, follow_up: str = "") -> str:
+    """The handout's text for an intake pasted as a saved file (advice date 1 March 2026)."""
+    page.goto("/")
+    page.get_by_text("Een opgeslagen intake openen").click()
+    page.get_by_label("Of plak de tekst").fill(intake)
+    page.get_by_role("button", name="Openen", exact=True).click()
+    expect(page.locator("#f-person\\.age")).not_to_have_value("")
+    page.locator("#f-as_of").fill("2026-03-01")
+    open_handout_any(page)
+    if follow_up:
+        page.get_by_label("Volgende afspraak").fill(follow_up)
+        page.get_by_role("button", name="Document bijwerken").click()
+    return page.locator("article.handout").inner_text()
+
+
+def open_handout_any(page: Page) -> None:
+    page.get_by_role("button", name="Toon het advies").click()
+    page.get_by_role("button", name="Folder voor de cliënt").first.click()
+    expect(page.locator("article.handout h1")).to_be_visible()
+
+
+def test_handout_for_a_child_speaks_to_the_parent(page: Page) -> None:
+    """Point 1: a child's handout speaks to the parent, names the product the child takes and
+    what to do with it (the advice: continue), and says how much in all."""
+    text = handout_of(page, CHILD)
+    take = page.locator("article.handout section.take").inner_text()
+    expect(page.locator("article.handout h1")).to_have_text("Magnesiumadvies voor uw kind")
+    assert "Dit geeft u uw kind" in text, text
+    assert "Geef uw kind Multivitamine kind zoals nu: 1 tablet per dag." in take, take
+    assert "Alles samen is dat 100 mg magnesium per dag." in take, take
+    assert "Geef uw kind niet meer dan dit." in take, take
+    assert not re.search(r"\bNeem\b|\bneemt u\b|Krijgt u ", text), text  # not to the child
+    assert "Magnesiumbisglycinaat" not in text, text  # a compound, in lower case, in a sentence
+    shoot(page, "handout-child")
+
+
+def test_handout_in_milligrams_says_what_to_read_on_the_label(page: Page) -> None:
+    """Point 2: milligrams of a compound come with what to look for on the label."""
+    handout_of(page, OMEPRAZOL)
+    take = page.locator("article.handout section.take").inner_text()
+    assert "Kies daarvoor magnesiumcitraat." in take, take
+    assert "Kijk naar het getal bij 'magnesium', niet bij 'magnesiumcitraat'." in take, take
+    assert "Neem zoveel tabletten dat het samen 175 mg magnesium per dag is." in take, take
+    assert "als Magnesiumcitraat" not in take, take
+
+
+def test_handout_referral_says_why_and_names_the_letter(page: Page) -> None:
+    """Point 3 (and 8: one word, huisarts): the reason in plain words, the letter for the GP."""
+    text = handout_of(page, OMEPRAZOL)
+    first = page.locator("article.handout section.first").inner_text()
+    assert "Uw therapeut vertelt u waarom" not in text
+    assert "Omeprazol kan het magnesium in het bloed laten dalen." in first, first
+    assert "Uw therapeut geeft u een brief voor uw huisarts." in first, first
+    assert "Begin pas als uw huisarts zegt dat het goed is." in text, text
+    assert "uw arts" not in text, text
+    assert "Zegt uw huisarts nee? Bel dan uw therapeut." in text, text
+
+
+def test_handout_in_an_emergency_in_pregnancy(page: Page) -> None:
+    """Point 4: the midwife first, then 112, then the out-of-hours GP, under a heading that
+    fits; the reason as the advice gives it."""
+    handout_of(page, PREGNANT)
+    first = page.locator("article.handout section.first")
+    expect(first.locator("h2")).to_have_text("Bel nu meteen")
+    line = first.locator("li").first.inner_text()
+    assert line.index("verloskundige") < line.index("112") < line.index("huisartsenpost"), line
+    expect(first).to_contain_text("pre-eclampsie")
+    expect(page.locator("article.handout")).not_to_contain_text("Eerst dit")
+
+
+def test_handout_stop_case_says_stop_these_too_if_worse_and_come_back(page: Page) -> None:
+    """Point 5 (and 3): a stop case stops first, stops other magnesium products too, says
+    the value, what to do when it gets worse and when to come back."""
+    text = handout_of(page, SERUM_HIGH)
+    first = page.locator("article.handout section.first")
+    expect(first.locator("h2")).to_have_text("Vandaag nog")
+    assert first.locator("li").first.inner_text().startswith("Stop vandaag met Magnesium 200.")
+    expect(first).to_contain_text("Stop ook met andere middelen waar magnesium in zit")
+    expect(first).to_contain_text("1,3 mmol/L")
+    worse = page.locator("article.handout section.worse").inner_text()
+    assert "112" in worse, worse
+    come_back = page.locator("article.handout section.follow-up").inner_text()
+    assert "Maak dan een nieuwe afspraak met uw therapeut." in come_back, come_back
+    assert "Vertel het uw therapeut" not in text
+
+
+def test_handout_appointment_is_never_invented(page: Page) -> None:
+    """Point 6: without an entered date "in about 8 weeks", no date; with a date, that date
+    and no "over 8 weken" beside it."""
+    fill_product_intake(page)
+    open_handout(page)
+    follow = page.locator("article.handout section.follow-up")
+    expect(follow).to_contain_text("Over ongeveer 8 weken kijken we samen hoe het gaat.")
+    expect(follow).not_to_contain_text("26 april 2026")  # the advice date plus 8 weeks
+    page.get_by_label("Volgende afspraak").fill("2026-04-19")
+    page.get_by_role("button", name="Document bijwerken").click()
+    expect(follow).to_contain_text("Op 19 april 2026 kijken we samen hoe het gaat.")
+    expect(follow).not_to_contain_text("weken")
+
+
+def test_handout_footer_is_for_the_client(page: Page) -> None:
+    """Point 7: no knowledge-base version or report in the footer; who to ask."""
+    fill_product_intake(page)
+    open_handout(page)
+    page.get_by_label("Uw naam (therapeut)").fill("Els de Vries")
+    page.get_by_role("button", name="Document bijwerken").click()
+    footer = page.locator("article.handout footer").inner_text()
+    assert "kennisbank" not in footer.lower() and "verslag" not in footer, footer
+    assert "Vragen? Bel Els de Vries, uw therapeut." in footer, footer
+    assert "Uw therapeut weet waar dit advies op gebaseerd is." in footer, footer
+
+
+def test_handout_wording_of_the_b1_check(page: Page) -> None:
+    """Point 8: the rewrites the B1 reader proposed, in Dutch and in English."""
+    fill_product_intake(page)
+    open_handout(page)
+    text = page.locator("article.handout").inner_text()
+    for words in (
+        "Dit neemt u in",
+        "U nam 1 tablet per dag. Neem vanaf nu 3 tabletten Magnesium Forte per dag.",
+        "Neem Thyrax en magnesium niet samen in. Wacht er minstens 4 uur tussen.",
+        "Neem dan 1 tablet minder per dag en bel uw therapeut.",
+        "Neemt u naast Magnesium Forte nog iets anders waar magnesium in zit?",
+        "Samen kan het te veel worden.",
+    ):
+        assert words in text, (words, text)
+    for old in ("Wat neemt u", "andere hoeveelheid", "Alles telt mee", "Houd minstens"):
+        assert old not in text, old
+    page.get_by_role("link", name="English").click()
+    text = page.locator("article.handout").inner_text()
+    for words in ("What to take", "That is 242 mg of magnesium a day in total.", "therapist"):
+        assert words in text, (words, text)
+    for old in ("practitioner", "antacid", "it all adds up", "After 8 weeks"):
+        assert old not in text, old

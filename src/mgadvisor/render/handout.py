@@ -4,32 +4,106 @@ Everything the handout says about magnesium comes from one place, `take_plan`: t
 its units, the amount per intake and per day, and the times. "What to take" and "When" are two
 views of the same plan, so they cannot disagree (issue 12, defect 1). The sentences are the
 interface catalog's (nl/en), written at language level B1 (docs/handout-language.md): no
-"eGFR", "suppleren" or "24-uursurine"; the client's medicines by the names they gave.
+"eGFR", "suppleren" or "24-uursurine"; the client's medicines and products by the names they
+gave; for a young child the handout speaks to the parent.
 
-    handout(document, extras, t)
+    handout(document, extras, t, person, urgency_of)
      ├── take_plan(document)        one plan: product, units and mg per intake and per day
-     ├── first lines                see a doctor now / today / soon; stop a product
+     ├── first lines                stop a product; a doctor now / today / soon, and why
+     ├── what to take               the products taken now (continue / adjust / stop) and the
+     │                              plan: tablets of the client's product, else what to read
+     │                              on the label
      ├── medicines                  gaps by the client's own medicine names
-     └── good to know, follow-up    plain sentences; the practitioner's own note
+     ├── good to know, worse        plain sentences; what to do when it gets worse
+     └── come back                  the practitioner's date, else "in about N weeks"
+
+Medical statements come from the advice: its referral reasons (their own texts, or a sentence
+per urgency where a text holds words for clinicians), its actions and its dose. The handout
+adds how to say it, not what to do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from mgadvisor.i18n import N_, Translator
 
-# What the client reads first when a doctor is needed, by urgency.
+# Under 12 the parents decide on a child's care (Dutch WGBO), so the handout speaks to them.
+PARENT_READS_BELOW_AGE = 12
+
+# The heading of the first section, by how soon a doctor is needed.
+FIRST_HEADING = {
+    "emergency": N_("Call now"),
+    "same_day": N_("Today"),
+    "routine": N_("First this"),
+}
+# Who to call, in the order of the advice's actions: in pregnancy the midwife first.
 DOCTOR_FIRST = {
-    "emergency": N_("Get medical help now: call 112 or the GP out-of-hours service."),
+    "emergency": N_("Call 112 or the GP out-of-hours service now."),
     "same_day": N_("Call your GP today."),
-    "routine": N_("Make an appointment with your GP. Take this sheet and the letter with you."),
+    "routine": N_("Make an appointment with your GP."),
+}
+DOCTOR_FIRST_PREGNANT = {
+    "emergency": N_(
+        "Call your midwife now. Cannot reach her? Then call 112 or the GP out-of-hours service."
+    ),
+    "same_day": N_("Call your midwife or your GP today."),
+    "routine": N_("Make an appointment with your GP or midwife."),
+}
+# Why, when a reason's own text is written for clinicians (the reason itself is in the letter).
+WHY_BY_URGENCY = {
+    "emergency": N_("Your therapist found signs that a doctor must check now."),
+    "same_day": N_("Your therapist found something that a doctor must check today."),
+    "routine": N_("Your therapist found something that your GP should look at."),
+}
+# Words for clinicians: a reason that holds one is not shown to the client as it is.
+CLINICAL_WORDS = (
+    "egfr",
+    "suppleren",
+    "suppletie",
+    "supplement only",
+    "gecontra-indiceerd",
+    "contraindicated",
+    "verwijs naar",
+    "refer to",
+    "24-uursurine",
+    "elementair",
+    "elemental",
+    "geïoniseerd",
+    "ionised",
+)
+# Getting worse: one step up from the referral's urgency.
+WORSE = {
+    None: N_("Do you feel worse, or do you get new complaints? Then call your GP."),
+    "routine": N_("Do you feel worse before you have seen your GP? Then call your GP at once."),
+    "same_day": N_(
+        "Does it get worse before you have seen a doctor? Then call the GP "
+        "out-of-hours service or 112."
+    ),
+    "emergency": N_("Does it get worse while you wait? Call 112."),
+}
+WORSE_CHILD = {
+    None: N_("Does your child feel worse, or get new complaints? Then call the GP."),
+    "routine": N_(
+        "Does your child feel worse before the GP has seen them? Then call the GP at once."
+    ),
+    "same_day": N_(
+        "Does it get worse before a doctor has seen your child? Then call the GP "
+        "out-of-hours service or 112."
+    ),
+    "emergency": N_("Does it get worse while you wait? Call 112."),
 }
 MEAL = {
-    "empty_stomach_preferred": N_("Best on an empty stomach; with a meal is fine too."),
+    "empty_stomach_preferred": N_("It is best on an empty stomach. With a meal is also fine."),
     "with_meal": N_("Take it with a meal."),
+    "any": N_("With or without a meal, as you like."),
+}
+MEAL_CHILD = {
+    "empty_stomach_preferred": N_("It is best on an empty stomach. With a meal is also fine."),
+    "with_meal": N_("Give it with a meal."),
     "any": N_("With or without a meal, as you like."),
 }
 # Moments of the day in words.
@@ -130,14 +204,32 @@ class Handout:
     date: str
     client: str
     practitioner: str
+    for_parent: bool = False
+    first_heading: str = ""
     first: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
+    take_heading: str = ""
     take: list[str] = field(default_factory=list)
     when: list[str] = field(default_factory=list)
+    meal: str = ""
     medicines: list[str] = field(default_factory=list)
     good_to_know: list[str] = field(default_factory=list)
+    worse: str = ""
     follow_up: list[str] = field(default_factory=list)
     note: str = ""
+    footer: list[str] = field(default_factory=list)
     plan: TakePlan | None = None
+
+
+class _Say:
+    """The handout's voice: to the client, or to the parent of a young child."""
+
+    def __init__(self, t: Translator, parent: bool) -> None:
+        self.t = t
+        self.parent = parent
+
+    def __call__(self, adult: str, child: str, **params: object) -> str:
+        return self.t(child if self.parent else adult, **params)
 
 
 def _units(t: Translator, n: int, name: str) -> str:
@@ -148,24 +240,254 @@ def _units(t: Translator, n: int, name: str) -> str:
     )
 
 
-def _take(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> list[str]:
-    if plan is None:
-        return [t("No magnesium for now.")]
-    mg = t.num(plan.mg_per_day, 0)
-    if plan.units_per_day:
-        lines = [
-            t("Take {units} a day.", units=_units(t, plan.units_per_day, plan.product))
-            + " "
-            + t("Together that is {mg} mg magnesium a day.", mg=mg)
-        ]
+def _count(t: Translator, n: int) -> str:
+    return t("1 tablet") if n == 1 else t("{n} tablets", n=n)
+
+
+def _names(names: list[str], t: Translator) -> str:
+    """Names in a sentence: "A", "A and B", "A, B and C"."""
+    if len(names) < 2:
+        return "".join(names)
+    return t("{first} and {last}", first=", ".join(names[:-1]), last=names[-1])
+
+
+def _lower_first(name: str) -> str:
+    """A compound's name inside a sentence: "magnesiumcitraat", not "Magnesiumcitraat"."""
+    return name[:1].lower() + name[1:]
+
+
+def _product_name(product: dict[str, Any]) -> str:
+    return str(product.get("name") or product.get("compound") or "magnesium")
+
+
+def _other_products(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The products taken now besides the one the dose is given in."""
+    own = document["dose"].get("product")
+    own_name = own.get("name") if own else None
+    return [
+        p
+        for p in document["dose"].get("products") or []
+        if not (own and p.get("advised_units_per_day") is not None and p.get("name") == own_name)
+    ]
+
+
+def _first(
+    document: dict[str, Any],
+    say: _Say,
+    pregnant: bool,
+    urgency_of: Callable[[str], str | None] | None,
+) -> tuple[str, list[str], list[str]]:
+    """The heading, the lines and the reasons of the first section: stop a product, which
+    doctor how soon, why."""
+    t = say.t
+    lines: list[str] = []
+    for action in document.get("actions") or []:
+        if action["code"] == "action.stop_products":
+            names = _names([str(n) for n in action["params"].get("products") or []], t)
+            lines.append(
+                say(
+                    N_("Stop taking {products} today. Only start again when your GP says so."),
+                    N_(
+                        "Stop giving {products} to your child today. Only start again when the GP "
+                        "says so."
+                    ),
+                    products=names,
+                )
+            )
+            lines.append(
+                say(
+                    N_(
+                        "Also stop other things that contain magnesium, such as a multivitamin or "
+                        "a remedy for heartburn or constipation. Not sure? Ask your pharmacy."
+                    ),
+                    N_(
+                        "Also stop other things with magnesium for your child, such as a "
+                        "multivitamin or a remedy for heartburn or constipation. Not sure? Ask "
+                        "your pharmacy."
+                    ),
+                )
+            )
+    referral = document["referral"]
+    if not referral.get("needed"):
+        return (t(FIRST_HEADING["routine"]) if lines else ""), lines, []
+    urgency = referral.get("urgency") or "routine"
+    doctors = DOCTOR_FIRST_PREGNANT if pregnant else DOCTOR_FIRST
+    lines.append(t(doctors.get(urgency, doctors["routine"])))
+    if urgency == "routine":
+        lines.append(
+            say(
+                N_(
+                    "Your therapist gives you a letter for your GP. Take that letter and this "
+                    "sheet with you."
+                ),
+                N_(
+                    "Your therapist gives you a letter for the GP. Take that letter and this sheet "
+                    "with you."
+                ),
+            )
+        )
     else:
-        lines = [t("Take {mg} mg magnesium a day, as {compound}.", mg=mg, compound=plan.product)]
+        lines.append(
+            say(
+                N_("Take this sheet with you. Say which vitamins and medicines you take."),
+                N_("Take this sheet with you. Say which vitamins and medicines your child takes."),
+            )
+        )
+    why: list[str] = []
+    for reason in referral.get("reasons") or []:
+        if urgency_of is not None and urgency_of(reason["code"]) not in (None, urgency):
+            continue  # the most urgent reasons; the others are in the letter for the GP
+        text = str(reason.get("text") or "")
+        if not text or any(word in text.lower() for word in CLINICAL_WORDS):
+            text = t(WHY_BY_URGENCY.get(urgency, WHY_BY_URGENCY["routine"]))
+        if text not in why:
+            why.append(text)
+    return t(FIRST_HEADING.get(urgency, FIRST_HEADING["routine"])), lines, why
+
+
+def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list[str]:
+    """What to do with the products taken now, by the advice's `current_products_action`."""
+    t = say.t
+    dose = document["dose"]
+    action = dose.get("current_products_action")
+    lines: list[str] = []
+    own = dose.get("product")
+    if action == "adjust" and own and plan is not None and plan.own_product:
+        lines.append(
+            say(
+                N_("You took {before} a day. From now on, take {after} a day."),
+                N_("Your child had {before} a day. From now on, give {after} a day."),
+                before=_count(t, int(own["units_per_day"])),
+                after=_units(t, int(plan.units_per_day or 0), plan.product),
+            )
+            + " "
+            + t("That is {mg} mg of magnesium a day in total.", mg=t.num(plan.mg_per_day, 0))
+        )
+    others = _other_products(document)
+    if not others or action == "stop":
+        return lines
+    if action == "adjust" and not (own and plan is not None and plan.own_product):
+        adjust = next(
+            (a for a in document.get("actions") or [] if a["code"] == "action.adjust_products"),
+            None,
+        )
+        if adjust is not None:
+            lines.append(
+                say(
+                    N_(
+                        "Take less of {products}: together no more than {mg} mg of magnesium a "
+                        "day. Your therapist tells you how."
+                    ),
+                    N_(
+                        "Give your child less of {products}: together no more than {mg} mg of "
+                        "magnesium a day. Your therapist tells you how."
+                    ),
+                    products=_names([_product_name(p) for p in others], t),
+                    mg=t.num(float(adjust["params"]["advised"]), 0),
+                )
+            )
+            return lines
+    for product in others:
+        lines.append(
+            say(
+                N_(
+                    "Keep taking {product} as now: {units} a day. It contains {mg} mg of magnesium "
+                    "a day."
+                ),
+                N_(
+                    "Keep giving your child {product} as now: {units} a day. It contains {mg} mg "
+                    "of magnesium a day."
+                ),
+                product=_product_name(product),
+                units=_count(t, int(product["units_per_day"])),
+                mg=t.num(float(product["elemental_mg_per_day"]), 0),
+            )
+        )
+    return lines
+
+
+def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[str]:
+    t = say.t
+    dose = document["dose"]
+    current = _current(document, plan, say)
+    others = _other_products(document)
+    if plan is None:
+        if others and dose.get("current_products_action") != "stop":
+            extra = say(
+                N_("Take no extra magnesium on top of this."),
+                N_("Give your child no extra magnesium on top of this."),
+            )
+            return [*current, extra]
+        return [say(N_("Take no magnesium for now."), N_("Give your child no magnesium for now."))]
+    mg = t.num(plan.mg_per_day, 0)
+    lines = list(current)
+    adjusted = dose.get("current_products_action") == "adjust" and bool(dose.get("product"))
+    if plan.units_per_day and not adjusted:  # else the line "You took ..., now ..." says it
+        lines.append(
+            say(
+                N_("Take {units} every day."),
+                N_("Give your child {units} every day."),
+                units=_units(t, plan.units_per_day, plan.product),
+            )
+            + " "
+            + t("That is {mg} mg of magnesium a day in total.", mg=mg)
+        )
+    elif not plan.units_per_day:
+        compound = _lower_first(plan.product)
+        if others:
+            lines.append(
+                say(
+                    N_("Also take {mg} mg of magnesium extra every day, as {compound}."),
+                    N_("Also give your child {mg} mg of magnesium extra every day, as {compound}."),
+                    mg=mg,
+                    compound=compound,
+                )
+            )
+        else:
+            lines.append(
+                say(
+                    N_("Take {compound}: {mg} mg of magnesium every day."),
+                    N_("Give your child {compound}: {mg} mg of magnesium every day."),
+                    mg=mg,
+                    compound=compound,
+                )
+            )
+        # The advice is in mg of magnesium, a label gives the salt or the magnesium: say which.
+        lines.append(
+            t(
+                "The label says how much magnesium is in 1 tablet. Look at the number for "
+                "'magnesium', not for '{compound}': that number is higher.",
+                compound=compound,
+            )
+        )
+        lines.append(
+            say(
+                N_(
+                    "Take as many tablets as make {mg} mg of magnesium a day. Not sure? Ask your "
+                    "therapist or the pharmacy."
+                ),
+                N_(
+                    "Give as many tablets as make {mg} mg of magnesium a day. Not sure? Ask your "
+                    "therapist or the pharmacy."
+                ),
+                mg=mg,
+            )
+        )
+    upper = dose.get("upper_level_mg")
+    total = plan.mg_per_day + sum(float(p["elemental_mg_per_day"]) for p in others)
+    if others:
+        lines.append(t("Together that is {mg} mg of magnesium a day.", mg=t.num(total, 0)))
+    if upper and total >= float(upper) - 0.5:  # at the upper level of the advice
+        lines.append(say(N_("Take no more than this."), N_("Give your child no more than this.")))
     if len(plan.intakes) > 1:
         lines.append(t("Spread it over {n} moments of the day (see below).", n=len(plan.intakes)))
-    if document["dose"].get("current_products_action") == "adjust":
-        lines.append(t("This is a different amount from what you take now."))
-    if document["dose"]["status"] != "advised":
-        lines.append(t("Only start after your doctor has said it is fine."))
+    if dose["status"] != "advised":
+        lines.append(
+            say(
+                N_("Only start after your GP has said it is fine."),
+                N_("Only start after the GP has said it is fine."),
+            )
+        )
     return lines
 
 
@@ -195,7 +517,8 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
     return [text for _, text in sorted(rows, key=lambda row: row[0])]
 
 
-def _medicines(document: dict[str, Any], t: Translator) -> list[str]:
+def _medicines(document: dict[str, Any], say: _Say) -> list[str]:
+    t = say.t
     lines = []
     for hit in document.get("interactions") or []:
         name = hit.get("medication") or hit.get("name")
@@ -204,17 +527,30 @@ def _medicines(document: dict[str, Any], t: Translator) -> list[str]:
             continue
         if before == after:
             lines.append(
-                t(
-                    "Keep at least {h} hours between {medicine} and magnesium.",
+                say(
+                    N_(
+                        "Do not take {medicine} and magnesium together. Leave at least {h} hours "
+                        "between them."
+                    ),
+                    N_(
+                        "Do not give {medicine} and magnesium together. Leave at least {h} hours "
+                        "between them."
+                    ),
                     h=t.num(before, 1),
                     medicine=name,
                 )
             )
         else:
             lines.append(
-                t(
-                    "Take {medicine} at least {before} hours before magnesium. Took magnesium "
-                    "first? Then wait {after} hours before you take {medicine}.",
+                say(
+                    N_(
+                        "Take {medicine} at least {before} hours before magnesium. Took magnesium "
+                        "first? Then wait {after} hours before you take {medicine}."
+                    ),
+                    N_(
+                        "Give {medicine} at least {before} hours before magnesium. Gave magnesium "
+                        "first? Then wait {after} hours before you give {medicine}."
+                    ),
                     medicine=name,
                     before=t.num(before, 1),
                     after=t.num(after, 1),
@@ -223,7 +559,8 @@ def _medicines(document: dict[str, Any], t: Translator) -> list[str]:
     return lines
 
 
-def _good_to_know(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> list[str]:
+def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[str]:
+    t = say.t
     dose = document["dose"]
     above = dose.get("exceeds_upper_level") or any(
         p.get("exceeds_upper_level") for p in dose.get("products") or []
@@ -231,21 +568,71 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], t: Translator
     lines = []
     if plan is not None:
         if above:  # above the upper level: the client asks the doctor first
-            lines.append(t("This is more than is safe without a doctor. Ask your doctor first."))
+            lines.append(t("This is more than is safe without a doctor. Ask your GP first."))
         # Loose stools are the first sign of too much magnesium, for every compound.
-        lines.append(t("Loose stools or stomach ache? Take less and tell your practitioner."))
-    lines.append(
-        t(
-            "Do you take other things with magnesium, such as a multivitamin or an antacid? "
-            "Tell your practitioner: it all adds up."
+        if plan.units_per_day and plan.units_per_day > 1:
+            lines.append(
+                say(
+                    N_(
+                        "Loose stools or stomach ache? Then take 1 tablet less a day and call your "
+                        "therapist."
+                    ),
+                    N_(
+                        "Does your child get loose stools or stomach ache? Then give 1 tablet less "
+                        "a day and call the therapist."
+                    ),
+                )
+            )
+        else:
+            lines.append(
+                say(
+                    N_("Loose stools or stomach ache? Then take less and call your therapist."),
+                    N_(
+                        "Does your child get loose stools or stomach ache? Then give less and call "
+                        "the therapist."
+                    ),
+                )
+            )
+    if dose.get("current_products_action") == "stop":
+        return lines  # "stop those too" is said first
+    if plan is None and document["referral"].get("needed"):
+        return lines  # no magnesium now; the doctor hears what is taken (first section)
+    known = [_product_name(p) for p in dose.get("products") or []]
+    if known:
+        lines.append(
+            say(
+                N_(
+                    "Do you take anything else with magnesium in it, besides {products}? For "
+                    "example a multivitamin or a remedy for heartburn? Tell your therapist. "
+                    "Together it can be too much."
+                ),
+                N_(
+                    "Does your child take anything else with magnesium in it, besides {products}? "
+                    "Tell the therapist. Together it can be too much."
+                ),
+                products=_names(known, t),
+            )
         )
-    )
+    else:
+        lines.append(
+            say(
+                N_(
+                    "Does anything else you take contain magnesium, for example a multivitamin or "
+                    "a remedy for heartburn? Tell your therapist. Together it can be too much."
+                ),
+                N_(
+                    "Does anything else your child takes contain magnesium, for example a "
+                    "multivitamin? Tell the therapist. Together it can be too much."
+                ),
+            )
+        )
     return lines
 
 
 def next_date(document: dict[str, Any], extras: Extras) -> date | None:
-    """The next appointment: the practitioner's date, else the advice date plus the weeks of
-    the follow-up."""
+    """The next appointment the practitioner entered, else the advice date plus the weeks of
+    the follow-up: for the practitioner's documents; the handout never prints the estimate as
+    if it were booked (it says "in about N weeks")."""
     if extras.follow_up is not None:
         return extras.follow_up
     weeks = document.get("follow_up_weeks")
@@ -254,35 +641,118 @@ def next_date(document: dict[str, Any], extras: Extras) -> date | None:
     return date.fromisoformat(document["as_of"]) + timedelta(weeks=float(weeks))
 
 
-def handout(document: dict[str, Any], extras: Extras, t: Translator) -> Handout:
-    """The handout of an advice document, in the document's language."""
+def _follow_up(
+    plan: TakePlan | None, document: dict[str, Any], extras: Extras, say: _Say, pregnant: bool
+) -> list[str]:
+    t = say.t
+    booked = extras.follow_up
+    on = date_words(booked, t.lang) if booked is not None else ""
+    if document["referral"].get("needed"):
+        lines = []
+        if plan is not None:  # a plan that waits for the GP's yes
+            lines.append(
+                say(
+                    N_(
+                        "Does your GP say you may start? Then take magnesium as above. Does your "
+                        "GP say no? Then call your therapist."
+                    ),
+                    N_(
+                        "Does the GP say your child may start? Then give magnesium as above. Does "
+                        "the GP say no? Then call the therapist."
+                    ),
+                )
+            )
+        if booked is not None:
+            lines.append(t("Your next appointment with your therapist: {date}.", date=on))
+        elif pregnant and document["referral"].get("urgency") != "routine":
+            lines.append(
+                t(
+                    "When your midwife or a doctor has seen you, make a new appointment with your "
+                    "therapist."
+                )
+            )
+        else:
+            lines.append(
+                say(
+                    N_("When your GP has seen you, make a new appointment with your therapist."),
+                    N_(
+                        "When the GP has seen your child, make a new appointment with the "
+                        "therapist."
+                    ),
+                )
+            )
+        return lines
+    weeks = document.get("follow_up_weeks")
+    lines = []
+    if booked is not None:
+        lines.append(t("On {date} we will look together at how it is going.", date=on))
+    elif weeks:
+        lines.append(
+            t(
+                "In about {weeks} weeks we will look together at how it is going. Make an "
+                "appointment with your therapist for then.",
+                weeks=weeks,
+            )
+        )
+    else:
+        lines.append(t("Make a new appointment with your therapist."))
+    if plan is not None:
+        lines.append(
+            say(
+                N_("Keep taking this until that appointment."),
+                N_("Keep giving this until that appointment."),
+            )
+        )
+    return lines
+
+
+def handout(
+    document: dict[str, Any],
+    extras: Extras,
+    t: Translator,
+    person: Mapping[str, Any] | None = None,
+    urgency_of: Callable[[str], str | None] | None = None,
+) -> Handout:
+    """The handout of an advice document, in the document's language.
+
+    Args:
+        person: the intake's person (pregnancy); the age is read from the document.
+        urgency_of: a referral message's urgency (messages.yaml); with it the client reads
+            only the most urgent reasons, the rest are in the letter for the GP.
+    """
+    person = person or {}
+    age = (document.get("calculations") or {}).get("age")
+    parent = age is not None and float(age) < PARENT_READS_BELOW_AGE
+    pregnant = bool(person.get("pregnant"))
+    say = _Say(t, parent)
     plan = take_plan(document)
     out = Handout(
-        title=t("Your magnesium advice"),
+        title=say(N_("Your magnesium advice"), N_("Magnesium advice for your child")),
         date=date_words(date.fromisoformat(document["as_of"]), t.lang),
         client=extras.client,
         practitioner=extras.practitioner,
+        for_parent=parent,
         note=extras.note,
         plan=plan,
     )
-    urgency = document["referral"].get("urgency")
-    if document["referral"].get("needed"):
-        out.first.append(t(DOCTOR_FIRST.get(urgency or "routine", DOCTOR_FIRST["routine"])))
-        out.first.append(t("Your practitioner will tell you why."))
-    for action in document.get("actions") or []:
-        if action["code"] == "action.stop_products":
-            names = ", ".join(action["params"].get("products") or [])
-            out.first.append(t("Stop taking these for now: {products}.", products=names))
-    out.take = _take(plan, document, t)
+    out.first_heading, out.first, out.why = _first(document, say, pregnant, urgency_of)
+    out.take_heading = say(N_("What to take"), N_("What to give your child"))
+    out.take = _take(plan, document, say)
     out.when = _when(plan, document, t)
     if plan is not None:
-        out.when.append(t(MEAL.get(plan.meal, MEAL["any"])))
-    out.medicines = _medicines(document, t)
-    out.good_to_know = _good_to_know(plan, document, t)
-    weeks = document.get("follow_up_weeks")
-    when = next_date(document, extras)
-    if weeks:
-        out.follow_up.append(t("After {weeks} weeks we look together at how it goes.", weeks=weeks))
-    if when is not None:
-        out.follow_up.append(t("Your next appointment: {date}.", date=date_words(when, t.lang)))
+        meals = MEAL_CHILD if parent else MEAL
+        out.meal = t(meals.get(plan.meal, meals["any"]))
+        out.medicines = _medicines(document, say)
+    out.good_to_know = _good_to_know(plan, document, say)
+    worse = WORSE_CHILD if parent else WORSE
+    urgency = document["referral"].get("urgency") if document["referral"].get("needed") else None
+    out.worse = t(worse.get(urgency, worse[None]))
+    out.follow_up = _follow_up(plan, document, extras, say, pregnant)
+    who = extras.practitioner
+    out.footer = [
+        t("Questions? Call {name}, your therapist.", name=who)
+        if who
+        else t("Questions? Call your therapist."),
+        t("Your therapist can tell you where this advice comes from."),
+    ]
     return out

@@ -188,8 +188,24 @@ def document_context(request: Request, form: Any, document: dict[str, Any]) -> d
         "doc_errors": problems,
         "intake_json": str(form.get("intake_json") or ""),
         "as_of": document["as_of"],
-        "handout": handout(document, extras, t),
+        "handout": handout(document, extras, t, person=_person(form), urgency_of=_message_urgency),
     }
+
+
+def _person(form: Any) -> dict[str, Any]:
+    """The intake's person (the handout reads pregnancy from it); empty when unreadable."""
+    try:
+        data = json.loads(str(form.get("intake_json") or ""))
+    except ValueError:
+        return {}
+    person = data.get("person") if isinstance(data, dict) else None
+    return person if isinstance(person, dict) else {}
+
+
+def _message_urgency(code: str) -> str | None:
+    """How soon a referral message asks for a doctor (messages.yaml)."""
+    message = _kb().messages.get(code)
+    return message.urgency if message is not None else None
 
 
 async def _document(request: Request) -> tuple[Any, dict[str, Any] | None]:
