@@ -209,9 +209,13 @@ def _message_urgency(code: str) -> str | None:
 
 
 async def _document(request: Request) -> tuple[Any, dict[str, Any] | None]:
+    """(form, advice document) from the hidden intake, computed in the bounded engine pool (off
+    the event loop, like the advice pages); None when the intake is invalid."""
+    from mgadvisor.web.workers import engine_pool
+
     form = await request.form()
     try:
-        return form, _document_from_hidden(request, form)
+        return form, await engine_pool(request).run(_document_from_hidden, request, form)
     except UserInputError:
         return form, None
 
