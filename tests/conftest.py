@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mgadvisor.kb import KnowledgeBase, load_knowledge
@@ -12,3 +14,70 @@ pytest_plugins = ["case_plugin"]
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return load_knowledge()
+
+
+# -- records (issue 13): every records test on SQLite and on PostgreSQL ---------------------
+# PostgreSQL: 127.0.0.1:5432, user postgres, trust auth; each test gets a new database with a
+# random name, dropped after it. Unreachable: a failure in CI ($CI set), else a loud skip.
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_PG_NOT_RUN: list[str] = []
+
+
+def _pg_unreachable() -> str | None:
+    import os
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL at 127.0.0.1:5432 is unreachable ({str(exc).splitlines()[0]})"
+        if os.environ.get("CI"):
+            pytest.fail(reason + ": the records tests must run on PostgreSQL in CI")
+        _PG_NOT_RUN.append(reason)
+        return reason
+    finally:
+        admin.dispose()
+    return None
+
+
+@pytest.fixture
+def records_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The URL of a new, empty database of each kind (`sqlite`, `postgresql`) for one test."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('records') / 'records.sqlite3'}"
+        return
+    reason = _pg_unreachable()
+    if reason:
+        pytest.skip(reason + ": the PostgreSQL half of the records tests was NOT run")
+    name = f"mgadvisor_test_{secrets.token_hex(6)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "records_url" in metafunc.fixturenames:
+        metafunc.parametrize("records_url", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _PG_NOT_RUN:
+        terminalreporter.write_line(
+            f"!!! The PostgreSQL half of the records tests was NOT run: {_PG_NOT_RUN[0]}",
+            red=True,
+            bold=True,
+        )

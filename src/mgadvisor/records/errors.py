@@ -1,0 +1,29 @@
+"""The errors of the records layer."""
+
+from __future__ import annotations
+
+from mgadvisor.errors import MgAdvisorError
+
+
+class RecordsError(MgAdvisorError):
+    """Base of the records layer's errors."""
+
+
+class NotFound(RecordsError):  # noqa: N818  (the name the brief and callers use)
+    """No such record for this user: it does not exist, or the user has no care relationship
+    with its client. The two are deliberately the same error (guessing an id reveals nothing)."""
+
+    def __init__(self, kind: str, record_id: object) -> None:
+        self.kind = kind
+        self.record_id = str(record_id)
+        super().__init__(f"{kind} {self.record_id} not found")
+
+
+class InvalidRecord(RecordsError):  # noqa: N818
+    """A value that cannot be stored: names the field, what was expected and what was given."""
+
+    def __init__(self, field: str, expected: str, given: object) -> None:
+        self.field = field
+        self.expected = expected
+        self.given = repr(given)[:200]
+        super().__init__(f"{field}: expected {expected}, got {self.given}")

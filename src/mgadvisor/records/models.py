@@ -1,0 +1,194 @@
+"""The records' tables as typed SQLAlchemy 2 models (the schema itself is made by migrations).
+
+Ids are random UUIDs (version 4). Times are stored in UTC and read back as aware datetimes.
+Intake and advice are stored as the exact JSON text that was written, so that a visit's advice
+reads back byte-identical (a JSON column would let PostgreSQL reorder the keys).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("practitioner", "admin")
+DECISIONS = ("accepted", "changed")
+RELATIONSHIP_KINDS = ("primary", "shared")
+ACTIONS = ("C", "R", "U", "D", "E")  # NEN 7513 action codes: create, read, update, delete, execute
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC; naive values are refused, values read back are aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone-aware time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Practice(Base):
+    __tablename__ = "practices"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A practitioner or an admin of a practice. Login (Argon2 hash, TOTP) comes in part 2."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('practitioner', 'admin')", name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practices.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    totp_secret: Mapped[str | None] = mapped_column(Text)  # placeholder: encrypted in part 2
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Client(Base):
+    """A client of a practice, with consent kept as data."""
+
+    __tablename__ = "clients"
+    __table_args__ = (CheckConstraint("sex IN ('female', 'male', 'other')", name="sex"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # a real name or a pseudonym
+    pseudonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(10))
+    contact: Mapped[str | None] = mapped_column(Text)
+    consent_version: Mapped[str | None] = mapped_column(String(50))
+    consent_scope: Mapped[str | None] = mapped_column(Text)
+    consent_method: Mapped[str | None] = mapped_column(String(50))
+    consent_captured_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    consent_captured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visits: Mapped[list[Visit]] = relationship(back_populates="client", order_by="Visit.visit_date")
+
+
+class CareRelationship(Base):
+    """A practitioner's treatment relationship with a client: the only way to read the client."""
+
+    __tablename__ = "care_relationships"
+    __table_args__ = (
+        UniqueConstraint("practitioner_id", "client_id", name="uq_care_relationships_pair"),
+        CheckConstraint("kind IN ('primary', 'shared')", name="kind"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Visit(Base):
+    """One consultation: the intake as given, the advice as produced (pinned to the knowledge
+    base's version and hash and the engine's version) and the practitioner's decision."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint("decision IN ('accepted', 'changed')", name="decision"),
+        CheckConstraint(
+            "decision = 'accepted' OR decision_reason IS NOT NULL", name="changed_has_reason"
+        ),
+        Index("ix_visits_client_date", "client_id", "visit_date"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    visit_date: Mapped[date] = mapped_column(Date)
+    intake_json: Mapped[str] = mapped_column(Text)
+    advice_json: Mapped[str] = mapped_column(Text)
+    kb_version: Mapped[str] = mapped_column(String(50))
+    kb_hash: Mapped[str] = mapped_column(String(128))
+    engine_version: Mapped[str] = mapped_column(String(50))
+    decision: Mapped[str] = mapped_column(String(10))
+    decision_changes_json: Mapped[str | None] = mapped_column(Text)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(back_populates="visits")
+
+
+class AuditEvent(Base):
+    """One NEN 7513 log record (chapter 7): who, what, which client, when, where from, outcome.
+
+    Append-only: the app may INSERT and SELECT, never UPDATE or DELETE (enforced by the
+    database, see the first migration). No foreign keys, so that the log outlives erasure.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint("action IN ('C', 'R', 'U', 'D', 'E')", name="action"),
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_client_id", "client_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    event_code: Mapped[str] = mapped_column(String(50))  # gebeurteniscode
+    action: Mapped[str] = mapped_column(String(1))  # actiecode C/R/U/D/E
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # UTC
+    outcome: Mapped[str] = mapped_column(String(20))  # resultaat: success, failure, denied …
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # gebruiker
+    user_role: Mapped[str | None] = mapped_column(String(20))
+    authorisation_protocol: Mapped[str | None] = mapped_column(String(50))  # e.g. care, break-glass
+    client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # patiënt
+    object_type: Mapped[str | None] = mapped_column(String(50))  # object: client, visit …
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    source_id: Mapped[str] = mapped_column(String(100))  # bron: this application instance
+    access_point: Mapped[str | None] = mapped_column(String(100))  # toegangspunt: IP address
