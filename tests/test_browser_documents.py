@@ -65,7 +65,7 @@ def test_handout_what_when_and_dose_agree_with_a_current_product(page: Page) -> 
     units_when = [int(n) for n in re.findall(r"(\d+) tablett?e?n? Magnesium Forte", when)]
     assert sum(units_when) == int(taken.group(1)), (take, when)
     assert "Magnesiumcitraat" not in when, when  # the client's product, not another name
-    assert "07:00: Thyrax" in when, when
+    assert "07:00 ('s ochtends): Thyrax" in when, when
     shoot(page, "handout-product")
 
 
@@ -312,7 +312,8 @@ def test_handout_for_a_child_speaks_to_the_parent(page: Page) -> None:
     take = page.locator("article.handout section.take").inner_text()
     expect(page.locator("article.handout h1")).to_have_text("Magnesiumadvies voor uw kind")
     assert "Dit geeft u uw kind" in text, text
-    assert "Geef uw kind Multivitamine kind zoals nu: 1 tablet per dag." in take, take
+    assert "Geef uw kind elke dag 1 tablet Multivitamine kind, zoals nu." in take, take
+    assert "In 1 tablet zit 50 mg magnesium." in take, take
     assert "Alles samen is dat 100 mg magnesium per dag." in take, take
     assert "Geef uw kind niet meer dan dit." in take, take
     assert not re.search(r"\bNeem\b|\bneemt u\b|Krijgt u ", text), text  # not to the child
@@ -325,7 +326,8 @@ def test_handout_in_milligrams_says_what_to_read_on_the_label(page: Page) -> Non
     handout_of(page, OMEPRAZOL)
     take = page.locator("article.handout section.take").inner_text()
     assert "Kies daarvoor magnesiumcitraat." in take, take
-    assert "Kijk naar het getal bij 'magnesium', niet bij 'magnesiumcitraat'." in take, take
+    assert "Kijk naar het getal bij 'magnesium'. Het getal bij 'magnesiumcitraat' is hoger." in take
+    assert "Dat getal is hoger" not in take, take
     assert "Neem zoveel tabletten dat het samen 175 mg magnesium per dag is." in take, take
     assert "als Magnesiumcitraat" not in take, take
 
@@ -335,21 +337,22 @@ def test_handout_referral_says_why_and_names_the_letter(page: Page) -> None:
     text = handout_of(page, OMEPRAZOL)
     first = page.locator("article.handout section.first").inner_text()
     assert "Uw therapeut vertelt u waarom" not in text
-    assert "Omeprazol kan het magnesium in het bloed laten dalen." in first, first
+    assert "Omeprazol kan het magnesium in uw bloed laten dalen." in first, first
     assert "Uw therapeut geeft u een brief voor uw huisarts." in first, first
-    assert "Begin pas als uw huisarts zegt dat het goed is." in text, text
-    assert "uw arts" not in text, text
-    assert "Zegt uw huisarts nee? Bel dan uw therapeut." in text, text
+    assert "uw arts" not in text and "de arts" not in text, text
+    take = page.locator("article.handout section.take").inner_text()
+    assert "Zegt uw huisarts nee? Bel dan uw therapeut." in take, take
 
 
 def test_handout_in_an_emergency_in_pregnancy(page: Page) -> None:
-    """Point 4: the midwife first, then 112, then the out-of-hours GP, under a heading that
-    fits; the reason as the advice gives it."""
+    """Point 4 (and P3 of the second check): the midwife first, then the hospital, 112 only
+    when very ill, under a heading that fits; the reason in plain words."""
     handout_of(page, PREGNANT)
     first = page.locator("article.handout section.first")
     expect(first.locator("h2")).to_have_text("Bel nu meteen")
     line = first.locator("li").first.inner_text()
-    assert line.index("verloskundige") < line.index("112") < line.index("huisartsenpost"), line
+    assert line.startswith("Bel nu meteen uw verloskundige."), line
+    assert "112 of" not in line and "huisartsenpost" not in line, line
     expect(first).to_contain_text("pre-eclampsie")
     expect(page.locator("article.handout")).not_to_contain_text("Eerst dit")
 
@@ -364,7 +367,7 @@ def test_handout_stop_case_says_stop_these_too_if_worse_and_come_back(page: Page
     expect(first).to_contain_text("Stop ook met andere middelen waar magnesium in zit")
     expect(first).to_contain_text("1,3 mmol/L")
     worse = page.locator("article.handout section.worse").inner_text()
-    assert "112" in worse, worse
+    assert "Voelt u zich heel erg ziek? Bel dan 112." in worse, worse
     come_back = page.locator("article.handout section.follow-up").inner_text()
     assert "Maak dan een nieuwe afspraak met uw therapeut." in come_back, come_back
     assert "Vertel het uw therapeut" not in text
@@ -376,7 +379,7 @@ def test_handout_appointment_is_never_invented(page: Page) -> None:
     fill_product_intake(page)
     open_handout(page)
     follow = page.locator("article.handout section.follow-up")
-    expect(follow).to_contain_text("Over ongeveer 8 weken kijken we samen hoe het gaat.")
+    expect(follow).to_contain_text("Kom over ongeveer 8 weken terug.")
     expect(follow).not_to_contain_text("26 april 2026")  # the advice date plus 8 weeks
     page.get_by_label("Volgende afspraak").fill("2026-04-19")
     page.get_by_role("button", name="Document bijwerken").click()
@@ -403,8 +406,8 @@ def test_handout_wording_of_the_b1_check(page: Page) -> None:
     text = page.locator("article.handout").inner_text()
     for words in (
         "Dit neemt u in",
-        "U nam 1 tablet per dag. Neem vanaf nu 3 tabletten Magnesium Forte per dag.",
-        "Neem Thyrax en magnesium niet samen in. Wacht er minstens 4 uur tussen.",
+        "U nam 1 tablet Magnesium Forte per dag. Neem vanaf nu 3 tabletten Magnesium Forte",
+        "Neem Thyrax en magnesium niet tegelijk in. Laat er minstens 4 uur tussen.",
         "Neem dan 1 tablet minder per dag en bel uw therapeut.",
         "Neemt u naast Magnesium Forte nog iets anders waar magnesium in zit?",
         "Samen kan het te veel worden.",
@@ -418,3 +421,109 @@ def test_handout_wording_of_the_b1_check(page: Page) -> None:
         assert words in text, (words, text)
     for old in ("practitioner", "antacid", "it all adds up", "After 8 weeks"):
         assert old not in text, old
+
+
+# --- The second independent B1 check (docs/handout-language.md, "Second independent check")
+
+
+def test_handout_why_is_in_plain_words_from_the_knowledge_base(page: Page) -> None:
+    """P1, P8: "Waarom?" in full sentences from the message's client text (cases 2, 3, 5):
+    no note with a colon, no "langdurig" the intake did not give, "uw huisarts", "uw bloed"."""
+    handout_of(page, OMEPRAZOL)
+    why = page.locator("article.handout section.first").inner_text()
+    assert "U gebruikt Omeprazol en u heeft klachten: spierkrampen." in why, why
+    assert "Uw huisarts kan het magnesium in uw bloed laten meten." in why, why
+    assert "langdurig" not in why and "de arts" not in why, why
+    page.get_by_role("link", name="English").click()
+    why = page.locator("article.handout section.first").inner_text()
+    assert "Your GP can have the magnesium in your blood checked." in why, why
+    assert "long-term" not in why and "complaints" not in why, why
+    page.context.clear_cookies()
+    handout_of(page, PREGNANT)
+    why = page.locator("article.handout section.first").inner_text()
+    assert "zwangerschapsvergiftiging (pre-eclampsie)" in why, why
+    assert "Mogelijk pre-eclampsie" not in why, why
+    page.context.clear_cookies()
+    handout_of(page, SERUM_HIGH)
+    why = page.locator("article.handout section.first").inner_text()
+    assert "Er zit te veel magnesium in uw bloed. Uw uitslag is 1,3 mmol/L." in why, why
+    assert "Geen supplement" not in why and "een arts" not in why, why
+
+
+def test_handout_if_worse_names_the_signs_and_one_first_choice(page: Page) -> None:
+    """P2, P3, E1: "if it gets worse" names the warning signs of the alarm statements and one
+    first choice (112 only when very ill); plain English."""
+    handout_of(page, SERUM_HIGH)
+    worse = page.locator("article.handout section.worse").inner_text()
+    assert "slappe spieren, misselijk zijn, een trage hartslag" in worse, worse
+    assert "Wordt het erger" not in worse and "of 112" not in worse, worse
+    page.get_by_role("link", name="English").click()
+    worse = page.locator("article.handout section.worse").inner_text()
+    assert "If you notice one of these signs, call your GP at once" in worse, worse
+    assert "If you feel very ill, call 112." in worse, worse
+    page.context.clear_cookies()
+    handout_of(page, PREGNANT)
+    worse = page.locator("article.handout section.worse").inner_text()
+    assert "meer hoofdpijn, wazig of anders zien, pijn boven in uw buik" in worse, worse
+    assert "Merkt u een van deze tekenen? Bel dan meteen 112." in worse, worse
+    page.get_by_role("link", name="English").click()
+    text = page.locator("article.handout").inner_text()
+    assert "If you cannot reach your midwife, call your hospital." in text, text
+    assert "out-of-hours" not in text and "Cannot reach her" not in text, text
+
+
+def test_handout_waits_for_the_gp_before_the_dose_and_keeps_the_medicine(page: Page) -> None:
+    """Case 2: "do not start yet" comes before the dose, the schedule says so, and a referral
+    about a medicine says not to stop it on your own; no "remedy for heartburn" beside it."""
+    text = handout_of(page, OMEPRAZOL)
+    take = page.locator("article.handout section.take").inner_text()
+    assert take.index("Neem nog geen magnesium.") < take.index("Neem elke dag 175 mg"), take
+    assert "175 mg magnesium (pas als uw huisarts ja zegt)" in text, text
+    assert "Stop niet zelf met Omeprazol. Bespreek dat eerst met uw huisarts." in text, text
+    assert "maagtabletten die u zelf koopt zonder recept" in text, text
+    assert "middel tegen maagzuur" not in text, text
+    follow = page.locator("article.handout section.follow-up").inner_text()
+    assert "nee?" not in follow, follow
+    page.get_by_role("link", name="English").click()
+    text = page.locator("article.handout").inner_text()
+    assert "Do not take magnesium yet. Wait until your GP says it is fine." in text, text
+    assert "Take 175 mg of magnesium every day. Use magnesium citrate for this." in text, text
+    assert "Do not stop Omeprazol on your own." in text, text
+    assert "Take enough tablets to make 175 mg" in text, text
+
+
+def test_handout_small_wording_of_the_second_check(page: Page) -> None:
+    """P5, P6, P7, N1, case 1 and 4 points, E1: which product until when, how much less,
+    "uw therapeut" throughout, the medicine's part of the day, plain English."""
+    fill_product_intake(page)
+    open_handout(page)
+    text = page.locator("article.handout").inner_text()
+    for words in (
+        "07:00 ('s ochtends): Thyrax",
+        "Maak daar nu al een afspraak voor met uw therapeut.",
+        "Neem Magnesium Forte zo tot die afspraak.",
+        "Vertel dat aan uw therapeut.",
+    ):
+        assert words in text, (words, text)
+    assert "Neem dit tot die afspraak" not in text and "Zeg dat tegen" not in text, text
+    page.get_by_role("link", name="English").click()
+    text = page.locator("article.handout").inner_text()
+    for words in (
+        "Until now you took 1 tablet of Magnesium Forte a day.",
+        "07:00 (in the morning): Thyrax",
+        "Keep taking Magnesium Forte like this until then.",
+        "If you feel worse or get new symptoms, call your GP.",
+    ):
+        assert words in text, (words, text)
+    assert "Do you feel worse" not in text and "for then" not in text, text
+    page.context.clear_cookies()
+    text = handout_of(page, CHILD)
+    assert "Geef dan 1 tablet minder per dag en bel uw therapeut." in text, text
+    assert "de therapeut" not in text, text
+    assert "Geef uw kind Multivitamine kind en de extra magnesium zo tot die afspraak." in text
+    page.get_by_role("link", name="English").click()
+    text = page.locator("article.handout").inner_text()
+    assert "Each tablet contains 50 mg of magnesium." in text, text
+    assert "Also give your child an extra 50 mg of magnesium every day." in text, text
+    assert "Giving it with a meal is also fine." in text, text
+    assert "the therapist" not in text and "as now:" not in text, text

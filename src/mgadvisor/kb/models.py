@@ -618,6 +618,10 @@ class Message(Text):
     # A referral with this code means magnesium harms now: the client stops every product
     # with magnesium (not only no new plan), and the advice says so first.
     stops_products: bool = False
+    # The reason in plain words for the client's handout (B1), where the sentence above is
+    # written for clinicians; the warning signs the handout names under "if it gets worse".
+    client: Text | None = None
+    client_signs: Text | None = None
 
 
 class Meta(Model):

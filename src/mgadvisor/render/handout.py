@@ -42,13 +42,17 @@ FIRST_HEADING = {
 }
 # Who to call, in the order of the advice's actions: in pregnancy the midwife first.
 DOCTOR_FIRST = {
-    "emergency": N_("Call 112 or the GP out-of-hours service now."),
+    "emergency": N_(
+        "Call your GP now, or in the evening and at the weekend the out-of-hours GP. If you feel "
+        "very ill, call 112."
+    ),
     "same_day": N_("Call your GP today."),
     "routine": N_("Make an appointment with your GP."),
 }
 DOCTOR_FIRST_PREGNANT = {
     "emergency": N_(
-        "Call your midwife now. Cannot reach her? Then call 112 or the GP out-of-hours service."
+        "Call your midwife now. If you cannot reach your midwife, call your hospital. If you feel "
+        "very ill, call 112."
     ),
     "same_day": N_("Call your midwife or your GP today."),
     "routine": N_("Make an appointment with your GP or midwife."),
@@ -75,34 +79,45 @@ CLINICAL_WORDS = (
     "geïoniseerd",
     "ionised",
 )
-# Getting worse: one step up from the referral's urgency.
+# Getting worse: one step up from the referral's urgency; one first choice, 112 only when very ill.
 WORSE = {
-    None: N_("Do you feel worse, or do you get new complaints? Then call your GP."),
-    "routine": N_("Do you feel worse before you have seen your GP? Then call your GP at once."),
+    None: N_("If you feel worse or get new symptoms, call your GP."),
+    "routine": N_("If you feel worse before you have seen your GP, call your GP at once."),
     "same_day": N_(
-        "Does it get worse before you have seen a doctor? Then call the GP "
-        "out-of-hours service or 112."
+        "If you feel worse before your GP has seen you, call your GP at once, or in the evening "
+        "and at the weekend the out-of-hours GP. If you feel very ill, call 112."
     ),
-    "emergency": N_("Does it get worse while you wait? Call 112."),
+    "emergency": N_("If you feel worse while you wait, call 112."),
 }
 WORSE_CHILD = {
-    None: N_("Does your child feel worse, or get new complaints? Then call the GP."),
-    "routine": N_(
-        "Does your child feel worse before the GP has seen them? Then call the GP at once."
-    ),
+    None: N_("If your child feels worse or gets new symptoms, call your GP."),
+    "routine": N_("If your child feels worse before your GP has seen them, call your GP at once."),
     "same_day": N_(
-        "Does it get worse before a doctor has seen your child? Then call the GP "
-        "out-of-hours service or 112."
+        "If your child feels worse before your GP has seen them, call your GP at once, or in the "
+        "evening and at the weekend the out-of-hours GP. If your child is very ill, call 112."
     ),
-    "emergency": N_("Does it get worse while you wait? Call 112."),
+    "emergency": N_("If your child gets worse while you wait, call 112."),
+}
+# After the warning signs of the knowledge base ("Watch for these signs: ...").
+WORSE_SIGNS = {
+    "routine": N_("If you notice one of these signs, call your GP at once."),
+    "same_day": N_(
+        "If you notice one of these signs, call your GP at once, or in the evening and at the "
+        "weekend the out-of-hours GP. If you feel very ill, call 112."
+    ),
+    "emergency": N_("If you notice one of these signs, call 112 at once."),
 }
 MEAL = {
-    "empty_stomach_preferred": N_("It is best on an empty stomach. With a meal is also fine."),
+    "empty_stomach_preferred": N_(
+        "It is best on an empty stomach. Taking it with a meal is also fine."
+    ),
     "with_meal": N_("Take it with a meal."),
     "any": N_("With or without a meal, as you like."),
 }
 MEAL_CHILD = {
-    "empty_stomach_preferred": N_("It is best on an empty stomach. With a meal is also fine."),
+    "empty_stomach_preferred": N_(
+        "It is best on an empty stomach. Giving it with a meal is also fine."
+    ),
     "with_meal": N_("Give it with a meal."),
     "any": N_("With or without a meal, as you like."),
 }
@@ -113,6 +128,15 @@ MOMENT = {
     "evening": N_("in the evening"),
     "bedtime": N_("at bedtime"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTexts:
+    """A referral reason in plain words for the client and the warning signs to watch for
+    (the knowledge base's `client` and `client_signs` texts of the referral message)."""
+
+    why: str
+    signs: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +232,7 @@ class Handout:
     first_heading: str = ""
     first: list[str] = field(default_factory=list)
     why: list[str] = field(default_factory=list)
+    signs: list[str] = field(default_factory=list)
     take_heading: str = ""
     take: list[str] = field(default_factory=list)
     when: list[str] = field(default_factory=list)
@@ -276,7 +301,8 @@ def _first(
     say: _Say,
     pregnant: bool,
     urgency_of: Callable[[str], str | None] | None,
-) -> tuple[str, list[str], list[str]]:
+    client_of: Callable[[dict[str, Any]], ClientTexts | None] | None = None,
+) -> tuple[str, list[str], list[str], list[str]]:
     """The heading, the lines and the reasons of the first section: stop a product, which
     doctor how soon, why."""
     t = say.t
@@ -288,7 +314,7 @@ def _first(
                 say(
                     N_("Stop taking {products} today. Only start again when your GP says so."),
                     N_(
-                        "Stop giving {products} to your child today. Only start again when the GP "
+                        "Stop giving {products} to your child today. Only start again when your GP "
                         "says so."
                     ),
                     products=names,
@@ -297,19 +323,20 @@ def _first(
             lines.append(
                 say(
                     N_(
-                        "Also stop other things that contain magnesium, such as a multivitamin or "
-                        "a remedy for heartburn or constipation. Not sure? Ask your pharmacy."
+                        "Also stop other products that contain magnesium. For example a "
+                        "multivitamin, or a medicine for heartburn or constipation. If you are not "
+                        "sure, ask your pharmacist."
                     ),
                     N_(
-                        "Also stop other things with magnesium for your child, such as a "
-                        "multivitamin or a remedy for heartburn or constipation. Not sure? Ask "
-                        "your pharmacy."
+                        "Also stop other products with magnesium for your child. For example a "
+                        "multivitamin, or a medicine for heartburn or constipation. If you are not "
+                        "sure, ask your pharmacist."
                     ),
                 )
             )
     referral = document["referral"]
     if not referral.get("needed"):
-        return (t(FIRST_HEADING["routine"]) if lines else ""), lines, []
+        return (t(FIRST_HEADING["routine"]) if lines else ""), lines, [], []
     urgency = referral.get("urgency") or "routine"
     doctors = DOCTOR_FIRST_PREGNANT if pregnant else DOCTOR_FIRST
     lines.append(t(doctors.get(urgency, doctors["routine"])))
@@ -321,8 +348,8 @@ def _first(
                     "sheet with you."
                 ),
                 N_(
-                    "Your therapist gives you a letter for the GP. Take that letter and this sheet "
-                    "with you."
+                    "Your therapist gives you a letter for your GP. Take that letter and this "
+                    "sheet with you."
                 ),
             )
         )
@@ -334,15 +361,34 @@ def _first(
             )
         )
     why: list[str] = []
+    signs: list[str] = []
+    medicines: list[str] = []
     for reason in referral.get("reasons") or []:
         if urgency_of is not None and urgency_of(reason["code"]) not in (None, urgency):
             continue  # the most urgent reasons; the others are in the letter for the GP
-        text = str(reason.get("text") or "")
+        # The knowledge base's plain words for the client (they speak to the client, so a
+        # parent reads the reason's own text or the sentence per urgency).
+        client = client_of(reason) if client_of is not None and not say.parent else None
+        text = client.why if client is not None else str(reason.get("text") or "")
         if not text or any(word in text.lower() for word in CLINICAL_WORDS):
             text = t(WHY_BY_URGENCY.get(urgency, WHY_BY_URGENCY["routine"]))
         if text not in why:
             why.append(text)
-    return t(FIRST_HEADING.get(urgency, FIRST_HEADING["routine"])), lines, why
+        if client is not None and client.signs and client.signs not in signs:
+            signs.append(client.signs)
+        medicine = (reason.get("params") or {}).get("medication")
+        if medicine and str(medicine) not in medicines:
+            medicines.append(str(medicine))
+    # A reason about a medicine: the client may stop it on their own after reading "Why?".
+    for medicine in medicines:
+        lines.append(
+            say(
+                N_("Do not stop {medicine} on your own. Talk to your GP first."),
+                N_("Do not stop your child's {medicine} on your own. Talk to your GP first."),
+                medicine=medicine,
+            )
+        )
+    return t(FIRST_HEADING.get(urgency, FIRST_HEADING["routine"])), lines, why, signs
 
 
 def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list[str]:
@@ -355,9 +401,9 @@ def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list
     if action == "adjust" and own and plan is not None and plan.own_product:
         lines.append(
             say(
-                N_("You took {before} a day. From now on, take {after} a day."),
-                N_("Your child had {before} a day. From now on, give {after} a day."),
-                before=_count(t, int(own["units_per_day"])),
+                N_("Until now you took {before} a day. From now on, take {after} a day."),
+                N_("Until now your child had {before} a day. From now on, give {after} a day."),
+                before=_units(t, int(own["units_per_day"]), plan.product),
                 after=_units(t, int(plan.units_per_day or 0), plan.product),
             )
             + " "
@@ -391,16 +437,18 @@ def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list
         lines.append(
             say(
                 N_(
-                    "Keep taking {product} as now: {units} a day. It contains {mg} mg of magnesium "
-                    "a day."
+                    "Keep taking {units} a day, as you do now. Each tablet contains {mg} mg of "
+                    "magnesium."
                 ),
                 N_(
-                    "Keep giving your child {product} as now: {units} a day. It contains {mg} mg "
-                    "of magnesium a day."
+                    "Keep giving your child {units} a day, as you do now. Each tablet contains "
+                    "{mg} mg of magnesium."
                 ),
-                product=_product_name(product),
-                units=_count(t, int(product["units_per_day"])),
-                mg=t.num(float(product["elemental_mg_per_day"]), 0),
+                units=_units(t, int(product["units_per_day"]), _product_name(product)),
+                mg=t.num(
+                    float(product["elemental_mg_per_day"]) / max(int(product["units_per_day"]), 1),
+                    0,
+                ),
             )
         )
     return lines
@@ -418,9 +466,29 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
                 N_("Give your child no extra magnesium on top of this."),
             )
             return [*current, extra]
-        return [say(N_("Take no magnesium for now."), N_("Give your child no magnesium for now."))]
+        return [
+            say(
+                N_("Do not take any magnesium for now."),
+                N_("Do not give your child any magnesium for now."),
+            )
+        ]
     mg = t.num(plan.mg_per_day, 0)
     lines = list(current)
+    waits = dose["status"] != "advised"
+    if waits:  # the plan waits for the GP: say so before the dose
+        lines.insert(
+            0,
+            say(
+                N_(
+                    "Do not take magnesium yet. Wait until your GP says it is fine. If your GP "
+                    "says yes, start as below."
+                ),
+                N_(
+                    "Do not give your child magnesium yet. Wait until your GP says it is fine. If "
+                    "your GP says yes, start as below."
+                ),
+            ),
+        )
     adjusted = dose.get("current_products_action") == "adjust" and bool(dose.get("product"))
     if plan.units_per_day and not adjusted:  # else the line "You took ..., now ..." says it
         lines.append(
@@ -437,8 +505,14 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
         if others:
             lines.append(
                 say(
-                    N_("Also take {mg} mg of magnesium extra every day, as {compound}."),
-                    N_("Also give your child {mg} mg of magnesium extra every day, as {compound}."),
+                    N_(
+                        "Also take an extra {mg} mg of magnesium every day. Use {compound} for "
+                        "this."
+                    ),
+                    N_(
+                        "Also give your child an extra {mg} mg of magnesium every day. Use "
+                        "{compound} for this."
+                    ),
                     mg=mg,
                     compound=compound,
                 )
@@ -446,8 +520,8 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
         else:
             lines.append(
                 say(
-                    N_("Take {compound}: {mg} mg of magnesium every day."),
-                    N_("Give your child {compound}: {mg} mg of magnesium every day."),
+                    N_("Take {mg} mg of magnesium every day. Use {compound} for this."),
+                    N_("Give your child {mg} mg of magnesium every day. Use {compound} for this."),
                     mg=mg,
                     compound=compound,
                 )
@@ -456,19 +530,19 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
         lines.append(
             t(
                 "The label says how much magnesium is in 1 tablet. Look at the number for "
-                "'magnesium', not for '{compound}': that number is higher.",
+                "'magnesium'. The number for '{compound}' is higher. That is not the one you need.",
                 compound=compound,
             )
         )
         lines.append(
             say(
                 N_(
-                    "Take as many tablets as make {mg} mg of magnesium a day. Not sure? Ask your "
-                    "therapist or the pharmacy."
+                    "Take enough tablets to make {mg} mg of magnesium a day. If you are not sure, "
+                    "ask your therapist or your pharmacist."
                 ),
                 N_(
-                    "Give as many tablets as make {mg} mg of magnesium a day. Not sure? Ask your "
-                    "therapist or the pharmacy."
+                    "Give enough tablets to make {mg} mg of magnesium a day. If you are not sure, "
+                    "ask your therapist or your pharmacist."
                 ),
                 mg=mg,
             )
@@ -481,19 +555,37 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
         lines.append(say(N_("Take no more than this."), N_("Give your child no more than this.")))
     if len(plan.intakes) > 1:
         lines.append(t("Spread it over {n} moments of the day (see below).", n=len(plan.intakes)))
-    if dose["status"] != "advised":
+    if waits:
         lines.append(
             say(
-                N_("Only start after your GP has said it is fine."),
-                N_("Only start after the GP has said it is fine."),
+                N_("If your GP says no, call your therapist."),
+                N_("If your GP says no, call your therapist."),
             )
         )
     return lines
 
 
+def _moment_of(time: str) -> str:
+    """The part of the day of a clock time ("07:00" -> morning), for a medicine's time."""
+    try:
+        hour = int(time.split(":", maxsplit=1)[0])
+    except ValueError:
+        return ""
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 14:
+        return "midday"
+    if 14 <= hour < 18:
+        return ""
+    if 18 <= hour < 23:
+        return "evening"
+    return ""
+
+
 def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> list[str]:
     if plan is None:
         return []
+    waits = document["dose"]["status"] != "advised"
     rows: list[tuple[str, str]] = []
     for intake in plan.intakes:
         what = (
@@ -502,6 +594,8 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
             else t("{mg} mg magnesium", mg=t.num(intake.mg, 0))
         )
         moment = t(MOMENT[intake.moment]) if intake.moment in MOMENT else ""
+        if waits:
+            what += " " + t("(only when your GP says yes)")
         rows.append((intake.time, f"{intake.time} ({moment}): {what}" if moment else what))
     # A medicine's time the advice assumed (none was given) is no instruction for the client.
     assumed = {
@@ -513,7 +607,9 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
         if (item.get("label"), item.get("time")) in assumed:
             continue
         if item.get("kind") == "medication" and item.get("time"):
-            rows.append((str(item["time"]), f"{item['time']}: {item['name']}"))
+            part = _moment_of(str(item["time"]))
+            at = f"{item['time']} ({t(MOMENT[part])})" if part else str(item["time"])
+            rows.append((str(item["time"]), f"{at}: {item['name']}"))
     return [text for _, text in sorted(rows, key=lambda row: row[0])]
 
 
@@ -579,17 +675,20 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
                     ),
                     N_(
                         "Does your child get loose stools or stomach ache? Then give 1 tablet less "
-                        "a day and call the therapist."
+                        "a day and call your therapist."
                     ),
                 )
             )
         else:
             lines.append(
                 say(
-                    N_("Loose stools or stomach ache? Then take less and call your therapist."),
                     N_(
-                        "Does your child get loose stools or stomach ache? Then give less and call "
-                        "the therapist."
+                        "Loose stools or stomach ache? Then take 1 tablet less a day and call your "
+                        "therapist."
+                    ),
+                    N_(
+                        "Does your child get loose stools or stomach ache? Then give 1 tablet less "
+                        "a day and call your therapist."
                     ),
                 )
             )
@@ -603,12 +702,12 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
             say(
                 N_(
                     "Do you take anything else with magnesium in it, besides {products}? For "
-                    "example a multivitamin or a remedy for heartburn? Tell your therapist. "
-                    "Together it can be too much."
+                    "example a multivitamin, or stomach tablets you buy without a prescription? "
+                    "Tell your therapist. Together it can be too much."
                 ),
                 N_(
                     "Does your child take anything else with magnesium in it, besides {products}? "
-                    "Tell the therapist. Together it can be too much."
+                    "Tell your therapist. Together it can be too much."
                 ),
                 products=_names(known, t),
             )
@@ -617,12 +716,13 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
         lines.append(
             say(
                 N_(
-                    "Does anything else you take contain magnesium, for example a multivitamin or "
-                    "a remedy for heartburn? Tell your therapist. Together it can be too much."
+                    "Does anything else you take contain magnesium? For example a multivitamin, or "
+                    "stomach tablets you buy without a prescription? Tell your therapist. Together "
+                    "it can be too much."
                 ),
                 N_(
                     "Does anything else your child takes contain magnesium, for example a "
-                    "multivitamin? Tell the therapist. Together it can be too much."
+                    "multivitamin? Tell your therapist. Together it can be too much."
                 ),
             )
         )
@@ -649,19 +749,6 @@ def _follow_up(
     on = date_words(booked, t.lang) if booked is not None else ""
     if document["referral"].get("needed"):
         lines = []
-        if plan is not None:  # a plan that waits for the GP's yes
-            lines.append(
-                say(
-                    N_(
-                        "Does your GP say you may start? Then take magnesium as above. Does your "
-                        "GP say no? Then call your therapist."
-                    ),
-                    N_(
-                        "Does the GP say your child may start? Then give magnesium as above. Does "
-                        "the GP say no? Then call the therapist."
-                    ),
-                )
-            )
         if booked is not None:
             lines.append(t("Your next appointment with your therapist: {date}.", date=on))
         elif pregnant and document["referral"].get("urgency") != "routine":
@@ -676,7 +763,7 @@ def _follow_up(
                 say(
                     N_("When your GP has seen you, make a new appointment with your therapist."),
                     N_(
-                        "When the GP has seen your child, make a new appointment with the "
+                        "When your GP has seen your child, make a new appointment with your "
                         "therapist."
                     ),
                 )
@@ -689,18 +776,22 @@ def _follow_up(
     elif weeks:
         lines.append(
             t(
-                "In about {weeks} weeks we will look together at how it is going. Make an "
-                "appointment with your therapist for then.",
+                "Come back in about {weeks} weeks to see how it is going. Make that appointment "
+                "with your therapist now.",
                 weeks=weeks,
             )
         )
     else:
         lines.append(t("Make a new appointment with your therapist."))
     if plan is not None:
+        products = [_product_name(p) for p in _other_products(document)]
         lines.append(
             say(
-                N_("Keep taking this until that appointment."),
-                N_("Keep giving this until that appointment."),
+                N_("Keep taking {products} like this until then."),
+                N_("Keep giving your child {products} like this until then."),
+                products=_names(
+                    [*products, plan.product if plan.own_product else t("the extra magnesium")], t
+                ),
             )
         )
     return lines
@@ -712,6 +803,7 @@ def handout(
     t: Translator,
     person: Mapping[str, Any] | None = None,
     urgency_of: Callable[[str], str | None] | None = None,
+    client_of: Callable[[dict[str, Any]], ClientTexts | None] | None = None,
 ) -> Handout:
     """The handout of an advice document, in the document's language.
 
@@ -719,6 +811,8 @@ def handout(
         person: the intake's person (pregnancy); the age is read from the document.
         urgency_of: a referral message's urgency (messages.yaml); with it the client reads
             only the most urgent reasons, the rest are in the letter for the GP.
+        client_of: a referral reason in plain words and its warning signs (the knowledge
+            base's client texts); without it, or without a client text, the reason's own text.
     """
     person = person or {}
     age = (document.get("calculations") or {}).get("age")
@@ -735,7 +829,9 @@ def handout(
         note=extras.note,
         plan=plan,
     )
-    out.first_heading, out.first, out.why = _first(document, say, pregnant, urgency_of)
+    out.first_heading, out.first, out.why, out.signs = _first(
+        document, say, pregnant, urgency_of, client_of
+    )
     out.take_heading = say(N_("What to take"), N_("What to give your child"))
     out.take = _take(plan, document, say)
     out.when = _when(plan, document, t)
@@ -746,7 +842,10 @@ def handout(
     out.good_to_know = _good_to_know(plan, document, say)
     worse = WORSE_CHILD if parent else WORSE
     urgency = document["referral"].get("urgency") if document["referral"].get("needed") else None
-    out.worse = t(worse.get(urgency, worse[None]))
+    if out.signs and urgency in WORSE_SIGNS:
+        out.worse = " ".join([*out.signs, t(WORSE_SIGNS[urgency])])
+    else:
+        out.worse = t(worse.get(urgency, worse[None]))
     out.follow_up = _follow_up(plan, document, extras, say, pregnant)
     who = extras.practitioner
     out.footer = [

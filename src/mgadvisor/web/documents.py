@@ -17,6 +17,7 @@ bookmark, a reload) leads back to the intake form instead of an error.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,7 +27,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from mgadvisor.errors import IntakeError, UserInputError
 from mgadvisor.i18n import Translator
-from mgadvisor.render.handout import Extras, handout
+from mgadvisor.render.findings import capitalize, format_params
+from mgadvisor.render.handout import ClientTexts, Extras, handout
 from mgadvisor.render.letter import letter, report, to_text
 from mgadvisor.web.app import request_lang
 from mgadvisor.web.forms import (
@@ -188,7 +190,14 @@ def document_context(request: Request, form: Any, document: dict[str, Any]) -> d
         "doc_errors": problems,
         "intake_json": str(form.get("intake_json") or ""),
         "as_of": document["as_of"],
-        "handout": handout(document, extras, t, person=_person(form), urgency_of=_message_urgency),
+        "handout": handout(
+            document,
+            extras,
+            t,
+            person=_person(form),
+            urgency_of=_message_urgency,
+            client_of=_client_texts(t),
+        ),
     }
 
 
@@ -200,6 +209,25 @@ def _person(form: Any) -> dict[str, Any]:
         return {}
     person = data.get("person") if isinstance(data, dict) else None
     return person if isinstance(person, dict) else {}
+
+
+def _client_texts(t: Translator) -> Callable[[dict[str, Any]], ClientTexts | None]:
+    """A referral reason in plain words and its warning signs, from the message's `client`
+    and `client_signs` texts (messages.yaml); None where the message has no client text."""
+    kb = _kb()
+
+    def of(reason: dict[str, Any]) -> ClientTexts | None:
+        message = kb.messages.get(str(reason.get("code")))
+        if message is None or message.client is None:
+            return None
+        params = format_params(kb, reason.get("params") or {}, t)
+        signs = message.client_signs
+        return ClientTexts(
+            capitalize(message.client.get(t.lang).format(**params)),
+            signs.get(t.lang).format(**params) if signs is not None else "",
+        )
+
+    return of
 
 
 def _message_urgency(code: str) -> str | None:
