@@ -60,7 +60,7 @@ def _rounded(value: float | None, digits: int = 2) -> float | None:
 @rule(
     "kidney.calculations",
     gives=("calculations",),
-    needs=("egfr", "lab_readings", "mds", "loading_retention_pct", "lab_results"),
+    needs=("egfr", "lab_readings", "mds", "loading_retention_pct", "lab_results", "child"),
 )
 def calculations(c: Context) -> Calculations:
     """The numbers behind the advice: eGFR and its stage, MDS, canonical lab values."""
@@ -70,8 +70,8 @@ def calculations(c: Context) -> Calculations:
     mds = c.value("mds")
     source: Literal["given", "ckd_epi_2021", "schwartz_bedside"] | None = None
     if egfr is not None:
-        adult = c.intake.person.age >= c.param("adult_from_age", cite=False)
-        source = "given" if "egfr" in values else "ckd_epi_2021" if adult else "schwartz_bedside"
+        child = c.value("child")
+        source = "given" if "egfr" in values else "schwartz_bedside" if child else "ckd_epi_2021"
     return Calculations(
         egfr=round(egfr, 1) if egfr is not None else None,
         egfr_source=source,

@@ -116,7 +116,7 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
     chosen: Authority = c.value("authority")
     followed = False
     person = c.intake.person
-    child = person.age < c.param("adult_from_age", cite=False)
+    child: bool = c.value("child")
     opted_in = c.intake.preferences.follow_study_dose
     if opted_in and (child or person.pregnant or person.lactating):
         with c.scope():
@@ -171,9 +171,7 @@ def _kidney_cap(c: Context, dose: float) -> float:
     if c.value("egfr") is not None or dose <= 0:
         return dose
     listed = any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
-    child_creatinine = "creatinine" in c.value("lab_readings") and c.intake.person.age < c.param(
-        "adult_from_age", cite=False
-    )
+    child_creatinine = "creatinine" in c.value("lab_readings") and c.value("child")
     if not (listed or child_creatinine):
         return dose
     with c.scope():  # said even below the cap: the practitioner should ask for the value
@@ -222,6 +220,7 @@ def _fit_products(c: Context, dose: float, upper: float | None) -> float:
         "egfr",
         "product_amounts",
         "lab_readings",
+        "child",
     ),
 )
 def target(c: Context) -> float:

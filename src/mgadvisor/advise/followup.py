@@ -12,7 +12,7 @@ URGENCY_ORDER = ("emergency", "same_day", "routine")  # most urgent first (messa
 @rule(
     "followup.reevaluate",
     gives=("follow_up_weeks", "follow_up"),
-    needs=("dose_target", "egfr", "medications"),
+    needs=("dose_target", "kidney_reduced", "medications"),
 )
 def reevaluate(c: Context) -> int | None:
     """With a dose: when to look again (sooner and with labs where kidneys or digoxin ask for
@@ -42,13 +42,10 @@ def measure_status(c: Context) -> Finding:
     return c.finding("followup.measure_status")
 
 
-@rule("followup.kidney_monitor", gives=("follow_up",), needs=("egfr",))
+@rule("followup.kidney_monitor", gives=("follow_up",), needs=("kidney_reduced",))
 def kidney_monitor(c: Context) -> Finding | None:
     """Reduced kidney function, or a kidney condition: check kidney function regularly."""
-    measured: float | None = c.value("egfr")
-    known_low = measured is not None and measured < c.param("egfr_supervision_below", cite=False)
-    listed = any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
-    if not (known_low or listed):
+    if not c.value("kidney_reduced"):
         return None
     return c.finding("followup.kidney_monitor", months=c.param("kidney_monitor_months"))
 
@@ -89,9 +86,7 @@ def _weeks(c: Context) -> tuple[int, bool]:
     for kidney disease, reduced kidney function or the medicines the knowledge base names
     (digoxin); else the longest study duration of a chosen goal's study dose (e.g. migraine
     12 weeks); else the default."""
-    egfr: float | None = c.value("egfr")
-    low = egfr is not None and egfr < c.param("egfr_supervision_below", cite=False)
-    kidney = low or any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)
+    kidney: bool = c.value("kidney_reduced")
     watched = c.kb.facts["followup_with_labs_interactions"].codes
     taken = any(h.interaction in watched for h in c.value("medications").interactions)
     if kidney or taken:

@@ -53,7 +53,7 @@ def _elemental_per_day(c: Context, dose: LaxativeDose) -> tuple[float, float]:
     return round(per_unit * low), round(per_unit * high)
 
 
-@rule("dose.laxative_use", gives=("dose_basis",), needs=("withheld", "egfr"))
+@rule("dose.laxative_use", gives=("dose_basis",), needs=("withheld", "kidney_reduced"))
 def laxative_use(c: Context) -> list[Finding]:
     """With the goal of relieving constipation: the laxative doses of the sources, for the ages
     they are given for, beside (never instead of) the supplement dose; not with an alarm sign,
@@ -61,10 +61,7 @@ def laxative_use(c: Context) -> list[Finding]:
     supervision limit, or a kidney condition), where such doses are not for self-care."""
     if c.value("withheld") or alarm_signs(c.kb, c.intake):
         return []
-    egfr: float | None = c.value("egfr")
-    if egfr is not None and egfr < c.param("egfr_supervision_below", cite=False):
-        return []
-    if any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions):
+    if c.value("kidney_reduced"):
         return []
     found = []
     for goal in c.intake.goals:

@@ -89,7 +89,7 @@ def schwartz_bedside(creatinine_mg_dl: float, height_cm: float) -> float:
     return 0.413 * height_cm / creatinine_mg_dl
 
 
-@rule("kidney.egfr", gives=("egfr",), needs=("lab_readings",))
+@rule("kidney.egfr", gives=("egfr",), needs=("lab_readings", "child"))
 def egfr(c: Context) -> float | None:
     """The eGFR as given, else from creatinine: CKD-EPI 2021 for adults, bedside Schwartz
     (with height) under 18."""
@@ -101,7 +101,7 @@ def egfr(c: Context) -> float | None:
         return None
     person = c.intake.person
     mg_dl = convert(creatinine.value, "umol/L", "mg/dL", "creatinine")
-    if person.age < c.param("adult_from_age", cite=False):
+    if c.value("child"):
         if person.height_cm is None:
             return None
         c.fact("measurement_egfr_schwartz")
@@ -172,14 +172,27 @@ def kidney_risk(c: Context) -> Finding | None:
     return c.finding("risk.kidney", points=2, egfr=round(measured))
 
 
-@rule("warning.child_kidney_needs_height", gives=("warnings",), needs=("egfr", "lab_readings"))
+@rule(
+    "warning.child_kidney_needs_height",
+    gives=("warnings",),
+    needs=("egfr", "lab_readings", "child"),
+)
 def child_kidney_needs_height(c: Context) -> Finding | None:
     """A child's creatinine without a height: the adult equation does not apply and the
     children's one needs the height, so the kidney function is unknown; ask for it."""
-    person = c.intake.person
     if c.value("egfr") is not None or "creatinine" not in c.value("lab_readings"):
         return None
-    if person.age >= c.param("adult_from_age", cite=False):
+    if not c.value("child"):
         return None
     c.fact("measurement_egfr_schwartz")
     return c.finding("warning.child_kidney_needs_height", severity="warning")
+
+
+@rule("kidney.reduced", gives=("kidney_reduced",), needs=("egfr",))
+def reduced(c: Context) -> bool:
+    """Reduced kidney function: a measured eGFR below the supervision limit, or a kidney
+    condition named (its stage unknown). Read by follow-up, laxative doses and the like."""
+    measured: float | None = c.value("egfr")
+    if measured is not None and measured < c.param("egfr_supervision_below", cite=False):
+        return True
+    return any(c.kb.conditions[code].monitor_kidney for code in c.intake.conditions)

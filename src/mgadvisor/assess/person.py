@@ -87,14 +87,21 @@ def reference_intake(c: Context) -> float | None:
     return _band_mg(c, upper=False)
 
 
-@rule("person.upper_level", gives=("upper_level", "dose_basis"), needs=("authority",))
+@rule("person.child", gives=("child",))
+def child(c: Context) -> bool:
+    """Under the adult age the values and equations for children and adolescents apply (upper
+    level, kidney function), and no adult study dose."""
+    return c.intake.person.age < c.param("adult_from_age", cite=False)
+
+
+@rule("person.upper_level", gives=("upper_level", "dose_basis"), needs=("authority", "child"))
 def upper_level(c: Context) -> float | None:
     """The authority's upper level for supplemental magnesium for the person; for a child the
     lowest of all authorities for that age, and below the age it was derived for, the
     per-kilogram level times the child's weight when that is lower."""
     chosen: float | None = _band_mg(c, upper=True)
     person = c.intake.person
-    if person.age >= c.param("adult_from_age", cite=False):
+    if not c.value("child"):
         return chosen
     lowest, lowest_authority = chosen, None
     for entry in c.kb.reference_values.authorities:
