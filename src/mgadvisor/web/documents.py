@@ -305,34 +305,24 @@ async def _document_route(request: Request, kind: str, output: str) -> Response:
     return _page(request, template, pdf=False, **context)
 
 
-@router.post("/report", response_class=HTMLResponse)
-async def report_page(request: Request) -> Response:
-    return await _document_route(request, "report", "html")
+def _document_endpoint(kind: str, output: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        return await _document_route(request, kind, output)
+
+    endpoint.__name__ = f"{kind}_{output}"
+    return endpoint
 
 
-@router.post("/report.pdf")
-async def report_pdf(request: Request) -> Response:
-    return await _document_route(request, "report", "pdf")
-
-
-@router.post("/report.txt")
-async def report_text(request: Request) -> Response:
-    return await _document_route(request, "report", "txt")
-
-
-@router.post("/letter", response_class=HTMLResponse)
-async def letter_page(request: Request) -> Response:
-    return await _document_route(request, "letter", "html")
-
-
-@router.post("/letter.pdf")
-async def letter_pdf(request: Request) -> Response:
-    return await _document_route(request, "letter", "pdf")
-
-
-@router.post("/letter.txt")
-async def letter_text(request: Request) -> Response:
-    return await _document_route(request, "letter", "txt")
+# POST /report, /report.pdf, /report.txt, /letter, /letter.pdf, /letter.txt: one route each.
+for _kind in ("report", "letter"):
+    for _output, _suffix in (("html", ""), ("pdf", ".pdf"), ("txt", ".txt")):
+        router.add_api_route(
+            f"/{_kind}{_suffix}",
+            _document_endpoint(_kind, _output),
+            methods=["POST"],
+            response_class=HTMLResponse if _output == "html" else Response,
+            include_in_schema=False,
+        )
 
 
 @router.get("/handout", include_in_schema=False)
