@@ -8,7 +8,13 @@ to record.
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,3 +58,35 @@ def row(name: str, samples: list[float], goal: str = "-", digits: int = 1) -> st
 def value_row(name: str, value: str, goal: str = "-") -> str:
     """A table row with one figure (in the median column) that is not a time."""
     return f"| {name} | | {value} | | | {goal} |"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_process(
+    target: str, *, factory: bool = False, env: dict[str, str] | None = None, stop_s: float = 10
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """(port, process) of uvicorn serving `target` on a free loopback port, once it accepts
+    connections; stopped on exit."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-level", "warning", *(["--factory"] if factory else [])]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{target} did not start") from None
+                time.sleep(0.1)
+        yield port, process
+    finally:
+        process.terminate()
+        process.wait(timeout=stop_s)

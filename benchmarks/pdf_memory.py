@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -36,38 +34,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import AS_OF, ROOT, raw_intakes
+from harness import AS_OF, raw_intakes, uvicorn_process
 
 MB = 1024 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def server() -> Iterator[tuple[int, int]]:
     """(port, pid) of the web app in its own uvicorn process; stopped on exit."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", "mgadvisor.web.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the web app did not start") from None
-                time.sleep(0.1)
+    target = "mgadvisor.web.app:create_app"
+    with uvicorn_process(target, factory=True, stop_s=20) as (port, process):
         yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _status_kb(pid: int, field: str) -> int:

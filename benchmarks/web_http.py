@@ -26,18 +26,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import ROOT, raw_intakes, row, value_row
+from harness import raw_intakes, row, uvicorn_process, value_row
 
 from mgadvisor.web.csrf import new_token
 
@@ -80,36 +77,15 @@ PAGE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def server(target: str, factory: bool = False) -> Iterator[int]:
-    """A uvicorn process serving `target` on a free port; stopped on exit."""
-    port = _free_port()
-    command = [sys.executable, "-m", "uvicorn", target, "--port", str(port)]
-    command += ["--log-level", "warning", *(["--factory"] if factory else [])]
+    """A uvicorn process serving `target` on a free port (with the benchmark's secret and this
+    folder importable); stopped on exit."""
     paths = [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
     env["MGADVISOR_SECRET"] = SECRET
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{target} did not start") from None
-                time.sleep(0.1)
+    with uvicorn_process(target, factory=factory, env=env) as (port, _):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def server_times(
