@@ -286,46 +286,52 @@ def medicine_condition(c: Context) -> list[Finding]:
     return found
 
 
+def _entry_notes(
+    c: Context, code: str, severity: Indicator, entries: list[tuple[MedicationMatch, Interaction]]
+) -> list[Finding]:
+    """One finding per medicine whose interaction entry is a note (not a timing rule), citing
+    the entry's mechanism and advice."""
+    return [
+        c.finding(
+            code,
+            severity=severity,
+            cites=[entry.mechanism, entry.advice] if entry.advice else [entry.mechanism],
+            medication=match.input,
+            atc=match.atc,
+        )
+        for match, entry in entries
+    ]
+
+
 @rule("followup.qt_electrolytes", gives=("follow_up",), needs=("medications",))
 def qt_electrolytes(c: Context) -> list[Finding]:
     """A QT-prolonging medicine: low magnesium and potassium raise the risk of torsades de
     pointes, so both should be checked."""
-    return [
-        c.finding(
-            "followup.qt_electrolytes",
-            severity="warning",
-            cites=[entry.mechanism, entry.advice] if entry.advice else [entry.mechanism],
-            medication=match.input,
-            atc=match.atc,
-        )
-        for match, entry in c.value("medications").entries
-        if entry.check_electrolytes
-    ]
+    qt = [(m, e) for m, e in c.value("medications").entries if e.check_electrolytes]
+    return _entry_notes(c, "followup.qt_electrolytes", "warning", qt)
 
 
-@rule("warning.magnesium_sparing_kidney", gives=("warnings",), needs=("medications", "egfr"))
+@rule(
+    "warning.magnesium_sparing_kidney",
+    gives=("warnings",),
+    needs=("medications", "kidney_reduced"),
+)
 def magnesium_sparing_kidney(c: Context) -> list[Finding]:
     """A medicine that holds on to magnesium (potassium-sparing diuretic) matters only with
     reduced kidney function: then magnesium can build up. Never a timing rule."""
     sparing = [(m, e) for m, e in c.value("medications").entries if e.kidney_only]
-    if not sparing:
+    if not sparing or not c.value("kidney_reduced"):
         return []
-    egfr: float | None = c.value("egfr")
-    low = egfr is not None and egfr < c.param("egfr_supervision_below")
-    listed = [code for code in c.intake.conditions if c.kb.conditions[code].monitor_kidney]
-    if not (low or listed):
-        return []
-    return [
-        c.finding(
-            "warning.magnesium_sparing_kidney",
-            severity="warning",
-            cites=[entry.mechanism, entry.advice] if entry.advice else [entry.mechanism],
-            medication=match.input,
-            atc=match.atc,
-            egfr=round(egfr) if egfr is not None else None,
-        )
-        for match, entry in sparing
-    ]
+    c.param("egfr_supervision_below")
+    return _entry_notes(c, "warning.magnesium_sparing_kidney", "warning", sparing)
+
+
+@rule("warning.magnesium_medicine", gives=("warnings",), needs=("medications",))
+def magnesium_medicine(c: Context) -> list[Finding]:
+    """A medicine that is magnesium itself (a magnesium laxative or antacid): its magnesium
+    counts toward the upper level, so it belongs under the products with its amount."""
+    own = [(m, e) for m, e in c.value("medications").entries if e.contains_magnesium]
+    return _entry_notes(c, "warning.magnesium_medicine", "critical", own)
 
 
 @rule("risk.medicine", gives=("risk_factors",), needs=("medications",))
@@ -348,20 +354,3 @@ def medicine_risk(c: Context) -> list[Finding]:
             )
         )
     return found
-
-
-@rule("warning.magnesium_medicine", gives=("warnings",), needs=("medications",))
-def magnesium_medicine(c: Context) -> list[Finding]:
-    """A medicine that is magnesium itself (a magnesium laxative or antacid): its magnesium
-    counts toward the upper level, so it belongs under the products with its amount."""
-    return [
-        c.finding(
-            "warning.magnesium_medicine",
-            severity="critical",
-            cites=[entry.mechanism],
-            medication=match.input,
-            atc=match.atc,
-        )
-        for match, entry in c.value("medications").entries
-        if entry.contains_magnesium
-    ]
