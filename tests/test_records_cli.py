@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from mgadvisor.records.database import head
+
 
 def _db(*args: str, url: str | None, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MGADVISOR_DATA_DIR": str(data_dir), "MGADVISOR_LANG": "en"}
@@ -29,13 +31,13 @@ def _db(*args: str, url: str | None, data_dir: Path) -> subprocess.CompletedProc
 def test_db_upgrade_and_current(records_url: str, tmp_path: Path) -> None:
     before = _db("current", url=records_url, data_dir=tmp_path)
     assert before.returncode == 1, before.stderr
-    assert "at version none (newest: 0001)" in before.stdout
+    assert f"at version none (newest: {head()})" in before.stdout
     assert "mgadvisor db upgrade" in before.stderr
     done = _db("upgrade", url=records_url, data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith(": at version 0001")
+    assert done.stdout.strip().endswith(f": at version {head()}")
     after = _db("current", url=records_url, data_dir=tmp_path)
-    assert after.returncode == 0 and "at version 0001 (newest: 0001)" in after.stdout
+    assert after.returncode == 0 and f"at version {head()} (newest: {head()})" in after.stdout
 
 
 def test_db_upgrade_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:

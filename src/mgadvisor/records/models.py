@@ -11,7 +11,9 @@ import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Integer,
     CheckConstraint,
     Date,
     DateTime,
@@ -87,9 +89,15 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(Text)
-    totp_secret: Mapped[str | None] = mapped_column(Text)  # placeholder: encrypted in part 2
+    totp_secret: Mapped[str | None] = mapped_column(Text)  # encrypted (records/accounts.py)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Login (migration 0002)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # enrolment done
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # replay protection
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Client(Base):
@@ -161,6 +169,7 @@ class Visit(Base):
     decision_changes_json: Mapped[str | None] = mapped_column(Text)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    follow_up_date: Mapped[date | None] = mapped_column(Date, index=True)  # migration 0002
 
     client: Mapped[Client] = relationship(back_populates="visits")
 
@@ -177,6 +186,7 @@ class AuditEvent(Base):
         CheckConstraint("action IN ('C', 'R', 'U', 'D', 'E')", name="action"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
         Index("ix_audit_events_client_id", "client_id"),
+        Index("uq_audit_events_seq", "seq", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -192,3 +202,138 @@ class AuditEvent(Base):
     object_id: Mapped[str | None] = mapped_column(String(100))
     source_id: Mapped[str] = mapped_column(String(100))  # bron: this application instance
     access_point: Mapped[str | None] = mapped_column(String(100))  # toegangspunt: IP address
+    # Tamper evidence (migration 0002): a gap-free sequence number and a SHA-256 hash chain.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    event_nature: Mapped[str | None] = mapped_column(String(20))  # aard: regular, emergency, log
+    checks: Mapped[str | None] = mapped_column(String(4))  # controles: 4 x T/F (NEN 7513 §7)
+    details: Mapped[str | None] = mapped_column(Text)  # JSON without personal data
+
+
+class AuditCheckpoint(Base):
+    """The last sequence number and hash of the audit chain at a moment (append-only too):
+    lets `audit verify` notice rows cut off the end of the chain."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code for a user's second factor, stored as a hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(128))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A login session of the web app, kept in the database (instances stay stateless).
+
+    The cookie holds an opaque random token; only its SHA-256 is stored here. `stage` is
+    `password` after the password, `full` after the second factor, `enrol` while setting up TOTP.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (CheckConstraint("stage IN ('password', 'enrol', 'full')", name="stage"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    stage: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute limit
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    access_point: Mapped[str | None] = mapped_column(String(100))
+
+
+class ApiToken(Base):
+    """A bearer token of the API: `access` (from /api/v1/auth/token, short-lived) or `personal`
+    (made by the user, revocable). Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('access', 'personal')", name="kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BreakGlass(Base):
+    """Emergency access to a client without a care relationship: typed justification, time
+    limited, logged, and listed for the practice's admin."""
+
+    __tablename__ = "break_glass"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    justification: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Erasure(Base):
+    """A GDPR erasure (Art. 17) or consent-withdrawal decision, without personal data: the
+    client's id is kept only as an opaque UUID (no foreign key; the client row is gone)."""
+
+    __tablename__ = "erasures"
+    __table_args__ = (
+        CheckConstraint("decision IN ('erased', 'retained')", name="decision"),
+        CheckConstraint("basis IN ('request', 'consent_withdrawn')", name="basis"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    practice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("practices.id"), index=True)
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    basis: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str] = mapped_column(String(10))
+    retention_warning: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)  # the practitioner's words, no personal data
+    decided_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CdsFeedback(Base):
+    """Feedback of an EHR on a CDS Hooks card (accepted, overridden with a reason)."""
+
+    __tablename__ = "cds_feedback"
+    __table_args__ = (
+        CheckConstraint("outcome IN ('accepted', 'overridden')", name="outcome"),
+        Index("ix_cds_feedback_service_card", "service_id", "card_type"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    service_id: Mapped[str] = mapped_column(String(100))
+    card_uuid: Mapped[str] = mapped_column(String(100))
+    card_type: Mapped[str | None] = mapped_column(String(100))  # the finding code of the card
+    outcome: Mapped[str] = mapped_column(String(20))
+    override_reason: Mapped[str | None] = mapped_column(String(200))  # a reason's code
+    accepted_suggestions: Mapped[str | None] = mapped_column(Text)  # JSON list of uuids
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client_iss: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
