@@ -19,16 +19,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import (
     DECISIONS,
     ROLES,
+    BreakGlass,
     CareRelationship,
     Client,
     Practice,
@@ -38,6 +40,19 @@ from mgadvisor.records.models import (
 
 SEXES = ("female", "male", "other")
 PINS = ("kb_version", "kb_hash", "engine_version")  # what an advice must carry to be stored
+BREAK_GLASS_HOURS = 4  # how long an emergency access lasts
+JUSTIFICATION_MIN = 20  # characters a break-glass justification needs at least
+CARE = "care-relationship"  # the authorisation protocols of a read (audit.Actor.protocol)
+EMERGENCY = "break-glass"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A client's next evaluation: the follow-up date of their latest visit."""
+
+    client: Client
+    visit: Visit
+    due: date
 
 
 def to_json(value: Any) -> str:
@@ -60,6 +75,14 @@ def _as_uuid(field: str, value: uuid.UUID | str) -> uuid.UUID:
 def _choice(field: str, value: str | None, choices: Sequence[str]) -> None:
     if value is not None and value not in choices:
         raise InvalidRecord(field, "one of " + ", ".join(choices), value)
+
+
+def follow_up_date(visit_date: date, advice: Mapping[str, Any]) -> date | None:
+    """The visit's date plus the advice's `follow_up_weeks`; None when the advice has none."""
+    weeks = advice.get("follow_up_weeks")
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or weeks <= 0:
+        return None
+    return visit_date + timedelta(weeks=weeks)
 
 
 class Records:
@@ -172,15 +195,38 @@ class Records:
         self.session.flush()
         return relationship
 
-    def client(self, practitioner: User, client_id: uuid.UUID | str) -> Client:
-        """The client, if the practitioner has a care relationship with them; else NotFound."""
+    def client(
+        self,
+        practitioner: User,
+        client_id: uuid.UUID | str,
+        *,
+        emergency_at: datetime | None = None,
+    ) -> Client:
+        """The client, if the practitioner has a care relationship with them (or, with
+        `emergency_at`, an emergency access valid at that time); else NotFound."""
         cid = _as_uuid("client_id", client_id)
-        if practitioner.disabled or self._relationship(practitioner.id, cid) is None:
-            raise NotFound("client", cid)
+        self.access(practitioner, cid, emergency_at=emergency_at)
         client = self.session.get(Client, cid)
         if client is None:  # pragma: no cover - a relationship always has its client (FK)
             raise NotFound("client", cid)
         return client
+
+    def access(
+        self,
+        practitioner: User,
+        client_id: uuid.UUID | str,
+        *,
+        emergency_at: datetime | None = None,
+    ) -> str:
+        """How the practitioner may read the client: ``care-relationship``, or ``break-glass``
+        (only when `emergency_at` is given and a grant is valid then); else NotFound."""
+        cid = _as_uuid("client_id", client_id)
+        if not practitioner.disabled and practitioner.role == "practitioner":
+            if self._relationship(practitioner.id, cid) is not None:
+                return CARE
+            if emergency_at is not None and self._active_grant(practitioner, cid, emergency_at):
+                return EMERGENCY
+        raise NotFound("client", cid)
 
     def clients(self, practitioner: User) -> list[Client]:
         """The clients the practitioner has a care relationship with, by name."""
@@ -232,33 +278,178 @@ class Records:
             decision=decision,
             decision_changes_json=to_json(changes) if changes is not None else None,
             decision_reason=reason.strip() if reason else None,
+            follow_up_date=follow_up_date(visit_date, advice),
             **pins,
         )
         self.session.add(visit)
         self.session.flush()
         return visit
 
-    def visit(self, practitioner: User, visit_id: uuid.UUID | str) -> Visit:
-        """The visit, if the practitioner has a care relationship with its client; else NotFound."""
+    def visit(
+        self,
+        practitioner: User,
+        visit_id: uuid.UUID | str,
+        *,
+        emergency_at: datetime | None = None,
+    ) -> Visit:
+        """The visit, if the practitioner may read its client (see :meth:`access`); else
+        NotFound."""
         vid = _as_uuid("visit_id", visit_id)
         visit = self.session.get(Visit, vid)
-        if (
-            visit is None
-            or practitioner.disabled
-            or self._relationship(practitioner.id, visit.client_id) is None
-        ):
+        if visit is None:
             raise NotFound("visit", vid)
+        try:
+            self.access(practitioner, visit.client_id, emergency_at=emergency_at)
+        except NotFound:
+            raise NotFound("visit", vid) from None
         return visit
 
-    def visits(self, practitioner: User, client_id: uuid.UUID | str) -> list[Visit]:
+    def visits(
+        self,
+        practitioner: User,
+        client_id: uuid.UUID | str,
+        *,
+        emergency_at: datetime | None = None,
+    ) -> list[Visit]:
         """The client's visits, oldest first (NotFound without a care relationship)."""
-        client = self.client(practitioner, client_id)
+        client = self.client(practitioner, client_id, emergency_at=emergency_at)
         query = (
             select(Visit)
             .where(Visit.client_id == client.id)
             .order_by(Visit.visit_date, Visit.created_at)
         )
         return list(self.session.scalars(query))
+
+    def latest_visit(self, practitioner: User, client_id: uuid.UUID | str) -> Visit | None:
+        """The client's most recent visit (by date, then by when it was stored), or None."""
+        client = self.client(practitioner, client_id)
+        query = (
+            select(Visit)
+            .where(Visit.client_id == client.id)
+            .order_by(Visit.visit_date.desc(), Visit.created_at.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def latest_intake(self, practitioner: User, client_id: uuid.UUID | str) -> dict[str, Any]:
+        """The intake of the client's latest visit (a new visit starts from it); {} if none."""
+        visit = self.latest_visit(practitioner, client_id)
+        if visit is None:
+            return {}
+        data = json.loads(visit.intake_json)
+        return data if isinstance(data, dict) else {}
+
+    # -- search and follow-ups --------------------------------------------------------------
+
+    def search_clients(self, practitioner: User, text: str, limit: int = 50) -> list[Client]:
+        """The practitioner's clients whose name contains `text` (case ignored), by name."""
+        if practitioner.disabled:
+            return []
+        query = (
+            select(Client)
+            .join(CareRelationship, CareRelationship.client_id == Client.id)
+            .where(CareRelationship.practitioner_id == practitioner.id)
+            .order_by(Client.name, Client.id)
+            .limit(limit)
+        )
+        words = text.strip().lower()
+        if words:
+            query = query.where(func.lower(Client.name).contains(words, autoescape=True))
+        return list(self.session.scalars(query))
+
+    def follow_ups(self, practitioner: User, due_before: date) -> list[FollowUp]:
+        """The practitioner's clients whose latest visit has a follow-up date before
+        `due_before`, soonest first. A later visit replaces an earlier visit's follow-up."""
+        if practitioner.disabled:
+            return []
+        order = func.row_number().over(
+            partition_by=Visit.client_id,
+            order_by=(Visit.visit_date.desc(), Visit.created_at.desc()),
+        )
+        latest = (
+            select(Visit.id.label("visit_id"), order.label("n"))
+            .join(CareRelationship, CareRelationship.client_id == Visit.client_id)
+            .where(CareRelationship.practitioner_id == practitioner.id)
+            .subquery()
+        )
+        query = (
+            select(Visit, Client)
+            .join(latest, latest.c.visit_id == Visit.id)
+            .join(Client, Client.id == Visit.client_id)
+            .where(
+                latest.c.n == 1,
+                Visit.follow_up_date.is_not(None),
+                Visit.follow_up_date < due_before,
+            )
+            .order_by(Visit.follow_up_date, Client.name, Client.id)
+        )
+        return [
+            FollowUp(client, visit, visit.follow_up_date)  # type: ignore[arg-type]
+            for visit, client in self.session.execute(query).tuples()
+        ]
+
+    # -- break-glass (emergency access) -----------------------------------------------------
+
+    def grant_break_glass(
+        self,
+        practitioner: User,
+        client_id: uuid.UUID | str,
+        justification: str,
+        *,
+        now: datetime,
+        hours: int = BREAK_GLASS_HOURS,
+    ) -> BreakGlass:
+        """Emergency read access to a client of the practitioner's own practice, for `hours`,
+        with a typed justification of at least JUSTIFICATION_MIN characters. A client of
+        another practice, or one that does not exist, is NotFound."""
+        self._active_practitioner(practitioner)
+        cid = _as_uuid("client_id", client_id)
+        words = " ".join(justification.split())
+        if len(words) < JUSTIFICATION_MIN:
+            raise InvalidRecord(
+                "justification", f"at least {JUSTIFICATION_MIN} characters", len(words)
+            )
+        if now.tzinfo is None:
+            raise InvalidRecord("now", "a time with a time zone", now)
+        client = self.session.get(Client, cid)
+        if client is None or client.practice_id != practitioner.practice_id:
+            raise NotFound("client", cid)
+        grant = BreakGlass(
+            user_id=practitioner.id,
+            client_id=cid,
+            justification=words,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+        self.session.add(grant)
+        self.session.flush()
+        return grant
+
+    def break_glass_grants(self, admin: User) -> list[BreakGlass]:
+        """Every emergency access in the admin's practice, newest first (admins only)."""
+        self._admin(admin)
+        query = (
+            select(BreakGlass)
+            .join(User, User.id == BreakGlass.user_id)
+            .where(User.practice_id == admin.practice_id)
+            .order_by(BreakGlass.created_at.desc())
+        )
+        return list(self.session.scalars(query))
+
+    def review_break_glass(
+        self, admin: User, grant_id: uuid.UUID | str, *, now: datetime
+    ) -> BreakGlass:
+        """Mark an emergency access of the admin's practice as reviewed by the admin."""
+        self._admin(admin)
+        gid = _as_uuid("grant_id", grant_id)
+        grant = self.session.get(BreakGlass, gid)
+        user = self.session.get(User, grant.user_id) if grant is not None else None
+        if grant is None or user is None or user.practice_id != admin.practice_id:
+            raise NotFound("break_glass", gid)
+        if grant.reviewed_at is None:
+            grant.reviewed_by, grant.reviewed_at = admin.id, now
+            self.session.flush()
+        return grant
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -270,6 +461,26 @@ class Records:
             CareRelationship.client_id == client_id,
         )
         return self.session.scalars(query).first()
+
+    def _active_grant(
+        self, practitioner: User, client_id: uuid.UUID, now: datetime
+    ) -> BreakGlass | None:
+        query = (
+            select(BreakGlass)
+            .where(
+                BreakGlass.user_id == practitioner.id,
+                BreakGlass.client_id == client_id,
+                BreakGlass.created_at <= now,
+                BreakGlass.expires_at > now,
+            )
+            .order_by(BreakGlass.expires_at.desc())
+        )
+        return self.session.scalars(query).first()
+
+    @staticmethod
+    def _admin(user: User) -> None:
+        if user.disabled or user.role != "admin":
+            raise InvalidRecord("user.role", "admin", user.role)
 
     @staticmethod
     def _active_practitioner(user: User) -> None:
