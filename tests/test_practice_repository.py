@@ -125,7 +125,7 @@ def test_search_finds_only_own_clients_case_ignored(
 def test_break_glass_grants_a_time_limited_read(
     people: tuple[Records, User, User, User, User],
 ) -> None:
-    repo, anna, bram, carla, dirk = people
+    repo, anna, bram, carla, _ = people
     client = repo.add_client(anna, name="Client")
     repo.add_visit(anna, client.id, date(2026, 11, 1), intake(60), advice(4))
     with pytest.raises(NotFound):
