@@ -78,6 +78,7 @@ def _sqlite_file(path: Path) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # no BEGIN from pysqlite: see _sqlite_begin_immediate
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -88,6 +89,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Every transaction takes the write lock at its start (SQLAlchemy's documented pattern:
+    pysqlite's own BEGIN is turned off in `_sqlite_pragmas`), so that the audit chain's last
+    record is read under the lock that its next record is written under."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
     """An engine for `url` (default: :func:`database_url`), set up for the records."""
     resolved = database_url(url) if isinstance(url, str) or url is None else url
@@ -96,6 +104,7 @@ def make_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
         _sqlite_file(Path(resolved.database))
         engine = create_engine(resolved, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(resolved, pool_pre_ping=True, **kwargs)
 

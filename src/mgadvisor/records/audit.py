@@ -1,0 +1,223 @@
+"""The NEN 7513 audit log: append-only, hash-chained records of who did what with which client.
+
+Every record carries the mandatory fields of NEN 7513 chapter 7 (event code, action, UTC time,
+outcome, user and role, object, authorisation protocol, source, access point), a gap-free
+sequence number `seq`, the hash of the record before it (`prev_hash`; 64 zeros for the first)
+and its own `hash`: SHA-256 over a canonical JSON of all those fields, or HMAC-SHA-256 with
+the key in ``$MGADVISOR_AUDIT_KEY`` when that is set (then someone who can write to the
+database cannot re-compute the chain without the key).
+
+:func:`record` appends inside the caller's transaction, so a record commits together with the
+data it describes. Writers are serialised: on PostgreSQL by a transaction-level advisory lock
+taken before the last record is read; on SQLite every records transaction begins IMMEDIATE
+(see :mod:`mgadvisor.records.database`), so the write lock is held before the read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from mgadvisor.records.errors import InvalidRecord
+from mgadvisor.records.models import ACTIONS, AuditCheckpoint, AuditEvent
+
+ENV_KEY = "MGADVISOR_AUDIT_KEY"
+ENV_SOURCE = "MGADVISOR_SOURCE_ID"
+GENESIS = "0" * 64
+LOCK_ID = 0x6D67_6175_6469_7431  # "mgaudit1": the advisory lock of the chain (PostgreSQL)
+CHECKPOINT_EVERY = 100  # a checkpoint is written automatically after every N-th record
+MIN_KEY_CHARS = 32
+OUTCOMES = ("success", "denied", "failure", "error")
+NATURES = ("regular", "emergency", "log")
+PROTOCOLS = ("care-relationship", "break-glass", "admin", "login", "system", "api-token")
+# The fields the hash covers, in the stored form (the order does not matter: keys are sorted).
+HASHED = (
+    "id",
+    "seq",
+    "prev_hash",
+    "event_code",
+    "action",
+    "occurred_at",
+    "outcome",
+    "user_id",
+    "user_role",
+    "authorisation_protocol",
+    "client_id",
+    "object_type",
+    "object_id",
+    "source_id",
+    "access_point",
+    "event_nature",
+    "checks",
+    "details",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a user (or nobody, for a failed login of an unknown e-mail) and how."""
+
+    user_id: uuid.UUID | None  # None: anonymous
+    role: str | None  # 'practitioner' | 'admin' | None
+    access_point: str | None = None  # the client's IP address
+    protocol: str = "care-relationship"  # the authorisation protocol (PROTOCOLS)
+
+
+SYSTEM = Actor(user_id=None, role=None, access_point=None, protocol="system")
+
+
+def source_id() -> str:
+    """This installation: $MGADVISOR_SOURCE_ID, else ``mgadvisor@<hostname>``."""
+    value = os.environ.get(ENV_SOURCE, "").strip() or f"mgadvisor@{socket.gethostname()}"
+    return value[:100]
+
+
+def audit_key() -> bytes | None:
+    """The HMAC key from $MGADVISOR_AUDIT_KEY, or None (plain SHA-256).
+
+    Raises InvalidRecord for a key shorter than 32 characters (the key itself is never shown).
+    """
+    value = os.environ.get(ENV_KEY, "")
+    if not value:
+        return None
+    if len(value) < MIN_KEY_CHARS:
+        raise InvalidRecord(
+            ENV_KEY, f"at least {MIN_KEY_CHARS} characters", f"{len(value)} characters"
+        )
+    return value.encode("utf-8")
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return value
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes the hash of `event` is computed over: sorted-key compact JSON of HASHED."""
+    fields = {name: _stored(getattr(event, name)) for name in HASHED}
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def compute_hash(event: AuditEvent, key: bytes | None) -> str:
+    """The hash of `event`: HMAC-SHA-256 with `key`, else SHA-256 (hex)."""
+    data = canonical(event)
+    if key is not None:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise InvalidRecord(field, "one of " + ", ".join(choices), value)
+
+
+def _details_text(details: Mapping[str, Any] | None) -> str | None:
+    if details is None:
+        return None
+    try:
+        return json.dumps(dict(details), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):
+        raise InvalidRecord("details", "a JSON object", type(details).__name__) from None
+
+
+def _validate(event_code: str, action: str, outcome: str, nature: str, checks: str | None) -> None:
+    if not event_code or len(event_code) > 50 or event_code != event_code.strip():
+        raise InvalidRecord("event_code", "a dotted code of at most 50 characters", event_code)
+    _check("action", action, ACTIONS)
+    _check("outcome", outcome, OUTCOMES)
+    _check("nature", nature, NATURES)
+    if checks is not None and (len(checks) != 4 or set(checks) - {"T", "F"}):
+        raise InvalidRecord("checks", "4 letters T or F", checks)
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise writers of the chain until the end of the transaction (PostgreSQL); on SQLite
+    the IMMEDIATE transaction already holds the write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+
+
+def last_link(session: Session) -> tuple[int, str]:
+    """The seq and hash of the newest record (0 and 64 zeros for an empty log)."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return 0, GENESIS
+    return int(row[0]), str(row[1])
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    event_code: str,
+    action: str,
+    *,
+    outcome: str = "success",
+    object_type: str | None = None,
+    object_id: str | None = None,
+    client_id: uuid.UUID | None = None,
+    nature: str = "regular",
+    checks: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one hash-chained NEN 7513 record inside the caller's transaction.
+
+    `action` is C/R/U/D/E; `details` must hold no personal data (ids and codes only).
+    `actor` None is the system itself. Raises InvalidRecord for a value that cannot be stored.
+    """
+    _validate(event_code, action, outcome, nature, checks)
+    who = actor or SYSTEM
+    _check("protocol", who.protocol, PROTOCOLS)
+    key = audit_key()
+    when = occurred_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise InvalidRecord("occurred_at", "a timezone-aware time", when.isoformat())
+    lock_chain(session)
+    seq, prev = last_link(session)
+    event = AuditEvent(
+        id=uuid.uuid4(),
+        seq=seq + 1,
+        prev_hash=prev,
+        event_code=event_code,
+        action=action,
+        occurred_at=when.astimezone(UTC),
+        outcome=outcome,
+        user_id=who.user_id,
+        user_role=who.role,
+        authorisation_protocol=who.protocol,
+        client_id=client_id,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id)[:100],
+        source_id=source_id(),
+        access_point=None if who.access_point is None else who.access_point[:100],
+        event_nature=nature,
+        checks=checks,
+        details=_details_text(details),
+    )
+    event.hash = compute_hash(event, key)
+    session.add(event)
+    if event.seq is not None and event.seq % CHECKPOINT_EVERY == 0:
+        session.add(AuditCheckpoint(seq=event.seq, hash=event.hash))
+    session.flush()
+    return event
