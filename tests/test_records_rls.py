@@ -1,0 +1,262 @@
+"""Row-level security (issue 13 §1, migration 0003): on PostgreSQL the database filters clients
+and visits by the user of the transaction, for the app's role and (FORCE) for the tables' owner,
+as a second wall behind the repository's own filter. On SQLite the migration changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
+
+from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
+from mgadvisor.records.errors import NotFound
+from mgadvisor.records.models import BreakGlass, Client, User
+from mgadvisor.records.repository import Records
+from mgadvisor.records.rls import forget, identify, scoped_session
+
+ADVICE = {"kb_version": "1", "kb_hash": "abc", "engine_version": "1", "advice": []}
+RLS_TABLES = {"clients", "care_relationships", "visits", "break_glass", "erasures"}
+
+
+@pytest.fixture
+def owner(records_url: str) -> Iterator[Engine]:
+    engine = make_engine(records_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _login_role(owner: Engine, *grants: str) -> tuple[str, Engine]:
+    login = f"mgadvisor_t_{secrets.token_hex(5)}"
+    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"CREATE ROLE {login} LOGIN " + " ".join(grants)))
+    return login, create_engine(owner.url.set(username=login))
+
+
+def _drop_role(owner: Engine, login: str, engine: Engine) -> None:
+    engine.dispose()
+    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP OWNED BY {login}"))
+        connection.execute(text(f"DROP ROLE {login}"))
+
+
+@pytest.fixture
+def app(records_url: str, owner: Engine) -> Iterator[Engine]:
+    """PostgreSQL only: an engine logged in as a user in the app's role."""
+    if not records_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    login, engine = _login_role(owner, f"IN ROLE {APP_ROLE}")
+    try:
+        yield engine
+    finally:
+        _drop_role(owner, login, engine)
+
+
+@pytest.fixture
+def world(owner: Engine) -> dict[str, Any]:
+    """Practice South: Anna (two clients, one shared with Bram), Bram (one client); practice
+    North: Carla (one client). Written as the superuser, whom row-level security never filters."""
+    with session_scope(owner) as session:
+        repo = Records(session)
+        south, north = repo.add_practice("Zuid"), repo.add_practice("Noord")
+        anna = repo.add_user(south, "anna@zuid.example", "practitioner")
+        bram = repo.add_user(south, "bram@zuid.example", "practitioner")
+        carla = repo.add_user(north, "carla@noord.example", "practitioner")
+        a1 = repo.add_client(anna, name="A1")
+        a2 = repo.add_client(anna, name="A2")
+        b1 = repo.add_client(bram, name="B1")
+        c1 = repo.add_client(carla, name="C1")
+        repo.share_client(anna, a2.id, bram)
+        for who, client in ((anna, a1), (anna, a2), (bram, b1), (carla, c1)):
+            repo.add_visit(who, client.id, date(2026, 11, 1), {"age": 50}, ADVICE)
+        return {
+            "anna": anna,
+            "bram": bram,
+            "carla": carla,
+            "clients": {c.name: c.id for c in (a1, a2, b1, c1)},
+        }
+
+
+def _names(session: Session, table: str = "clients") -> set[str]:
+    if table == "clients":
+        return set(session.scalars(text("SELECT name FROM clients")))
+    query = "SELECT c.name FROM visits v JOIN clients c ON c.id = v.client_id"
+    return set(session.scalars(text(query)))
+
+
+def test_the_migration_enables_and_forces_rls_on_postgresql_only(
+    records_url: str, owner: Engine
+) -> None:
+    with owner.connect() as connection:
+        if records_url.startswith("sqlite"):
+            assert "mgadvisor_user_id" not in str(inspect(owner).get_table_names())
+            return
+        rows = connection.execute(
+            text(
+                "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+                "WHERE relname = ANY(:names)"
+            ),
+            {"names": sorted(RLS_TABLES | {"users", "audit_events"})},
+        ).all()
+    forced = {name for name, enabled, force in rows if enabled and force}
+    assert forced == RLS_TABLES
+
+
+def test_a_raw_select_returns_only_the_users_clients(app: Engine, world: dict[str, Any]) -> None:
+    expected = {"anna": {"A1", "A2"}, "bram": {"A2", "B1"}, "carla": {"C1"}}
+    for name, clients in expected.items():
+        with scoped_session(app, world[name]) as session:
+            assert _names(session) == clients, name  # no WHERE: the database filters
+            assert _names(session, "visits") == clients, name
+
+
+def test_without_a_user_the_app_sees_no_client_visit_or_relationship(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    with app.connect() as connection:  # plain connection: no session, no settings
+        for table in ("clients", "visits", "care_relationships", "break_glass"):
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+        assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 3
+    with scoped_session(app, None) as session:
+        assert _names(session) == set()
+
+
+def test_identify_and_forget_change_the_user_inside_a_transaction(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    with Session(app) as session, session.begin():
+        assert _names(session) == set()
+        identify(session, world["bram"].id, world["bram"].practice_id)
+        assert _names(session) == {"A2", "B1"}
+        forget(session)
+        assert _names(session) == set()
+
+
+def test_an_insert_for_another_practice_is_refused(app: Engine, world: dict[str, Any]) -> None:
+    carla: User = world["carla"]
+    with pytest.raises(ProgrammingError) as caught, scoped_session(app, world["anna"]) as session:
+        session.add(Client(practice_id=carla.practice_id, name="Intruder", pseudonymous=False))
+        session.flush()
+    assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+    assert "row-level security" in str(caught.value.orig)
+
+
+def test_a_visit_for_an_invisible_client_is_refused(app: Engine, world: dict[str, Any]) -> None:
+    other = world["clients"]["C1"]
+    with pytest.raises(ProgrammingError) as caught, scoped_session(app, world["anna"]) as session:
+        session.execute(
+            text(
+                "INSERT INTO visits (id, client_id, practitioner_id, visit_date, intake_json, "
+                "advice_json, kb_version, kb_hash, engine_version, decision, created_at) VALUES "
+                "(:id, :client, :user, '2026-11-02', '{}', '{}', '1', 'x', '1', 'accepted', now())"
+            ),
+            {"id": uuid.uuid4(), "client": other, "user": world["anna"].id},
+        )
+    assert getattr(caught.value.orig, "sqlstate", None) == "42501"
+
+
+def test_another_users_client_cannot_be_changed_or_deleted(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    with scoped_session(app, world["anna"]) as session:
+        updated = session.execute(text("UPDATE clients SET name = 'X' WHERE name = 'B1'"))
+        deleted = session.execute(text("DELETE FROM clients WHERE name = 'C1'"))
+        assert updated.rowcount == 0 and deleted.rowcount == 0  # type: ignore[attr-defined]
+    with scoped_session(app, world["bram"]) as session:
+        assert _names(session) == {"A2", "B1"}
+
+
+def test_an_unexpired_break_glass_grant_shows_the_client(
+    app: Engine, owner: Engine, world: dict[str, Any]
+) -> None:
+    anna: User = world["anna"]
+    now = datetime.now(UTC)
+    with scoped_session(app, anna) as session:
+        session.add(
+            BreakGlass(
+                user_id=anna.id,
+                client_id=world["clients"]["B1"],
+                justification="emergency",
+                created_at=now - timedelta(hours=2),
+                expires_at=now - timedelta(hours=1),  # expired
+            )
+        )
+    with scoped_session(app, anna) as session:
+        assert _names(session) == {"A1", "A2"}
+        session.add(
+            BreakGlass(
+                user_id=anna.id,
+                client_id=world["clients"]["B1"],
+                justification="emergency",
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    with scoped_session(app, anna) as session:
+        assert _names(session) == {"A1", "A2", "B1"}
+        assert _names(session, "visits") == {"A1", "A2", "B1"}
+    with scoped_session(app, world["carla"]) as session:  # other practice: not even the grants
+        assert session.execute(text("SELECT count(*) FROM break_glass")).scalar() == 0
+
+
+def test_the_repository_works_as_the_app_role_under_rls(app: Engine, world: dict[str, Any]) -> None:
+    anna, bram = world["anna"], world["bram"]
+    with scoped_session(app, anna) as session:
+        repo = Records(session)
+        user = session.get(User, anna.id)
+        assert user is not None
+        client = repo.add_client(user, name="New", birth_date=date(1960, 1, 1), sex="male")
+        repo.add_visit(user, client.id, date(2026, 11, 3), {"age": 66}, ADVICE)
+        colleague = session.get(User, bram.id)
+        assert colleague is not None
+        repo.share_client(user, client.id, colleague)
+        repo.share_client(user, client.id, colleague)  # sees the existing relationship
+        assert [c.name for c in repo.clients(user)] == ["A1", "A2", "New"]
+        new_id = client.id
+    with scoped_session(app, bram) as session:
+        user = session.get(User, bram.id)
+        assert user is not None
+        assert len(Records(session).visits(user, new_id)) == 1
+    with scoped_session(app, world["carla"]) as session:
+        user = session.get(User, world["carla"].id)
+        assert user is not None
+        with pytest.raises(NotFound):
+            Records(session).client(user, new_id)
+
+
+def test_the_tables_owner_is_filtered_too(records_url: str, world: dict[str, Any]) -> None:
+    """FORCE: a (non-superuser) owner that ran the migrations sees no client without a user."""
+    if not records_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    admin = make_engine(records_url)
+    login, engine = _login_role(admin)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"ALTER TABLE clients OWNER TO {login}"))
+            connection.execute(text(f"ALTER TABLE care_relationships OWNER TO {login}"))
+            connection.execute(text(f"GRANT SELECT ON users, break_glass TO {login}"))
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM clients")).scalar() == 0
+        with scoped_session(engine, world["carla"]) as session:
+            assert _names(session) == {"C1"}
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in ("clients", "care_relationships"):
+                connection.execute(text(f"ALTER TABLE {table} OWNER TO postgres"))
+        _drop_role(admin, login, engine)
+        admin.dispose()
+
+
+def test_on_sqlite_a_scoped_session_sets_nothing_and_sees_everything(
+    records_url: str, owner: Engine, world: dict[str, Any]
+) -> None:
+    if not records_url.startswith("sqlite"):
+        pytest.skip("the SQLite half")
+    with scoped_session(owner, world["anna"]) as session:
+        assert _names(session) == {"A1", "A2", "B1", "C1"}  # the repository filters, not SQLite
