@@ -411,8 +411,18 @@ class Records:
             )
         if now.tzinfo is None:
             raise InvalidRecord("now", "a time with a time zone", now)
-        client = self.session.get(Client, cid)
-        if client is None or client.practice_id != practitioner.practice_id:
+        # Whether the client is of this practice, read from its care relationships: the client
+        # row itself is hidden by row-level security (PostgreSQL) until the grant exists.
+        in_practice = (
+            select(CareRelationship.id)
+            .join(User, User.id == CareRelationship.practitioner_id)
+            .where(
+                CareRelationship.client_id == cid,
+                User.practice_id == practitioner.practice_id,
+            )
+            .limit(1)
+        )
+        if self.session.scalars(in_practice).first() is None:
             raise NotFound("client", cid)
         grant = BreakGlass(
             user_id=practitioner.id,
