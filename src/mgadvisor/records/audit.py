@@ -21,14 +21,15 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from mgadvisor.records.audit_fhir import to_fhir_audit_event  # noqa: F401  (part of the API)
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import ACTIONS, AuditCheckpoint, AuditEvent
 
@@ -106,15 +107,22 @@ def _stored(value: Any) -> Any:
     return value
 
 
-def canonical(event: AuditEvent) -> bytes:
-    """The bytes the hash of `event` is computed over: sorted-key compact JSON of HASHED."""
-    fields = {name: _stored(getattr(event, name)) for name in HASHED}
+def _fields(event: AuditEvent | Mapping[Any, Any]) -> dict[str, Any]:
+    if isinstance(event, AuditEvent):
+        return {name: getattr(event, name) for name in HASHED}
+    return {name: event[name] for name in HASHED}
+
+
+def canonical(event: AuditEvent | Mapping[Any, Any]) -> bytes:
+    """The bytes the hash of `event` (a record, or a row's mapping) is computed over: the
+    sorted-key compact JSON of the HASHED fields, times in UTC ISO 8601 with microseconds."""
+    fields = {name: _stored(value) for name, value in _fields(event).items()}
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
 
 
-def compute_hash(event: AuditEvent, key: bytes | None) -> str:
+def compute_hash(event: AuditEvent | Mapping[Any, Any], key: bytes | None) -> str:
     """The hash of `event`: HMAC-SHA-256 with `key`, else SHA-256 (hex)."""
     data = canonical(event)
     if key is not None:
@@ -221,3 +229,181 @@ def record(
         session.add(AuditCheckpoint(seq=event.seq, hash=event.hash))
     session.flush()
     return event
+
+
+# -- checkpoints and verification ------------------------------------------------------------
+
+REASONS = ("altered", "missing", "reordered", "inserted", "checkpoint", "key", "unchained")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """The outcome of :func:`verify`: `ok`, how many records were checked, and for a broken
+    chain the first bad sequence number and why (one of REASONS)."""
+
+    ok: bool
+    count: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+    last_seq: int = 0
+    last_hash: str = GENESIS
+
+
+def checkpoint(session: Session) -> AuditCheckpoint | None:
+    """Record the chain's current end (seq, hash) in `audit_checkpoints`; None for an empty log.
+
+    A checkpoint lets :func:`verify` notice records cut off the end of the chain up to it.
+    """
+    lock_chain(session)
+    seq, last = last_link(session)
+    if seq == 0:
+        return None
+    found = session.get(AuditCheckpoint, seq)
+    if found is not None:
+        return found
+    mark = AuditCheckpoint(seq=seq, hash=last)
+    session.add(mark)
+    session.flush()
+    return mark
+
+
+def _columns() -> list[Any]:
+    return [getattr(AuditEvent, name) for name in HASHED] + [AuditEvent.hash]
+
+
+def _why_hash(session: Session, row: Mapping[Any, Any], key: bytes | None) -> str:
+    """Why a record's hash does not match its content: moved from another seq, hashed with
+    another key, or altered."""
+    if row["prev_hash"] == GENESIS:
+        before: int | None = 0
+    else:
+        before = session.scalar(
+            select(AuditEvent.seq).where(AuditEvent.hash == row["prev_hash"]).limit(1)
+        )
+    if before is not None and before + 1 != row["seq"]:
+        moved = dict(row) | {"seq": before + 1}
+        if compute_hash(moved, key) == row["hash"]:
+            return "reordered"
+    if key is not None and compute_hash(row, None) == row["hash"]:
+        return "key"
+    return "altered"
+
+
+def _bad_row(
+    session: Session, row: Mapping[Any, Any], expected: int, prev: str, key: bytes | None
+) -> tuple[int, str] | None:
+    """(seq, reason) when `row` is not the chain's next record, else None."""
+    if row["seq"] != expected:
+        return expected, "missing"
+    if row["hash"] != compute_hash(row, key):
+        return expected, _why_hash(session, row, key)
+    if row["prev_hash"] != prev:
+        return expected, "inserted"
+    return None
+
+
+def verify(session: Session, anchors: Mapping[int, str] | None = None) -> VerifyResult:
+    """Check the whole chain in seq order (streamed: flat memory) against the checkpoints in
+    the database and `anchors` (seq -> hash kept elsewhere, e.g. printed by a checkpoint)."""
+    key = audit_key()
+    marks = dict(session.execute(select(AuditCheckpoint.seq, AuditCheckpoint.hash)).tuples().all())
+    for seq, value in (anchors or {}).items():
+        if marks.setdefault(seq, value) != value:
+            return VerifyResult(False, 0, seq, "checkpoint")
+    expected, prev, count = 1, GENESIS, 0
+    rows = session.execute(
+        select(*_columns())
+        .where(AuditEvent.seq.is_not(None))
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=1000)
+    )
+    for row in rows.mappings():
+        bad = _bad_row(session, row, expected, prev, key)
+        if bad is not None:
+            rows.close()
+            return VerifyResult(False, count, *bad)
+        if marks.get(expected, row["hash"]) != row["hash"]:
+            rows.close()
+            return VerifyResult(False, count, expected, "checkpoint")
+        count, expected, prev = count + 1, expected + 1, row["hash"]
+    if marks and max(marks) >= expected:  # a checkpoint after the last record: tail cut off
+        return VerifyResult(False, count, expected, "missing", expected - 1, prev)
+    unchained = session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
+    )
+    if unchained:
+        return VerifyResult(False, count, None, "unchained", expected - 1, prev)
+    return VerifyResult(True, count, None, None, expected - 1, prev)
+
+
+# -- reading the log (itself logged) ---------------------------------------------------------
+
+
+def query(
+    session: Session,
+    *,
+    client_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: uuid.UUID | None = None,
+) -> Iterator[AuditEvent]:
+    """The records in seq order, filtered (since inclusive, until exclusive), streamed.
+
+    Does NOT log the reading: viewers use :func:`events`, or :func:`log_access` first.
+    """
+    stmt = select(AuditEvent).order_by(AuditEvent.seq)
+    if client_id is not None:
+        stmt = stmt.where(AuditEvent.client_id == client_id)
+    if user_id is not None:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < until)
+    return iter(session.scalars(stmt.execution_options(yield_per=500)))
+
+
+def log_access(
+    session: Session,
+    actor: Actor | None,
+    event_code: str = "audit.read",
+    *,
+    client_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: uuid.UUID | None = None,
+) -> AuditEvent:
+    """Record that `actor` read (`audit.read`) or exported (`audit.export`) the log, with the
+    filter used (ids and times only)."""
+    filters = {
+        "since": None if since is None else since.isoformat(),
+        "until": None if until is None else until.isoformat(),
+        "user_id": None if user_id is None else str(user_id),
+    }
+    return record(
+        session,
+        actor,
+        event_code,
+        "R" if event_code == "audit.read" else "E",
+        object_type="audit_log",
+        client_id=client_id,
+        nature="log",
+        details={k: v for k, v in filters.items() if v is not None},
+    )
+
+
+def events(
+    session: Session,
+    *,
+    actor: Actor | None = None,
+    client_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: uuid.UUID | None = None,
+) -> Iterator[AuditEvent]:
+    """The log for a viewer: writes an `audit.read` record (by `actor`; None = the system),
+    then returns the matching records in seq order (see :func:`query`)."""
+    log_access(
+        session, actor, "audit.read", client_id=client_id, since=since, until=until, user_id=user_id
+    )
+    return query(session, client_id=client_id, since=since, until=until, user_id=user_id)
