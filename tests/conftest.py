@@ -16,6 +16,22 @@ def kb() -> KnowledgeBase:
     return load_knowledge()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """No test touches the user's real data folder (records, key file, food tables): the data
+    directory is a temporary folder for the whole run (a test may still point it elsewhere)."""
+    import os
+
+    folder = tmp_path_factory.mktemp("data")
+    before = os.environ.get("MGADVISOR_DATA_DIR")
+    os.environ["MGADVISOR_DATA_DIR"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("MGADVISOR_DATA_DIR", None)
+    else:
+        os.environ["MGADVISOR_DATA_DIR"] = before
+
+
 # -- records (issue 13): every records test on SQLite and on PostgreSQL ---------------------
 # PostgreSQL: 127.0.0.1:5432, user postgres, trust auth; each test gets a new database with a
 # random name, dropped after it. Unreachable: a failure in CI ($CI set), else a loud skip.

@@ -123,6 +123,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from mgadvisor.render.apa import apa
 
     apa(load_knowledge(), [])
+    from mgadvisor.web.first_run import start
+
+    start(app)  # the records: engine, SQLite migrated, the first run's set-up link
     yield
     from mgadvisor.web.pdf_pool import pool_for
 
@@ -195,6 +198,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", static_files, name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    from mgadvisor.web import cds
+
+    app.include_router(cds.router)
+    from mgadvisor.web import auth, auth_api, auth_pages
+
+    auth.install(app)
+    app.include_router(auth_api.router)
+    app.include_router(auth_pages.router)
 
     app.add_middleware(Guard, settings=settings)
     # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.

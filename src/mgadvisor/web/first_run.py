@@ -1,0 +1,66 @@
+"""The first run: the records are made at start, and while no user exists the server prints a
+one-time set-up link (`/setup?code=…`, like Jupyter's token) where the first admin and their
+practice are created. Without the code, and after its use, /setup is not found.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import sys
+
+from fastapi import FastAPI
+
+from mgadvisor.records.database import session_scope
+from mgadvisor.records.errors import RecordsError
+from mgadvisor.web.auth import start_records
+
+log = logging.getLogger("mgadvisor.web")
+
+
+def start(app: FastAPI) -> None:
+    """At server start: make the records (SQLite migrated) and, with no user yet, print the
+    set-up link. A database that needs `mgadvisor db upgrade`, or a missing key, stops the
+    start with one line."""
+    try:
+        start_records(app)
+    except RecordsError as exc:
+        print(f"mgadvisor: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+    code = setup_code(app)
+    if code:
+        print(
+            "No user yet. To create the first admin and the practice, open /setup?code="
+            f"{code} on this server (e.g. http://127.0.0.1:8000/setup?code={code})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def setup_code(app: FastAPI) -> str | None:
+    """The set-up code while the database has no user (made once per process), else None."""
+    from mgadvisor.records.accounts import any_user
+
+    engine = start_records(app)
+    with session_scope(engine) as session:
+        if any_user(session):
+            app.state.setup_code = None
+            return None
+    code: str | None = getattr(app.state, "setup_code", None)
+    if code is None:
+        code = app.state.setup_code = secrets.token_urlsafe(24)
+    return code
+
+
+def setup_open(app: FastAPI, given: str) -> bool:
+    """Whether `given` is the set-up code and the set-up is still open."""
+    code = setup_code(app)
+    if not code or not given:
+        return False
+    return hmac.compare_digest(code.encode(), given.encode("utf-8", "replace"))
+
+
+def setup_done(app: FastAPI) -> None:
+    """The first admin exists: the code is used up."""
+    app.state.setup_code = None
