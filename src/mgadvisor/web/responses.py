@@ -31,8 +31,9 @@ RETRY_AFTER_SECONDS = 5
 
 
 def is_api(path: str) -> bool:
-    """Paths that answer JSON: the API and its OpenAPI document."""
-    return path.startswith("/api/") or path == "/openapi.json"
+    """Paths that answer JSON: the API, its OpenAPI document and the CDS Hooks services (whose
+    callers, EHRs with a signed token, send JSON and no cookie: no CSRF check there)."""
+    return path.startswith(("/api/", "/cds-services")) or path == "/openapi.json"
 
 
 def error_response(

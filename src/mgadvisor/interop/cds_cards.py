@@ -1,0 +1,398 @@
+"""CDS Hooks cards (2.0.1, "CDS Service Response") from the engine's advice document.
+
+Every clinical word on a card comes from the advice document (the knowledge base's messages,
+already in the chosen language); the few words of the card's frame (labels, the override
+reasons) go through the translator. A card is:
+
+    summary (< 140 characters)  indicator info | warning | critical   source {label, url, topic}
+    detail (Markdown: the findings, each with its references in APA)   uuid (for feedback)
+    suggestions + selectionBehavior, overrideReasons (each with display), links
+
+`Cards` collects them and remembers each card's type (its finding code) by uuid, so that the
+feedback endpoint can count outcomes per card type.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mgadvisor.i18n import N_, Translator
+
+FINDING_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/finding"
+OVERRIDE_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/cds-override-reason"
+ATC_SYSTEM = "http://www.whocc.no/atc"
+SUMMARY_MAX = 139  # the spec: "<140-character"
+OVERRIDE_REASONS = (
+    ("patient-declines", N_("Patient declines")),
+    ("already-managed", N_("Already managed elsewhere")),
+    ("not-applicable", N_("Not applicable to this patient")),
+    ("benefit-outweighs-risk", N_("Benefit outweighs the risk")),
+)
+INDICATOR_OF_SEVERITY = {"info": "info", "warning": "warning", "critical": "critical"}
+INDICATOR_OF_INTERACTION = {
+    "info": "info",
+    "caution": "warning",
+    "avoid": "critical",
+    "referral": "critical",
+}
+URGENT = ("emergency", "same_day")
+ISSUED_MAX = 50_000  # card uuids remembered for feedback (per process)
+
+
+class IssuedCards:
+    """Card uuid → (service, card type) of the cards this process handed out, oldest dropped
+    first; feedback on a card not (or no longer) known is stored with an unknown type."""
+
+    def __init__(self, limit: int = ISSUED_MAX) -> None:
+        self._cards: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def add(self, card_uuid: str, service: str, card_type: str) -> None:
+        with self._lock:
+            self._cards[card_uuid] = (service, card_type)
+            while len(self._cards) > self._limit:
+                self._cards.popitem(last=False)
+
+    def card_type(self, card_uuid: str, service: str) -> str | None:
+        with self._lock:
+            found = self._cards.get(card_uuid)
+        return found[1] if found is not None and found[0] == service else None
+
+
+@dataclass(slots=True)
+class CardContext:
+    """What every card of one call shares: language, document, where the service lives."""
+
+    t: Translator
+    document: Mapping[str, Any]
+    base_url: str
+    patient_id: str
+    kb_version: str
+    launch_url: str | None = None
+    references: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        document: Mapping[str, Any],
+        *,
+        base_url: str,
+        patient_id: str,
+        launch_url: str | None = None,
+    ) -> CardContext:
+        refs = {r["key"]: r["apa"] for r in document.get("references", [])}
+        return cls(
+            Translator(str(document["lang"])),
+            document,
+            base_url.rstrip("/"),
+            patient_id,
+            str(document["kb_version"]),
+            launch_url,
+            refs,
+        )
+
+
+def short(text: str) -> str:
+    """`text` as a summary: one line, under 140 characters (cut at a word, with an ellipsis)."""
+    line = " ".join(text.split())
+    if len(line) <= SUMMARY_MAX:
+        return line
+    cut = line[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:")
+    return cut + "…"
+
+
+def detail(ctx: CardContext, findings: Iterable[Mapping[str, Any]], lead: str = "") -> str:
+    """Markdown: an optional lead line, each finding's text as a bullet, then the references."""
+    lines = [lead, ""] if lead else []
+    keys: list[str] = []
+    for finding in findings:
+        lines.append(f"- {finding['text']}")
+        keys += [k for k in finding.get("sources", []) if k not in keys]
+    if keys:
+        lines += ["", f"**{ctx.t('References')}**", ""]
+        lines += [f"{n}. {ctx.references.get(k, k)}" for n, k in enumerate(keys, 1)]
+    return "\n".join(lines).strip()
+
+
+def card(
+    ctx: CardContext,
+    card_type: str,
+    summary: str,
+    indicator: str,
+    detail_md: str,
+    *,
+    kb_code: str | None = None,
+    suggestions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One card with its uuid, source (label, url, topic), override reasons and links."""
+    t = ctx.t
+    url = f"{ctx.base_url}/kb/{kb_code}" if kb_code else f"{ctx.base_url}/kb"
+    out: dict[str, Any] = {
+        "uuid": str(uuid.uuid4()),
+        "summary": short(summary),
+        "indicator": indicator,
+        "detail": detail_md,
+        "source": {
+            "label": t("mgadvisor, knowledge base {version}", version=ctx.kb_version),
+            "url": f"{url}?lang={t.lang}",
+            "topic": {"system": FINDING_SYSTEM, "code": card_type, "display": short(summary)},
+        },
+        "overrideReasons": [
+            {"system": OVERRIDE_SYSTEM, "code": code, "display": t(display)}
+            for code, display in OVERRIDE_REASONS
+        ],
+        "links": _links(ctx, url),
+    }
+    if not detail_md:
+        del out["detail"]
+    if suggestions:
+        out["suggestions"] = suggestions
+        out["selectionBehavior"] = "at-most-one"
+    return out
+
+
+def _links(ctx: CardContext, kb_url: str) -> list[dict[str, Any]]:
+    t = ctx.t
+    links: list[dict[str, Any]] = [
+        {
+            "label": t("Evidence in the knowledge base"),
+            "url": f"{kb_url}?lang={t.lang}",
+            "type": "absolute",
+        }
+    ]
+    if ctx.launch_url:
+        import json
+
+        app_context = json.dumps({"patient": ctx.patient_id, "lang": t.lang})
+        links.insert(
+            0,
+            {
+                "label": t("Open the advice in mgadvisor"),
+                "url": ctx.launch_url,
+                "type": "smart",
+                "appContext": app_context,
+            },
+        )
+    return links
+
+
+def suggestion(label: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A recommended suggestion with its uuid and actions."""
+    return {
+        "label": short(label),
+        "uuid": str(uuid.uuid4()),
+        "isRecommended": True,
+        "actions": actions,
+    }
+
+
+# -- patient-view: depletion, referral, contraindications ------------------------------------
+
+
+def depletion_cards(ctx: CardContext) -> list[dict[str, Any]]:
+    """patient-view: the referral (if any), the deficiency risk (moderate or more), and each
+    action or warning of severity warning/critical (contraindications, magnesium medicines)."""
+    doc = ctx.document
+    cards = []
+    referral = referral_card(ctx)
+    if referral is not None:
+        cards.append(referral)
+    risk = risk_card(ctx)
+    if risk is not None:
+        cards.append(risk)
+    cards += warning_cards(ctx, [*doc.get("actions", []), *doc.get("warnings", [])])
+    return cards
+
+
+def referral_card(ctx: CardContext) -> dict[str, Any] | None:
+    from mgadvisor.render.labels import URGENCY
+
+    referral = ctx.document["referral"]
+    if not referral["needed"] or not referral["reasons"]:
+        return None
+    urgency = referral.get("urgency") or "routine"
+    first = referral["reasons"][0]
+    lead = ctx.t(URGENCY[urgency])
+    return card(
+        ctx,
+        first["code"],
+        f"{lead}: {first['text']}",
+        "critical" if urgency in URGENT else "warning",
+        detail(ctx, referral["reasons"], f"**{lead}**"),
+    )
+
+
+def risk_card(ctx: CardContext) -> dict[str, Any] | None:
+    """The deficiency risk with its factors, the lab findings and the Magnesium Depletion Score;
+    a suggestion to propose the supplement when the engine advises a dose."""
+    from mgadvisor.render.labels import MDS_PARTS, RISK_LABELS, RISK_STATUS
+
+    t, doc = ctx.t, ctx.document
+    risk = doc["risk"]
+    if risk["level"] == "low" and risk.get("status") != "confirmed_low":
+        return None
+    level = t(RISK_LABELS[risk["level"]])
+    headline = t(
+        "Magnesium deficiency risk: {level} (score {score})", level=level, score=risk["score"]
+    )
+    if risk.get("status") in RISK_STATUS:
+        headline = f"{t(RISK_STATUS[risk['status']])}; {headline}"
+    lead = f"**{headline}**"
+    calc = doc.get("calculations") or {}
+    if calc.get("mds") is not None:
+        parts = ", ".join(t(MDS_PARTS.get(k, k)) for k in calc.get("mds_components", {}))
+        score = t("Magnesium Depletion Score: {score}", score=calc["mds"])
+        lead += f"\n\n{score}" + (f" ({parts})" if parts else "")
+    findings = [*doc.get("labs", []), *risk["factors"]]
+    groups = [f["params"]["group"] for f in risk["factors"] if "group" in f.get("params", {})]
+    strong = risk["level"] == "high" or risk.get("status") == "confirmed_low"
+    return card(
+        ctx,
+        "risk.deficiency",
+        headline,
+        "warning" if strong else "info",
+        detail(ctx, findings, lead),
+        kb_code=groups[0] if groups else None,
+        suggestions=supplement_suggestion(ctx),
+    )
+
+
+def supplement_suggestion(ctx: CardContext) -> list[dict[str, Any]]:
+    """When the engine advises a dose: propose it as a draft MedicationRequest (intent
+    proposal) with the compound's ATC code and the times of day."""
+    doc = ctx.document
+    dose = doc["dose"]
+    if dose["status"] != "advised" or not dose["intakes"] or not doc["compounds"]:
+        return []
+    from mgadvisor.kb import load_knowledge
+
+    best = doc["compounds"][0]
+    compound = load_knowledge().compounds.get(best["code"])
+    coding: dict[str, Any] = {"display": best["name"]}
+    if compound is not None and compound.atc:
+        coding = {"system": ATC_SYSTEM, "code": compound.atc[0], "display": best["name"]}
+    mg = ctx.t.num(dose["elemental_mg_per_day"], 0)
+    times = [i["time"] for i in dose["intakes"]]
+    label = ctx.t(
+        "Propose {compound}, {mg} mg elemental magnesium a day ({times})",
+        compound=best["name"],
+        mg=mg,
+        times=", ".join(times),
+    )
+    request = {
+        "resourceType": "MedicationRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "medicationCodeableConcept": {"coding": [coding], "text": best["name"]},
+        "subject": {"reference": f"Patient/{ctx.patient_id}"},
+        "dosageInstruction": [
+            {
+                "text": label,
+                "timing": {"repeat": {"timeOfDay": [f"{x}:00" for x in times]}},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": round(i["elemental_mg"], 1),
+                            "unit": "mg",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "mg",
+                        }
+                    }
+                    for i in dose["intakes"][:1]
+                ],
+            }
+        ],
+    }
+    action = {
+        "type": "create",
+        "description": ctx.t("Create a proposed magnesium prescription"),
+        "resource": request,
+    }
+    return [suggestion(label, [action])]
+
+
+def warning_cards(ctx: CardContext, findings: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One card per finding of severity warning or critical, each code and text once."""
+    seen: set[tuple[str, str]] = set()
+    cards = []
+    for finding in findings:
+        indicator = INDICATOR_OF_SEVERITY.get(finding.get("severity", "info"), "info")
+        key = (finding["code"], finding["text"])
+        if indicator == "info" or key in seen:
+            continue
+        seen.add(key)
+        cards.append(card(ctx, finding["code"], finding["text"], indicator, detail(ctx, [finding])))
+    return cards
+
+
+# -- order-select / order-sign: interactions -------------------------------------------------
+
+
+def interaction_card(
+    ctx: CardContext, hit: Mapping[str, Any], order: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """An interaction of an ordered or active medicine with magnesium: the spacing in hours, and
+    (with the draft order) a suggestion that adds the timing to the order's dosage."""
+    t = ctx.t
+    rule = hit.get("rule") or hit.get("advice") or hit["interaction"]
+    lines = [f"**{rule}**", ""]
+    if hit.get("medicine_first_h") is not None or hit.get("magnesium_first_h") is not None:
+        lines.append(
+            t(
+                "Spacing: the medicine at least {before} h before magnesium, or magnesium at "
+                "least {after} h before the medicine.",
+                before=t.num(hit.get("medicine_first_h") or 0, 0),
+                after=t.num(hit.get("magnesium_first_h") or 0, 0),
+            )
+        )
+        lines.append("")
+    body = [
+        {"text": x, "sources": hit["sources"]}
+        for x in (hit.get("mechanism"), hit.get("advice"))
+        if x
+    ]
+    md = "\n".join(lines) + detail(ctx, body)
+    suggestions = []
+    if order is not None:
+        suggestions = [
+            suggestion(
+                t("Add the timing to the order: {rule}", rule=rule),
+                [
+                    {
+                        "type": "update",
+                        "description": t(
+                            "Add the spacing with magnesium to the dosage instructions"
+                        ),
+                        "resource": with_timing(order, rule),
+                    }
+                ],
+            )
+        ]
+    return card(
+        ctx,
+        f"interaction.{hit['interaction']}",
+        rule,
+        INDICATOR_OF_INTERACTION.get(hit["severity"], "warning"),
+        md,
+        kb_code=hit["interaction"],
+        suggestions=suggestions,
+    )
+
+
+def with_timing(order: Mapping[str, Any], rule: str) -> dict[str, Any]:
+    """A copy of the draft order whose (first) dosage instruction also says `rule`."""
+    updated = copy.deepcopy(dict(order))
+    dosages = updated.get("dosageInstruction") or [{}]
+    first = dict(dosages[0])
+    given = first.get("patientInstruction")
+    first["patientInstruction"] = f"{given} {rule}" if given else rule
+    first.setdefault("text", rule)
+    updated["dosageInstruction"] = [first, *dosages[1:]]
+    return updated

@@ -1,0 +1,298 @@
+"""The CDS Hooks 2.0.1 services: discovery, the prefetch, and the call → engine → cards.
+
+    GET  /cds-services                 discovery (services())
+    POST /cds-services/mg-depletion    patient-view            → depletion_cards
+    POST /cds-services/mg-interactions order-select, order-sign → interaction cards
+
+A call: check the request (`CdsRequestError` names the field) → each prefetch key present,
+`null` (no data) or absent (fetched from `fhirServer`, else `PrefetchMissingError`: HTTP 412) → FHIR
+→ intake (`interop.fhir_in.intake_from_fhir`) → the engine (`pipeline.advise_and_render`) →
+cards (`cds_cards.py`). The web adapter (`web/cds.py`) does HTTP, security and feedback.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from mgadvisor.i18n import N_, Translator
+from mgadvisor.interop import cds_cards
+from mgadvisor.kb.base import KnowledgeBase
+
+FHIR_TIMEOUT_S = 5.0
+FHIR_MAX_BYTES = 5_000_000
+PATIENT = "{{context.patientId}}"
+
+
+class CdsRequestError(Exception):
+    """A request that is not a CDS Hooks call of this service: field, expected, given."""
+
+    def __init__(self, loc: str, expected: str, given: str) -> None:
+        super().__init__(loc)
+        self.loc, self.expected, self.given = loc, expected, given
+
+    def line(self, t: Translator) -> str:
+        return t(
+            "{field}: expected {expected}, got {given}",
+            field=self.loc,
+            expected=t(self.expected),
+            given=self.given,
+        )
+
+
+class PrefetchMissingError(Exception):
+    """Prefetch keys neither sent nor fetchable (no `fhirServer`, or it failed): HTTP 412."""
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__(", ".join(keys))
+        self.keys = keys
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    hooks: tuple[str, ...]
+    title: str  # msgids
+    description: str
+
+
+SERVICES = {
+    "mg-depletion": Service(
+        "mg-depletion",
+        ("patient-view",),
+        N_("Magnesium depletion"),
+        N_(
+            "Cards when medicines, lab values or conditions point to magnesium depletion (the "
+            "Magnesium Depletion Score, a PPI with a diuretic, low serum magnesium), when a "
+            "doctor should see the patient, or when magnesium is contraindicated."
+        ),
+    ),
+    "mg-interactions": Service(
+        "mg-interactions",
+        ("order-select", "order-sign"),
+        N_("Magnesium interactions"),
+        N_(
+            "A card with the spacing in hours when a magnesium product and a medicine that "
+            "interacts with it (quinolones, tetracyclines, levothyroxine, bisphosphonates, "
+            "integrase inhibitors and more) are ordered or taken together, with a suggestion "
+            "that adds the timing to the order."
+        ),
+    ),
+}
+ORDER_HOOKS = ("order-select", "order-sign")
+
+
+def prefetch_templates(kb: KnowledgeBase) -> dict[str, str]:
+    """The prefetch of both services: the patient, active medicines, the lab Observations of
+    every LOINC code the knowledge base maps (labs.yaml, fhir_map.yaml) and active conditions."""
+    codes = [code for lab in kb.labs.values() for code in lab.loinc]
+    fhir_map = getattr(kb, "fhir_map", None)
+    codes += [o.loinc for o in getattr(fhir_map, "observations", []) if o.analyte]
+    loinc = ",".join(f"http://loinc.org|{c}" for c in dict.fromkeys(codes))
+    return {
+        "patient": f"Patient/{PATIENT}",
+        "medications": f"MedicationRequest?patient={PATIENT}&status=active",
+        "statements": f"MedicationStatement?patient={PATIENT}&status=active",
+        "labs": f"Observation?patient={PATIENT}&code={loinc}&_sort=-date&_count=100",
+        "conditions": f"Condition?patient={PATIENT}&clinical-status=active",
+    }
+
+
+def services(kb: KnowledgeBase, lang: str) -> dict[str, Any]:
+    """The discovery document: one entry per service and hook (the same id for both order
+    hooks, which the spec allows)."""
+    t = Translator(lang)
+    prefetch = prefetch_templates(kb)
+    return {
+        "services": [
+            {
+                "hook": hook,
+                "id": service.id,
+                "title": t(service.title),
+                "description": t(service.description),
+                "prefetch": prefetch,
+            }
+            for service in SERVICES.values()
+            for hook in service.hooks
+        ]
+    }
+
+
+# -- the request ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A checked call: its hook, patient, the draft orders (order hooks) and the raw request."""
+
+    service: Service
+    hook: str
+    hook_instance: str
+    patient_id: str
+    orders: list[dict[str, Any]]
+    body: Mapping[str, Any]
+
+
+def check_call(service_id: str, body: Any) -> Call:
+    """The request as a `Call`, or the first field that is not as the spec requires.
+
+    Raises:
+        CdsRequestError: not an object, an unknown hook for this service, a missing
+            hookInstance or patientId, draftOrders that are not a Bundle, fhirAuthorization
+            without fhirServer.
+    """
+    service = SERVICES[service_id]
+    if not isinstance(body, dict):
+        raise CdsRequestError("body", N_("a JSON object"), type(body).__name__)
+    hook = body.get("hook")
+    if hook not in service.hooks:
+        raise CdsRequestError("hook", " | ".join(service.hooks), repr(hook)[:60])
+    instance = body.get("hookInstance")
+    if not isinstance(instance, str) or not instance:
+        raise CdsRequestError("hookInstance", N_("a unique id (text)"), repr(instance)[:60])
+    context = body.get("context")
+    if not isinstance(context, dict):
+        raise CdsRequestError("context", N_("a JSON object"), type(context).__name__)
+    patient = context.get("patientId")
+    if not isinstance(patient, str) or not patient or "/" in patient:
+        raise CdsRequestError("context.patientId", N_("a FHIR Patient id"), repr(patient)[:60])
+    if body.get("fhirAuthorization") is not None and not body.get("fhirServer"):
+        raise CdsRequestError("fhirServer", N_("a URL (fhirAuthorization is given)"), "none")
+    for key in ("prefetch",):
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            raise CdsRequestError(key, N_("a JSON object"), type(body[key]).__name__)
+    orders: list[dict[str, Any]] = []
+    if hook in ORDER_HOOKS:
+        bundle = context.get("draftOrders")
+        entries = bundle.get("entry", []) if isinstance(bundle, dict) else None
+        if (
+            not isinstance(bundle, dict)
+            or bundle.get("resourceType") != "Bundle"
+            or not isinstance(entries, list)
+        ):
+            raise CdsRequestError("context.draftOrders", N_("a FHIR Bundle"), type(bundle).__name__)
+        orders = [
+            e["resource"]
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+        ]
+    return Call(service, hook, instance, patient, orders, body)
+
+
+# -- the prefetch -----------------------------------------------------------------------------
+
+Fetcher = Callable[[str, str, str | None], Any]  # (fhirServer, relative query, token) → JSON
+
+
+def fetch_fhir(server: str, query: str, token: str | None) -> Any:
+    """GET `query` on the EHR's FHIR server with its access token (JSON, time-limited)."""
+    request = urllib.request.Request(
+        f"{server.rstrip('/')}/{query}", headers={"Accept": "application/fhir+json"}
+    )
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=FHIR_TIMEOUT_S) as answer:
+        return json.loads(answer.read(FHIR_MAX_BYTES))
+
+
+def resolve_prefetch(
+    call: Call, templates: Mapping[str, str], fetch: Fetcher, *, allow_http: bool = False
+) -> dict[str, Any]:
+    """Each prefetch key's data: as sent; `None` when sent as null (no data); fetched from
+    `fhirServer` when absent (or an OperationOutcome, the client's error there).
+
+    Raises:
+        PrefetchMissingError: keys absent and no usable `fhirServer`, or the server failed.
+    """
+    sent = call.body.get("prefetch") or {}
+    out: dict[str, Any] = {}
+    missing = []
+    for key in templates:
+        if key in sent and not _is_outcome(sent[key]):
+            out[key] = sent[key]
+        else:
+            missing.append(key)
+    if not missing:
+        return out
+    server = call.body.get("fhirServer")
+    if not isinstance(server, str) or not (server.startswith("https://") or allow_http):
+        raise PrefetchMissingError(missing)
+    auth = call.body.get("fhirAuthorization") or {}
+    token = auth.get("access_token") if isinstance(auth, dict) else None
+    quoted = urllib.parse.quote(call.patient_id, safe="")
+    for key in missing:
+        query = templates[key].replace(PATIENT, quoted)
+        try:
+            out[key] = fetch(server, query, token if isinstance(token, str) else None)
+        except (OSError, ValueError):
+            raise PrefetchMissingError(missing) from None
+    return out
+
+
+def _is_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+# -- the call ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    base_url: str  # where the service is reached (links, card sources)
+    lang: str
+    as_of: date
+    launch_url: str | None = None  # a SMART launch URL for the card's smart link
+
+
+def respond(
+    call: Call, prefetch: Mapping[str, Any], kb: KnowledgeBase, settings: Settings
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The response `{"cards": [...]}` and each card's (uuid, type), for the feedback count."""
+    from mgadvisor.interop.cds_orders import interaction_cards
+
+    intake = _intake(prefetch, settings.as_of)
+    if call.hook in ORDER_HOOKS:
+        cards = interaction_cards(call, intake, kb, settings)
+    else:
+        ctx = _advise(intake, kb, settings, call.patient_id)
+        cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
+    types = [(c["uuid"], c["source"]["topic"]["code"]) for c in cards]
+    return {"cards": cards}, types
+
+
+def _intake(resources: Any, as_of: date) -> dict[str, Any]:
+    import importlib
+
+    try:  # TEMPORARY until H5 commits fhir_in.py
+        module = importlib.import_module("mgadvisor.interop.fhir_in")
+    except ImportError:
+        module = importlib.import_module("mgadvisor.interop._cds_standin")
+    mapped = module.intake_from_fhir(resources, as_of=as_of)
+    return dict(mapped.intake)
+
+
+def _advise(
+    intake: Mapping[str, Any], kb: KnowledgeBase, settings: Settings, patient_id: str
+) -> cds_cards.CardContext | None:
+    """The advice document as a card context; None when the FHIR data give no valid intake
+    (no birth date or no sex: the engine cannot advise, so there is no card)."""
+    from mgadvisor.errors import IntakeError
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.pipeline import advise_and_render
+
+    try:
+        parsed = parse_intake(dict(intake), kb)
+    except IntakeError:
+        return None
+    run = advise_and_render(parsed, kb, as_of=settings.as_of, lang=settings.lang)
+    return cds_cards.CardContext.of(
+        run.document,
+        base_url=settings.base_url,
+        patient_id=patient_id,
+        launch_url=settings.launch_url,
+    )

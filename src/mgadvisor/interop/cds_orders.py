@@ -1,0 +1,93 @@
+"""order-select / order-sign: interactions between magnesium and what is being ordered.
+
+The draft orders are read as if signed (status active) and added to the patient's active
+medicines; the engine finds the interactions with their spacing in hours. A card is shown for
+an interaction when magnesium is part of it (a magnesium product or medicine is active or
+ordered) and the order is involved (the interacting medicine or the magnesium is ordered).
+Which medicines are magnesium is the knowledge base's (`contains_magnesium` interactions).
+When a magnesium product is ordered, the contraindications of patient-view come along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mgadvisor.interop import cds_cards
+from mgadvisor.interop.cds_hooks import Call, Settings, _advise, _intake
+from mgadvisor.kb.base import KnowledgeBase
+
+ORDER_TYPES = ("MedicationRequest",)
+
+
+@dataclass(slots=True)
+class Order:
+    """One draft medication order and the intake entries it maps to."""
+
+    resource: dict[str, Any]
+    medications: list[dict[str, Any]] = field(default_factory=list)
+    products: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> set[str]:
+        """The names the engine knows these medicines by (name, else ATC code)."""
+        return {str(m.get("name") or m.get("atc")) for m in self.medications}
+
+
+def read_orders(call: Call, settings: Settings) -> list[Order]:
+    """Each draft MedicationRequest, mapped on its own (status read as active)."""
+    orders = []
+    for resource in call.orders:
+        if resource.get("resourceType") not in ORDER_TYPES:
+            continue
+        mapped = _intake({"order": {**resource, "status": "active"}}, settings.as_of)
+        orders.append(
+            Order(resource, list(mapped.get("medications", [])), list(mapped.get("products", [])))
+        )
+    return orders
+
+
+def magnesium_prefixes(kb: KnowledgeBase) -> tuple[str, ...]:
+    """ATC codes and prefixes of the medicines that are magnesium themselves."""
+    return tuple(a for i in kb.interactions.values() if i.contains_magnesium for a in i.atc)
+
+
+def interaction_cards(
+    call: Call, intake: Mapping[str, Any], kb: KnowledgeBase, settings: Settings
+) -> list[dict[str, Any]]:
+    """The cards of an order hook (see the module docstring)."""
+    orders = read_orders(call, settings)
+    if not orders:
+        return []
+    combined = dict(intake)
+    combined["medications"] = [*intake.get("medications", [])]
+    combined["medications"] += [m for o in orders for m in o.medications]
+    products = [p for o in orders for p in o.products]
+    if products:
+        combined["products"] = [*intake.get("products", []), *products]
+    ctx = _advise(combined, kb, settings, call.patient_id)
+    if ctx is None:
+        return []
+    mg = magnesium_prefixes(kb)
+    atc_of = {m["input"]: m.get("atc") or "" for m in ctx.document["medications"]}
+
+    def is_magnesium(inputs: set[str]) -> bool:
+        return any(atc_of.get(name, "").startswith(mg) for name in inputs if atc_of.get(name))
+
+    ordered_mg = [o for o in orders if o.products or is_magnesium(o.inputs)]
+    active_inputs = {str(m.get("name") or m.get("atc")) for m in intake.get("medications", [])}
+    active_mg = bool(intake.get("products")) or is_magnesium(active_inputs)
+    cards = []
+    for hit in ctx.document["interactions"]:
+        order = next((o for o in orders if hit["medication"] in o.inputs), None)
+        if not (ordered_mg or active_mg) or (order is None and not ordered_mg):
+            continue
+        target = order or ordered_mg[0]
+        cards.append(cds_cards.interaction_card(ctx, hit, target.resource))
+    if ordered_mg:
+        doc = ctx.document
+        referral = cds_cards.referral_card(ctx)
+        cards += [referral] if referral is not None else []
+        cards += cds_cards.warning_cards(ctx, [*doc.get("actions", []), *doc.get("warnings", [])])
+    return cards

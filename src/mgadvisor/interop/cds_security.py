@@ -1,0 +1,274 @@
+"""Whom the CDS Hooks service trusts: the EHR's signed JWT on every call (CDS Hooks 2.0.1,
+"Trusting CDS Clients").
+
+    Authorization: Bearer <JWT>
+      header  alg (asymmetric only), kid, typ JWT, jku (optional)
+      payload iss (allowlisted), aud (= the service's URL), exp, iat, jti (never twice)
+
+Which clients: `MGADVISOR_CDS_CLIENTS` names a JSON file
+``{"<iss>": {"keys": [<public JWK>, ...]}}`` or ``{"<iss>": {"jku": "https://..."}}`` (a key set
+fetched over https, only from that URL, cached, with a timeout). `MGADVISOR_CDS_PROFILE=
+development` also trusts the public CDS Hooks sandbox (its ES384 key is vendored in
+`cds_sandbox_jwks.json`; its private key is public too, so never in production).
+
+Errors: :class:`CdsAuthError` carries a msgid and its parameters (translated by the web adapter);
+it never quotes the token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from mgadvisor.i18n import N_
+
+ENV_CLIENTS = "MGADVISOR_CDS_CLIENTS"
+ENV_PROFILE = "MGADVISOR_CDS_PROFILE"
+SANDBOX_ISS = "https://sandbox.cds-hooks.org"
+SANDBOX_JWKS = Path(__file__).resolve().parent / "cds_sandbox_jwks.json"
+# The spec asks for asymmetric algorithms (ES384 and RS384 recommended); never `none` or HMAC.
+ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+LEEWAY_S = 10  # clock difference tolerated between the EHR and this server
+MAX_LIFETIME_S = 3600  # a token valid longer is refused: the replay cache must outlive it
+JKU_TIMEOUT_S = 3.0
+JKU_CACHE_S = 3600.0
+REPLAY_CACHE_MAX = 100_000
+
+
+class CdsAuthError(Exception):
+    """A call the service does not trust: `msgid` (English, translated at the edge) + params."""
+
+    def __init__(self, msgid: str, **params: Any) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """One trusted EHR: its issuer and either its public keys or the one URL of its key set."""
+
+    iss: str
+    keys: tuple[Mapping[str, Any], ...] = ()
+    jku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a verified token says (no patient data: who called, for which URL, until when)."""
+
+    iss: str
+    jti: str
+    exp: int
+    aud: str
+    tenant: str | None = None
+
+
+def load_clients(env: Mapping[str, str] | None = None) -> dict[str, Client]:
+    """The trusted clients of the environment: the file in MGADVISOR_CDS_CLIENTS, plus the
+    sandbox with MGADVISOR_CDS_PROFILE=development.
+
+    Raises:
+        CdsAuthError: the file is missing, not JSON, or not of the documented shape.
+    """
+    env = os.environ if env is None else env
+    clients: dict[str, Client] = {}
+    profile = env.get(ENV_PROFILE, "").strip()
+    if profile not in ("", "production", "development"):
+        raise CdsAuthError(
+            N_("{name}: expected 'development' or 'production', got '{given}'"),
+            name=ENV_PROFILE,
+            given=profile[:40],
+        )
+    if profile == "development":
+        sandbox = json.loads(SANDBOX_JWKS.read_text(encoding="utf-8"))
+        clients[SANDBOX_ISS] = Client(SANDBOX_ISS, keys=tuple(sandbox["keys"]))
+    path = env.get(ENV_CLIENTS, "").strip()
+    if path:
+        clients.update(_clients_file(Path(path)))
+    return clients
+
+
+def _clients_file(path: Path) -> dict[str, Client]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise CdsAuthError(
+            N_("{name}: expected a readable JSON file, got '{given}'"),
+            name=ENV_CLIENTS,
+            given=str(path),
+        ) from None
+    if not isinstance(data, dict):
+        raise CdsAuthError(N_("{name}: expected an object of issuers"), name=ENV_CLIENTS)
+    clients = {}
+    for iss, spec in data.items():
+        keys = spec.get("keys") if isinstance(spec, dict) else None
+        jku = spec.get("jku") if isinstance(spec, dict) else None
+        if isinstance(keys, list) and keys and all(isinstance(k, dict) for k in keys):
+            clients[iss] = Client(iss, keys=tuple(keys))
+        elif isinstance(jku, str) and jku.startswith("https://"):
+            clients[iss] = Client(iss, jku=jku)
+        else:
+            raise CdsAuthError(
+                N_('{name}: issuer \'{iss}\' needs "keys" (a list of JWKs) or "jku" (https)'),
+                name=ENV_CLIENTS,
+                iss=str(iss)[:200],
+            )
+    return clients
+
+
+class ReplayCache:
+    """The `jti`s seen, each kept until its token expires (thread-safe, bounded)."""
+
+    def __init__(self, limit: int = REPLAY_CACHE_MAX) -> None:
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def first_use(self, iss: str, jti: str, exp: float, now: float) -> bool:
+        """True the first time (iss, jti) is seen; False for a replay (or a full cache)."""
+        with self._lock:
+            if len(self._seen) >= self._limit:
+                self._seen = {k: v for k, v in self._seen.items() if v + LEEWAY_S >= now}
+                if len(self._seen) >= self._limit:
+                    return False  # refuse rather than forget a jti that may come again
+            key = (iss, jti)
+            if key in self._seen:
+                return False
+            self._seen[key] = exp
+            return True
+
+
+@dataclass
+class KeySets:
+    """Key sets fetched from allowlisted `jku` URLs, cached for JKU_CACHE_S."""
+
+    cache: dict[str, tuple[float, tuple[Mapping[str, Any], ...]]] = field(default_factory=dict)
+
+    def keys(self, url: str, now: float) -> tuple[Mapping[str, Any], ...]:
+        cached = self.cache.get(url)
+        if cached is not None and now - cached[0] < JKU_CACHE_S:
+            return cached[1]
+        if not url.startswith("https://"):  # also checked when the file is read
+            raise CdsAuthError(N_("the key set URL must use https"))
+        try:
+            with urllib.request.urlopen(url, timeout=JKU_TIMEOUT_S) as answer:
+                found = json.loads(answer.read(1_000_000))["keys"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CdsAuthError(N_("the client's key set could not be read")) from None
+        keys = tuple(k for k in found if isinstance(k, dict))
+        self.cache[url] = (now, keys)
+        return keys
+
+
+class Verifier:
+    """Checks a client's bearer token against the allowlist; one per app."""
+
+    def __init__(self, clients: Mapping[str, Client]) -> None:
+        self.clients = dict(clients)
+        self.replays = ReplayCache()
+        self.key_sets = KeySets()
+
+    def verify(self, authorization: str | None, audience: str, now: float | None = None) -> Claims:
+        """The claims of a valid, trusted, fresh, first-used token for `audience`.
+
+        Raises:
+            CdsAuthError: no token, a token of an unknown issuer or key, a symmetric or unknown
+                algorithm, a bad signature, another audience, expired, or seen before.
+        """
+        now = time.time() if now is None else now
+        token = _bearer(authorization)
+        header, unverified = _peek(token)
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
+            raise CdsAuthError(
+                N_("token algorithm: expected one of {allowed}, got '{given}'"),
+                allowed=", ".join(ALGORITHMS),
+                given=str(alg)[:20],
+            )
+        iss = unverified.get("iss")
+        client = self.clients.get(iss) if isinstance(iss, str) else None
+        if client is None:
+            raise CdsAuthError(N_("token issuer is not a trusted CDS client"))
+        key = self._key(client, header, now)
+        claims = _decode(token, key, alg, audience, now)
+        exp, iat = int(claims["exp"]), int(claims["iat"])
+        if exp - iat > MAX_LIFETIME_S:
+            raise CdsAuthError(
+                N_("token lifetime: expected at most {seconds} seconds"), seconds=MAX_LIFETIME_S
+            )
+        jti = str(claims["jti"])
+        if not self.replays.first_use(client.iss, jti, exp, now):
+            raise CdsAuthError(N_("token already used (jti seen before)"))
+        tenant = claims.get("tenant")
+        return Claims(client.iss, jti, exp, audience, tenant if isinstance(tenant, str) else None)
+
+    def _key(self, client: Client, header: Mapping[str, Any], now: float) -> Any:
+        """The client's public key named by the header's `kid` (the only key if none is named)."""
+        if client.jku is not None:
+            jku = header.get("jku")
+            if jku is not None and jku != client.jku:
+                raise CdsAuthError(N_("token jku is not the client's allowlisted key set URL"))
+            keys = self.key_sets.keys(client.jku, now)
+        else:
+            keys = client.keys
+        kid = header.get("kid")
+        chosen = [k for k in keys if k.get("kid") == kid] if kid else list(keys)[:1]
+        if len(chosen) != 1 or (not kid and len(keys) > 1):
+            raise CdsAuthError(N_("token kid does not name a key of the client"))
+        try:
+            return jwt.PyJWK(dict(chosen[0])).key
+        except (jwt.PyJWKError, jwt.InvalidKeyError):
+            raise CdsAuthError(N_("the client's key is not a usable public key")) from None
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise CdsAuthError(N_("Authorization: expected 'Bearer <JWT>'"))
+    return token.strip()
+
+
+def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and payload before the signature is checked: only to choose the key."""
+    try:
+        header = jwt.get_unverified_header(token)
+        payload = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise CdsAuthError(N_("Authorization: the token is not a JWT")) from None
+    return header, payload
+
+
+def _decode(token: str, key: Any, alg: str, audience: str, now: float) -> dict[str, Any]:
+    """The payload after checking the signature, aud, exp and the required claims."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=audience,
+            leeway=LEEWAY_S,
+            options={"require": ["iss", "aud", "exp", "iat", "jti"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise CdsAuthError(N_("token expired")) from None
+    except jwt.InvalidAudienceError:
+        raise CdsAuthError(
+            N_("token aud: expected the service's URL {url}"), url=audience
+        ) from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise CdsAuthError(N_("token: claim '{claim}' is missing"), claim=exc.claim) from None
+    except jwt.PyJWTError:
+        raise CdsAuthError(N_("token signature does not verify")) from None
+    if claims["exp"] + LEEWAY_S < now:  # PyJWT checks against its own clock
+        raise CdsAuthError(N_("token expired"))
+    return claims

@@ -1,0 +1,386 @@
+"""CDS Hooks over HTTP (thin): discovery, service calls, feedback, CORS for the EHR's origins.
+
+    GET     /cds-services                           discovery (no patient data, no token)
+    POST    /cds-services/{id}                      a hook call: JWT → prefetch → engine → cards
+    POST    /cds-services/{id}/feedback             accepted / overridden, stored (cds_feedback)
+    GET     /cds-services/{id}/feedback/summary     counts per card type and outcome
+    OPTIONS /cds-services...                        CORS preflight (MGADVISOR_CDS_ORIGINS only)
+
+Every POST and the summary need the EHR's signed JWT (interop/cds_security.py), `aud` the URL
+called (MGADVISOR_CDS_BASE_URL + path when set: the address the EHR uses, behind a proxy too).
+Each call is written to the audit log (event `cds.call`) when the records database is there.
+Settings: MGADVISOR_CDS_LANG (nl|en, the cards' language unless `?lang=` or Accept-Language
+asks), MGADVISOR_CDS_LAUNCH_URL (a SMART launch URL: cards get a `smart` link),
+MGADVISOR_CDS_CLIENTS / MGADVISOR_CDS_PROFILE (who is trusted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from mgadvisor.i18n import LANGS, N_, Translator
+from mgadvisor.interop import cds_hooks
+from mgadvisor.interop.cds_cards import IssuedCards
+from mgadvisor.interop.cds_security import CdsAuthError, Verifier, load_clients
+
+log = logging.getLogger("mgadvisor.web")
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
+ENV_ORIGINS = "MGADVISOR_CDS_ORIGINS"
+CORS_MAX_AGE = "600"
+
+
+@dataclass
+class CdsState:
+    """The service's per-app state: whom it trusts, which cards it handed out, its settings."""
+
+    verifier: Verifier
+    issued: IssuedCards
+    origins: frozenset[str]
+    lang: str | None
+    base_url: str | None
+    launch_url: str | None
+    development: bool
+
+
+def cds_state(request: Request) -> CdsState:
+    """The app's CDS state, read from the environment on first use."""
+    state: CdsState | None = getattr(request.app.state, "cds", None)
+    if state is None:
+        env = os.environ
+        origins = {o.strip().rstrip("/") for o in env.get(ENV_ORIGINS, "").split(",")} - {""}
+        lang = env.get("MGADVISOR_CDS_LANG", "").strip()
+        try:
+            clients = load_clients(env)
+        except CdsAuthError as exc:  # a broken configuration: trust nobody, and say why
+            log.error("CDS Hooks: %s", exc.msgid.format(**exc.params))
+            clients = {}
+        state = CdsState(
+            verifier=Verifier(clients),
+            issued=IssuedCards(),
+            origins=frozenset(origins),
+            lang=lang if lang in LANGS else None,
+            base_url=env.get("MGADVISOR_CDS_BASE_URL", "").strip().rstrip("/") or None,
+            launch_url=env.get("MGADVISOR_CDS_LAUNCH_URL", "").strip() or None,
+            development=env.get("MGADVISOR_CDS_PROFILE", "").strip() == "development",
+        )
+        request.app.state.cds = state
+    return state
+
+
+def _lang(request: Request, state: CdsState) -> str:
+    """?lang=, then an Accept-Language naming one of ours, then the setting, then Dutch."""
+    from mgadvisor.web.app import chosen_lang
+
+    asked = request.query_params.get("lang")
+    if asked in LANGS:
+        return asked
+    header = request.headers.get("accept-language", "")
+    for part in header.split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LANGS:
+            return code
+    return state.lang or chosen_lang(request) or "nl"
+
+
+def _base(request: Request, state: CdsState) -> str:
+    return state.base_url or str(request.base_url).rstrip("/")
+
+
+def _cors(request: Request, state: CdsState, response: Response) -> Response:
+    origin = request.headers.get("origin", "").rstrip("/")
+    if origin and origin in state.origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _error(
+    request: Request,
+    state: CdsState,
+    status: int,
+    summary: str,
+    errors: list[Any] | None = None,
+    **params: Any,
+) -> Response:
+    from mgadvisor.web.app import error_body
+
+    t = Translator(_lang(request, state))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = error_body(t(summary, **params), errors)
+    return _cors(request, state, JSONResponse(body, status, headers))
+
+
+def _verify(request: Request, state: CdsState, *auds: str) -> Any:
+    """The token's claims for the first audience it names, or a CdsAuthError."""
+    error: CdsAuthError | None = None
+    for aud in auds:
+        try:
+            return state.verifier.verify(request.headers.get("authorization"), aud)
+        except CdsAuthError as exc:
+            error = exc
+            if "aud" not in exc.msgid:
+                break
+    assert error is not None
+    raise error
+
+
+def _auth_error(request: Request, state: CdsState, exc: CdsAuthError) -> Response:
+    t = Translator(_lang(request, state))
+    problem = {"loc": ["header", "authorization"], "msg": t(exc.msgid, **exc.params)}
+    return _error(request, state, 401, N_("the CDS client is not trusted"), [problem])
+
+
+@router.options("")
+@router.options("/{rest:path}")
+def preflight(request: Request) -> Response:
+    """CORS preflight: allowed for the configured EHR origins only."""
+    state = cds_state(request)
+    origin = request.headers.get("origin", "").rstrip("/")
+    if origin not in state.origins:
+        return Response(status_code=403)
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+            "Vary": "Origin",
+        },
+    )
+
+
+@router.get("")
+def discovery(request: Request) -> Response:
+    """The services, their hooks and prefetch templates (no patient data: no token needed)."""
+    from mgadvisor.kb import load_knowledge
+
+    state = cds_state(request)
+    body = cds_hooks.services(load_knowledge(), _lang(request, state))
+    return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise cds_hooks.CdsRequestError("body", N_("valid JSON"), N_("a syntax error")) from None
+
+
+@router.post("/{service_id}")
+async def call(request: Request, service_id: str) -> Response:
+    """A hook call: the token, the request, the prefetch (412 when missing), then the cards."""
+    from mgadvisor.web.workers import engine_pool
+
+    state = cds_state(request)
+    if service_id not in cds_hooks.SERVICES:
+        return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
+    base = _base(request, state)
+    try:
+        claims = _verify(request, state, f"{base}/cds-services/{service_id}")
+    except CdsAuthError as exc:
+        return _auth_error(request, state, exc)
+    t = Translator(_lang(request, state))
+    try:
+        checked = cds_hooks.check_call(service_id, await _json_body(request))
+    except cds_hooks.CdsRequestError as exc:
+        problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
+        return _error(request, state, 400, N_("not a CDS Hooks request"), [problem])
+    settings = cds_hooks.Settings(base, t.lang, date.today(), state.launch_url)
+    try:
+        body, types = await engine_pool(request).run(_answer, checked, settings, state.development)
+    except cds_hooks.PrefetchMissingError as exc:
+        _audit(request, claims.iss, checked, "failure", 0)
+        return _error(
+            request,
+            state,
+            412,
+            N_("prefetch missing and no FHIR server to fetch it: {keys}"),
+            keys=", ".join(exc.keys),
+        )
+    for card_uuid, card_type in types:
+        state.issued.add(card_uuid, service_id, card_type)
+    _audit(request, claims.iss, checked, "success", len(types))
+    return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
+
+
+def _answer(
+    checked: cds_hooks.Call, settings: cds_hooks.Settings, development: bool
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    from mgadvisor.kb import load_knowledge
+
+    kb = load_knowledge()
+    templates = cds_hooks.prefetch_templates(kb)
+    prefetch = cds_hooks.resolve_prefetch(
+        checked, templates, cds_hooks.fetch_fhir, allow_http=development
+    )
+    return cds_hooks.respond(checked, prefetch, kb, settings)
+
+
+def _audit(request: Request, iss: str, checked: cds_hooks.Call, outcome: str, cards: int) -> None:
+    """One audit record per call (NEN 7513), when the app has a records database: the EHR's
+    patient id as the object, the client's iss and the hook in the details."""
+    engine = getattr(request.app.state, "records_engine", None)
+    if engine is None:
+        return
+    from mgadvisor.records import audit
+    from mgadvisor.records.database import session_scope
+
+    protocol = "cds-client" if "cds-client" in audit.PROTOCOLS else "system"
+    where = request.client.host if request.client else None
+    actor = audit.Actor(user_id=None, role=None, access_point=where, protocol=protocol)
+    details = {
+        "iss": iss,
+        "service": checked.service.id,
+        "hook": checked.hook,
+        "hookInstance": checked.hook_instance[:100],
+        "cards": cards,
+    }
+    with session_scope(engine) as session:
+        audit.record(
+            session,
+            actor,
+            "cds.call",
+            "E",
+            outcome=outcome,
+            object_type="Patient",
+            object_id=checked.patient_id,
+            details=details,
+        )
+
+
+# -- feedback ---------------------------------------------------------------------------------
+
+
+def _records_engine(request: Request) -> Any:
+    engine = getattr(request.app.state, "records_engine", None)
+    if engine is None:
+        from mgadvisor.records.database import make_engine
+
+        engine = request.app.state.records_engine = make_engine()
+    return engine
+
+
+@router.post("/{service_id}/feedback")
+async def feedback(request: Request, service_id: str) -> Response:
+    """Store each outcome (accepted with its suggestions, overridden with the reason's code)."""
+    state = cds_state(request)
+    if service_id not in cds_hooks.SERVICES:
+        return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
+    base = _base(request, state)
+    url = f"{base}/cds-services/{service_id}"
+    try:
+        claims = _verify(request, state, f"{url}/feedback", url)
+        items = _feedback_items(await _json_body(request))
+    except CdsAuthError as exc:
+        return _auth_error(request, state, exc)
+    except cds_hooks.CdsRequestError as exc:
+        t = Translator(_lang(request, state))
+        problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
+        return _error(request, state, 400, N_("not CDS Hooks feedback"), [problem])
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(_store, _records_engine(request), state, service_id, claims.iss, items)
+    return _cors(request, state, Response(status_code=200))
+
+
+def _feedback_items(body: Any) -> list[dict[str, Any]]:
+    """The feedback list, each item checked: card, outcome, outcomeTimestamp."""
+    items = body.get("feedback") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or len(items) > 100:
+        raise cds_hooks.CdsRequestError(
+            "feedback", N_("a list of 1 to 100 items"), repr(items)[:60]
+        )
+    for n, item in enumerate(items):
+        where = f"feedback.{n}"
+        if not isinstance(item, dict) or not isinstance(item.get("card"), str):
+            raise cds_hooks.CdsRequestError(f"{where}.card", N_("a card uuid"), "none")
+        if item.get("outcome") not in ("accepted", "overridden"):
+            given = repr(item.get("outcome"))[:40]
+            raise cds_hooks.CdsRequestError(f"{where}.outcome", "accepted | overridden", given)
+        try:
+            datetime.fromisoformat(str(item.get("outcomeTimestamp")).replace("Z", "+00:00"))
+        except ValueError:
+            given = repr(item.get("outcomeTimestamp"))[:40]
+            raise cds_hooks.CdsRequestError(
+                f"{where}.outcomeTimestamp", N_("an ISO 8601 time"), given
+            ) from None
+    return items
+
+
+def _store(engine: Any, state: CdsState, service_id: str, iss: str, items: list[Any]) -> None:
+    from mgadvisor.records.database import session_scope
+    from mgadvisor.records.models import CdsFeedback
+
+    with session_scope(engine) as session:
+        for item in items:
+            reason = (item.get("overrideReason") or {}).get("reason") or {}
+            accepted = [
+                s.get("id") for s in item.get("acceptedSuggestions") or [] if isinstance(s, dict)
+            ]
+            when = datetime.fromisoformat(str(item["outcomeTimestamp"]).replace("Z", "+00:00"))
+            session.add(
+                CdsFeedback(
+                    service_id=service_id,
+                    card_uuid=item["card"][:100],
+                    card_type=state.issued.card_type(item["card"], service_id),
+                    outcome=item["outcome"],
+                    override_reason=str(reason.get("code"))[:200] if reason.get("code") else None,
+                    accepted_suggestions=json.dumps(accepted) if accepted else None,
+                    outcome_at=when if when.tzinfo else when.replace(tzinfo=UTC),
+                    client_iss=iss[:300],
+                )
+            )
+
+
+@router.get("/{service_id}/feedback/summary")
+def feedback_summary(request: Request, service_id: str) -> Response:
+    """How often each card type was accepted or overridden (and why): counts only."""
+    from sqlalchemy import select
+
+    from mgadvisor.records.database import session_scope
+    from mgadvisor.records.models import CdsFeedback
+
+    state = cds_state(request)
+    if service_id not in cds_hooks.SERVICES:
+        return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
+    try:
+        _verify(
+            request, state, f"{_base(request, state)}/cds-services/{service_id}/feedback/summary"
+        )
+    except CdsAuthError as exc:
+        return _auth_error(request, state, exc)
+    query = select(CdsFeedback.card_type, CdsFeedback.outcome, CdsFeedback.override_reason)
+    with session_scope(_records_engine(request)) as session:
+        rows = session.execute(query.where(CdsFeedback.service_id == service_id)).all()
+    counts: dict[str, Counter[str]] = {}
+    for card_type, outcome, reason in rows:
+        counter = counts.setdefault(card_type or "unknown", Counter())
+        counter[outcome] += 1
+        if reason:
+            counter[f"overridden:{reason}"] += 1
+    body = {
+        "service": service_id,
+        "card_types": [
+            {
+                "card_type": card_type,
+                "accepted": c["accepted"],
+                "overridden": c["overridden"],
+                "override_reasons": {
+                    k.split(":", 1)[1]: v for k, v in sorted(c.items()) if ":" in k
+                },
+            }
+            for card_type, c in sorted(counts.items())
+        ],
+    }
+    return _cors(request, state, JSONResponse(body))
