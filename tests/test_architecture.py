@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
     "foods.importers": 6,
     "schemas": 6,
     "records": 6,  # practice records (issue 13): uses the core, the core never uses it
+    "interop": 6,  # FHIR in/out, CDS Hooks (issue 14): an adapter beside cli and web
     "cli": 7,
     "web": 7,
     "_help": 7,  # the root --help, pre-rendered (part of the command line)

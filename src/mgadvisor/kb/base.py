@@ -35,6 +35,7 @@ class KnowledgeBase:
     foods: dict[str, m.Food]
     portions: dict[str, m.Portion]
     ffq: m.Ffq
+    fhir_map: m.FhirMap = field(default_factory=m.FhirMap)  # FHIR codes → intake
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property

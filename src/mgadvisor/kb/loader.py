@@ -232,6 +232,7 @@ class _Loader:
         )
         safety = self._one("safety.yaml", "-", self._yaml("safety.yaml"), m.SafetyData)
         ffq = self._one("ffq.yaml", "-", self._yaml("ffq.yaml"), m.Ffq)
+        fhir_map = self._one("fhir_map.yaml", "-", self._yaml("fhir_map.yaml"), m.FhirMap)
         medicines = self._rows("medicines.csv", m.MedicineName, "name")
         foods = self._by_code("foods.csv", self._rows("foods.csv", m.Food, "code"))
         portions = self._by_code("portions.csv", self._rows("portions.csv", m.Portion, "code"))
@@ -261,6 +262,7 @@ class _Loader:
             portions=portions,
             ffq=ffq
             or m.Ffq.model_construct(title=m.Text(nl="-", en="-"), frequencies=[], items=[]),
+            fhir_map=fhir_map or m.FhirMap(),
         )
         parsed_all = meta is not None and values is not None and safety is not None
         self.problems.extend(p for p in cross_check(kb) if parsed_all or p.entry != "authorities")
@@ -421,6 +423,7 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
         _check_defaults,
         _check_urgency,
         _check_alarms,
+        _check_fhir_map,
     )
     for check in checks:
         check(chk)
@@ -435,6 +438,7 @@ def _check_citations(chk: _Checker) -> None:
     chk.citations("reference_values.yaml", "-", kb.reference_values)
     chk.citations("ffq.yaml", "-", kb.ffq)
     chk.citations("safety.yaml", "-", kb.safety)
+    chk.citations("fhir_map.yaml", "-", kb.fhir_map)
     for question in kb.ffq.items:
         for i, part in enumerate(question.foods):
             chk.unknown(
@@ -608,6 +612,37 @@ def _check_alarms(chk: _Checker) -> None:
                         )
                 else:
                     chk.unknown("alarms.yaml", alarm.code, field, kind, [*kinds, "atc"], "kind")
+
+
+def _check_fhir_map(chk: _Checker) -> None:
+    """Every FHIR code maps to something that exists, and no code is given twice."""
+    kb, fmap, file = chk.kb, chk.kb.fhir_map, "fhir_map.yaml"
+    lab_loinc = {code: lab.code for lab in kb.labs.values() for code in lab.loinc}
+    units = {u for lab in kb.labs.values() for u in lab.units} | {"kg", "cm", "wk"}
+    atcs = {row.atc for row in kb.medicines}
+    keys: list[tuple[str, str]] = [(o.loinc, "loinc") for o in fmap.observations]
+    keys += [(u.ucum, "ucum") for u in fmap.units]
+    keys += [(c.snomed, "snomed") for c in fmap.conditions]
+    keys += [(x.rxnorm, "rxnorm") for x in fmap.medications]
+    seen: set[tuple[str, str]] = set()
+    for key in keys:
+        if key in seen or (key[1] == "loinc" and key[0] in lab_loinc):
+            chk.problems.append(Problem(file, key[0], key[1], "code given twice (or in labs.yaml)"))
+        seen.add(key)
+    for obs in fmap.observations:
+        if (obs.analyte is None) == (obs.person is None):
+            chk.problems.append(Problem(file, obs.loinc, "analyte", "give analyte or person"))
+        if obs.analyte is not None:
+            chk.unknown(file, obs.loinc, "analyte", obs.analyte, kb.labs, "lab analyte")
+    for unit in fmap.units:
+        chk.unknown(file, unit.ucum, "unit", unit.unit, units, "intake unit")
+    for cond in fmap.conditions:
+        if (cond.condition is None) == (cond.person is None):
+            chk.problems.append(Problem(file, cond.snomed, "condition", "give condition or person"))
+        if cond.condition is not None:
+            chk.unknown(file, cond.snomed, "condition", cond.condition, kb.conditions, "condition")
+    for med in fmap.medications:
+        chk.unknown(file, med.rxnorm, "atc", med.atc, atcs, "ATC code of medicines.csv")
 
 
 def _check_compounds(kb: KnowledgeBase) -> Iterator[Problem]:

@@ -627,3 +627,54 @@ class Message(Text):
 class Meta(Model):
     version: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
     title: Text
+
+
+# --- FHIR mapping (fhir_map.yaml) -----------------------------------------------------------
+
+
+class FhirObservationCode(Model):
+    """A LOINC code beyond those of labs.yaml: a lab analyte or a person field it fills."""
+
+    loinc: Annotated[str, StringConstraints(pattern=r"^\d{1,7}-\d$")]
+    display: NonEmpty
+    analyte: Code | None = None  # a labs.yaml code
+    person: Literal["weight_kg", "height_cm", "pregnancy_week", "pregnant", "lactating"] | None = (
+        None
+    )
+    sources: Sources
+
+
+class FhirUnit(Model):
+    """A UCUM unit (as in Quantity.code, or its common printed form) and the intake's unit."""
+
+    ucum: NonEmpty
+    unit: NonEmpty
+    sources: Sources
+
+
+class FhirConditionCode(Model):
+    """A SNOMED CT concept: an intake condition, or a person's state (pregnant, lactating)."""
+
+    snomed: Annotated[str, StringConstraints(pattern=r"^\d{6,18}$")]
+    display: NonEmpty
+    condition: Code | None = None  # a conditions.yaml code
+    person: Literal["pregnant", "not_pregnant", "lactating"] | None = None
+    sources: Sources
+
+
+class FhirMedicationCode(Model):
+    """An RxNorm concept (RxCUI) and the ATC code it stands for."""
+
+    rxnorm: Annotated[str, StringConstraints(pattern=r"^\d{1,10}$")]
+    display: NonEmpty
+    atc: AtcCode
+    sources: Sources
+
+
+class FhirMap(Model):
+    """How coded FHIR data (LOINC, UCUM, SNOMED CT, RxNorm) maps onto an intake."""
+
+    observations: list[FhirObservationCode] = Field(default_factory=list)
+    units: list[FhirUnit] = Field(default_factory=list)
+    conditions: list[FhirConditionCode] = Field(default_factory=list)
+    medications: list[FhirMedicationCode] = Field(default_factory=list)

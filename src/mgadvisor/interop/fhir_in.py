@@ -1,0 +1,302 @@
+"""FHIR R4B in: a Bundle, a list of resources or a CDS Hooks prefetch map → an intake.
+
+:func:`intake_from_fhir` reads the Patient (sex, age from birthDate on `as_of`),
+Observations (labs by LOINC, weight, height, pregnancy), Conditions (SNOMED CT) and
+MedicationStatements/MedicationRequests (ATC, RxNorm, name) into an intake that
+``Intake.model_validate`` accepts. Whatever could not be used is listed in
+``FhirIntake.unmapped`` with the reason, never dropped silently. The codes come from the
+knowledge base (labs.yaml, fhir_map.yaml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from mgadvisor.errors import IntakeError, quote
+from mgadvisor.i18n import N_
+from mgadvisor.interop.fhir_collect import Collected, collect
+from mgadvisor.interop.fhir_common import SNOMED, Resource, Unmapped, codings, first_code, unmapped
+from mgadvisor.interop.fhir_labs import range_dropped, read_observations
+from mgadvisor.interop.fhir_meds import read_medications
+from mgadvisor.kb.base import KnowledgeBase
+
+__all__ = ["FhirIntake", "Unmapped", "intake_from_fhir"]
+
+USED_CLINICAL = ("active", "recurrence", "relapse")
+NOT_USED_VERIFICATION = ("refuted", "entered-in-error")
+LIFE_STAGE_AGES = (10, 60)  # the intake accepts pregnancy and lactation only at these ages
+MAX_PRUNE_ROUNDS = 8
+
+
+@dataclass(slots=True)
+class FhirIntake:
+    """The intake read from FHIR data, what could not be used, and where each part came from.
+
+    `sources` maps an intake path ("person", "labs[0]", "conditions[1]", "medications[0]")
+    to the reference of the resource it came from (fullUrl, else ``Type/id``).
+    """
+
+    intake: dict[str, Any]
+    unmapped: list[Unmapped] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    patient_ref: str | None = None
+
+
+def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = None) -> FhirIntake:
+    """Read a Bundle dict, a list of resources or a CDS Hooks prefetch map into an intake.
+
+    Raises:
+        IntakeError: no usable Patient (none, no birthDate, gender not female/male), or
+            `resources` is not FHIR data; the path names what was expected.
+    """
+    if kb is None:
+        from mgadvisor.kb import load_knowledge
+
+        kb = load_knowledge()
+    found = collect(resources)
+    patient, others = _patient(found)
+    result = FhirIntake({}, list(found.unmapped), patient_ref=found.ref(patient))
+    result.unmapped += [unmapped(p, "Patient", "other_patient") for p in others]
+    mine = _for_patient(found, patient, result.unmapped)
+    person = _person(patient, as_of)
+    result.sources["person"] = found.ref(patient)
+    _add_observations(kb, found, mine.get("Observation", []), person, result)
+    _add_conditions(kb, found, mine.get("Condition", []), person, result)
+    meds = mine.get("MedicationStatement", []) + mine.get("MedicationRequest", [])
+    read, report = read_medications(kb, meds, found.of("Medication"), as_of)
+    result.unmapped += report
+    result.intake["medications"] = [med for med, _ in read]
+    for i, (_, res) in enumerate(read):
+        result.sources[f"medications[{i}]"] = found.ref(res)
+    _life_stage(person, result)
+    result.intake = {"person": person, **{k: v for k, v in result.intake.items() if v}}
+    _prune(kb, result)
+    return result
+
+
+def _patient(found: Collected) -> tuple[Resource, list[Resource]]:
+    patients = found.of("Patient")
+    if not patients:
+        raise IntakeError(
+            "Patient", N_("a Patient resource with birthDate and gender"), N_("nothing")
+        )
+    return patients[0], patients[1:]
+
+
+def _for_patient(
+    found: Collected, patient: Resource, report: list[Unmapped]
+) -> dict[str, list[Resource]]:
+    """The resources about `patient` (or about no one in particular), by type."""
+    own = {found.ref(patient), f"Patient/{patient.get('id')}"}
+    out: dict[str, list[Resource]] = {}
+    for kind in ("Observation", "Condition", "MedicationStatement", "MedicationRequest"):
+        for res in found.of(kind):
+            ref = (res.get("subject") or res.get("patient") or {}).get("reference")
+            if (
+                isinstance(ref, str)
+                and ref not in own
+                and not any(ref.endswith("/" + o) for o in own if not o.startswith("urn:"))
+            ):
+                report.append(unmapped(res, f"{kind}.subject", "other_patient"))
+                continue
+            out.setdefault(kind, []).append(res)
+    return out
+
+
+def _person(patient: Resource, as_of: date) -> dict[str, Any]:
+    gender = patient.get("gender")
+    if gender not in ("female", "male"):
+        raise IntakeError(
+            "Patient.gender", N_("female or male"), quote(gender) if gender else N_("nothing")
+        )
+    born = patient.get("birthDate")
+    if not isinstance(born, str):
+        raise IntakeError("Patient.birthDate", N_("a birth date"), N_("nothing"))
+    age = age_on(born, as_of)
+    if age is None:
+        raise IntakeError(
+            "Patient.birthDate", N_("a birth date before the advice date"), N_("a later date")
+        )
+    return {"age": age, "sex": gender}
+
+
+def age_on(born: str, as_of: date) -> float | None:
+    """Age in whole years on `as_of` (a year with two decimals under 2 years), or None when
+    born after `as_of`. A birthDate of only a year or year-month counts from its first day.
+
+    Example:
+        >>> age_on("1954-12-02", date(2026, 12, 1))
+        71
+        >>> age_on("1954-12-01", date(2026, 12, 1))
+        72
+    """
+    parts = [int(p) for p in born.split("-")] + [1, 1]
+    birth = date(parts[0], parts[1], parts[2])
+    if birth > as_of:
+        return None
+    years = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
+    if years >= 2:
+        return years
+    return round((as_of - birth).days / 365.25, 2)
+
+
+def _add_observations(
+    kb: KnowledgeBase,
+    found: Collected,
+    obs: list[Resource],
+    person: dict[str, Any],
+    result: FhirIntake,
+) -> None:
+    readings, report = read_observations(kb, obs)
+    result.unmapped += report
+    labs: list[dict[str, Any]] = []
+    for reading in readings:
+        kind, _, name = reading.target.partition(":")
+        if kind == "person":
+            person[name] = reading.value
+            result.sources[f"person.{name}"] = found.ref(reading.resource)
+            continue
+        dropped = range_dropped(kb, reading.resource, reading.value)
+        if dropped is not None:
+            result.unmapped.append(dropped)
+        result.sources[f"labs[{len(labs)}]"] = found.ref(reading.resource)
+        labs.append(reading.value)
+    result.intake["labs"] = labs
+
+
+def _add_conditions(
+    kb: KnowledgeBase,
+    found: Collected,
+    conditions: list[Resource],
+    person: dict[str, Any],
+    result: FhirIntake,
+) -> None:
+    table = {c.snomed: c for c in kb.fhir_map.conditions}
+    codes: list[str] = []
+    for res in conditions:
+        code, display = first_code(res.get("code"))
+        clinical, _ = first_code(res.get("clinicalStatus"))
+        verification, _ = first_code(res.get("verificationStatus"))
+        if clinical is not None and clinical not in USED_CLINICAL:
+            result.unmapped.append(
+                unmapped(
+                    res,
+                    "Condition.clinicalStatus",
+                    "not_active",
+                    code=code,
+                    display=display,
+                    given=clinical,
+                )
+            )
+            continue
+        if verification in NOT_USED_VERIFICATION:
+            result.unmapped.append(
+                unmapped(
+                    res,
+                    "Condition.verificationStatus",
+                    "refuted",
+                    code=code,
+                    display=display,
+                    given=verification,
+                )
+            )
+            continue
+        entry = next(
+            (
+                table[str(c.get("code"))]
+                for c in codings(res.get("code"))
+                if c.get("system") == SNOMED and str(c.get("code")) in table
+            ),
+            None,
+        )
+        if entry is None:
+            result.unmapped.append(
+                unmapped(res, "Condition.code", "unknown_code", code=code, display=display)
+            )
+        elif entry.person is not None:
+            person[entry.person if entry.person != "not_pregnant" else "pregnant"] = (
+                entry.person != "not_pregnant"
+            )
+            result.sources[f"person.{entry.person}"] = found.ref(res)
+        elif entry.condition is not None and entry.condition not in codes:
+            result.sources[f"conditions[{len(codes)}]"] = found.ref(res)
+            codes.append(entry.condition)
+    result.intake["conditions"] = codes
+
+
+def _life_stage(person: dict[str, Any], result: FhirIntake) -> None:
+    """Pregnancy and lactation only where the intake accepts them (a woman of 10-60)."""
+    low, high = LIFE_STAGE_AGES
+    fits = person["sex"] == "female" and low <= person["age"] <= high
+    for key in ("pregnant", "pregnancy_week", "lactating"):
+        if key in person and not fits and person[key]:
+            ref = result.sources.pop(f"person.{key}", "")
+            kind, _, rid = ref.rpartition("/")
+            result.unmapped.append(
+                Unmapped(kind or "?", rid or None, f"person.{key}", "not_applicable")
+            )
+            del person[key]
+        elif key in person and not person[key]:
+            del person[key]  # false: the default
+    if "pregnancy_week" in person:
+        person["pregnant"] = True
+        person["pregnancy_week"] = round(person["pregnancy_week"])
+
+
+def _prune(kb: KnowledgeBase, result: FhirIntake) -> None:
+    """Leave out what the intake itself refuses (a value beyond what can be measured, a
+    unit an analyte does not take), each reported, until the intake is valid."""
+    from mgadvisor.intake import parse_intake
+
+    for _ in range(MAX_PRUNE_ROUNDS):
+        try:
+            parse_intake(result.intake, kb)
+            return
+        except IntakeError as exc:
+            errors = exc.errors
+        if not _drop(result, errors[0]):
+            raise errors[0]
+    parse_intake(result.intake, kb)
+
+
+def _drop(result: FhirIntake, error: IntakeError) -> bool:
+    """Remove the intake part `error` points at (a list item or a person field)."""
+    head = error.path.split(".")[0]
+    name, _, index = head.partition("[")
+    ref = ""
+    if index and name in result.intake:
+        i = int(index.rstrip("]"))
+        del result.intake[name][i]
+        ref = _shift(result.sources, name, i)
+        if not result.intake[name]:
+            del result.intake[name]
+    elif name == "person" and "." in error.path:
+        key = error.path.split(".")[1].split("[")[0]
+        if key in ("age", "sex") or key not in result.intake["person"]:
+            return False
+        del result.intake["person"][key]
+        ref = result.sources.pop(f"person.{key}", "")
+    else:
+        return False
+    kind, _, rid = ref.rpartition("/")
+    result.unmapped.append(
+        Unmapped(
+            kind or "?", rid or None, error.path, "rejected_by_intake", given=error.expected_text()
+        )
+    )
+    return True
+
+
+def _shift(sources: dict[str, str], name: str, removed: int) -> str:
+    """Drop the source of `name[removed]` and renumber the later ones; its reference."""
+    gone = sources.pop(f"{name}[{removed}]", "")
+    later = sorted(
+        (int(k[len(name) + 1 : -1]), v) for k, v in sources.items() if k.startswith(f"{name}[")
+    )
+    for i, ref in later:
+        if i > removed:
+            del sources[f"{name}[{i}]"]
+            sources[f"{name}[{i - 1}]"] = ref
+    return gone
