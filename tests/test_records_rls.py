@@ -139,6 +139,23 @@ def test_identify_and_forget_change_the_user_inside_a_transaction(
         assert _names(session) == set()
 
 
+def test_session_info_set_after_the_first_query_still_counts(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    """As the web app does: a transaction reads the login session first, then names the user
+    in `session.info` (interfaces.md); the next query and flush are filtered for that user."""
+    anna: User = world["anna"]
+    with Session(app) as session, session.begin():
+        assert session.execute(text("SELECT count(*) FROM users")).scalar() == 3
+        session.info["user_id"], session.info["practice_id"] = anna.id, anna.practice_id
+        assert _names(session) == {"A1", "A2"}
+    with Session(app) as session, session.begin():
+        session.execute(text("SELECT 1"))
+        session.info["user_id"], session.info["practice_id"] = anna.id, anna.practice_id
+        session.add(Client(practice_id=anna.practice_id, name="Flushed", pseudonymous=False))
+        session.flush()  # allowed: the practice is Anna's (refused above for another practice)
+
+
 def test_an_insert_for_another_practice_is_refused(app: Engine, world: dict[str, Any]) -> None:
     carla: User = world["carla"]
     with pytest.raises(ProgrammingError) as caught, scoped_session(app, world["anna"]) as session:

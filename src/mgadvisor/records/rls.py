@@ -9,8 +9,9 @@ nothing), from `session.info["user_id"]` and `session.info["practice_id"]`:
         Records(session).clients(user)                   # .user_id/.id and .practice_id
 
 or, for a session already open, :func:`identify`. An SQLAlchemy ``after_begin`` listener
-(registered when this module is imported) sets them at the start of every transaction; without
-a user both are empty and PostgreSQL shows no client rows at all. On SQLite nothing is set
+(registered when this module is imported) sets them at the start of every transaction, and again
+before a query or flush when `session.info` changed since; without a user both are empty and
+PostgreSQL shows no client rows at all. On SQLite nothing is set
 (there is no row-level security; the repository's filter is the only one).
 """
 
@@ -22,10 +23,11 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 USER_KEY = "user_id"
 PRACTICE_KEY = "practice_id"
+_APPLIED = "mgadvisor.rls.applied"  # (transaction, (user, practice)) last set on the database
 _SET = text(
     "SELECT set_config('mgadvisor.user_id', :user_id, true), "
     "set_config('mgadvisor.practice_id', :practice_id, true)"
@@ -50,16 +52,30 @@ def _text(value: Any) -> str:
     return "" if value is None else str(uuid.UUID(str(value)))  # only a UUID reaches the SQL
 
 
+def _wanted(session: Session) -> tuple[str, str]:
+    return _text(session.info.get(USER_KEY)), _text(session.info.get(PRACTICE_KEY))
+
+
 def _apply(session: Session, connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
-    connection.execute(
-        _SET,
-        {
-            "user_id": _text(session.info.get(USER_KEY)),
-            "practice_id": _text(session.info.get(PRACTICE_KEY)),
-        },
-    )
+    user_id, practice_id = wanted = _wanted(session)
+    connection.execute(_SET, {"user_id": user_id, "practice_id": practice_id})
+    session.info[_APPLIED] = (session.get_transaction(), wanted)
+
+
+def _refresh(session: Session) -> None:
+    """Apply `session.info` again when it changed since the transaction began (a caller that
+    sets it after its first query still gets its rows filtered for the right user)."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return  # the next transaction's after_begin applies it
+    applied = session.info.get(_APPLIED)
+    if applied is not None and applied[0] is transaction and applied[1] == _wanted(session):
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _apply(session, connection)
 
 
 @event.listens_for(Session, "after_begin")
@@ -70,13 +86,22 @@ def _after_begin(
     _apply(session, connection)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _before_execute(state: ORMExecuteState) -> None:
+    _refresh(state.session)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    _refresh(session)
+
+
 def identify(session: Session, user_id: uuid.UUID | None, practice_id: uuid.UUID | None) -> None:
     """Make `session` work for this user from now on: in `session.info` for the transactions to
     come, and at once in the transaction already running (if any). None for both: nobody."""
     session.info[USER_KEY] = user_id
     session.info[PRACTICE_KEY] = practice_id
-    if session.in_transaction():
-        _apply(session, session.connection())
+    _refresh(session)
 
 
 def forget(session: Session) -> None:
