@@ -1,6 +1,7 @@
 """Command-line adapter (Typer + Rich)."""
 
 from mgadvisor.cli import advice_commands as _advice  # noqa: F401  (registers the commands)
+from mgadvisor.cli import audit_commands as _audit  # noqa: F401
 from mgadvisor.cli import backup_commands as _backup  # noqa: F401
 from mgadvisor.cli import batch_commands as _batch  # noqa: F401
 from mgadvisor.cli import commands as _commands  # noqa: F401
