@@ -29,9 +29,22 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from mgadvisor.records.audit_fhir import to_fhir_audit_event  # noqa: F401  (part of the API)
+from mgadvisor.records.audit_fhir import to_fhir_audit_event
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import ACTIONS, AuditCheckpoint, AuditEvent
+
+__all__ = [
+    "SYSTEM",
+    "Actor",
+    "VerifyResult",
+    "checkpoint",
+    "events",
+    "log_access",
+    "query",
+    "record",
+    "to_fhir_audit_event",
+    "verify",
+]
 
 ENV_KEY = "MGADVISOR_AUDIT_KEY"
 ENV_SOURCE = "MGADVISOR_SOURCE_ID"
