@@ -25,7 +25,7 @@ def _resources(data: Any) -> list[dict[str, Any]]:
     return [r for v in data.values() for r in _resources(v)]
 
 
-def intake_from_fhir(resources: Any, *, as_of: date) -> FhirIntake:
+def intake_from_fhir(resources: Any, *, as_of: date, kb: Any = None) -> FhirIntake:
     intake: dict[str, Any] = {}
     meds = []
     labs = []

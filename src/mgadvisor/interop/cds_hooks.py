@@ -255,9 +255,9 @@ def respond(
     """The response `{"cards": [...]}` and each card's (uuid, type), for the feedback count."""
     from mgadvisor.interop.cds_orders import interaction_cards
 
-    intake = _intake(prefetch, settings.as_of)
+    intake = _intake(prefetch, settings.as_of, kb)
     if call.hook in ORDER_HOOKS:
-        cards = interaction_cards(call, intake, kb, settings)
+        cards = interaction_cards(call, intake, prefetch.get("patient"), kb, settings)
     else:
         ctx = _advise(intake, kb, settings, call.patient_id)
         cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
@@ -265,14 +265,21 @@ def respond(
     return {"cards": cards}, types
 
 
-def _intake(resources: Any, as_of: date) -> dict[str, Any]:
+def _intake(resources: Any, as_of: date, kb: KnowledgeBase) -> dict[str, Any]:
+    """The intake of the FHIR data (H5's mapping); empty when there is no usable Patient (no
+    birth date, no sex: the engine cannot advise, so the service gives no card)."""
     import importlib
+
+    from mgadvisor.errors import IntakeError
 
     try:  # TEMPORARY until H5 commits fhir_in.py
         module = importlib.import_module("mgadvisor.interop.fhir_in")
     except ImportError:
         module = importlib.import_module("mgadvisor.interop._cds_standin")
-    mapped = module.intake_from_fhir(resources, as_of=as_of)
+    try:
+        mapped = module.intake_from_fhir(resources, as_of=as_of, kb=kb)
+    except IntakeError:
+        return {}
     return dict(mapped.intake)
 
 

@@ -35,13 +35,15 @@ class Order:
         return {str(m.get("name") or m.get("atc")) for m in self.medications}
 
 
-def read_orders(call: Call, settings: Settings) -> list[Order]:
-    """Each draft MedicationRequest, mapped on its own (status read as active)."""
+def read_orders(call: Call, patient: Any, kb: KnowledgeBase, settings: Settings) -> list[Order]:
+    """Each draft MedicationRequest, mapped on its own with the patient (status read as
+    active: the order is about to be)."""
     orders = []
     for resource in call.orders:
         if resource.get("resourceType") not in ORDER_TYPES:
             continue
-        mapped = _intake({"order": {**resource, "status": "active"}}, settings.as_of)
+        draft = {"patient": patient, "order": {**resource, "status": "active"}}
+        mapped = _intake(draft, settings.as_of, kb)
         orders.append(
             Order(resource, list(mapped.get("medications", [])), list(mapped.get("products", [])))
         )
@@ -54,10 +56,14 @@ def magnesium_prefixes(kb: KnowledgeBase) -> tuple[str, ...]:
 
 
 def interaction_cards(
-    call: Call, intake: Mapping[str, Any], kb: KnowledgeBase, settings: Settings
+    call: Call,
+    intake: Mapping[str, Any],
+    patient: Any,
+    kb: KnowledgeBase,
+    settings: Settings,
 ) -> list[dict[str, Any]]:
     """The cards of an order hook (see the module docstring)."""
-    orders = read_orders(call, settings)
+    orders = read_orders(call, patient, kb, settings)
     if not orders:
         return []
     combined = dict(intake)

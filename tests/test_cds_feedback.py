@@ -1,0 +1,152 @@
+"""CDS Hooks feedback stored in the records database (SQLite and PostgreSQL) and counted per
+card type; every service call written to the audit log."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.models import AuditEvent, CdsFeedback
+from mgadvisor.web.app import create_app
+
+CDS = Path(__file__).parent / "fixtures" / "cds"
+SANDBOX_KEY = (CDS / "sandbox-private-key.pem").read_text()
+BASE = "http://testserver/cds-services/mg-depletion"
+
+
+def auth(aud: str) -> dict[str, str]:
+    now = int(time.time())
+    payload = {
+        "iss": "https://sandbox.cds-hooks.org",
+        "aud": aud,
+        "exp": now + 300,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+    }
+    headers = {"kid": "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f", "typ": "JWT"}
+    signed = jwt.encode(payload, SANDBOX_KEY, algorithm="ES384", headers=headers)
+    return {"Authorization": f"Bearer {signed}"}
+
+
+@pytest.fixture
+def engine(records_url: str) -> Iterator[Engine]:
+    engine = make_engine(records_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("MGADVISOR_CDS_PROFILE", "development")
+    app = create_app()
+    app.state.records_engine = engine
+    return TestClient(app)
+
+
+def cards(client: TestClient) -> list[dict[str, Any]]:
+    body = {
+        "hook": "patient-view",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/example", "patientId": "mg72"},
+        "prefetch": json.loads((CDS / "prefetch-72.json").read_text()),
+    }
+    answer = client.post("/cds-services/mg-depletion?lang=en", json=body, headers=auth(BASE))
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["cards"]
+    return found
+
+
+def feedback(client: TestClient, items: list[dict[str, Any]]) -> Any:
+    return client.post(
+        "/cds-services/mg-depletion/feedback?lang=en",
+        json={"feedback": items},
+        headers=auth(f"{BASE}/feedback"),
+    )
+
+
+def test_feedback_is_stored_and_counted_per_card_type(client: TestClient, engine: Engine) -> None:
+    shown = cards(client)
+    risk = next(c for c in shown if c["source"]["topic"]["code"] == "risk.deficiency")
+    referral = next(c for c in shown if c["source"]["topic"]["code"] == "referral.serum_low")
+    reason = risk["overrideReasons"][1]
+    items = [
+        {
+            "card": risk["uuid"],
+            "outcome": "overridden",
+            "overrideReason": {"reason": reason, "userComment": "not stored"},
+            "outcomeTimestamp": "2026-12-01T10:05:31Z",
+        },
+        {
+            "card": referral["uuid"],
+            "outcome": "accepted",
+            "outcomeTimestamp": "2026-12-01T10:06:00Z",
+        },
+        {"card": "unknown-card", "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:07:00Z"},
+    ]
+    assert feedback(client, items).status_code == 200
+    with session_scope(engine) as session:
+        rows = session.scalars(select(CdsFeedback).order_by(CdsFeedback.outcome_at)).all()
+        stored = [(r.card_type, r.outcome, r.override_reason, r.client_iss) for r in rows]
+    iss = "https://sandbox.cds-hooks.org"
+    assert stored == [
+        ("risk.deficiency", "overridden", reason["code"], iss),
+        ("referral.serum_low", "accepted", None, iss),
+        (None, "accepted", None, iss),
+    ]
+    summary = client.get(
+        "/cds-services/mg-depletion/feedback/summary", headers=auth(f"{BASE}/feedback/summary")
+    )
+    assert summary.status_code == 200
+    counts = {c["card_type"]: c for c in summary.json()["card_types"]}
+    assert counts["risk.deficiency"]["overridden"] == 1
+    assert counts["risk.deficiency"]["override_reasons"] == {reason["code"]: 1}
+    assert counts["referral.serum_low"]["accepted"] == 1
+    assert counts["unknown"]["accepted"] == 1
+
+
+def test_feedback_needs_a_token_and_valid_items(client: TestClient, engine: Engine) -> None:
+    item = {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:05:31Z"}
+    bare = client.post("/cds-services/mg-depletion/feedback", json={"feedback": [item]})
+    assert bare.status_code == 401
+    for bad, field in (
+        ({**item, "outcome": "ignored"}, "outcome"),
+        ({**item, "outcomeTimestamp": "yesterday"}, "outcomeTimestamp"),
+        ({"outcome": "accepted"}, "card"),
+    ):
+        answer = feedback(client, [bad])
+        assert answer.status_code == 400
+        assert field in answer.json()["errors"][0]["loc"]
+    assert feedback(client, []).status_code == 400
+    summary = client.get("/cds-services/mg-depletion/feedback/summary")
+    assert summary.status_code == 401
+    with session_scope(engine) as session:
+        assert session.scalars(select(CdsFeedback)).all() == []
+
+
+def test_every_call_is_audited_without_patient_data_in_details(
+    client: TestClient, engine: Engine
+) -> None:
+    cards(client)
+    with session_scope(engine) as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.event_code == "cds.call")
+        ).all()
+        assert len(events) == 1
+        event = events[0]
+        assert (event.action, event.outcome, event.object_type) == ("E", "success", "Patient")
+        assert event.object_id == "mg72"
+        details = json.loads(event.details or "{}")
+    assert details["iss"] == "https://sandbox.cds-hooks.org"
+    assert details["hook"] == "patient-view"
+    assert "1954" not in json.dumps(details)  # no birth date, no lab values
