@@ -1,0 +1,185 @@
+"""More than one machine (issue 13 §1): the app keeps no login state of its own (sessions and
+tokens are rows in the database), so two `mgadvisor serve` processes on one database are
+interchangeable: a login on one works on the other, a logout on one ends the session on both.
+
+On PostgreSQL both servers connect as a login role in `mgadvisor_app` (owning no table, under
+row-level security), as in production; on SQLite both open the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import pyotp
+import pytest
+import requests
+from sqlalchemy import Engine, text
+
+from auth_support import KEY, PASSWORD, START, cipher
+from mgadvisor.records import accounts
+from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
+
+EMAIL = "anna@zuid.example"
+SHARED_SECRET = "one-secret-for-every-instance-" + "x" * 8  # MGADVISOR_SECRET of both
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _server(database_url: str, data_dir: Path) -> Iterator[str]:
+    """`mgadvisor serve` on a free port; yields its base URL once /api/v1/health answers."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MGADVISOR_DATABASE_URL": database_url,
+        "MGADVISOR_RECORDS_KEY": KEY,
+        "MGADVISOR_SECRET": SHARED_SECRET,
+        "MGADVISOR_DATA_DIR": str(data_dir),
+        "MGADVISOR_LANG": "en",
+    }
+    command = [sys.executable, "-m", "mgadvisor", "serve", "--port", str(port)]
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "server.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def app_url(records_url: str) -> Iterator[str]:
+    """The database migrated by its owner, with one practitioner; the URL the app uses."""
+    owner = make_engine(records_url)
+    upgrade(owner)
+    login = None
+    try:
+        if records_url.startswith("postgresql"):
+            login = f"mgadvisor_t_{secrets.token_hex(5)}"
+            with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
+            yield owner.url.set(username=login).render_as_string(hide_password=False)
+        else:
+            yield records_url
+    finally:
+        owner.dispose()
+        if login is not None:
+            _drop_role(records_url, login)
+
+
+def _drop_role(url: str, login: str) -> None:
+    admin = make_engine(url)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :u"),
+                {"u": login},
+            )
+            connection.execute(text(f"DROP ROLE {login}"))
+    finally:
+        admin.dispose()
+
+
+def _practitioner(records_url: str) -> tuple[str, list[str]]:
+    """Anna, with her second factor set up; returns her TOTP secret and recovery codes."""
+    engine: Engine = make_engine(records_url)
+    try:
+        with session_scope(engine) as session:
+            place = accounts.practice_named(session, "Praktijk Zuid", create=True)
+            assert place is not None
+            user, secret = accounts.create_user(
+                session, place, EMAIL, "practitioner", PASSWORD, accounts.system_actor(), cipher()
+            )
+            user.totp_confirmed_at = START
+            codes = accounts.new_recovery_codes(session, user)
+        return secret, codes
+    finally:
+        engine.dispose()
+
+
+def _get(browser: requests.Session, url: str) -> requests.Response:
+    return browser.get(url, allow_redirects=False, timeout=30)
+
+
+def _post(browser: requests.Session, url: str, **kwargs: object) -> requests.Response:
+    return browser.post(url, allow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+def _csrf(browser: requests.Session, base: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', _get(browser, base + "/login").text)
+    assert found
+    return found.group(1)
+
+
+def _web_login(browser: requests.Session, base: str, secret: str) -> None:
+    token = _csrf(browser, base)
+    form = {"csrf_token": token, "email": EMAIL, "password": PASSWORD}
+    first = _post(browser, base + "/login", data=form)
+    assert first.status_code == 303 and "/login/totp" in first.headers["location"], first.text
+    code = pyotp.TOTP(secret).now()
+    second = _post(browser, base + "/login/totp", data={"csrf_token": token, "code": code})
+    assert second.status_code == 303, second.text[:300]
+
+
+def test_a_login_on_one_instance_works_on_the_other(
+    records_url: str, app_url: str, tmp_path: Path
+) -> None:
+    secret, codes = _practitioner(records_url)
+    with ExitStack() as stack:
+        one = stack.enter_context(_server(app_url, tmp_path / "one"))
+        two = stack.enter_context(_server(app_url, tmp_path / "two"))
+        browser = stack.enter_context(requests.Session())
+
+        assert _get(browser, two + "/account").status_code == 303  # not logged in yet
+        _web_login(browser, one, secret)  # cookies are per host, not per port: one jar
+        cookie = browser.cookies.get("mg_session")
+        assert cookie
+        page = _get(browser, two + "/account")
+        assert page.status_code == 200 and EMAIL in page.text
+
+        made = _post(  # an API login on two (this TOTP step is used: a recovery code)
+            browser,
+            two + "/api/v1/auth/token",
+            json={"email": EMAIL, "password": PASSWORD, "totp": codes[0]},
+        )
+        assert made.status_code == 200, made.text
+        bearer = {"Authorization": f"Bearer {made.json()['access_token']}"}
+        assert requests.get(one + "/api/v1/auth/tokens", headers=bearer, timeout=30).ok
+
+        token = _csrf(browser, two)  # a form token of two is good on one (the same secret)
+        assert _post(browser, one + "/logout", data={"csrf_token": token}).status_code == 303
+        browser.cookies.set("mg_session", cookie)  # the old cookie, kept by an attacker
+        assert _get(browser, two + "/account").status_code == 303  # ended on both
