@@ -6,6 +6,7 @@ Part 1 is the storage layer only: the models (:mod:`.models`), the migrations (r
 by the web app or the existing commands yet (``docs/records.md`` lists what is still to build).
 """
 
+from mgadvisor.records import rls as _rls  # noqa: F401  (sets the user of each transaction)
 from mgadvisor.records.errors import InvalidRecord, NotFound, RecordsError
 
 __all__ = ["InvalidRecord", "NotFound", "RecordsError"]
