@@ -206,6 +206,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     auth.install(app)
     app.include_router(auth_api.router)
     app.include_router(auth_pages.router)
+    from mgadvisor.web import practice
+
+    app.include_router(practice.router)
 
     app.add_middleware(Guard, settings=settings)
     # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.

@@ -1,0 +1,359 @@
+"""The visit pages of a client (routes on practice.py's router).
+
+    /clients/{id}/visits/new            the intake form, filled in from the last visit's intake
+                                        and the client's birth date and sex
+    POST /clients/{id}/visits/preview   the advice, with the decision block (accept or change)
+    POST /clients/{id}/visits           store the visit: intake, advice as produced, decision
+    /clients/{id}/visits/{vid}          the stored advice, re-rendered from the stored JSON only
+    /clients/{id}/visits/{vid}/handout[.pdf]   the client handout of the stored advice
+    /clients/{id}/compare?a=VID&b=VID   what changed between two visits
+
+The advice is computed again on saving from the intake and date of the preview (the same input
+gives the same advice), never taken from the browser.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from mgadvisor.errors import IntakeError
+from mgadvisor.i18n import Translator
+from mgadvisor.records.errors import InvalidRecord, NotFound
+from mgadvisor.records.models import Client, Visit
+from mgadvisor.web.app import browser_lang, chosen_lang, request_lang
+from mgadvisor.web.forms import FormState, errors_by_field, page_message, state_from, to_intake
+from mgadvisor.web.pages import _intake_context, _kb
+from mgadvisor.web.practice import Practitioner, field_message, not_found, page, router
+from mgadvisor.web.practice_records import (
+    CHANGE_FIELDS,
+    Work,
+    decided,
+    intake_with_client,
+    store_visit,
+    work,
+)
+
+
+def _advice(request: Request, intake: dict[str, Any], on: date) -> dict[str, Any]:
+    """The advice document (IntakeError for an invalid intake), in the page's language."""
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.pipeline import advice_document
+
+    kb = _kb()
+    parsed = parse_intake(intake, kb)
+    return advice_document(
+        parsed, kb, as_of=on, lang=chosen_lang(request), default_lang=browser_lang(request)
+    )
+
+
+def _visit_form(
+    request: Request, client: Client, state: FormState, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    context = _intake_context(_kb(), request_lang(request))
+    return page(
+        request,
+        "practice/visit_new.html",
+        status=status,
+        client=client,
+        state=state,
+        advice=None,
+        **context,
+        **extra,
+    )
+
+
+@router.get("/clients/{client_id}/visits/new", response_class=HTMLResponse)
+def new_visit(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """The intake form, filled in from the last visit (or only the client's age and sex)."""
+    from mgadvisor.web.forms import state_from_intake
+
+    try:
+        with work(request, principal) as w:
+            client, _ = w.client(client_id)
+            w.repo.client(w.user, client.id)  # a new visit needs a care relationship
+            last = w.repo.latest_intake(w.user, client.id)
+    except NotFound as exc:
+        return not_found(request, principal, exc, "client.read")
+    state, left_out = state_from_intake(intake_with_client(last, client, date.today()))
+    state.values["as_of"] = date.today().isoformat()
+    return _visit_form(request, client, state, left_out=left_out, from_last=bool(last))
+
+
+def _read_client(request: Request, principal: Any, client_id: str) -> Client:
+    with work(request, principal) as w:
+        return w.repo.client(w.user, client_id)
+
+
+@router.post("/clients/{client_id}/visits/preview", response_class=HTMLResponse)
+async def preview(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """The advice for the form's intake, with the decision block."""
+    form = await request.form()
+    try:
+        client = await run_in_threadpool(_read_client, request, principal, client_id)
+    except (NotFound, InvalidRecord):
+        exc = NotFound("client", client_id[:40])
+        return await run_in_threadpool(not_found, request, principal, exc, "client.read")
+    t = Translator(request_lang(request))
+    state = state_from(form)
+    mapped = to_intake(state)
+    on = _date(state.get("as_of"))
+    try:
+        if on is None:
+            raise InvalidRecord("visit_date", "a date", state.get("as_of"))
+        advice = _advice(request, mapped.data, on)
+    except IntakeError as exc:
+        state.errors = errors_by_field(exc, mapped, lambda err: page_message(err, t))
+        return _visit_form(request, client, state, status=422)
+    except InvalidRecord as exc:
+        state.errors = {"as_of": field_message(t, exc)}
+        return _visit_form(request, client, state, status=422)
+    decision = FormState(values={"decision": "accepted"})
+    return _preview_page(request, client, mapped.data, on, advice, decision)
+
+
+def _preview_page(
+    request: Request,
+    client: Client,
+    intake: dict[str, Any],
+    on: date,
+    advice: dict[str, Any],
+    decision: FormState,
+    status: int = 200,
+) -> HTMLResponse:
+    kb = _kb()
+    compounds = sorted(
+        ((c.code, c.name.get(advice["lang"])) for c in kb.compounds.values()), key=lambda c: c[1]
+    )
+    return page(
+        request,
+        "practice/visit_preview.html",
+        status=status,
+        client=client,
+        advice=advice,
+        intake_json=json.dumps(intake, ensure_ascii=False),
+        visit_date=on.isoformat(),
+        decision=decision,
+        compound_choices=compounds,
+    )
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()) if text else date.today()
+    except ValueError:
+        return None
+
+
+def _changes(form: Any) -> tuple[dict[str, Any], str | None]:
+    """The practitioner's changes as typed (a dose as a number when it is one), and a problem."""
+    changes: dict[str, Any] = {
+        k: str(form.get(f"change.{k}") or "").strip()[:500] for k in CHANGE_FIELDS
+    }
+    mg = changes["elemental_mg"].replace(",", ".")
+    if mg:
+        try:
+            changes["elemental_mg"] = float(mg)
+        except ValueError:
+            return changes, "elemental_mg"
+    if changes["compound"]:
+        entry = _kb().compounds.get(changes["compound"])
+        if entry is None:
+            return changes, "compound"
+        changes["compound_name"] = entry.name.get("en")
+    return changes, None
+
+
+@router.post("/clients/{client_id}/visits", response_class=HTMLResponse)
+async def save_visit(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """Store the visit with the advice (computed again from the preview's intake and date)."""
+    form = await request.form()
+    t = Translator(request_lang(request))
+    try:
+        client = await run_in_threadpool(_read_client, request, principal, client_id)
+    except (NotFound, InvalidRecord):
+        exc = NotFound("client", client_id[:40])
+        return await run_in_threadpool(not_found, request, principal, exc, "visit.create")
+    try:
+        intake = json.loads(str(form.get("intake_json") or ""))
+        on = date.fromisoformat(str(form.get("visit_date") or ""))
+        advice = _advice(request, intake, on)
+    except (ValueError, TypeError, IntakeError):
+        return page(
+            request,
+            "practice/message.html",
+            status=422,
+            message=t("The intake of this advice"),
+            back=f"/clients/{client_id}",
+        )
+    decision = str(form.get("decision") or "")
+    reason = str(form.get("reason") or "").strip()[:2000]
+    changes, bad = _changes(form)
+    typed = FormState(
+        values={
+            "decision": decision,
+            "reason": reason,
+            **{f"change.{k}": str(form.get(f"change.{k}") or "") for k in CHANGE_FIELDS},
+        }
+    )
+    try:
+        if bad:
+            raise InvalidRecord(bad, "a value", "")
+        visit_id = await run_in_threadpool(
+            _store, request, principal, client_id, on, intake, advice, decision, changes, reason
+        )
+    except InvalidRecord as exc:
+        name = f"change.{exc.field}" if exc.field in CHANGE_FIELDS else exc.field
+        typed.errors = {name: field_message(t, exc)}
+        return _preview_page(request, client, intake, on, advice, typed, status=422)
+    return RedirectResponse(f"/clients/{client_id}/visits/{visit_id}", status_code=303)
+
+
+def _store(
+    request: Request,
+    principal: Any,
+    client_id: str,
+    on: date,
+    intake: dict[str, Any],
+    advice: dict[str, Any],
+    decision: str,
+    changes: dict[str, Any],
+    reason: str,
+) -> Any:
+    with work(request, principal) as w:
+        client = w.repo.client(w.user, client_id)
+        visit = store_visit(
+            w, client, on, intake, advice, decision=decision, changes=changes, reason=reason or None
+        )
+        return visit.id
+
+
+def _stored(w: Work, client_id: str, visit_id: str, event: str) -> tuple[Client, Visit, bool]:
+    from mgadvisor.records.repository import EMERGENCY
+
+    client, protocol = w.client(client_id)
+    return client, w.visit(client, visit_id, event), protocol == EMERGENCY
+
+
+def stored_advice(visit: Visit) -> dict[str, Any]:
+    """The advice document exactly as stored (no computation)."""
+    data = json.loads(visit.advice_json)
+    return data if isinstance(data, dict) else {}
+
+
+@router.get("/clients/{client_id}/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(
+    request: Request, client_id: str, visit_id: str, principal: Practitioner
+) -> Response:
+    try:
+        with work(request, principal) as w:
+            client, visit, emergency = _stored(w, client_id, visit_id, "visit.read")
+            earlier = [
+                v
+                for v in w.repo.visits(w.user, client.id, emergency_at=w.when)
+                if (v.visit_date, v.created_at) < (visit.visit_date, visit.created_at)
+            ]
+    except NotFound as exc:
+        return not_found(request, principal, exc, "visit.read")
+    return page(
+        request,
+        "practice/visit.html",
+        client=client,
+        visit=visit,
+        advice=stored_advice(visit),
+        changes=decided(visit),
+        previous=earlier[-1] if earlier else None,
+        emergency=emergency,
+    )
+
+
+def _handout_context(request: Request, client: Client, visit: Visit) -> dict[str, Any]:
+    from mgadvisor.web.documents import document_context
+
+    document = stored_advice(visit)
+    form = {
+        "intake_json": visit.intake_json,
+        "client_name": "" if client.pseudonymous else client.name,
+    }
+    return {"advice": document, **document_context(request, form, document)}
+
+
+@router.get("/clients/{client_id}/visits/{visit_id}/handout", response_class=HTMLResponse)
+def visit_handout(
+    request: Request, client_id: str, visit_id: str, principal: Practitioner
+) -> Response:
+    try:
+        with work(request, principal) as w:
+            client, visit, _ = _stored(w, client_id, visit_id, "visit.read")
+    except NotFound as exc:
+        return not_found(request, principal, exc, "visit.read")
+    context = _handout_context(request, client, visit)
+    return page(request, "practice/handout.html", pdf=False, client=client, visit=visit, **context)
+
+
+@router.get("/clients/{client_id}/visits/{visit_id}/handout.pdf")
+async def visit_handout_pdf(
+    request: Request, client_id: str, visit_id: str, principal: Practitioner
+) -> Response:
+    """The handout of the stored advice as PDF; audited as a print (visit.print)."""
+    from mgadvisor.web.documents import pdf_response
+
+    def read() -> tuple[Client, Visit]:
+        with work(request, principal) as w:
+            client, visit, _ = _stored(w, client_id, visit_id, "visit.print")
+            return client, visit
+
+    try:
+        client, visit = await run_in_threadpool(read)
+    except NotFound as exc:
+        return await run_in_threadpool(not_found, request, principal, exc, "visit.print")
+    context = _handout_context(request, client, visit)
+    return await pdf_response(
+        request, "practice/handout.html", "handout", client=client, visit=visit, **context
+    )
+
+
+@router.get("/clients/{client_id}/compare", response_class=HTMLResponse)
+def compare(
+    request: Request, client_id: str, principal: Practitioner, a: str = "", b: str = ""
+) -> Response:
+    """What changed from visit `a` to visit `b` (the earlier one first, whatever the order)."""
+    from mgadvisor.records.compare import compare_visits
+
+    try:
+        with work(request, principal) as w:
+            client, _ = w.client(client_id)
+            visits = w.repo.visits(w.user, client.id, emergency_at=w.when)
+            if not a and not b and len(visits) >= 2:
+                a, b = str(visits[-2].id), str(visits[-1].id)
+            first, second = w.visit(client, a), w.visit(client, b)
+    except NotFound as exc:
+        return not_found(request, principal, exc, "visit.read")
+    if (second.visit_date, second.created_at) < (first.visit_date, first.created_at):
+        first, second = second, first
+    return page(
+        request,
+        "practice/compare.html",
+        client=client,
+        first=first,
+        second=second,
+        diff=compare_visits(first, second, _kb()),
+        visits=visits,
+        reason_texts=_reason_texts(first, second),
+    )
+
+
+def _reason_texts(*visits: Visit) -> dict[str, str]:
+    """The referral reasons' texts of the stored advice, by code (the later visit's wording)."""
+    texts: dict[str, str] = {}
+    for visit in visits:
+        referral = stored_advice(visit).get("referral") or {}
+        for reason in referral.get("reasons") or []:
+            if isinstance(reason, dict) and reason.get("code"):
+                texts[str(reason["code"])] = str(reason.get("text") or reason["code"])
+    return texts
