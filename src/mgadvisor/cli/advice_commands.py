@@ -25,6 +25,13 @@ class ReportFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class AdviseFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    FHIR = "fhir"  # a FHIR R4B Bundle (issue 14)
+
+
 @contextlib.contextmanager
 def reading(path: str) -> Iterator[None]:
     """The ways a file cannot be read, as one user error naming the file (CLI exit 2)."""
@@ -108,8 +115,8 @@ def advise_cmd(
         typer.Argument(metavar="FILE|-", help=T("Intake as YAML or JSON; - reads standard input.")),
     ],
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help=T("Output format."))
-    ] = ReportFormat.TEXT,
+        AdviseFormat, typer.Option("--format", "-f", help=T("Output format."))
+    ] = AdviseFormat.TEXT,
     explain: Annotated[
         bool,
         typer.Option(
@@ -125,11 +132,16 @@ def advise_cmd(
     kb = _kb()
     intake = parse_intake(read_intake(file), kb)
     result = run_advice(ctx, kb, intake, as_of)
-    if fmt is ReportFormat.JSON:
+    if fmt is AdviseFormat.JSON:
         _echo_json(result.document)
         return
+    if fmt is AdviseFormat.FHIR:
+        from mgadvisor.interop.fhir_out import advice_bundle
+
+        _echo_json(advice_bundle(result.document, intake, patient_ref=None, kb=kb))
+        return
     parts = sections(result.document, Translator(result.lang), explain=explain)
-    if fmt is ReportFormat.MARKDOWN:
+    if fmt is AdviseFormat.MARKDOWN:
         typer.echo(to_markdown(parts))
         return
     from mgadvisor.render.console import console

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -83,7 +83,13 @@ def _list_codes(components: dict[str, Any], kb: Any) -> None:
 @router.post(
     "/advice",
     response_model=AdviceDocument,
-    responses={422: {"description": "Invalid intake: every problem with its field path."}},
+    responses={
+        200: {
+            "description": "The advice document; with `format=fhir` a FHIR R4B Bundle.",
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        },
+        422: {"description": "Invalid intake: every problem with its field path."},
+    },
     summary="Advice for one intake (the same contract as `mgadvisor advise --format json`).",
 )
 async def advice(
@@ -97,17 +103,31 @@ async def advice(
         ),
     ] = None,
     as_of: Annotated[date | None, Query(description="Date of the advice; default today.")] = None,
+    fmt: Annotated[
+        Literal["json", "fhir"],
+        Query(
+            alias="format",
+            description="json: the advice document; fhir: a FHIR R4B Bundle (draft resources).",
+        ),
+    ] = "json",
 ) -> Any:
     # The work runs in the engine's bounded thread pool, off the event loop: usually about a
     # millisecond, but a large intake costs far more, and the loop must keep answering others.
     from mgadvisor.web.workers import engine_pool
 
-    status, body = await engine_pool(request).run(_advice_json, intake, lang, as_of or date.today())
-    return Response(body, status, media_type="application/json")
+    day = as_of or date.today()
+    status, body = await engine_pool(request).run(_advice_json, intake, lang, day, fmt)
+    fhir = fmt == "fhir" and status == 200
+    return Response(
+        body, status, media_type="application/fhir+json" if fhir else "application/json"
+    )
 
 
-def _advice_json(intake: dict[str, Any], lang: str | None, as_of: date) -> tuple[int, bytes]:
-    """(200, the advice document) or (422, every problem of the intake), as JSON bytes."""
+def _advice_json(
+    intake: dict[str, Any], lang: str | None, as_of: date, fmt: str = "json"
+) -> tuple[int, bytes]:
+    """(200, the advice document or its FHIR Bundle) or (422, every problem of the intake), as
+    JSON bytes."""
     from mgadvisor.intake import parse_intake
     from mgadvisor.pipeline import advice_document
 
@@ -121,6 +141,10 @@ def _advice_json(intake: dict[str, Any], lang: str | None, as_of: date) -> tuple
         summary = problems_summary(t, N_("invalid intake"), len(exc.errors))
         return 422, orjson.dumps(error_body(summary, intake_errors(exc, t)))
     document = advice_document(parsed, kb, as_of=as_of, lang=lang)
+    if fmt == "fhir":
+        from mgadvisor.interop.fhir_out import advice_bundle
+
+        return 200, orjson.dumps(advice_bundle(document, parsed, patient_ref=None, kb=kb))
     # The contract is validated by the test suite on generated intakes, not per request; the
     # response model stays for the OpenAPI documentation.
     return 200, orjson.dumps(document)
