@@ -12,7 +12,8 @@ Goals (medians unless said otherwise):
 * web (`web_http.py`, over real HTTP with uvicorn and wrk): POST /api/v1/advice throughput
   ≥ 0.5 of a bare `async def` endpoint answering a fixed document of the same size; the advice
   page's server time (Server-Timing) median ≤ 1 ms, p99 ≤ 2 ms; page weight < 150 KB; the
-  client PDF < 1.5 s.
+  client PDF < 1.5 s;
+* CDS Hooks `patient-view` with a typical prefetch: server time p99 ≤ 5 ms (`cds_bench.py`).
 
 Run with `make bench` (the full counts: several minutes) or `make bench-quick` (BENCH_QUICK=1:
 small counts, a minute or two, to check the harness; not numbers to record). Numbers depend on
@@ -31,6 +32,7 @@ from collections.abc import Callable
 
 import advice_bench
 import batch_bench
+import cds_bench
 import web_http
 from harness import QUICK, ROOT, row, scaled, value_row
 
@@ -136,6 +138,10 @@ def sections() -> list[tuple[str, Callable[[], list[str]]]]:
             lambda: advice_bench.measure(rounds=scaled(200, 5), warmup=scaled(5, 1)),
         ),
         ("Web app, in-process", web_benchmarks),
+        (
+            "CDS Hooks (issue 14)",
+            lambda: cds_bench.measure(rounds=scaled(1000, 50), warmup=scaled(50, 5)),
+        ),
         (
             "`mgadvisor batch`",
             lambda: batch_bench.measure(lines=scaled(100_000, 2_000), small=scaled(10_000, 500)),

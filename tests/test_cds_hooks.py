@@ -23,6 +23,7 @@ from mgadvisor.web.app import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CDS = FIXTURES / "cds"
+EXAMPLES = Path(__file__).parents[1] / "examples" / "fhir"
 SCHEMA = json.loads((FIXTURES / "cds-hooks-response.schema.json").read_text())
 SANDBOX_KEY = (CDS / "sandbox-private-key.pem").read_text()
 BASE = "http://testserver/cds-services"
@@ -186,6 +187,36 @@ def test_done_when_patient_view_gives_a_warning_card(client: TestClient) -> None
     codes = [c["source"]["topic"]["code"] for c in cards]
     assert "referral.serum_low" in codes  # a doctor finds the cause of a low serum value
     assert len({c["uuid"] for c in cards}) == len(cards)
+
+
+def test_done_when_bundle_of_the_fhir_examples(client: TestClient) -> None:
+    """The issue's FHIR Bundle (examples/fhir/, shared with `mgadvisor fhir intake`), split
+    into the prefetch keys by resource type as an EHR would answer the templates."""
+    bundle = json.loads((EXAMPLES / "patient-72-omeprazole-furosemide.json").read_text())
+    keys = {
+        "Patient": "patient",
+        "MedicationRequest": "medications",
+        "MedicationStatement": "statements",
+        "Observation": "labs",
+        "Condition": "conditions",
+    }
+    prefetch: dict[str, Any] = {
+        k: {"resourceType": "Bundle", "type": "searchset", "entry": []} for k in keys.values()
+    }
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Patient":
+            prefetch["patient"] = resource
+        else:  # a search answer refers to the patient by its id, not the Bundle's urn:uuid
+            patient_ref = f"Patient/{bundle['entry'][0]['resource']['id']}"
+            resource = {**resource, "subject": {"reference": patient_ref}}
+            prefetch[keys[resource["resourceType"]]]["entry"].append({"resource": resource})
+    body = patient_view(prefetch)
+    body["context"]["patientId"] = prefetch["patient"]["id"]
+    cards = valid_response(call(client, "mg-depletion", body).json())["cards"]
+    risk = next(c for c in cards if c["source"]["topic"]["code"] == "risk.deficiency")
+    assert risk["indicator"] == "warning"
+    assert "0.62" in risk["detail"]
 
 
 def test_patient_view_in_dutch(client: TestClient) -> None:

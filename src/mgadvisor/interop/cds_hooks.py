@@ -268,16 +268,11 @@ def respond(
 def _intake(resources: Any, as_of: date, kb: KnowledgeBase) -> dict[str, Any]:
     """The intake of the FHIR data (H5's mapping); empty when there is no usable Patient (no
     birth date, no sex: the engine cannot advise, so the service gives no card)."""
-    import importlib
-
     from mgadvisor.errors import IntakeError
+    from mgadvisor.interop.fhir_in import intake_from_fhir
 
-    try:  # TEMPORARY until H5 commits fhir_in.py
-        module = importlib.import_module("mgadvisor.interop.fhir_in")
-    except ImportError:
-        module = importlib.import_module("mgadvisor.interop._cds_standin")
     try:
-        mapped = module.intake_from_fhir(resources, as_of=as_of, kb=kb)
+        mapped = intake_from_fhir(resources, as_of=as_of, kb=kb)
     except IntakeError:
         return {}
     return dict(mapped.intake)
