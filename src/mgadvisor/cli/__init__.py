@@ -7,6 +7,8 @@ from mgadvisor.cli import batch_commands as _batch  # noqa: F401
 from mgadvisor.cli import commands as _commands  # noqa: F401
 from mgadvisor.cli import db_commands as _db  # noqa: F401
 from mgadvisor.cli import diet_commands as _diet  # noqa: F401
+from mgadvisor.cli import fhir_commands as _fhir  # noqa: F401
+from mgadvisor.cli import users_commands as _users  # noqa: F401
 from mgadvisor.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -41,6 +41,7 @@ COOKIE = "mg_session"
 SECURE_COOKIE = "__Host-mg_session"  # the browser takes it only with Secure, Path=/, no Domain
 IP_FAILURES = 20  # failed logins from one address …
 IP_WINDOW = 600.0  # … within this many seconds: that address waits (429)
+ROLE_LABELS = (N_("practitioner"), N_("admin"))  # shown as t(user.role)
 
 _engine_lock = threading.Lock()
 
@@ -113,27 +114,10 @@ def use_records(app: FastAPI, engine: Engine, key: MultiFernet | None = None) ->
 
 
 def prepare_records(url: str | None = None) -> tuple[Engine, MultiFernet]:
-    """The engine and cipher; SQLite is migrated on the spot (zero set-up), PostgreSQL must be
-    at the newest version already (the app's role may not migrate).
+    """The engine and cipher (records/store.py: SQLite migrated, PostgreSQL checked)."""
+    from mgadvisor.records.store import open_records
 
-    Raises:
-        RecordsError: the database is behind (one line naming `mgadvisor db upgrade`), or the
-            key of the secrets is missing or not valid.
-    """
-    from mgadvisor.records.crypto import load_cipher
-    from mgadvisor.records.database import current, head, make_engine, upgrade
-    from mgadvisor.records.errors import RecordsError
-
-    engine = make_engine(url)
-    if engine.url.get_backend_name() == "sqlite":
-        upgrade(engine)
-    elif current(engine) != head():
-        engine.dispose()
-        raise RecordsError(
-            f"the records database is at version {current(engine) or 'none'}, the app needs "
-            f"{head()}: run 'mgadvisor db upgrade' (as the database's owner) first"
-        )
-    return engine, load_cipher(engine.url)
+    return open_records(url)
 
 
 def cipher(request: Request) -> MultiFernet:
@@ -160,6 +144,8 @@ def client_ip(request: Request) -> str | None:
 def user_session(request: Request, principal: Principal) -> Iterator[Session]:
     """A transaction for `principal`'s request, with `session.info` naming the user and their
     practice (row-level security reads them)."""
+    import mgadvisor.records.rls  # noqa: F401 - registers the listener that applies session.info
+
     with session_scope(records_engine(request)) as session:
         session.info["user_id"] = principal.user_id
         session.info["practice_id"] = principal.practice_id

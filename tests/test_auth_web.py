@@ -1,0 +1,347 @@
+"""The login pages on SQLite and PostgreSQL through the real app: first-run set-up, password
+then TOTP, enrolment, session cookie and its flags, expiry, logout, open redirects, roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from auth_support import PASSWORD, Clock, code_at, csrf, login, make_user, records_app
+from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.models import AuditEvent, User, WebSession
+from mgadvisor.web.auth import Principal, practitioner_page_user
+from mgadvisor.web.first_run import setup_code
+
+
+@pytest.fixture
+def engine(records_url: str) -> Iterator[Engine]:
+    engine = make_engine(records_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def site(engine: Engine) -> tuple[FastAPI, Clock]:
+    app, clock = records_app(engine)
+
+    @app.get("/test-practitioner")
+    def only_practitioners(
+        principal: Annotated[Principal, Depends(practitioner_page_user)],
+    ) -> dict[str, str]:
+        return {"role": principal.role}
+
+    return app, clock
+
+
+def _count(engine: Engine, code: str) -> int:
+    with session_scope(engine) as session:
+        query = select(func.count()).select_from(AuditEvent).where(AuditEvent.event_code == code)
+        return int(session.scalar(query) or 0)
+
+
+def test_setup_is_404_without_the_code_and_after_first_use(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, _ = site
+    client = TestClient(app)
+    assert client.get("/setup").status_code == 404
+    assert client.get("/setup?code=guessed").status_code == 404
+    code = setup_code(app)
+    assert code and client.get(f"/setup?code={code}").status_code == 200
+    token = csrf(client)
+    form = {
+        "csrf_token": token,
+        "code": code,
+        "practice": "Praktijk Zuid",
+        "email": "admin@zuid.example",
+        "password": PASSWORD,
+        "repeat": PASSWORD + "x",
+    }
+    mismatch = client.post("/setup", data=form)
+    assert mismatch.status_code == 400 and "admin@zuid.example" in mismatch.text
+    assert 'value="Praktijk Zuid"' in mismatch.text  # what was typed is kept …
+    assert PASSWORD not in mismatch.text  # … but not the password
+    done = client.post("/setup", data={**form, "repeat": PASSWORD}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/login")
+    assert client.get(f"/setup?code={code}").status_code == 404
+    assert client.post("/setup", data={**form, "repeat": PASSWORD}).status_code == 404
+    assert setup_code(app) is None
+    with session_scope(engine) as session:
+        admin = session.scalar(select(User))
+        assert admin is not None and admin.role == "admin" and admin.totp_confirmed_at is None
+    assert _count(engine, "user.create") == 1
+
+
+def test_first_login_enrols_then_logs_in_with_the_code(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    make_user(engine, "anna@zuid.example", enrolled=False)
+    client = TestClient(app)
+    token = csrf(client)
+    first = client.post(
+        "/login",
+        data={"csrf_token": token, "email": "anna@zuid.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert first.headers["location"].startswith("/login/enrol")
+    page = client.get(first.headers["location"])
+    assert page.status_code == 200 and "<svg" in page.text and 'class="qr"' in page.text
+    found = re.search(r'class="secret"[^>]*>([^<]+)<', page.text)
+    assert found
+    secret = found.group(1).replace(" ", "")
+    wrong = client.post("/login/enrol", data={"csrf_token": token, "code": "12345"})
+    assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.text
+    assert client.get("/account", follow_redirects=False).status_code == 303  # not yet
+    done = client.post("/login/enrol", data={"csrf_token": token, "code": code_at(secret, clock())})
+    assert done.status_code == 200
+    assert len(re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", done.text)) == 10
+    assert client.get("/account").status_code == 200
+    assert _count(engine, "auth.totp_enrol") == 1 and _count(engine, "auth.login") == 1
+
+
+def test_login_gives_a_new_session_id_and_logout_ends_it(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    client.cookies.set("mg_session", "planted-by-an-attacker")
+    token = csrf(client)
+    first = client.post(
+        "/login",
+        data={"csrf_token": token, "email": "anna@zuid.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    partial = first.cookies["mg_session"]
+    assert partial != "planted-by-an-attacker"
+    assert client.get("/account", follow_redirects=False).status_code == 303  # password only
+    second = client.post(
+        "/login/totp",
+        data={"csrf_token": token, "code": code_at(secret, clock()), "next": "/account"},
+        follow_redirects=False,
+    )
+    full = second.cookies["mg_session"]
+    assert second.headers["location"] == "/account" and full != partial
+    page = client.get("/account")
+    assert page.status_code == 200 and "anna@zuid.example" in page.text
+    assert 'action="/logout"' in page.text  # the header's logout button
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    # the server ended the session: the old cookie does not work any more
+    client.cookies.set("mg_session", full)
+    assert client.get("/account", follow_redirects=False).status_code == 303
+    with session_scope(engine) as session:
+        rows = session.scalars(select(WebSession)).all()
+        assert len(rows) == 2 and all(row.ended_at is not None for row in rows)
+    assert _count(engine, "auth.logout") == 1
+
+
+def test_wrong_password_and_wrong_code_are_refused_and_audited(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    token = csrf(client)
+    data = {"csrf_token": token, "email": "anna@zuid.example", "password": "not the password"}
+    bad = client.post("/login", data=data)
+    assert bad.status_code == 400 and 'value="anna@zuid.example"' in bad.text
+    client.post("/login", data={**data, "password": PASSWORD}, follow_redirects=False)
+    code = code_at(secret, clock())
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    refused = client.post("/login/totp", data={"csrf_token": token, "code": wrong})
+    assert refused.status_code == 400 and 'id="e-code"' in refused.text
+    ok = client.post(
+        "/login/totp", data={"csrf_token": token, "code": code}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+    assert _count(engine, "auth.login_failed") == 2 and _count(engine, "auth.login") == 1
+
+
+def test_a_replayed_code_is_refused(site: tuple[FastAPI, Clock], engine: Engine) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    code = code_at(secret, clock())
+    login(TestClient(app), clock, "anna@zuid.example", secret)
+    clock.now -= timedelta(seconds=30)  # back within the code's step
+    other = TestClient(app)
+    token = csrf(other)
+    other.post(
+        "/login",
+        data={"csrf_token": token, "email": "anna@zuid.example", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    replay = other.post("/login/totp", data={"csrf_token": token, "code": code})
+    assert replay.status_code == 400
+
+
+def test_session_idle_and_absolute_expiry(site: tuple[FastAPI, Clock], engine: Engine) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    clock.advance(minutes=14)
+    assert client.get("/account").status_code == 200  # and the idle timer starts again
+    clock.advance(minutes=14)
+    assert client.get("/account").status_code == 200
+    clock.advance(minutes=15)
+    gone = client.get("/account", follow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["location"] == "/login?next=/account"
+    started = clock()
+    login(client, clock, "anna@zuid.example", secret)
+    for _ in range(12 * 5):  # active every 14 minutes: ends after 12 hours all the same
+        clock.advance(minutes=14)
+        if client.get("/account", follow_redirects=False).status_code == 303:
+            break
+    lived = clock() - started
+    assert timedelta(hours=12) <= lived < timedelta(hours=12, minutes=14)
+
+
+def test_session_limits_come_from_the_environment(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MGADVISOR_SESSION_IDLE_MINUTES", "5")
+    app, clock = records_app(engine)
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    clock.advance(minutes=5)
+    assert client.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_cookie_flags_over_http_and_https(site: tuple[FastAPI, Clock], engine: Engine) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    for base, name in (("http://testserver", "mg_session"), ("https://testserver", "__Host-")):
+        client = TestClient(app, base_url=base)
+        token = csrf(client)
+        response = client.post(
+            "/login",
+            data={"csrf_token": token, "email": "anna@zuid.example", "password": PASSWORD},
+            follow_redirects=False,
+        )
+        header = next(
+            h for h in response.headers.get_list("set-cookie") if "session" in h.split("=")[0]
+        )
+        flags = [part.strip().lower() for part in header.split(";")]
+        assert header.startswith(name) and "httponly" in flags and "path=/" in flags
+        assert "samesite=strict" in flags and not any(f.startswith("domain") for f in flags)
+        assert ("secure" in flags) == base.startswith("https")
+        assert "max-age" not in header.lower()  # a browser session cookie
+    del secret, clock
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_next_must_be_a_local_path(
+    site: tuple[FastAPI, Clock], engine: Engine, target: str
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    assert login(TestClient(app), clock, "anna@zuid.example", secret, next_path=target) == "/"
+
+
+def test_pages_need_a_login_and_keep_where_to_go(site: tuple[FastAPI, Clock]) -> None:
+    app, _ = site
+    client = TestClient(app)
+    response = client.get("/admin/users?x=1", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/admin/users%3Fx%3D1"
+    assert client.get("/").status_code == 200  # the intake stays open
+
+
+def test_an_admin_gets_403_on_practitioner_pages_and_the_reverse(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    admin_secret = make_user(engine, "admin@zuid.example", "admin")
+    anna_secret = make_user(engine, "anna@zuid.example")
+    admin = TestClient(app)
+    login(admin, clock, "admin@zuid.example", admin_secret)
+    assert admin.get("/test-practitioner").status_code == 403
+    assert admin.get("/admin/users").status_code == 200
+    anna = TestClient(app)
+    login(anna, clock, "anna@zuid.example", anna_secret)
+    assert anna.get("/test-practitioner").json() == {"role": "practitioner"}
+    assert anna.get("/admin/users").status_code == 403
+
+
+def test_admin_creates_disables_and_resets_a_practitioner(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    admin_secret = make_user(engine, "admin@zuid.example", "admin")
+    make_user(engine, "carla@noord.example", practice="Praktijk Noord")
+    admin = TestClient(app)
+    login(admin, clock, "admin@zuid.example", admin_secret)
+    token = csrf(admin)
+    bad = admin.post("/admin/users", data={"csrf_token": token, "email": "not an address"})
+    assert bad.status_code == 400 and 'value="not an address"' in bad.text
+    made = admin.post("/admin/users", data={"csrf_token": token, "email": "Bram@Zuid.example"})
+    assert made.status_code == 200
+    found = re.search(r'<code class="secret">([^<]+)</code>', made.text)
+    assert found
+    temporary = found.group(1)
+    assert "carla@noord.example" not in made.text  # only the admin's own practice
+    with session_scope(engine) as session:
+        bram = session.scalar(select(User).where(User.email == "bram@zuid.example"))
+        carla = session.scalar(select(User).where(User.email == "carla@noord.example"))
+        assert bram is not None and carla is not None
+        bram_id, carla_id = bram.id, carla.id
+    # Bram's first login goes to the enrolment
+    bram_client = TestClient(app)
+    bram_token = csrf(bram_client)
+    first = bram_client.post(
+        "/login",
+        data={"csrf_token": bram_token, "email": "bram@zuid.example", "password": temporary},
+        follow_redirects=False,
+    )
+    assert first.headers["location"].startswith("/login/enrol")
+    other = admin.post(f"/admin/users/{carla_id}/disable", data={"csrf_token": token})
+    assert other.status_code == 400  # another practice's user
+    assert (
+        admin.post(f"/admin/users/{bram_id}/disable", data={"csrf_token": token}).status_code == 200
+    )
+    assert (
+        admin.post(f"/admin/users/{bram_id}/reset-2fa", data={"csrf_token": token}).status_code
+        == 200
+    )
+    with session_scope(engine) as session:
+        bram = session.get(User, bram_id)
+        carla = session.get(User, carla_id)
+        assert bram is not None and bram.disabled and carla is not None and not carla.disabled
+    assert _count(engine, "user.create") == 3 and _count(engine, "user.disable") == 1
+    assert _count(engine, "user.reset_2fa") == 1
+
+
+def test_personal_token_is_shown_once_and_stored_hashed(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    token = csrf(client)
+    bad = client.post("/account/tokens", data={"csrf_token": token, "name": "x", "days": "0"})
+    assert bad.status_code == 400 and 'id="e-days"' in bad.text
+    made = client.post("/account/tokens", data={"csrf_token": token, "name": "Excel", "days": "30"})
+    found = re.search(r'<code class="secret">(mga_[^<]+)</code>', made.text)
+    assert made.status_code == 200 and found
+    bearer = found.group(1)
+    page = client.get("/account")
+    assert "Excel" in page.text and bearer not in page.text
+    with session_scope(engine) as session:
+        assert bearer not in str(session.execute(select(User)).all())
+    api = TestClient(app).get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer {bearer}"})
+    assert api.status_code == 200 and api.json()[0]["name"] == "Excel"
