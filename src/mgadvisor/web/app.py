@@ -206,9 +206,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     auth.install(app)
     app.include_router(auth_api.router)
     app.include_router(auth_pages.router)
-    from mgadvisor.web import practice
+    from mgadvisor.web import practice, practice_api
 
     app.include_router(practice.router)
+    app.include_router(practice_api.router)
 
     app.add_middleware(Guard, settings=settings)
     # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.

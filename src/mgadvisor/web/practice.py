@@ -389,6 +389,7 @@ def share(request: Request, client_id: str, principal: Practitioner, email: Text
 def export(request: Request, client_id: str, principal: Practitioner) -> Response:
     """The client's records as a zip (JSON and the handout PDFs), by H2's gdpr.export_client."""
     from mgadvisor.records.gdpr import export_client
+    from mgadvisor.web.practice_visits import handout_pdf_maker
 
     try:
         with work(request, principal) as w:
@@ -398,6 +399,7 @@ def export(request: Request, client_id: str, principal: Practitioner) -> Respons
                 _client_id(client_id),
                 actor=principal.actor(),
                 lang=request_lang(request),
+                handout_pdf=handout_pdf_maker(request),
             )
     except NotFound as exc:
         return not_found(request, principal, exc, "client.export")

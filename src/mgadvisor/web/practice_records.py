@@ -72,7 +72,7 @@ class Work:
     def client(self, client_id: str, event_code: str = "client.read") -> tuple[Client, str]:
         """The client (care relationship, or a valid break-glass grant) and the protocol; the
         read is audited. NotFound otherwise."""
-        cid = _uuid("client", client_id)
+        cid = path_id("client", client_id)
         protocol = self.repo.access(self.user, cid, emergency_at=self.when)
         client = self.repo.client(self.user, cid, emergency_at=self.when)
         self.audit(
@@ -82,7 +82,7 @@ class Work:
 
     def visit(self, client: Client, visit_id: str, event_code: str = "visit.read") -> Visit:
         """A visit of `client` (NotFound for a visit of another client); the read is audited."""
-        vid = _uuid("visit", visit_id)
+        vid = path_id("visit", visit_id)
         visit = self.repo.visit(self.user, vid, emergency_at=self.when)
         if visit.client_id != client.id:
             raise NotFound("visit", vid)
@@ -98,7 +98,7 @@ class Work:
         return visit
 
 
-def _uuid(kind: str, value: str) -> uuid.UUID:
+def path_id(kind: str, value: str) -> uuid.UUID:
     """A path's id; a malformed one is simply not found (no hint what an id looks like)."""
     try:
         return uuid.UUID(str(value))
