@@ -435,3 +435,184 @@ def test_the_input_is_not_changed(kb: KnowledgeBase) -> None:
     before = copy.deepcopy(data)
     read(data, kb)
     assert data == before
+
+
+# -- more medication, dosage and data shapes ------------------------------------------------
+
+
+def test_a_medication_reference_to_a_contained_or_bundled_medication(kb: KnowledgeBase) -> None:
+    medication = {
+        "resourceType": "Medication",
+        "id": "med-ppi",
+        "code": {"coding": [{"system": ATC, "code": "A02BC02"}], "text": "Pantozol"},
+    }
+    contained = statement({}, mid="c")
+    del contained["medicationCodeableConcept"]
+    contained["contained"] = [{**medication, "id": "inner"}]
+    contained["medicationReference"] = {"reference": "#inner"}
+    bundled = statement({}, mid="b")
+    del bundled["medicationCodeableConcept"]
+    bundled["medicationReference"] = {"reference": "Medication/med-ppi"}
+    missing = statement({}, mid="m")
+    del missing["medicationCodeableConcept"]
+    missing["medicationReference"] = {"reference": "Medication/elsewhere"}
+    result = read(bundle(patient(), medication, contained, bundled, missing), kb)
+    assert result.intake["medications"] == [
+        {"atc": "A02BC02", "name": "Pantozol"},
+        {"atc": "A02BC02", "name": "Pantozol"},
+    ]
+    assert reasons(result) == [("MedicationStatement", "m", "medication_reference_unresolved")]
+
+
+@pytest.mark.parametrize(
+    ("dosage", "expected", "reason"),
+    [
+        ({"timing": {"code": {"coding": [{"code": "BID"}]}}}, {"frequency": "twice_daily"}, None),
+        (
+            {
+                "timing": {
+                    "repeat": {
+                        "frequency": 2,
+                        "period": 1,
+                        "periodUnit": "d",
+                        "timeOfDay": ["08:00:00", "20:00:00"],
+                    }
+                }
+            },
+            {"frequency": "twice_daily", "times": ["08:00", "20:00"]},
+            None,
+        ),
+        (
+            {"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}},
+            {"frequency": "weekly"},
+            None,
+        ),
+        ({"asNeededBoolean": True}, {"frequency": "as_needed"}, None),
+        (
+            {
+                "timing": {
+                    "repeat": {
+                        "frequency": 1,
+                        "period": 1,
+                        "periodUnit": "d",
+                        "timeOfDay": ["08:00:00", "20:00:00"],
+                    }
+                }
+            },
+            {"frequency": "daily"},
+            "times_not_used",
+        ),
+        (
+            {"timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}}},
+            {},
+            "dosage_not_mapped",
+        ),
+    ],
+)
+def test_the_dosage_timing(
+    kb: KnowledgeBase, dosage: dict[str, Any], expected: dict[str, Any], reason: str | None
+) -> None:
+    res = statement({"coding": [{"system": ATC, "code": "J01AA02"}]})
+    res["dosage"] = [dosage]
+    result = read(bundle(patient(), res), kb)
+    assert result.intake["medications"] == [{"atc": "J01AA02", **expected}]
+    assert reasons(result) == ([("MedicationStatement", "m1", reason)] if reason else [])
+
+
+def test_months_of_use_from_the_start(kb: KnowledgeBase) -> None:
+    res = statement({"coding": [{"system": ATC, "code": "A02BC01"}]})
+    res["effectivePeriod"] = {"start": "2024-11-15"}
+    result = read(bundle(patient(), res), kb)
+    assert result.intake["medications"][0]["months"] == 25
+
+
+def test_weight_height_and_breast_feeding(kb: KnowledgeBase) -> None:
+    weight = observation("29463-7", 64.5, "kg", oid="w")
+    height = observation("8302-2", 168, "cm", oid="h")
+    pounds = observation("29463-7", 140, "[lb_av]", oid="lb", when="2026-01-01")
+    result = read(
+        bundle(
+            patient(born="1990-01-01"), weight, height, pounds, condition("169750002", cid="bf")
+        ),
+        kb,
+    )
+    assert result.intake["person"] == {
+        "age": 36,
+        "sex": "female",
+        "weight_kg": 64.5,
+        "height_cm": 168,
+        "lactating": True,
+    }
+    assert reasons(result) == [("Observation", "lb", "unknown_unit")]
+
+
+def test_a_comparator_or_a_missing_value_is_reported(kb: KnowledgeBase) -> None:
+    below = observation("2601-3", 0.3, "mmol/L", oid="lt")
+    below["valueQuantity"]["comparator"] = "<"
+    empty = observation("98979-8", 1, "mL/min/{1.73_m2}", oid="none")
+    del empty["valueQuantity"]
+    empty["dataAbsentReason"] = {"text": "not done"}
+    result = read(bundle(patient(), below, empty), kb)
+    assert "labs" not in result.intake
+    assert reasons(result) == [
+        ("Observation", "lt", "comparator"),
+        ("Observation", "none", "no_quantity"),
+    ]
+
+
+def test_an_incomplete_reference_range_is_reported_and_the_value_used(kb: KnowledgeBase) -> None:
+    obs = observation("2601-3", 0.62, "mmol/L")
+    obs["referenceRange"] = [{"low": {"value": 0.7, "unit": "mmol/L", "code": "mmol/L"}}]
+    result = read(bundle(patient(), obs), kb)
+    assert result.intake["labs"] == [
+        {"analyte": "serum_magnesium", "value": 0.62, "unit": "mmol/L"}
+    ]
+    assert reasons(result) == [("Observation", "o1", "reference_range_incomplete")]
+
+
+def test_a_prefetch_with_an_operation_outcome_and_a_second_patient(kb: KnowledgeBase) -> None:
+    prefetch = {
+        "patient": patient(),
+        "other": patient(pid="p2"),
+        "labs": {
+            "resourceType": "OperationOutcome",
+            "id": "oo",
+            "issue": [{"severity": "error", "code": "processing"}],
+        },
+    }
+    result = read(prefetch, kb)
+    assert sorted(reasons(result)) == [
+        ("OperationOutcome", "oo", "operation_outcome"),
+        ("Patient", "p2", "other_patient"),
+    ]
+
+
+def test_the_same_resource_in_two_prefetch_keys_counts_once(kb: KnowledgeBase) -> None:
+    mg = observation("2601-3", 0.62, "mmol/L")
+    result = read({"patient": patient(), "a": mg, "b": bundle(mg)}, kb)
+    assert result.intake["labs"] == [
+        {"analyte": "serum_magnesium", "value": 0.62, "unit": "mmol/L"}
+    ]
+    assert result.unmapped == []
+
+
+def test_the_mapping_table_is_cross_checked(tmp_path: Path) -> None:
+    import shutil
+
+    from mgadvisor.errors import KnowledgeError
+    from mgadvisor.kb import KNOWLEDGE_DIR, load_knowledge
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE_DIR, folder)
+    table = folder / "fhir_map.yaml"
+    text = table.read_text(encoding="utf-8")
+    text = text.replace("condition: ckd, sources", "condition: kidney_disease, sources", 1)
+    text = text.replace("atc: C03CA01", "atc: C03CA99", 1)
+    text = text.replace('loinc: "62238-1"', 'loinc: "2601-3"', 1)  # already in labs.yaml
+    table.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(folder)
+    message = str(caught.value)
+    assert "unknown condition 'kidney_disease'" in message
+    assert "C03CA99" in message
+    assert "2601-3" in message
