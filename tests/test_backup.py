@@ -182,3 +182,31 @@ def test_without_pg_dump_on_path_the_error_is_one_line(
         "pg_dump was not found on PATH; install the PostgreSQL client tools"
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_backup_as_a_role_under_row_level_security_says_what_to_do(
+    engine: Engine, records_url: str, tmp_path: Path
+) -> None:
+    """The tables' owner and the app's role see only some rows: pg_dump refuses, and the line
+    says to use a superuser or a BYPASSRLS role instead of writing a partial backup."""
+    if not records_url.startswith("postgresql"):
+        pytest.skip("SQLite has no row-level security")
+    _add_client(engine, "Eerste", "a@zuid.example")
+    login = f"mgadvisor_t_{secrets.token_hex(5)}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"CREATE ROLE {login} LOGIN"))
+        connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {login}"))
+        connection.execute(text(f"GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO {login}"))
+    try:
+        url = engine.url.set(username=login).render_as_string(hide_password=False)
+        out = tmp_path / "partial.backup"
+        result = _cli("backup", "-o", str(out), url=url, tmp_path=tmp_path)
+        assert result.returncode == 2
+        assert "row-level security hides them" in result.stderr
+        assert "superuser or a BYPASSRLS role" in result.stderr
+        assert not out.exists()
+    finally:
+        engine.dispose()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"DROP OWNED BY {login}"))
+            connection.execute(text(f"DROP ROLE {login}"))

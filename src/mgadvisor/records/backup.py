@@ -179,6 +179,15 @@ def _run(command: list[str], url: URL, **kwargs: object) -> None:
     )
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
+        if "row-level security" in done.stderr:
+            raise UserInputError(
+                N_(
+                    "{tool} cannot read every row as {user}: row-level security hides them; "
+                    "run it as a superuser or a BYPASSRLS role (docs/deployment.md)"
+                ),
+                tool=Path(command[0]).name,
+                user=url.username or "",
+            )
         raise UserInputError(
             N_("{tool} failed for {url}: {reason}"),
             tool=Path(command[0]).name,
