@@ -616,3 +616,11 @@ def test_the_mapping_table_is_cross_checked(tmp_path: Path) -> None:
     assert "unknown condition 'kidney_disease'" in message
     assert "C03CA99" in message
     assert "2601-3" in message
+
+
+def test_the_latest_counts_across_time_zones(kb: KnowledgeBase) -> None:
+    amsterdam = observation("2601-3", 0.7, "mmol/L", oid="ams", when="2026-10-01T09:00:00+02:00")
+    utc = observation("2601-3", 0.8, "mmol/L", oid="utc", when="2026-10-01T08:00:00Z")
+    result = read(bundle(patient(), utc, amsterdam), kb)
+    assert result.intake["labs"][0]["value"] == 0.8  # 08:00 UTC is after 07:00 UTC
+    assert reasons(result) == [("Observation", "ams", "superseded")]

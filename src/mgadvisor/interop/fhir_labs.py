@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from mgadvisor.errors import UserInputError
@@ -26,7 +27,7 @@ class Reading:
 
     target: str  # "lab:<analyte>" or "person:<field>"
     value: Any  # a lab dict, a number or a bool
-    when: str  # sort key: the effective time as written
+    when: str  # sort key: the effective time, in UTC when it has a zone
     resource: Resource
 
 
@@ -106,7 +107,7 @@ def _reading(kb: KnowledgeBase, obs: Resource, report: list[Unmapped]) -> Readin
     if kind == "person" and name in ("pregnant", "lactating"):
         value: Any = _coded_state(kb, obs, name)
     elif kind == "person":
-        value = _quantity(kb, obs, PERSON_UNITS[name], None)
+        value = _quantity(kb, obs, PERSON_UNITS[name])
     else:
         value = _lab(kb, obs, name)
     if isinstance(value, Unmapped):
@@ -125,8 +126,22 @@ def _when(obs: Resource) -> str:
         obs.get("issued"),
     ):
         if isinstance(value, str):
-            return value
+            return _sortable(value)
     return ""
+
+
+def _sortable(text: str) -> str:
+    """A FHIR dateTime as text that sorts in time order: a time with a zone in UTC; a date
+    (or year-month) stays as it is and sorts before the times of that day."""
+    if "T" not in text:
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def _coded_state(kb: KnowledgeBase, obs: Resource, name: str) -> bool | Unmapped:
@@ -143,7 +158,7 @@ def _coded_state(kb: KnowledgeBase, obs: Resource, name: str) -> bool | Unmapped
 
 
 def _quantity(
-    kb: KnowledgeBase, obs: Resource, wanted: str | None, accepted: list[str] | None
+    kb: KnowledgeBase, obs: Resource, wanted: str | None
 ) -> tuple[float, str] | float | Unmapped:
     """The value of valueQuantity: (value, intake unit) for a lab, a number in `wanted`."""
     code, _ = _loinc(obs)
@@ -173,7 +188,7 @@ def _lab(kb: KnowledgeBase, obs: Resource, analyte: str) -> dict[str, Any] | Unm
     analyte's canonical unit), with the lab's own reference range when it has both ends."""
     from mgadvisor.units import QUANTITY_OF_ANALYTE, convert
 
-    found = _quantity(kb, obs, None, None)
+    found = _quantity(kb, obs, None)
     if isinstance(found, Unmapped) or not isinstance(found, tuple):
         return found if isinstance(found, Unmapped) else unmapped(obs, "Observation", "no_quantity")
     value, unit = found
