@@ -15,6 +15,7 @@ feedback endpoint can count outcomes per card type.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import uuid
 from collections import OrderedDict
@@ -168,8 +169,6 @@ def _links(ctx: CardContext, kb_url: str) -> list[dict[str, Any]]:
         }
     ]
     if ctx.launch_url:
-        import json
-
         app_context = json.dumps({"patient": ctx.patient_id, "lang": t.lang})
         links.insert(
             0,

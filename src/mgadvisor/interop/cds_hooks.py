@@ -176,6 +176,8 @@ def check_call(service_id: str, body: Any) -> Call:
             or not isinstance(entries, list)
         ):
             raise CdsRequestError("context.draftOrders", N_("a FHIR Bundle"), type(bundle).__name__)
+        # every draft order of the session counts (for order-select too: the selected order
+        # meets the others being ordered with it)
         orders = [
             e["resource"]
             for e in entries

@@ -177,6 +177,8 @@ class Verifier:
         self.clients = dict(clients)
         self.replays = ReplayCache()
         self.key_sets = KeySets()
+        # Whether a check may fetch a key set over the network (run it off the event loop)
+        self.fetches = any(c.jku for c in self.clients.values())
 
     def verify(self, authorization: str | None, audience: str, now: float | None = None) -> Claims:
         """The claims of a valid, trusted, fresh, first-used token for `audience`.

@@ -120,7 +120,16 @@ def _error(
     return _cors(request, state, JSONResponse(body, status, headers))
 
 
-def _verify(request: Request, state: CdsState, *auds: str) -> Any:
+async def _verify(request: Request, state: CdsState, *auds: str) -> Any:
+    """The token's claims (off the event loop when a key set may be fetched)."""
+    if state.verifier.fetches:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_verify_now, request, state, *auds)
+    return _verify_now(request, state, *auds)
+
+
+def _verify_now(request: Request, state: CdsState, *auds: str) -> Any:
     """The token's claims for the first audience it names, or a CdsAuthError."""
     error: CdsAuthError | None = None
     for aud in auds:
@@ -187,7 +196,7 @@ async def call(request: Request, service_id: str) -> Response:
         return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
     base = _base(request, state)
     try:
-        claims = _verify(request, state, f"{base}/cds-services/{service_id}")
+        claims = await _verify(request, state, f"{base}/cds-services/{service_id}")
     except CdsAuthError as exc:
         return _auth_error(request, state, exc)
     t = Translator(_lang(request, state))
@@ -200,7 +209,7 @@ async def call(request: Request, service_id: str) -> Response:
     try:
         body, types = await engine_pool(request).run(_answer, checked, settings, state.development)
     except cds_hooks.PrefetchMissingError as exc:
-        _audit(request, claims.iss, checked, "failure", 0)
+        await _audit(request, claims.iss, checked, "failure", 0)
         return _error(
             request,
             state,
@@ -210,7 +219,7 @@ async def call(request: Request, service_id: str) -> Response:
         )
     for card_uuid, card_type in types:
         state.issued.add(card_uuid, service_id, card_type)
-    _audit(request, claims.iss, checked, "success", len(types))
+    await _audit(request, claims.iss, checked, "success", len(types))
     return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
 
 
@@ -227,17 +236,27 @@ def _answer(
     return cds_hooks.respond(checked, prefetch, kb, settings)
 
 
-def _audit(request: Request, iss: str, checked: cds_hooks.Call, outcome: str, cards: int) -> None:
+async def _audit(
+    request: Request, iss: str, checked: cds_hooks.Call, outcome: str, cards: int
+) -> None:
     """One audit record per call (NEN 7513), when the app has a records database: the EHR's
     patient id as the object, the client's iss and the hook in the details."""
     engine = getattr(request.app.state, "records_engine", None)
     if engine is None:
         return
+    from starlette.concurrency import run_in_threadpool
+
+    where = request.client.host if request.client else None
+    await run_in_threadpool(_write_audit, engine, where, iss, checked, outcome, cards)
+
+
+def _write_audit(
+    engine: Any, where: str | None, iss: str, checked: cds_hooks.Call, outcome: str, cards: int
+) -> None:
     from mgadvisor.records import audit
     from mgadvisor.records.database import session_scope
 
     protocol = "cds-client" if "cds-client" in audit.PROTOCOLS else "system"
-    where = request.client.host if request.client else None
     actor = audit.Actor(user_id=None, role=None, access_point=where, protocol=protocol)
     details = {
         "iss": iss,
@@ -280,7 +299,7 @@ async def feedback(request: Request, service_id: str) -> Response:
     base = _base(request, state)
     url = f"{base}/cds-services/{service_id}"
     try:
-        claims = _verify(request, state, f"{url}/feedback", url)
+        claims = await _verify(request, state, f"{url}/feedback", url)
         items = _feedback_items(await _json_body(request))
     except CdsAuthError as exc:
         return _auth_error(request, state, exc)
@@ -344,24 +363,32 @@ def _store(engine: Any, state: CdsState, service_id: str, iss: str, items: list[
 
 
 @router.get("/{service_id}/feedback/summary")
-def feedback_summary(request: Request, service_id: str) -> Response:
+async def feedback_summary(request: Request, service_id: str) -> Response:
     """How often each card type was accepted or overridden (and why): counts only."""
+    state = cds_state(request)
+    if service_id not in cds_hooks.SERVICES:
+        return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
+    try:
+        await _verify(
+            request, state, f"{_base(request, state)}/cds-services/{service_id}/feedback/summary"
+        )
+    except CdsAuthError as exc:
+        return _auth_error(request, state, exc)
+    from starlette.concurrency import run_in_threadpool
+
+    body = await run_in_threadpool(_summary, _records_engine(request), service_id)
+    return _cors(request, state, JSONResponse(body))
+
+
+def _summary(engine: Any, service_id: str) -> dict[str, Any]:
+    """The counts per card type: accepted, overridden, and per override reason's code."""
     from sqlalchemy import select
 
     from mgadvisor.records.database import session_scope
     from mgadvisor.records.models import CdsFeedback
 
-    state = cds_state(request)
-    if service_id not in cds_hooks.SERVICES:
-        return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
-    try:
-        _verify(
-            request, state, f"{_base(request, state)}/cds-services/{service_id}/feedback/summary"
-        )
-    except CdsAuthError as exc:
-        return _auth_error(request, state, exc)
     query = select(CdsFeedback.card_type, CdsFeedback.outcome, CdsFeedback.override_reason)
-    with session_scope(_records_engine(request)) as session:
+    with session_scope(engine) as session:
         rows = session.execute(query.where(CdsFeedback.service_id == service_id)).all()
     counts: dict[str, Counter[str]] = {}
     for card_type, outcome, reason in rows:
@@ -383,4 +410,4 @@ def feedback_summary(request: Request, service_id: str) -> Response:
             for card_type, c in sorted(counts.items())
         ],
     }
-    return _cors(request, state, JSONResponse(body))
+    return body
