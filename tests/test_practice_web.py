@@ -393,3 +393,43 @@ def test_login_is_needed(site: Site) -> None:
     response = anonymous.get("/clients", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     assert anonymous.get("/").status_code == 200  # the anonymous intake is unchanged
+
+
+def test_export_and_erasure_with_the_retention_warning(site: Site) -> None:
+    import zipfile
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    save_visit(anna, cid, "2026-11-02")
+    exported = anna.get(f"/clients/{cid}/export")
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
+    assert "client.json" in zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert site.browser(BRAM).get(f"/clients/{cid}/export").status_code == 404
+    form = anna.get(f"/clients/{cid}/erase")
+    assert form.status_code == 200 and "WGBO" in form.text
+    url = f"/clients/{cid}/erase"
+    unconfirmed = anna.post(
+        url,
+        data={"csrf_token": token(anna), "basis": "request", "reason": "Client asked by letter"},
+    )
+    assert unconfirmed.status_code == 422 and 'id="f-confirm"' in unconfirmed.text
+    assert "Client asked by letter" in unconfirmed.text
+    no_retention = anna.post(
+        url, data={"csrf_token": token(anna), "basis": "request", "confirm": "1"}
+    )
+    assert no_retention.status_code == 422 and "WGBO" in no_retention.text
+    erased = anna.post(
+        url,
+        data={
+            "csrf_token": token(anna),
+            "basis": "request",
+            "confirm": "1",
+            "confirm_retention": "1",
+            "reason": "Client asked by letter",
+        },
+    )
+    assert erased.status_code == 200
+    assert anna.get(f"/clients/{cid}").status_code == 404
+    with session_scope(site.engine) as s:
+        assert s.get(Client, uuid.UUID(cid)) is None
+    assert len(site.audit("client.erase")) == 1

@@ -389,7 +389,9 @@ def share(request: Request, client_id: str, principal: Practitioner, email: Text
 def export(request: Request, client_id: str, principal: Practitioner) -> Response:
     """The client's records as a zip (JSON and the handout PDFs), by H2's gdpr.export_client."""
     from mgadvisor.records.gdpr import export_client
-    from mgadvisor.web.practice_visits import handout_pdf_maker
+    from mgadvisor.web.gdpr_export import handout_renderer
+    from mgadvisor.web.pdf_pool import PdfUnavailable, pdf_busy_message
+    from mgadvisor.web.responses import error_response
 
     try:
         with work(request, principal) as w:
@@ -399,10 +401,12 @@ def export(request: Request, client_id: str, principal: Practitioner) -> Respons
                 _client_id(client_id),
                 actor=principal.actor(),
                 lang=request_lang(request),
-                handout_pdf=handout_pdf_maker(request),
+                handout_pdf=handout_renderer(request),
             )
     except NotFound as exc:
         return not_found(request, principal, exc, "client.export")
+    except PdfUnavailable as exc:  # every PDF worker is busy: try again in a few seconds
+        return error_response(request, 503, pdf_busy_message(exc))
     name = f"client-{client_id[:8]}.zip"
     return Response(
         data,
@@ -453,10 +457,12 @@ def erase(
             "confirm_retention": confirm_retention,
         }
     )
+    shown: dict[str, Any] = {}
     try:
         with work(request, principal) as w:
             client, _ = w.client(client_id)
             warning = retention_warning(w.session, w.user, client.id)
+            shown = {"id": client.id, "name": client.name}  # for the page after a rollback
             if not confirm:
                 raise InvalidRecord("confirm", "a confirmation", "")
             erase_client(
@@ -478,7 +484,7 @@ def erase(
             request,
             "practice/erase.html",
             status=422,
-            client=client,
+            client=shown,
             warning=warning,
             state=state,
             principal=principal,

@@ -367,7 +367,9 @@ def export(request: Request, caller: Caller, client_id: str) -> Response:
     """Everything stored about the client (GDPR Art. 15 and 20) as a zip: JSON and the
     handout PDF of each visit."""
     from mgadvisor.records.gdpr import export_client
-    from mgadvisor.web.practice_visits import handout_pdf_maker
+    from mgadvisor.web.gdpr_export import handout_renderer
+    from mgadvisor.web.pdf_pool import PdfUnavailable, pdf_busy_message
+    from mgadvisor.web.responses import error_response
 
     try:
         with work(request, caller) as w:
@@ -377,10 +379,12 @@ def export(request: Request, caller: Caller, client_id: str) -> Response:
                 path_id("client", client_id),
                 actor=caller.actor(),
                 lang=api_lang(request),
-                handout_pdf=handout_pdf_maker(request),
+                handout_pdf=handout_renderer(request),
             )
     except NotFound as exc:
         return _not_found(request, caller, exc, "client.export")
+    except PdfUnavailable as exc:  # every PDF worker is busy: try again in a few seconds
+        return error_response(request, 503, pdf_busy_message(exc))
     return Response(
         data,
         media_type="application/zip",

@@ -318,34 +318,6 @@ async def visit_handout_pdf(
     )
 
 
-def handout_pdf_maker(request: Request) -> Any:
-    """A function (client, visit) -> the handout PDF of the stored visit, for the GDPR export;
-    it renders in the PDF worker pool and must be called from a worker thread (a sync route)."""
-    import anyio.from_thread
-
-    from mgadvisor.web.app import HERE
-    from mgadvisor.web.pdf_pool import pool_for
-
-    static = (HERE / "static").as_uri()
-
-    def make(client: Client, visit: Visit) -> bytes:
-        context = _handout_context(request, client, visit)
-        html = page(
-            request,
-            "practice/handout.html",
-            pdf=True,
-            static_root=static,
-            client=client,
-            visit=visit,
-            **context,
-        )
-        body = bytes(html.body).decode("utf-8")
-        pdf: bytes = anyio.from_thread.run(pool_for(request.app.state).render, body, static + "/")
-        return pdf
-
-    return make
-
-
 @router.get("/clients/{client_id}/compare", response_class=HTMLResponse)
 def compare(
     request: Request, client_id: str, principal: Practitioner, a: str = "", b: str = ""
