@@ -54,7 +54,15 @@ CHECKPOINT_EVERY = 100  # a checkpoint is written automatically after every N-th
 MIN_KEY_CHARS = 32
 OUTCOMES = ("success", "denied", "failure", "error")
 NATURES = ("regular", "emergency", "log")
-PROTOCOLS = ("care-relationship", "break-glass", "admin", "login", "system", "api-token")
+PROTOCOLS = (
+    "care-relationship",
+    "break-glass",
+    "admin",
+    "login",
+    "system",
+    "api-token",
+    "cds-client",  # an EHR calling the CDS Hooks service (a signed JWT)
+)
 # The fields the hash covers, in the stored form (the order does not matter: keys are sorted).
 HASHED = (
     "id",

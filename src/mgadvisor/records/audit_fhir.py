@@ -57,7 +57,8 @@ def _agent(event: AuditEvent) -> dict[str, Any]:
     if event.user_id is not None:
         agent["who"] = {"identifier": {"system": f"{NS}:user", "value": str(event.user_id)}}
     else:
-        agent["who"] = {"display": event.source_id if system else "unknown user"}
+        anonymous = "CDS Hooks client" if event.authorisation_protocol == "cds-client" else None
+        agent["who"] = {"display": event.source_id if system else anonymous or "unknown user"}
     if event.user_role:
         agent["role"] = [{"coding": [_coding(f"{NS}:role", event.user_role)]}]
     if event.authorisation_protocol:
