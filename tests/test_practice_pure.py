@@ -129,7 +129,7 @@ def test_a_chart_of_one_value_and_of_none(kb: KnowledgeBase) -> None:
     one = Series("eGFR", "mL/min/1.73m2", 90, None, (Point(date(2026, 1, 5), 70),))
     root = ET.fromstring(str(trend_svg(one, Translator("nl"))))
     assert len(list(root.iter(f"{SVG}polygon"))) == 1
-    assert "1 outside the range" in (root.findtext(f"{SVG}desc") or "")  # Dutch once translated
+    assert "1 buiten het bereik" in (root.findtext(f"{SVG}desc") or "")
     assert str(trend_svg(Series("x", "u", None, None, ()), Translator("en"))) == ""
 
 
