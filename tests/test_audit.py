@@ -9,10 +9,11 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from mgadvisor.records.audit import (
@@ -392,3 +393,50 @@ def test_a_system_record_is_a_valid_fhir_audit_event(engine: Engine) -> None:
     parsed = FhirAuditEvent.model_validate(resource)
     assert parsed.agent[0].requestor is False and parsed.agent[0].who.display == "mgadvisor@test"
     assert parsed.entity is None
+
+
+def _forged(seq: int | None, prev_hash: str) -> dict[str, Any]:
+    """A record made up by an attacker, with a correct plain SHA-256 of its own content."""
+    fields: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "event_code": "client.read",
+        "action": "R",
+        "occurred_at": datetime.now(UTC),
+        "outcome": "success",
+        "user_id": uuid.uuid4(),
+        "user_role": "practitioner",
+        "authorisation_protocol": "care-relationship",
+        "client_id": uuid.uuid4(),
+        "object_type": None,
+        "object_id": None,
+        "source_id": "mgadvisor@test",
+        "access_point": None,
+        "event_nature": "regular",
+        "checks": None,
+        "details": None,
+    }
+    return fields | {"hash": compute_hash(fields, None)}
+
+
+def test_a_forged_record_is_found(engine: Engine) -> None:
+    _write(engine, 8)
+    _tamper(engine, "DELETE FROM audit_events WHERE seq = 5")
+    with engine.begin() as connection:
+        connection.execute(insert(AuditEvent), [_forged(5, "a" * 64)])
+    result = _verify(engine)
+    assert (result.ok, result.first_bad_seq, result.reason) == (False, 5, "inserted")
+
+
+def test_a_record_outside_the_chain_is_found(engine: Engine) -> None:
+    _write(engine, 3)
+    with engine.begin() as connection:
+        connection.execute(insert(AuditEvent), [_forged(None, GENESIS)])
+    result = _verify(engine)
+    assert (result.ok, result.count, result.first_bad_seq, result.reason) == (
+        False,
+        3,
+        None,
+        "unchained",
+    )
