@@ -13,7 +13,9 @@ Goals (medians unless said otherwise):
   ≥ 0.5 of a bare `async def` endpoint answering a fixed document of the same size; the advice
   page's server time (Server-Timing) median ≤ 1 ms, p99 ≤ 2 ms; page weight < 150 KB; the
   client PDF < 1.5 s;
-* CDS Hooks `patient-view` with a typical prefetch: server time p99 ≤ 5 ms (`cds_bench.py`).
+* CDS Hooks `patient-view` with a typical prefetch: server time p99 ≤ 5 ms (`cds_bench.py`);
+* records with 10,000 clients and 50,000 visits, on SQLite and PostgreSQL (`records_bench.py`):
+  client list p99 ≤ 50 ms and client page p99 ≤ 100 ms server time, one audit write ≤ 1 ms.
 
 Run with `make bench` (the full counts: several minutes) or `make bench-quick` (BENCH_QUICK=1:
 small counts, a minute or two, to check the harness; not numbers to record). Numbers depend on
@@ -33,6 +35,7 @@ from collections.abc import Callable
 import advice_bench
 import batch_bench
 import cds_bench
+import records_bench
 import web_http
 from harness import QUICK, ROOT, row, scaled, value_row
 
@@ -141,6 +144,10 @@ def sections() -> list[tuple[str, Callable[[], list[str]]]]:
         (
             "CDS Hooks (issue 14)",
             lambda: cds_bench.measure(rounds=scaled(1000, 50), warmup=scaled(50, 5)),
+        ),
+        (
+            "Records (issue 13)",
+            lambda: records_bench.measure(clients=scaled(10_000, 500), rounds=scaled(300, 20)),
         ),
         (
             "`mgadvisor batch`",
