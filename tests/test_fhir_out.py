@@ -35,12 +35,17 @@ def _definitions() -> dict[str, Any]:
     return definitions
 
 
+@functools.lru_cache(maxsize=32)
+def _validator(kind: str) -> jsonschema.Draft6Validator:
+    return jsonschema.Draft6Validator(
+        {"$ref": f"#/definitions/{kind}", "definitions": _definitions()}
+    )
+
+
 def schema_errors(resource: dict[str, Any]) -> list[str]:
     """Problems of `resource` under the official FHIR JSON Schema (draft-06)."""
     kind = resource["resourceType"]
-    validator = jsonschema.Draft6Validator(
-        {"$ref": f"#/definitions/{kind}", "definitions": _definitions()}
-    )
+    validator = _validator(kind)
     return [f"{kind} {list(e.path)}: {e.message[:200]}" for e in validator.iter_errors(resource)]
 
 
@@ -228,3 +233,24 @@ def test_the_openapi_document_names_the_fhir_format(client: TestClient) -> None:
     names = {p["name"] for p in post["parameters"]}
     assert "format" in names
     assert "application/fhir+json" in post["responses"]["200"]["content"]
+
+
+CASES = sorted((ROOT / "tests" / "cases").glob("*.yaml"))
+
+
+def test_every_case_gives_a_valid_bundle(kb: KnowledgeBase) -> None:
+    """All example intakes (referrals, contraindications, children, pregnancy, products)."""
+    import yaml
+
+    kinds: set[str] = set()
+    for i, path in enumerate(CASES):
+        intake = yaml.safe_load(path.read_text(encoding="utf-8"))["intake"]
+        document, parsed = advise(intake, kb, ("nl", "en")[i % 2])
+        bundle = advice_bundle(document, parsed, patient_ref="Patient/p1", kb=kb)
+        try:
+            assert_valid(bundle)
+        except AssertionError as exc:
+            raise AssertionError(f"{path.name}: {exc}") from None
+        kinds |= {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert len(CASES) > 50
+    assert kinds == {"RiskAssessment", "DetectedIssue", "MedicationRequest", "CarePlan"}
