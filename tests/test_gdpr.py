@@ -320,3 +320,48 @@ def test_the_export_has_each_visits_handout_pdf_from_the_web_app(
         words = " ".join(" ".join(page.extract_text() for page in pages).split())
         assert "Uw magnesiumadvies" in words and NAME in words
         assert f"{mg} mg magnesium per dag" in words, words[:2000]
+
+
+def test_export_and_erasure_work_as_the_app_role_under_row_level_security(
+    records_url: str, engine: Engine, people: dict[str, Any]
+) -> None:
+    """PostgreSQL: the app's login role (no UPDATE/DELETE on the audit log, rows filtered by
+    row-level security) can export and erase its own client, and the chain stays valid."""
+    if not records_url.startswith("postgresql"):
+        pytest.skip("the app role and row-level security exist on PostgreSQL only")
+    import secrets
+
+    from sqlalchemy import create_engine
+
+    from mgadvisor.records.database import APP_ROLE
+    from mgadvisor.records.rls import scoped_session
+
+    login = f"mgadvisor_t_{secrets.token_hex(5)}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
+    app = create_engine(engine.url.set(username=login))
+    try:
+        with session_scope(engine) as session:
+            anna = _user(session, people, "anna")
+            session.expunge(anna)
+        with scoped_session(app, anna) as session:
+            me = _user(session, people, "anna")
+            data = export_client(session, me, people["client"], actor=_actor(people))
+            erase_client(
+                session,
+                me,
+                people["client"],
+                basis="request",
+                reason=None,
+                confirm_retention=True,
+                actor=_actor(people),
+            )
+        assert "client.json" in zipfile.ZipFile(io.BytesIO(data)).namelist()
+    finally:
+        app.dispose()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"DROP OWNED BY {login}"))
+            connection.execute(text(f"DROP ROLE {login}"))
+    with session_scope(engine) as session:
+        assert session.get(Client, people["client"]) is None
+        assert verify(session).ok
