@@ -345,3 +345,27 @@ def test_personal_token_is_shown_once_and_stored_hashed(
         assert bearer not in str(session.execute(select(User)).all())
     api = TestClient(app).get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer {bearer}"})
     assert api.status_code == 200 and api.json()[0]["name"] == "Excel"
+
+
+def test_start_migrates_sqlite_and_refuses_postgresql_behind(
+    records_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from auth_support import KEY
+    from mgadvisor.records.database import current, head
+    from mgadvisor.web.app import create_app
+    from mgadvisor.web.first_run import start
+
+    monkeypatch.setenv("MGADVISOR_DATABASE_URL", records_url)
+    monkeypatch.setenv("MGADVISOR_RECORDS_KEY", KEY)
+    app = create_app()
+    if records_url.startswith("sqlite"):
+        start(app)
+        assert current(app.state.records_engine) == head()
+        err = capsys.readouterr().err
+        assert f"/setup?code={app.state.setup_code}" in err
+        app.state.records_engine.dispose()
+        return
+    with pytest.raises(SystemExit):
+        start(app)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "run 'mgadvisor db upgrade'" in lines[0]

@@ -22,20 +22,26 @@ log = logging.getLogger("mgadvisor.web")
 def start(app: FastAPI) -> None:
     """At server start: make the records (SQLite migrated) and, with no user yet, print the
     set-up link. A database that needs `mgadvisor db upgrade`, or a missing key, stops the
-    start with one line."""
+    start with one line (the server's traceback of the stop is left out)."""
     try:
         start_records(app)
     except RecordsError as exc:
         print(f"mgadvisor: {exc}", file=sys.stderr, flush=True)
+        logging.getLogger("uvicorn.error").addFilter(_no_traceback)
         raise SystemExit(2) from None
     code = setup_code(app)
     if code:
         print(
-            "No user yet. To create the first admin and the practice, open /setup?code="
-            f"{code} on this server (e.g. http://127.0.0.1:8000/setup?code={code})",
+            "No user yet. To create the first admin and the practice, open the address above "
+            f"followed by /setup?code={code}",
             file=sys.stderr,
             flush=True,
         )
+
+
+def _no_traceback(record: logging.LogRecord) -> bool:
+    """Leave out the traceback uvicorn logs when the start is stopped on purpose."""
+    return "Traceback (most recent call last)" not in str(record.msg)
 
 
 def setup_code(app: FastAPI) -> str | None:
