@@ -253,4 +253,23 @@ def test_every_case_gives_a_valid_bundle(kb: KnowledgeBase) -> None:
             raise AssertionError(f"{path.name}: {exc}") from None
         kinds |= {e["resource"]["resourceType"] for e in bundle["entry"]}
     assert len(CASES) > 50
-    assert kinds == {"RiskAssessment", "DetectedIssue", "MedicationRequest", "CarePlan"}
+    assert kinds >= {"RiskAssessment", "DetectedIssue", "MedicationRequest", "CarePlan"}
+
+
+def test_diet_data_give_a_nutrition_order(kb: KnowledgeBase) -> None:
+    import yaml
+
+    intake = yaml.safe_load((ROOT / "examples" / "diet-ffq.yaml").read_text(encoding="utf-8"))
+    document, parsed = advise(intake, kb, "nl")
+    bundle = advice_bundle(document, parsed, patient_ref="Patient/p1", kb=kb)
+    assert_valid(bundle)
+    order = of_type(bundle, "NutritionOrder")[0]
+    assert (order["status"], order["intent"]) == ("draft", "proposal")
+    nutrient = order["oralDiet"]["nutrient"][0]
+    assert nutrient["amount"]["value"] == document["diet"]["reference_intake_mg"]
+    assert nutrient["modifier"]["text"] == "Magnesium"
+    plan = of_type(bundle, "CarePlan")[0]
+    order_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is order)
+    assert {"reference": {"reference": order_url}} in plan["activity"]
+    no_diet, parsed = advise({"person": {"age": 40, "sex": "male"}}, kb)
+    assert not of_type(advice_bundle(no_diet, parsed, patient_ref=None, kb=kb), "NutritionOrder")

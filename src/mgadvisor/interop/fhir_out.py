@@ -6,7 +6,8 @@
   (a contraindication), with the spacing or the reason as mitigation;
 - MedicationRequest (status draft, intent proposal): the supplement, ATC A12CC plus the
   compound, one dosageInstruction per time of day, doses in mg elemental magnesium;
-- CarePlan (draft, proposal): re-evaluate in N weeks, the follow-up advice, the proposal.
+- NutritionOrder (draft, proposal): with diet data, the magnesium goal and the food advice;
+- CarePlan (draft, proposal): re-evaluate in N weeks, the follow-up advice, the proposals.
 
 Codes come from the knowledge base and the advice (finding codes under our own code system);
 texts are in the advice's language. Nothing here decides anything clinical.
@@ -64,7 +65,9 @@ def advice_bundle(
     issues = [out.add(issue) for issue in _issues(out, subject)]
     proposal = _proposal(out, subject, issues)
     request = out.add(proposal) if proposal is not None else None
-    out.add(_care_plan(out, subject, [risk, *issues], request))
+    diet = _nutrition(out, subject)
+    orders = [ref for ref in (request, out.add(diet) if diet is not None else None) if ref]
+    out.add(_care_plan(out, subject, [risk, *issues], orders))
     return {"resourceType": "Bundle", "type": "collection", "entry": out.entries}
 
 
@@ -239,11 +242,37 @@ def _dosage(out: _Builder, moment: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
+def _nutrition(out: _Builder, subject: str) -> dict[str, Any] | None:
+    """The dietary advice as a draft NutritionOrder, when the intake had diet data: the
+    day's magnesium reference intake as the nutrient goal, the food advice as instruction."""
+    diet = out.doc.get("diet")
+    if not isinstance(diet, dict) or not out.as_of:
+        return None
+    oral: dict[str, Any] = {}
+    goal = diet.get("reference_intake_mg")
+    if isinstance(goal, int | float) and goal > 0:
+        amount = {"value": goal, "unit": "mg", "system": UCUM, "code": "mg"}
+        oral["nutrient"] = [{"modifier": {"text": out.t("Magnesium")}, "amount": amount}]
+    advice = [str(f["text"]) for f in out.doc.get("food_advice") or [] if f.get("text")]
+    if advice:
+        oral["instruction"] = " ".join(advice)
+    if not oral:
+        return None
+    return {
+        "resourceType": "NutritionOrder",
+        "status": "draft",
+        "intent": "proposal",
+        "patient": _ref(subject),
+        "dateTime": out.as_of,
+        "oralDiet": oral,
+    }
+
+
 def _care_plan(
-    out: _Builder, subject: str, addresses: list[str], request: str | None
+    out: _Builder, subject: str, addresses: list[str], orders: list[str]
 ) -> dict[str, Any]:
     """Follow-up: re-evaluate in N weeks (a scheduled period), the follow-up advice and the
-    proposed supplement as activities."""
+    proposed supplement and diet as activities."""
     weeks = out.doc.get("follow_up_weeks")
     activities: list[dict[str, Any]] = []
     if isinstance(weeks, int | float) and weeks > 0 and out.as_of:
@@ -268,8 +297,7 @@ def _care_plan(
                 }
             }
         )
-    if request is not None:
-        activities.append({"reference": _ref(request)})
+    activities += [{"reference": _ref(ref)} for ref in orders]
     plan: dict[str, Any] = {
         "resourceType": "CarePlan",
         "status": "draft",
