@@ -492,3 +492,21 @@ def test_request_is_not_changed_by_the_service(client: TestClient) -> None:
     before = copy.deepcopy(body)
     call(client, "mg-interactions", body)
     assert body == before
+
+
+def test_advised_dose_is_suggested_as_a_draft_proposal(client: TestClient) -> None:
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+    prefetch = {**load("prefetch-72.json"), "labs": None}  # no lab: no referral, a dose
+    cards = valid_response(call(client, "mg-depletion", patient_view(prefetch)).json())["cards"]
+    risk = next(c for c in cards if c["source"]["topic"]["code"] == "risk.deficiency")
+    assert risk["selectionBehavior"] == "at-most-one"
+    action = risk["suggestions"][0]["actions"][0]
+    assert action["type"] == "create"
+    request = action["resource"]
+    MedicationRequest.model_validate(request)  # valid FHIR R4B
+    assert (request["status"], request["intent"]) == ("draft", "proposal")
+    assert request["subject"] == {"reference": "Patient/mg72"}
+    assert "detectedIssue" not in request  # no links into a Bundle the EHR never sees
+    mg = request["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert mg["code"] == "mg" and mg["value"] > 0

@@ -27,7 +27,6 @@ from mgadvisor.i18n import N_, Translator
 
 FINDING_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/finding"
 OVERRIDE_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/cds-override-reason"
-ATC_SYSTEM = "http://www.whocc.no/atc"
 SUMMARY_MAX = 139  # the spec: "<140-character"
 OVERRIDE_REASONS = (
     ("patient-declines", N_("Patient declines")),
@@ -264,51 +263,28 @@ def risk_card(ctx: CardContext) -> dict[str, Any] | None:
 
 
 def supplement_suggestion(ctx: CardContext) -> list[dict[str, Any]]:
-    """When the engine advises a dose: propose it as a draft MedicationRequest (intent
-    proposal) with the compound's ATC code and the times of day."""
+    """When the engine gives a dose: propose it as the draft MedicationRequest (intent
+    proposal) of the FHIR output (`interop.fhir_out`: ATC A12CC and the compound's, the
+    times of day, mg elemental; "only under medical supervision" where the advice says so)."""
+    from mgadvisor.interop.fhir_out import advice_bundle
+
     doc = ctx.document
     dose = doc["dose"]
-    if dose["status"] != "advised" or not dose["intakes"] or not doc["compounds"]:
+    if not dose["intakes"]:
         return []
-    from mgadvisor.kb import load_knowledge
-
-    best = doc["compounds"][0]
-    compound = load_knowledge().compounds.get(best["code"])
-    coding: dict[str, Any] = {"display": best["name"]}
-    if compound is not None and compound.atc:
-        coding = {"system": ATC_SYSTEM, "code": compound.atc[0], "display": best["name"]}
-    mg = ctx.t.num(dose["elemental_mg_per_day"], 0)
-    times = [i["time"] for i in dose["intakes"]]
+    bundle = advice_bundle(dict(doc), {}, patient_ref=f"Patient/{ctx.patient_id}")
+    found = [e["resource"] for e in bundle["entry"]]
+    request = next((r for r in found if r["resourceType"] == "MedicationRequest"), None)
+    if request is None:
+        return []
+    # its links to the Bundle's other resources (urn:uuid) mean nothing in the EHR
+    request = {k: v for k, v in request.items() if k not in ("id", "detectedIssue")}
     label = ctx.t(
         "Propose {compound}, {mg} mg elemental magnesium a day ({times})",
-        compound=best["name"],
-        mg=mg,
-        times=", ".join(times),
+        compound=request["medicationCodeableConcept"]["text"],
+        mg=ctx.t.num(dose["elemental_mg_per_day"], 0),
+        times=", ".join(i["time"] for i in dose["intakes"]),
     )
-    request = {
-        "resourceType": "MedicationRequest",
-        "status": "draft",
-        "intent": "proposal",
-        "medicationCodeableConcept": {"coding": [coding], "text": best["name"]},
-        "subject": {"reference": f"Patient/{ctx.patient_id}"},
-        "dosageInstruction": [
-            {
-                "text": label,
-                "timing": {"repeat": {"timeOfDay": [f"{x}:00" for x in times]}},
-                "doseAndRate": [
-                    {
-                        "doseQuantity": {
-                            "value": round(i["elemental_mg"], 1),
-                            "unit": "mg",
-                            "system": "http://unitsofmeasure.org",
-                            "code": "mg",
-                        }
-                    }
-                    for i in dose["intakes"][:1]
-                ],
-            }
-        ],
-    }
     action = {
         "type": "create",
         "description": ctx.t("Create a proposed magnesium prescription"),
