@@ -8,14 +8,10 @@ row-level security), as in production; on SQLite both open the same file.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pyotp
@@ -23,61 +19,12 @@ import pytest
 import requests
 from sqlalchemy import Engine, text
 
-from auth_support import KEY, PASSWORD, START, cipher
+from auth_support import PASSWORD, START, cipher
 from mgadvisor.records import accounts
 from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
+from server_support import server
 
 EMAIL = "anna@zuid.example"
-SHARED_SECRET = "one-secret-for-every-instance-" + "x" * 8  # MGADVISOR_SECRET of both
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _server(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`mgadvisor serve` on a free port; yields its base URL once /api/v1/health answers."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MGADVISOR_DATABASE_URL": database_url,
-        "MGADVISOR_RECORDS_KEY": KEY,
-        "MGADVISOR_SECRET": SHARED_SECRET,
-        "MGADVISOR_DATA_DIR": str(data_dir),
-        "MGADVISOR_LANG": "en",
-    }
-    command = [sys.executable, "-m", "mgadvisor", "serve", "--port", str(port)]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / "server.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                process.wait()
-                pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -159,8 +106,8 @@ def test_a_login_on_one_instance_works_on_the_other(
 ) -> None:
     secret, codes = _practitioner(records_url)
     with ExitStack() as stack:
-        one = stack.enter_context(_server(app_url, tmp_path / "one"))
-        two = stack.enter_context(_server(app_url, tmp_path / "two"))
+        one, _ = stack.enter_context(server(app_url, tmp_path / "one"))
+        two, _ = stack.enter_context(server(app_url, tmp_path / "two"))
         browser = stack.enter_context(requests.Session())
 
         assert _get(browser, two + "/account").status_code == 303  # not logged in yet
@@ -178,6 +125,16 @@ def test_a_login_on_one_instance_works_on_the_other(
         assert made.status_code == 200, made.text
         bearer = {"Authorization": f"Bearer {made.json()['access_token']}"}
         assert requests.get(one + "/api/v1/auth/tokens", headers=bearer, timeout=30).ok
+
+        new = {"name": "Mevrouw Jansen", "birth_date": "1950-03-01", "sex": "female"}
+        new["consent"] = {"method": "written", "scope": ["records", "advice"]}
+        made = requests.post(one + "/api/v1/clients", json=new, headers=bearer, timeout=30)
+        assert made.status_code == 201, made.text  # written through one (PostgreSQL: RLS)
+        client_id = made.json()["id"]
+        read = requests.get(f"{two}/api/v1/clients/{client_id}", headers=bearer, timeout=30)
+        assert read.status_code == 200 and read.json()["name"] == "Mevrouw Jansen"
+        page = _get(browser, f"{two}/clients/{client_id}")  # the web session, on the other
+        assert page.status_code == 200 and "Mevrouw Jansen" in page.text
 
         token = _csrf(browser, two)  # a form token of two is good on one (the same secret)
         assert _post(browser, one + "/logout", data={"csrf_token": token}).status_code == 303
