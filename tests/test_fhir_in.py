@@ -624,3 +624,12 @@ def test_the_latest_counts_across_time_zones(kb: KnowledgeBase) -> None:
     result = read(bundle(patient(), utc, amsterdam), kb)
     assert result.intake["labs"][0]["value"] == 0.8  # 08:00 UTC is after 07:00 UTC
     assert reasons(result) == [("Observation", "ams", "superseded")]
+
+
+def test_a_condition_without_status_but_with_an_end_is_not_active(kb: KnowledgeBase) -> None:
+    ended = condition("84114007", cid="hf", clinical=None)
+    ended["abatementDateTime"] = "2025-01-01"
+    unknown = condition("38341003", cid="htn", clinical=None)
+    result = read(bundle(patient(), ended, unknown), kb)
+    assert result.intake["conditions"] == ["hypertension"]
+    assert reasons(result) == [("Condition", "hf", "not_active")]

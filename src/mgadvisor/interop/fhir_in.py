@@ -179,6 +179,8 @@ def _add_conditions(
         code, display = first_code(res.get("code"))
         clinical, _ = first_code(res.get("clinicalStatus"))
         verification, _ = first_code(res.get("verificationStatus"))
+        if clinical is None and any(key.startswith("abatement") for key in res):
+            clinical = "resolved"  # abated: inactive, resolved or remission (invariant con-4)
         if clinical is not None and clinical not in USED_CLINICAL:
             result.unmapped.append(
                 unmapped(
