@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from mgadvisor.records.audit import (
     CHECKPOINT_EVERY,
@@ -30,7 +31,7 @@ from mgadvisor.records.audit import (
     to_fhir_audit_event,
     verify,
 )
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import READ_ONLY, make_engine, session_scope, upgrade
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import AuditCheckpoint, AuditEvent
 
@@ -440,3 +441,38 @@ def test_a_record_outside_the_chain_is_found(engine: Engine) -> None:
         None,
         "unchained",
     )
+
+
+def test_a_read_only_sqlite_transaction_does_not_block_writers(engine: Engine) -> None:
+    """SQLite: a records transaction holds the write lock from its start (the chain needs it),
+    except on an engine with READ_ONLY (verify, export): those begin DEFERRED."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL readers never block writers")
+    _write(engine, 2)
+
+    def writer_can_begin() -> bool:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA busy_timeout=0")  # fail at once instead of waiting
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except Exception as exc:  # sqlite3.OperationalError: database is locked
+                assert "locked" in str(exc)
+                return False
+            cursor.execute("ROLLBACK")
+            return True
+        finally:
+            raw.close()
+
+    reader = engine.execution_options(**{READ_ONLY: True})
+    with session_scope(reader) as session:
+        assert _count(session) == 2
+        assert writer_can_begin()
+    with session_scope(engine) as session:  # an ordinary transaction holds the lock
+        assert _count(session) == 2
+        assert not writer_can_begin()
+
+
+def _count(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)

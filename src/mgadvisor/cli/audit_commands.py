@@ -54,11 +54,15 @@ def _actor() -> Any:
     return Actor(None, None, f"cli:{who}@{socket.gethostname()}"[:100], protocol="system")
 
 
-def _in_transaction(work: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def run(engine: Any) -> Any:
-        from mgadvisor.records.database import session_scope
+def _in_transaction(work: Callable[[Any], Any], read_only: bool = False) -> Callable[[Any], Any]:
+    """`work(session)` in one transaction; `read_only`: on SQLite a DEFERRED one, so a long
+    verification or export does not hold the write lock the app's writers wait for."""
 
-        with session_scope(engine) as session:
+    def run(engine: Any) -> Any:
+        from mgadvisor.records.database import READ_ONLY, session_scope
+
+        bound = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+        with session_scope(bound) as session:
             return work(session)
 
     return run
@@ -106,7 +110,7 @@ def audit_verify(
     t = Translator(lang_of(ctx))
     anchors = dict(_anchor(text) for text in anchor or [])
     _, result = _records_error(
-        lambda: _run(_in_transaction(lambda session: verify(session, anchors)))
+        lambda: _run(_in_transaction(lambda session: verify(session, anchors), read_only=True))
     )
     details = {"ok": result.ok, "count": result.count, "first_bad_seq": result.first_bad_seq}
     _run(
@@ -216,7 +220,7 @@ def audit_export(
                 _in_transaction(lambda s: log_access(s, _actor(), "audit.export", **filters))
             )
         )
-        _, count = _run(_in_transaction(_write_ndjson(out, filters)))
+        _, count = _run(_in_transaction(_write_ndjson(out, filters), read_only=True))
     typer.echo(t("{count} audit records written to {path}", count=count, path=str(output)))
 
 

@@ -25,6 +25,7 @@ SQLITE_FILE = "records.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 APP_ROLE = "mgadvisor_app"  # PostgreSQL: the role the app runs as (owns no table)
 SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+READ_ONLY = "mgadvisor_read_only"  # execution option: a SQLite transaction that only reads
 
 
 def data_dir() -> Path:
@@ -92,8 +93,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(connection: Any) -> None:
     """Every transaction takes the write lock at its start (SQLAlchemy's documented pattern:
     pysqlite's own BEGIN is turned off in `_sqlite_pragmas`), so that the audit chain's last
-    record is read under the lock that its next record is written under."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    record is read under the lock that its next record is written under. A transaction on an
+    engine with the execution option READ_ONLY (`engine.execution_options(**{READ_ONLY:
+    True})`) begins DEFERRED instead: a long read (an export) then never blocks the writers."""
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
