@@ -203,10 +203,11 @@ def _full_session(request: Request, session: Any, row: Any, user: User, via: str
     """End the partial session `row`, start a full one (a new token), audit the login."""
     when, ip = now(request), client_ip(request)
     sessions.end_session(row, when)
-    _, token = sessions.open_session(
+    full, token = sessions.open_session(
         session, user, "full", ip, when, login_settings(request).absolute
     )
     accounts.complete_login(session, user, ip, when, via)
+    request.state.principal = accounts.Principal.of(user, ip, session_id=full.id)  # the header
     return token
 
 
