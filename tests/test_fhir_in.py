@@ -633,3 +633,12 @@ def test_a_condition_without_status_but_with_an_end_is_not_active(kb: KnowledgeB
     result = read(bundle(patient(), ended, unknown), kb)
     assert result.intake["conditions"] == ["hypertension"]
     assert reasons(result) == [("Condition", "hf", "not_active")]
+
+
+@pytest.mark.parametrize(("born", "age"), [("1954", 72), ("1955-06", 71)])
+def test_a_partial_birth_date_counts_from_its_first_day_and_says_so(
+    kb: KnowledgeBase, born: str, age: int
+) -> None:
+    result = read(bundle(patient(born=born)), kb)
+    assert result.intake["person"]["age"] == age
+    assert reasons(result) == [("Patient", "p1", "birth_date_partial")]

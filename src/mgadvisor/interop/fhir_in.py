@@ -62,6 +62,8 @@ def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = 
     mine = _for_patient(found, patient, result.unmapped)
     person = _person(patient, as_of)
     result.sources["person"] = found.ref(patient)
+    if len(str(patient.get("birthDate"))) < len("YYYY-MM-DD"):
+        result.unmapped.append(unmapped(patient, "Patient.birthDate", "birth_date_partial"))
     _add_observations(kb, found, mine.get("Observation", []), person, result)
     _add_conditions(kb, found, mine.get("Condition", []), person, result)
     meds = mine.get("MedicationStatement", []) + mine.get("MedicationRequest", [])
