@@ -433,3 +433,44 @@ def test_export_and_erasure_with_the_retention_warning(site: Site) -> None:
     with session_scope(site.engine) as s:
         assert s.get(Client, uuid.UUID(cid)) is None
     assert len(site.audit("client.erase")) == 1
+
+
+def test_the_pages_work_as_the_app_role_under_row_level_security(
+    records_url: str, engine: Engine
+) -> None:
+    """PostgreSQL as a login role in the app's role: the database filters by the user too."""
+    from datetime import UTC, datetime
+
+    from auth_support import cipher
+    from mgadvisor.records.database import APP_ROLE
+    from mgadvisor.web.auth import use_records
+    from test_records_rls import _drop_role, _login_role
+
+    if not records_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    login_role, app_engine = _login_role(engine, f"IN ROLE {APP_ROLE}")
+    try:
+        site = Site(engine)
+        use_records(site.app, app_engine, cipher())
+        site.clock.now = datetime.now(UTC)  # the policies compare grants with the database's now()
+        anna, bram, dirk = site.browser(ANNA), site.browser(BRAM), site.browser(DIRK)
+        cid = new_client(anna)
+        vid = save_visit(anna, cid, "2026-11-02")
+        assert anna.get(f"/clients/{cid}").status_code == 200
+        assert anna.get(f"/clients/{cid}/visits/{vid}").status_code == 200
+        assert "Mevrouw de Vries" in anna.get("/clients").text
+        assert anna.get("/practice?as_of=2027-06-01").text.count(f"/clients/{cid}") >= 1
+        assert bram.get(f"/clients/{cid}").status_code == 404
+        why = "Client fainted in the waiting room, Anna is away"
+        granted = bram.post(
+            "/clients/break-glass",
+            data={"csrf_token": token(bram), "client_id": cid, "justification": why},
+            follow_redirects=False,
+        )
+        assert granted.status_code == 303, granted.text[:1000]
+        assert bram.get(f"/clients/{cid}").status_code == 200
+        assert bram.get(f"/clients/{cid}/visits/{vid}").status_code == 200
+        listed = dirk.get("/admin/break-glass")
+        assert why in listed.text
+    finally:
+        _drop_role(engine, login_role, app_engine)
