@@ -273,3 +273,41 @@ def test_diet_data_give_a_nutrition_order(kb: KnowledgeBase) -> None:
     assert {"reference": {"reference": order_url}} in plan["activity"]
     no_diet, parsed = advise({"person": {"age": 40, "sex": "male"}}, kb)
     assert not of_type(advice_bundle(no_diet, parsed, patient_ref=None, kb=kb), "NutritionOrder")
+
+
+@pytest.mark.parametrize(
+    ("resources", "typed"),
+    [
+        (
+            [
+                {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "gender": "female",
+                    "birthDate": "1994-02-01",
+                },
+                {
+                    "resourceType": "Condition",
+                    "id": "c",
+                    "subject": {"reference": "Patient/p1"},
+                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]},
+                },
+            ],
+            {"person": {"age": 32, "sex": "female", "pregnant": True}},
+        ),
+        (
+            [{"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "2016-05-01"}],
+            {"person": {"age": 10, "sex": "male"}},
+        ),
+    ],
+)
+def test_a_pregnant_woman_and_a_child_get_the_advice_of_their_typed_intake(
+    kb: KnowledgeBase, resources: list[dict[str, Any]], typed: dict[str, Any]
+) -> None:
+    read = intake_from_fhir(resources, as_of=AS_OF, kb=kb)
+    from_fhir, _ = advise(read.intake, kb)
+    by_hand, _ = advise(typed, kb)
+    assert from_fhir == by_hand
+    if typed["person"].get("pregnant"):
+        assert "risk.pregnancy" in {f["code"] for f in from_fhir["risk"]["factors"]}
+    assert from_fhir["calculations"]["age"] == typed["person"]["age"]
