@@ -642,3 +642,15 @@ def test_a_partial_birth_date_counts_from_its_first_day_and_says_so(
     result = read(bundle(patient(born=born)), kb)
     assert result.intake["person"]["age"] == age
     assert reasons(result) == [("Patient", "p1", "birth_date_partial")]
+
+
+def test_a_resource_nested_too_deep_is_reported_not_a_crash(kb: KnowledgeBase) -> None:
+    extension: dict[str, Any] = {"url": "http://example.org/x", "valueString": "a"}
+    for _ in range(300):
+        extension = {"url": "http://example.org/x", "extension": [extension]}
+    deep = observation("2601-3", 0.62, "mmol/L", oid="deep")
+    deep["extension"] = [extension]
+    result = read(bundle(patient(), deep), kb)
+    assert "labs" not in result.intake
+    assert reasons(result) == [("Observation", "deep", "invalid_resource")]
+    assert result.unmapped[0].given == "too_deep"

@@ -17,6 +17,7 @@ from mgadvisor.interop.fhir_common import Resource, Unmapped, reference_of, unma
 
 MAX_RESOURCES = 2000  # far more than one client's prefetch; bounds the work per call
 MAX_DEPTH = 4  # Bundles inside prefetch values inside a list
+MAX_NESTING = 40  # levels inside one resource: real ones have about 10; deeper ones overflow
 
 # The resource types the readers use; any other type is reported as not used.
 USED_TYPES = (
@@ -130,6 +131,9 @@ def _parse(raw: Resource, out: Collected) -> Resource | None:
         reason = "operation_outcome" if kind == "OperationOutcome" else "resource_type_not_used"
         out.unmapped.append(unmapped(raw, kind, reason))
         return None
+    if _nesting(raw) > MAX_NESTING:
+        out.unmapped.append(unmapped(raw, kind, "invalid_resource", given="too_deep"))
+        return None
     try:
         model = get_fhir_model_class(kind).model_validate(raw)
     except ValidationError as exc:
@@ -139,3 +143,18 @@ def _parse(raw: Resource, out: Collected) -> Resource | None:
         return None
     parsed: Resource = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return parsed
+
+
+def _nesting(data: Any) -> int:
+    """How deep lists and objects nest in `data` (without recursion: it may be very deep)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        if isinstance(node, dict | list):
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
