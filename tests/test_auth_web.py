@@ -369,3 +369,11 @@ def test_start_migrates_sqlite_and_refuses_postgresql_behind(
         start(app)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "run 'mgadvisor db upgrade'" in lines[0]
+
+
+def test_a_live_update_without_login_sends_the_page_to_the_login(
+    site: tuple[FastAPI, Clock],
+) -> None:
+    app, _ = site
+    response = TestClient(app).get("/account", headers={"HX-Request": "true"})
+    assert response.status_code == 401 and response.headers["hx-redirect"] == "/login?next=/account"

@@ -172,3 +172,38 @@ def test_the_default_sqlite_file_gets_a_key_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     key_file = tmp_path / "records.key"
     assert key_file.stat().st_mode & 0o777 == 0o600 and "records.key" in result.stderr
+
+
+def test_key_rotation_re_encrypts_the_secrets(url: str, tmp_path: Path) -> None:
+    import base64
+
+    new_key = base64.urlsafe_b64encode(b"n" * 32).decode()
+    add = ("add", "a@zuid.example", "--practice", "P", "--password-stdin")
+    assert _users(*add, url=url, data_dir=tmp_path, stdin=PASSWORD).returncode == 0
+    wrong = _users("reset-2fa", "a@zuid.example", url=url, data_dir=tmp_path, key=new_key)
+    assert wrong.returncode == 0  # a reset needs no old secret
+    assert (
+        _users(
+            *add[:1], "b@zuid.example", *add[2:], url=url, data_dir=tmp_path, stdin=PASSWORD
+        ).returncode
+        == 0
+    )
+    refused = _users("rotate-key", url=url, data_dir=tmp_path)  # a's secret is under new_key
+    assert refused.returncode == 2 and "MGADVISOR_RECORDS_KEY" in refused.stderr
+    both = f"{new_key},{KEY}"
+    done = _users("rotate-key", url=url, data_dir=tmp_path, key=both)
+    assert done.returncode == 0 and "2" in done.stdout
+    engine = make_engine(url)
+    from cryptography.fernet import Fernet, MultiFernet
+
+    from mgadvisor.records.crypto import decrypt
+
+    only_new = MultiFernet([Fernet(new_key.encode())])
+    with session_scope(engine) as session:
+        for user in session.scalars(select(User)):
+            assert user.totp_secret is not None and len(decrypt(only_new, user.totp_secret)) == 32
+        rotated = session.scalars(
+            select(AuditEvent).where(AuditEvent.event_code == "records.key_rotate")
+        ).all()
+        assert len(rotated) == 1
+    engine.dispose()

@@ -231,3 +231,13 @@ def users_reset_2fa(
         )
     )
     _show_enrolment(t, uri, None)
+
+
+@users_app.command("rotate-key")
+def users_rotate_key(ctx: typer.Context) -> None:
+    """Re-encrypt the stored TOTP secrets under the first key of MGADVISOR_RECORDS_KEY."""
+    from mgadvisor.records import accounts
+
+    t = Translator(lang_of(ctx))
+    count = _in_transaction(lambda s, c: accounts.rotate_secrets(s, c, accounts.system_actor()))
+    typer.echo(t("Re-encrypted {count} secrets with the first key.", count=count))

@@ -450,6 +450,18 @@ def reset_second_factor(
     return secret
 
 
+def rotate_secrets(session: Session, cipher: MultiFernet, actor: Actor) -> int:
+    """Re-encrypt every stored TOTP secret under the cipher's first key (key rotation: put the
+    new key first in MGADVISOR_RECORDS_KEY, run this, then drop the old key). Audited."""
+    count = 0
+    for user in session.scalars(select(User).where(User.totp_secret.is_not(None))):
+        assert user.totp_secret is not None
+        user.totp_secret = crypto.rotate(cipher, user.totp_secret)
+        count += 1
+    audit(session, actor, "records.key_rotate", "U", details={"secrets": count})
+    return count
+
+
 def list_users(session: Session, practice: Practice | None = None) -> Sequence[User]:
     """The users (of one practice), by e-mail address."""
     query = select(User).order_by(User.email)

@@ -105,5 +105,8 @@ def decrypt(cipher: MultiFernet, token: str) -> str:
 
 
 def rotate(cipher: MultiFernet, token: str) -> str:
-    """`token` re-encrypted under the first key."""
-    return cipher.rotate(token.encode("ascii")).decode("ascii")
+    """`token` re-encrypted under the first key. Raises InvalidRecord when no key decrypts it."""
+    try:
+        return cipher.rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError):
+        raise InvalidRecord(ENV_KEY, "the key the secret was stored with", "another key") from None

@@ -276,7 +276,10 @@ def install(app: FastAPI) -> None:
 
 async def _login_redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    return RedirectResponse("/login?next=" + quote(exc.next_path, safe="/"), status_code=303)
+    target = "/login?next=" + quote(exc.next_path, safe="/")
+    if request.headers.get("hx-request"):  # a live update: the whole page goes to the login
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 async def _unauthorized(request: Request, exc: Exception) -> Response:
