@@ -4,6 +4,9 @@ card type; every service call written to the audit log."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -150,3 +153,46 @@ def test_every_call_is_audited_without_patient_data_in_details(
     assert details["iss"] == "https://sandbox.cds-hooks.org"
     assert details["hook"] == "patient-view"
     assert "1954" not in json.dumps(details)  # no birth date, no lab values
+
+
+def _cli(*args: str, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MGADVISOR_DATA_DIR": str(data_dir), "MGADVISOR_LANG": "en"}
+    env["MGADVISOR_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "mgadvisor", "cds", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_counts_the_feedback(client: TestClient, records_url: str, tmp_path: Path) -> None:
+    empty = _cli("feedback", url=records_url, data_dir=tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert "No feedback yet." in empty.stdout
+    risk = next(c for c in cards(client) if c["source"]["topic"]["code"] == "risk.deficiency")
+    reason = risk["overrideReasons"][0]
+    item = {
+        "card": risk["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-12-01T10:00:00Z",
+    }
+    assert feedback(client, [{**item, "overrideReason": {"reason": reason}}]).status_code == 200
+    shown = _cli("feedback", "--format", "json", url=records_url, data_dir=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout) == [
+        {
+            "service": "mg-depletion",
+            "card_type": "risk.deficiency",
+            "accepted": 0,
+            "overridden": 1,
+            "override_reasons": {reason["code"]: 1},
+        }
+    ]
+    table = _cli("feedback", "--service", "mg-depletion", url=records_url, data_dir=tmp_path)
+    assert f"mg-depletion\trisk.deficiency\t0\t1\t{reason['code']} 1" in table.stdout
+    bad = _cli("feedback", "--format", "xml", url=records_url, data_dir=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "--format" in bad.stderr

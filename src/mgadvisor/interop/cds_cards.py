@@ -116,7 +116,8 @@ def detail(ctx: CardContext, findings: Iterable[Mapping[str, Any]], lead: str = 
         lines.append(f"- {finding['text']}")
         keys += [k for k in finding.get("sources", []) if k not in keys]
     if keys:
-        lines += ["", f"**{ctx.t('References')}**", ""]
+        heading = ctx.t("References")
+        lines += ["", f"**{heading}**", ""]
         lines += [f"{n}. {ctx.references.get(k, k)}" for n, k in enumerate(keys, 1)]
     return "\n".join(lines).strip()
 
@@ -241,7 +242,8 @@ def risk_card(ctx: CardContext) -> dict[str, Any] | None:
         "Magnesium deficiency risk: {level} (score {score})", level=level, score=risk["score"]
     )
     if risk.get("status") in RISK_STATUS:
-        headline = f"{t(RISK_STATUS[risk['status']])}; {headline}"
+        status = t(RISK_STATUS[risk["status"]])
+        headline = f"{status}; {headline}"
     lead = f"**{headline}**"
     calc = doc.get("calculations") or {}
     if calc.get("mds") is not None:

@@ -16,12 +16,10 @@ MGADVISOR_CDS_CLIENTS / MGADVISOR_CDS_PROFILE (who is trusted).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import orjson
@@ -29,7 +27,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from mgadvisor.i18n import LANGS, N_, Translator
-from mgadvisor.interop import cds_hooks
+from mgadvisor.interop import cds_feedback, cds_hooks
 from mgadvisor.interop.cds_cards import IssuedCards
 from mgadvisor.interop.cds_security import CdsAuthError, Verifier, load_clients
 
@@ -300,7 +298,7 @@ async def feedback(request: Request, service_id: str) -> Response:
     url = f"{base}/cds-services/{service_id}"
     try:
         claims = await _verify(request, state, f"{url}/feedback", url)
-        items = _feedback_items(await _json_body(request))
+        items = cds_feedback.check_items(await _json_body(request))
     except CdsAuthError as exc:
         return _auth_error(request, state, exc)
     except cds_hooks.CdsRequestError as exc:
@@ -309,57 +307,12 @@ async def feedback(request: Request, service_id: str) -> Response:
         return _error(request, state, 400, N_("not CDS Hooks feedback"), [problem])
     from starlette.concurrency import run_in_threadpool
 
-    await run_in_threadpool(_store, _records_engine(request), state, service_id, claims.iss, items)
+    def card_type(card_uuid: str) -> str | None:
+        return state.issued.card_type(card_uuid, service_id)
+
+    engine = _records_engine(request)
+    await run_in_threadpool(cds_feedback.store, engine, service_id, claims.iss, items, card_type)
     return _cors(request, state, Response(status_code=200))
-
-
-def _feedback_items(body: Any) -> list[dict[str, Any]]:
-    """The feedback list, each item checked: card, outcome, outcomeTimestamp."""
-    items = body.get("feedback") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or len(items) > 100:
-        raise cds_hooks.CdsRequestError(
-            "feedback", N_("a list of 1 to 100 items"), repr(items)[:60]
-        )
-    for n, item in enumerate(items):
-        where = f"feedback.{n}"
-        if not isinstance(item, dict) or not isinstance(item.get("card"), str):
-            raise cds_hooks.CdsRequestError(f"{where}.card", N_("a card uuid"), "none")
-        if item.get("outcome") not in ("accepted", "overridden"):
-            given = repr(item.get("outcome"))[:40]
-            raise cds_hooks.CdsRequestError(f"{where}.outcome", "accepted | overridden", given)
-        try:
-            datetime.fromisoformat(str(item.get("outcomeTimestamp")).replace("Z", "+00:00"))
-        except ValueError:
-            given = repr(item.get("outcomeTimestamp"))[:40]
-            raise cds_hooks.CdsRequestError(
-                f"{where}.outcomeTimestamp", N_("an ISO 8601 time"), given
-            ) from None
-    return items
-
-
-def _store(engine: Any, state: CdsState, service_id: str, iss: str, items: list[Any]) -> None:
-    from mgadvisor.records.database import session_scope
-    from mgadvisor.records.models import CdsFeedback
-
-    with session_scope(engine) as session:
-        for item in items:
-            reason = (item.get("overrideReason") or {}).get("reason") or {}
-            accepted = [
-                s.get("id") for s in item.get("acceptedSuggestions") or [] if isinstance(s, dict)
-            ]
-            when = datetime.fromisoformat(str(item["outcomeTimestamp"]).replace("Z", "+00:00"))
-            session.add(
-                CdsFeedback(
-                    service_id=service_id,
-                    card_uuid=item["card"][:100],
-                    card_type=state.issued.card_type(item["card"], service_id),
-                    outcome=item["outcome"],
-                    override_reason=str(reason.get("code"))[:200] if reason.get("code") else None,
-                    accepted_suggestions=json.dumps(accepted) if accepted else None,
-                    outcome_at=when if when.tzinfo else when.replace(tzinfo=UTC),
-                    client_iss=iss[:300],
-                )
-            )
 
 
 @router.get("/{service_id}/feedback/summary")
@@ -376,38 +329,6 @@ async def feedback_summary(request: Request, service_id: str) -> Response:
         return _auth_error(request, state, exc)
     from starlette.concurrency import run_in_threadpool
 
-    body = await run_in_threadpool(_summary, _records_engine(request), service_id)
+    rows = await run_in_threadpool(cds_feedback.counts, _records_engine(request), service_id)
+    body = {"service": service_id, "card_types": rows}
     return _cors(request, state, JSONResponse(body))
-
-
-def _summary(engine: Any, service_id: str) -> dict[str, Any]:
-    """The counts per card type: accepted, overridden, and per override reason's code."""
-    from sqlalchemy import select
-
-    from mgadvisor.records.database import session_scope
-    from mgadvisor.records.models import CdsFeedback
-
-    query = select(CdsFeedback.card_type, CdsFeedback.outcome, CdsFeedback.override_reason)
-    with session_scope(engine) as session:
-        rows = session.execute(query.where(CdsFeedback.service_id == service_id)).all()
-    counts: dict[str, Counter[str]] = {}
-    for card_type, outcome, reason in rows:
-        counter = counts.setdefault(card_type or "unknown", Counter())
-        counter[outcome] += 1
-        if reason:
-            counter[f"overridden:{reason}"] += 1
-    body = {
-        "service": service_id,
-        "card_types": [
-            {
-                "card_type": card_type,
-                "accepted": c["accepted"],
-                "overridden": c["overridden"],
-                "override_reasons": {
-                    k.split(":", 1)[1]: v for k, v in sorted(c.items()) if ":" in k
-                },
-            }
-            for card_type, c in sorted(counts.items())
-        ],
-    }
-    return body
