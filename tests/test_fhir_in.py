@@ -654,3 +654,16 @@ def test_a_resource_nested_too_deep_is_reported_not_a_crash(kb: KnowledgeBase) -
     assert "labs" not in result.intake
     assert reasons(result) == [("Observation", "deep", "invalid_resource")]
     assert result.unmapped[0].given == "too_deep"
+
+
+def test_the_report_quotes_long_texts_only_in_part(kb: KnowledgeBase) -> None:
+    long_name = "x" * 5000
+    res = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "code": {"coding": [{"system": SNOMED, "code": "1" * 18, "display": long_name}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    result = read(bundle(patient(), res), kb)
+    assert result.unmapped[0].display is not None
+    assert len(result.unmapped[0].display) <= 120

@@ -46,16 +46,26 @@ class Unmapped:
         return {key: value for key, value in fields.items() if value is not None}
 
 
+TEXT_LIMIT = 120  # how much of a code, display or value the report quotes
+
+
 def unmapped(resource: Resource, path: str, reason: str, **more: str | None) -> Unmapped:
-    """An :class:`Unmapped` item about `resource`."""
+    """An :class:`Unmapped` item about `resource` (long texts cut to :data:`TEXT_LIMIT`)."""
     rid = resource.get("id")
+    clipped = {key: _clip(value) for key, value in more.items()}
     return Unmapped(
-        str(resource.get("resourceType", "?")),
-        rid if isinstance(rid, str) else None,
+        _clip(str(resource.get("resourceType", "?"))) or "?",
+        _clip(rid) if isinstance(rid, str) else None,
         path,
         reason,
-        **more,
+        **clipped,
     )
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    return text[: TEXT_LIMIT - 3] + "..."
 
 
 def codings(concept: Any) -> Iterator[Resource]:
