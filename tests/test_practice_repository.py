@@ -171,3 +171,15 @@ def test_the_admin_lists_and_reviews_break_glass_of_the_own_practice(
     assert reviewed.reviewed_by == dirk.id and reviewed.reviewed_at == NOW + timedelta(days=1)
     with pytest.raises(NotFound):
         repo.review_break_glass(dirk, north.id, now=NOW)
+
+
+def test_consent_withdrawal_is_recorded_once(
+    people: tuple[Records, User, User, User, User],
+) -> None:
+    repo, anna, bram, _, _ = people
+    client = repo.add_client(anna, name="Client", consent_version="2026-12")
+    assert repo.withdraw_consent(anna, client.id, now=NOW).consent_withdrawn_at == NOW
+    later = NOW + timedelta(days=1)
+    assert repo.withdraw_consent(anna, client.id, now=later).consent_withdrawn_at == NOW
+    with pytest.raises(NotFound):
+        repo.withdraw_consent(bram, client.id, now=NOW)

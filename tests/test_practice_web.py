@@ -405,8 +405,19 @@ def test_export_and_erasure_with_the_retention_warning(site: Site) -> None:
     assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
     assert "client.json" in zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
     assert site.browser(BRAM).get(f"/clients/{cid}/export").status_code == 404
+    withdraw = f"/clients/{cid}/consent/withdraw"
+    assert anna.post(withdraw, data={"csrf_token": token(anna)}).status_code == 422
+    withdrawn = anna.post(
+        withdraw, data={"csrf_token": token(anna), "confirm": "1"}, follow_redirects=False
+    )
+    assert withdrawn.status_code == 303
+    with session_scope(site.engine) as s:
+        found = s.get(Client, uuid.UUID(cid))
+        assert found is not None and found.consent_withdrawn_at == site.clock()
+    assert [e.details for e in site.audit("client.update")] == ['{"consent":"withdrawn"}']
     form = anna.get(f"/clients/{cid}/erase")
     assert form.status_code == 200 and "WGBO" in form.text
+    assert 'value="consent_withdrawn" checked' in form.text
     url = f"/clients/{cid}/erase"
     unconfirmed = anna.post(
         url,

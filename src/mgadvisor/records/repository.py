@@ -195,6 +195,18 @@ class Records:
         self.session.flush()
         return relationship
 
+    def withdraw_consent(
+        self, practitioner: User, client_id: uuid.UUID | str, *, now: datetime
+    ) -> Client:
+        """Record that the client withdrew consent (once; a second call changes nothing)."""
+        if now.tzinfo is None:
+            raise InvalidRecord("now", "a time with a time zone", now)
+        client = self.client(practitioner, client_id)
+        if client.consent_withdrawn_at is None:
+            client.consent_withdrawn_at = now
+            self.session.flush()
+        return client
+
     def client(
         self,
         practitioner: User,

@@ -38,6 +38,7 @@ from mgadvisor.web.practice_records import (
     CONSENT_VERSION,
     audit_refused,
     check_consent,
+    path_id,
     work,
 )
 
@@ -73,12 +74,16 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return _page(request, template, status, day=short_date, **context)
 
 
-def field_message(t: Translator, exc: InvalidRecord) -> str:
-    """'Field: expected …' in the user's language (the value given is not repeated: it may
-    be personal data)."""
+def expected_text(t: Translator, exc: InvalidRecord) -> str:
+    """What the field expects, in the user's language where the field is known."""
     expected = EXPECTED.get(exc.field)
-    text = t(expected, n=JUSTIFICATION_MIN) if expected else exc.expected
-    return t("Not valid: expected {expected}.", expected=text)
+    return t(expected, n=JUSTIFICATION_MIN) if expected else exc.expected
+
+
+def field_message(t: Translator, exc: InvalidRecord) -> str:
+    """'Not valid: expected …' in the user's language (the value given is not repeated: it may
+    be personal data)."""
+    return t("Not valid: expected {expected}.", expected=expected_text(t, exc))
 
 
 def not_found(request: Request, principal: Principal, exc: NotFound, event: str) -> Response:
@@ -385,6 +390,36 @@ def share(request: Request, client_id: str, principal: Practitioner, email: Text
     return RedirectResponse(f"/clients/{client_id}?shared=1", status_code=303)
 
 
+@router.post("/clients/{client_id}/consent/withdraw", response_class=HTMLResponse)
+def withdraw_consent(
+    request: Request, client_id: str, principal: Practitioner, confirm: Text = ""
+) -> Response:
+    """Record the withdrawal of the client's consent (then erasure may follow)."""
+    t = Translator(request_lang(request))
+    if not confirm:
+        return page(
+            request,
+            "practice/message.html",
+            status=422,
+            message=t("Tick the box to confirm that the client withdrew consent."),
+            back=f"/clients/{client_id}",
+        )
+    try:
+        with work(request, principal) as w:
+            client = w.repo.withdraw_consent(w.user, path_id("client", client_id), now=w.when)
+            w.audit(
+                "client.update",
+                "U",
+                client_id=client.id,
+                object_type="consent",
+                object_id=client.id,
+                details={"consent": "withdrawn"},
+            )
+    except NotFound as exc:
+        return not_found(request, principal, exc, "client.update")
+    return RedirectResponse(f"/clients/{client_id}", status_code=303)
+
+
 @router.get("/clients/{client_id}/export")
 def export(request: Request, client_id: str, principal: Practitioner) -> Response:
     """The client's records as a zip (JSON and the handout PDFs), by H2's gdpr.export_client."""
@@ -423,6 +458,7 @@ def erase_form(request: Request, client_id: str, principal: Practitioner) -> Res
         with work(request, principal) as w:
             client, _ = w.client(client_id)
             warning = retention_warning(w.session, w.user, client.id)
+            basis = "consent_withdrawn" if client.consent_withdrawn_at else "request"
     except NotFound as exc:
         return not_found(request, principal, exc, "client.read")
     return page(
@@ -430,7 +466,7 @@ def erase_form(request: Request, client_id: str, principal: Practitioner) -> Res
         "practice/erase.html",
         client=client,
         warning=warning,
-        state=FormState(values={"basis": "request"}),
+        state=FormState(values={"basis": basis}),
         principal=principal,
     )
 

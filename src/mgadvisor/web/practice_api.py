@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from mgadvisor.errors import IntakeError
-from mgadvisor.i18n import Translator
+from mgadvisor.i18n import N_, Translator
 from mgadvisor.records.accounts import Principal
 from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import Client, Visit
@@ -43,6 +43,8 @@ from mgadvisor.web.practice_records import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["practice"])
+CLIENT_NOT_FOUND = N_("no client with this id that you may read")
+VISIT_NOT_FOUND = N_("no visit with this id that you may read")
 Caller = Annotated[Principal, Depends(practitioner_api_user)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such client or visit for you (also: no care relationship)."}
@@ -181,7 +183,7 @@ def _not_found(request: Request, principal: Principal, exc: NotFound, event: str
             [
                 {
                     "loc": ["path"],
-                    "msg": t("no {kind} with this id that you may read", kind=exc.kind),
+                    "msg": t(VISIT_NOT_FOUND if exc.kind == "visit" else CLIENT_NOT_FOUND),
                 }
             ],
         ),
@@ -191,10 +193,12 @@ def _not_found(request: Request, principal: Principal, exc: NotFound, event: str
 
 def _invalid(request: Request, exc: InvalidRecord, where: list[str]) -> Response:
     t = Translator(api_lang(request))
+    from mgadvisor.web.practice import expected_text
+
     msg = t(
         "{path}: expected {expected}, got {given}",
         path=exc.field,
-        expected=exc.expected,
+        expected=expected_text(t, exc),
         given=exc.given,
     )
     return JSONResponse(
