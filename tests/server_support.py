@@ -4,6 +4,7 @@ durability): on a free loopback port, the records database from a URL, the test 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -66,3 +67,30 @@ def server(database_url: str, data_dir: Path) -> Iterator[tuple[str, subprocess.
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def app_role_url(records_url: str) -> Iterator[str]:
+    """The URL the app uses for a migrated database: on PostgreSQL a new login role in
+    mgadvisor_app (owning nothing, under row-level security), dropped after; SQLite as is."""
+    from sqlalchemy import text
+
+    from mgadvisor.records.database import APP_ROLE, make_engine
+
+    if not records_url.startswith("postgresql"):
+        yield records_url
+        return
+    login = f"mgadvisor_t_{secrets.token_hex(5)}"
+    admin = make_engine(records_url)
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
+        yield admin.url.set(username=login).render_as_string(hide_password=False)
+    finally:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :u"),
+                {"u": login},
+            )
+            connection.execute(text(f"DROP ROLE {login}"))
+        admin.dispose()

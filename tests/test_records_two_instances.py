@@ -9,7 +9,6 @@ row-level security), as in production; on SQLite both open the same file.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,47 +16,24 @@ from pathlib import Path
 import pyotp
 import pytest
 import requests
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from auth_support import PASSWORD, START, cipher
 from mgadvisor.records import accounts
-from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
-from server_support import server
+from mgadvisor.records.database import make_engine, session_scope, upgrade
+from server_support import app_role_url, server
 
 EMAIL = "anna@zuid.example"
 
 
 @pytest.fixture
 def app_url(records_url: str) -> Iterator[str]:
-    """The database migrated by its owner, with one practitioner; the URL the app uses."""
+    """The database migrated by its owner; the URL the app uses (PostgreSQL: the app role)."""
     owner = make_engine(records_url)
     upgrade(owner)
-    login = None
-    try:
-        if records_url.startswith("postgresql"):
-            login = f"mgadvisor_t_{secrets.token_hex(5)}"
-            with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
-            yield owner.url.set(username=login).render_as_string(hide_password=False)
-        else:
-            yield records_url
-    finally:
-        owner.dispose()
-        if login is not None:
-            _drop_role(records_url, login)
-
-
-def _drop_role(url: str, login: str) -> None:
-    admin = make_engine(url)
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = :u"),
-                {"u": login},
-            )
-            connection.execute(text(f"DROP ROLE {login}"))
-    finally:
-        admin.dispose()
+    owner.dispose()
+    with app_role_url(records_url) as url:
+        yield url
 
 
 def _practitioner(records_url: str) -> tuple[str, list[str]]:
