@@ -16,8 +16,9 @@ data; every read is audited (practice_records.py). The anonymous intake at / is 
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -134,8 +135,6 @@ def worklist(request: Request, principal: Practitioner, as_of: str | None = None
 
 def _summary(advice_json: str) -> dict[str, Any]:
     """The last advice in brief: referral, risk level, dose and compound."""
-    import json
-
     a = json.loads(advice_json)
     dose = a.get("dose") or {}
     compounds = a.get("compounds") or []
@@ -538,21 +537,26 @@ def erase(
 
 @router.get("/admin/break-glass", response_class=HTMLResponse)
 def break_glass_list(request: Request, principal: Admin) -> Response:
+    from sqlalchemy import select
+
     from mgadvisor.records.database import session_scope
     from mgadvisor.records.models import User
     from mgadvisor.records.repository import Records
-    from mgadvisor.web.auth import records_engine, user_row
+    from mgadvisor.web.auth import now, records_engine, user_row
 
     with session_scope(records_engine(request)) as session:
         admin = user_row(session, principal)
         grants = Records(session).break_glass_grants(admin)
         emails = {
-            u.id: u.email for u in session.query(User).filter(User.practice_id == admin.practice_id)
+            u.id: u.email
+            for u in session.scalars(select(User).where(User.practice_id == admin.practice_id))
         }
         rows = [{"grant": g, "email": emails.get(g.user_id, "?")} for g in grants]
         _audit_admin(session, principal, "audit.read", "R", None, {"count": len(rows)})
-    now = datetime.now(UTC)
-    return page(request, "practice/admin_break_glass.html", rows=rows, now=now, principal=principal)
+    when = now(request)
+    return page(
+        request, "practice/admin_break_glass.html", rows=rows, now=when, principal=principal
+    )
 
 
 @router.post("/admin/break-glass/{grant_id}/review")
