@@ -30,6 +30,7 @@ class SetChange:
 
     @property
     def changed(self) -> bool:
+        """Whether anything differs."""
         return bool(self.added or self.removed)
 
 
@@ -42,6 +43,7 @@ class ValueChange:
 
     @property
     def changed(self) -> bool:
+        """Whether anything differs."""
         return bool(self.before != self.after)
 
 

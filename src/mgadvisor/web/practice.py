@@ -164,6 +164,7 @@ def _client_rows(request: Request, principal: Principal, q: str) -> list[Any]:
 
 @router.get("/clients", response_class=HTMLResponse)
 def clients(request: Request, principal: Practitioner, q: str = "") -> Response:
+    """The practitioner's clients, filtered by `q` (part of the name)."""
     rows = _client_rows(request, principal, q)
     return page(request, "practice/clients.html", clients=rows, q=q[:100], principal=principal)
 
@@ -177,6 +178,7 @@ def client_rows(request: Request, principal: Practitioner, q: str = "") -> Respo
 
 @router.get("/clients/new", response_class=HTMLResponse)
 def new_client(request: Request, principal: Practitioner) -> Response:
+    """The form of a new client, with written consent for records and advice preset."""
     state = FormState(
         values={"consent_method": "written"}, lists={"consent_scope": ["records", "advice"]}
     )
@@ -209,6 +211,7 @@ def _birth_date(text: str) -> date | None:
 
 @router.post("/clients", response_class=HTMLResponse)
 async def create_client(request: Request, principal: Practitioner) -> Response:
+    """Store the new client with consent; the form again with the problem if not valid."""
     form = await request.form()
     state = FormState(
         values={k: str(form.get(k) or "").strip()[:500] for k in _CLIENT_FIELDS},
@@ -260,6 +263,7 @@ def _create_client(request: Request, principal: Principal, state: FormState) -> 
 
 @router.get("/clients/break-glass", response_class=HTMLResponse)
 def break_glass_form(request: Request, principal: Practitioner, client: str = "") -> Response:
+    """The form asking for emergency access (client number and justification)."""
     return page(
         request,
         "practice/break_glass.html",
@@ -324,6 +328,7 @@ def _client_id(text: str) -> uuid.UUID:
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)
 def client_page(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """A client's details, consent, visits, lab trends and follow-up (audited)."""
     from mgadvisor.kb import load_knowledge
     from mgadvisor.records.trends import lab_trends
     from mgadvisor.render.trend_svg import trend_svg
@@ -451,6 +456,7 @@ def export(request: Request, client_id: str, principal: Practitioner) -> Respons
 
 @router.get("/clients/{client_id}/erase", response_class=HTMLResponse)
 def erase_form(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """The erasure form, with the WGBO retention warning when it applies."""
     from mgadvisor.records.gdpr import retention_warning
 
     try:
@@ -537,6 +543,7 @@ def erase(
 
 @router.get("/admin/break-glass", response_class=HTMLResponse)
 def break_glass_list(request: Request, principal: Admin) -> Response:
+    """The admin's list of the practice's emergency accesses (no client data)."""
     from sqlalchemy import select
 
     from mgadvisor.records.database import session_scope
@@ -561,6 +568,7 @@ def break_glass_list(request: Request, principal: Admin) -> Response:
 
 @router.post("/admin/break-glass/{grant_id}/review")
 def review(request: Request, grant_id: str, principal: Admin) -> Response:
+    """Mark an emergency access as reviewed by the admin."""
     from mgadvisor.records.database import session_scope
     from mgadvisor.records.repository import Records
     from mgadvisor.web.auth import now, records_engine, user_row

@@ -262,6 +262,7 @@ def list_clients(
 
 @router.get("/clients/{client_id}", response_model=ClientOut, responses=NOT_FOUND)
 def get_client(request: Request, caller: Caller, client_id: str) -> Any:
+    """One client of the caller (care relationship or break-glass)."""
     try:
         with work(request, caller) as w:
             client, _ = w.client(client_id)

@@ -250,6 +250,7 @@ def stored_advice(visit: Visit) -> dict[str, Any]:
 def visit_page(
     request: Request, client_id: str, visit_id: str, principal: Practitioner
 ) -> Response:
+    """A stored visit: the decision and the advice as stored (audited as visit.read)."""
     try:
         with work(request, principal) as w:
             client, visit, emergency = _stored(w, client_id, visit_id, "visit.read")
@@ -287,6 +288,7 @@ def _handout_context(request: Request, client: Client, visit: Visit) -> dict[str
 def visit_handout(
     request: Request, client_id: str, visit_id: str, principal: Practitioner
 ) -> Response:
+    """The client handout of the stored advice (print button, PDF link)."""
     try:
         with work(request, principal) as w:
             client, visit, _ = _stored(w, client_id, visit_id, "visit.read")
@@ -304,6 +306,7 @@ async def visit_handout_pdf(
     from mgadvisor.web.documents import pdf_response
 
     def read() -> tuple[Client, Visit]:
+        """The client and visit, audited as a print."""
         with work(request, principal) as w:
             client, visit, _ = _stored(w, client_id, visit_id, "visit.print")
             return client, visit
