@@ -345,6 +345,43 @@ def test_personal_token_is_shown_once_and_stored_hashed(
         assert bearer not in str(session.execute(select(User)).all())
     api = TestClient(app).get("/api/v1/auth/tokens", headers={"Authorization": f"Bearer {bearer}"})
     assert api.status_code == 200 and api.json()[0]["name"] == "Excel"
+    token_id = api.json()[0]["id"]
+    revoked = client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 200 and "Excel" in revoked.text
+    again = TestClient(app).get(
+        "/api/v1/auth/tokens", headers={"Authorization": f"Bearer {bearer}"}
+    )
+    assert again.status_code == 401
+    assert _count(engine, "auth.token") == 2
+
+
+def test_account_page_changes_the_password_and_makes_recovery_codes(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    token = csrf(client)
+    wrong = client.post(
+        "/account/recovery-codes", data={"csrf_token": token, "codes_password": "not it"}
+    )
+    assert wrong.status_code == 400 and 'id="e-codes_password"' in wrong.text
+    codes = client.post(
+        "/account/recovery-codes", data={"csrf_token": token, "codes_password": PASSWORD}
+    )
+    assert len(re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", codes.text)) == 10
+    new = "a brand new passphrase"
+    form = {"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new + "!"}
+    assert client.post("/account/password", data=form).status_code == 400
+    short = {**form, "new": "short", "repeat": "short"}
+    refused = client.post("/account/password", data=short)
+    assert refused.status_code == 400 and 'id="e-new"' in refused.text
+    assert client.post("/account/password", data={**form, "repeat": new}).status_code == 200
+    client.post("/logout", data={"csrf_token": token})
+    assert login(client, clock, "anna@zuid.example", secret, password=new) == "/account"
+    assert _count(engine, "auth.password_change") == 1
+    assert _count(engine, "auth.recovery_codes") == 1
 
 
 def test_start_migrates_sqlite_and_refuses_postgresql_behind(
