@@ -234,3 +234,12 @@ def test_enrolment_confirms_with_a_code_and_gives_recovery_codes(engine: Engine)
         assert codes is not None and len(codes) == 10 and user.totp_confirmed_at == START
     assert len(_events(engine, "auth.totp_enrol")) == 1
     assert len(_events(engine, "user.create")) == 1
+
+
+def test_a_password_longer_than_the_limit_never_verifies(engine: Engine) -> None:
+    longest = "p" * accounts.MAX_PASSWORD_LENGTH
+    make_user(engine, "anna@zuid.example", password=longest)
+    with session_scope(engine) as session:
+        user = _user(session)
+        assert accounts.verify_password(user, longest)
+        assert not accounts.verify_password(user, longest + "extra")

@@ -138,8 +138,10 @@ def verify_password(user: User | None, password: str) -> bool:
     Without a user (or a hash) a dummy hash is checked, so the answer takes as long.
     """
     stored = user.password_hash if user is not None else None
+    if len(password) > MAX_PASSWORD_LENGTH:  # never a stored password; Argon2 not run on it
+        return False
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     if user is None or stored is None:
