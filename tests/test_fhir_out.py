@@ -311,3 +311,49 @@ def test_a_pregnant_woman_and_a_child_get_the_advice_of_their_typed_intake(
     if typed["person"].get("pregnant"):
         assert "risk.pregnancy" in {f["code"] for f in from_fhir["risk"]["factors"]}
     assert from_fhir["calculations"]["age"] == typed["person"]["age"]
+
+
+def test_an_interaction_names_the_medicine_resource_it_comes_from(kb: KnowledgeBase) -> None:
+    def statement(mid: str, atc: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{mid}",
+            "resource": {
+                "resourceType": "MedicationStatement",
+                "id": f"m{mid}",
+                "status": "active",
+                "medicationCodeableConcept": {
+                    "coding": [{"system": "http://www.whocc.no/atc", "code": atc}]
+                },
+                "subject": {"reference": "Patient/p1"},
+            },
+        }
+
+    source = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "p1",
+                    "gender": "female",
+                    "birthDate": "1970-01-01",
+                }
+            },
+            statement("1", "A02BC01"),
+            statement("2", "J01MA02"),
+        ],
+    }
+    read = intake_from_fhir(source, as_of=AS_OF, kb=kb)
+    document, intake = advise({**read.intake, "goals": ["sleep"]}, kb)
+    bundle = advice_bundle(
+        document, intake, patient_ref=read.patient_ref, sources=read.sources, kb=kb
+    )
+    assert_valid(bundle)
+    issue = of_type(bundle, "DetectedIssue")[0]
+    assert issue["implicated"] == [{"reference": "urn:uuid:00000000-0000-4000-8000-000000000002"}]
+    risk = of_type(bundle, "RiskAssessment")[0]
+    assert [b["reference"] for b in risk["basis"]] == [
+        "urn:uuid:00000000-0000-4000-8000-000000000001",
+        "urn:uuid:00000000-0000-4000-8000-000000000002",
+    ]

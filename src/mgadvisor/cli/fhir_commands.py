@@ -95,8 +95,7 @@ def advise_cmd(ctx: typer.Context, file: BundleFile, as_of: AsOf = None) -> None
     kb = _kb()
     intake = parse_intake(result.intake, kb)
     advice = run_advice(ctx, kb, intake, as_of)
-    basis = [ref for key, ref in result.sources.items() if not key.startswith("person")]
     bundle = advice_bundle(
-        advice.document, intake, patient_ref=result.patient_ref, basis=basis, kb=kb
+        advice.document, intake, patient_ref=result.patient_ref, sources=result.sources, kb=kb
     )
     _echo_json(bundle)

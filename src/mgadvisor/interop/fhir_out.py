@@ -16,6 +16,7 @@ texts are in the advice's language. Nothing here decides anything clinical.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ def advice_bundle(
     *,
     patient_ref: str | None,
     basis: list[str] | None = None,
+    sources: Mapping[str, str] | None = None,
     kb: KnowledgeBase | None = None,
 ) -> dict[str, Any]:
     """The advice as a FHIR R4B Bundle (type collection, fullUrl ``urn:uuid:`` ids).
@@ -52,16 +54,21 @@ def advice_bundle(
         advice_document: the advice document (`mgadvisor.pipeline.advice_document`).
         intake: the intake it was made for (its sex when no patient is referred to).
         patient_ref: the Patient the advice is about; None adds an anonymous Patient.
-        basis: references of the resources the risk rests on (RiskAssessment.basis).
+        basis: references of the resources the risk rests on (RiskAssessment.basis);
+            default: every source but the Patient.
+        sources: intake path → the resource it was read from (`FhirIntake.sources`); a
+            DetectedIssue then names the medicine's resource under `implicated`.
     """
     if kb is None:
         from mgadvisor.kb import load_knowledge
 
         kb = load_knowledge()
     data = intake.model_dump(mode="json") if isinstance(intake, Intake) else intake
-    out = _Builder(advice_document, kb)
+    out = _Builder(advice_document, kb, sources or {})
+    if basis is None:
+        basis = [ref for key, ref in out.sources.items() if not key.startswith("person")]
     subject = patient_ref or out.add(_patient(data))
-    risk = out.add(_risk(out, subject, basis or []))
+    risk = out.add(_risk(out, subject, list(dict.fromkeys(basis))))
     issues = [out.add(issue) for issue in _issues(out, subject)]
     proposal = _proposal(out, subject, issues)
     request = out.add(proposal) if proposal is not None else None
@@ -74,9 +81,12 @@ def advice_bundle(
 class _Builder:
     """Collects the entries, each with a new ``urn:uuid:`` fullUrl."""
 
-    def __init__(self, document: dict[str, Any], kb: KnowledgeBase) -> None:
+    def __init__(
+        self, document: dict[str, Any], kb: KnowledgeBase, sources: Mapping[str, str]
+    ) -> None:
         self.doc = document
         self.kb = kb
+        self.sources = sources
         self.t = Translator(str(document.get("lang") or "nl"))
         self.as_of = str(document.get("as_of") or "")
         self.entries: list[dict[str, Any]] = []
@@ -166,10 +176,24 @@ def _interaction_issue(out: _Builder, subject: str, hit: dict[str, Any]) -> dict
     }
     if out.as_of:
         issue["identifiedDateTime"] = out.as_of
+    implicated = _medicine_sources(out, str(hit.get("atc")))
+    if implicated:
+        issue["implicated"] = [_ref(ref) for ref in implicated]
     mitigation = hit.get("advice") or hit.get("rule")
     if mitigation:
         issue["mitigation"] = [{"action": {"text": str(mitigation)}}]
     return issue
+
+
+def _medicine_sources(out: _Builder, atc: str) -> list[str]:
+    """The resources of the medicines with this ATC code (the advice lists the intake's
+    medicines in their order, resolved)."""
+    found = []
+    for i, med in enumerate(out.doc.get("medications") or []):
+        ref = out.sources.get(f"medications[{i}]")
+        if ref is not None and med.get("atc") == atc:
+            found.append(ref)
+    return list(dict.fromkeys(found))
 
 
 def _contraindication_issue(out: _Builder, subject: str, reason: dict[str, Any]) -> dict[str, Any]:
