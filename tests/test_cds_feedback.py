@@ -196,3 +196,15 @@ def test_cli_counts_the_feedback(client: TestClient, records_url: str, tmp_path:
     bad = _cli("feedback", "--format", "xml", url=records_url, data_dir=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "--format" in bad.stderr
+
+
+def test_opening_the_advice_link_is_audited(client: TestClient, engine: Engine) -> None:
+    url = cards(client)[0]["links"][0]["url"].removeprefix("http://testserver")
+    assert client.get(url).status_code == 200
+    with session_scope(engine) as session:
+        opened = session.scalars(
+            select(AuditEvent).where(AuditEvent.event_code == "cds.open")
+        ).all()
+        assert [(e.action, e.object_type, e.object_id) for e in opened] == [
+            ("R", "Patient", "mg72")
+        ]

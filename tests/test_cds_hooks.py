@@ -510,3 +510,29 @@ def test_advised_dose_is_suggested_as_a_draft_proposal(client: TestClient) -> No
     assert "detectedIssue" not in request  # no links into a Bundle the EHR never sees
     mg = request["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
     assert mg["code"] == "mg" and mg["value"] > 0
+
+
+def test_card_links_to_the_advice_page_of_this_patient(client: TestClient) -> None:
+    cards = call(client, "mg-depletion", patient_view(load("prefetch-72.json"))).json()["cards"]
+    link = cards[0]["links"][0]
+    assert link["type"] == "absolute"
+    assert link["url"].startswith("http://testserver/cds/advice/")
+    assert all(c["links"][0]["url"] == link["url"] for c in cards)  # one page per call
+    page = client.get(link["url"].removeprefix("http://testserver"))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["cache-control"] == "no-store"
+    html = page.text
+    assert 'value="72"' in html  # the form is filled in with the EHR's data
+    assert "0.62" in html or "0,62" in html
+    assert "mg_csrf=" in page.headers["set-cookie"]  # a page like the others: its forms work
+    # an unknown (or expired) token shows nothing
+    assert client.get("/cds/advice/not-a-token").status_code == 404
+
+
+def test_no_cards_no_link_kept(client: TestClient) -> None:
+    prefetch = {**load("prefetch-72.json"), "statements": None, "labs": None}
+    prefetch["patient"] = {**prefetch["patient"], "birthDate": "1990-01-01"}
+    assert call(client, "mg-depletion", patient_view(prefetch)).json() == {"cards": []}
+    app: Any = client.app
+    assert app.state.cds.links._intakes == {}

@@ -76,6 +76,7 @@ class CardContext:
     patient_id: str
     kb_version: str
     launch_url: str | None = None
+    advice_url: str | None = None
     references: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +87,7 @@ class CardContext:
         base_url: str,
         patient_id: str,
         launch_url: str | None = None,
+        advice_url: str | None = None,
     ) -> CardContext:
         refs = {r["key"]: r["apa"] for r in document.get("references", [])}
         return cls(
@@ -95,6 +97,7 @@ class CardContext:
             patient_id,
             str(document["kb_version"]),
             launch_url,
+            advice_url,
             refs,
         )
 
@@ -168,12 +171,17 @@ def _links(ctx: CardContext, kb_url: str) -> list[dict[str, Any]]:
             "type": "absolute",
         }
     ]
+    if ctx.advice_url:
+        links.insert(
+            0,
+            {"label": t("Open the advice in mgadvisor"), "url": ctx.advice_url, "type": "absolute"},
+        )
     if ctx.launch_url:
         app_context = json.dumps({"patient": ctx.patient_id, "lang": t.lang})
         links.insert(
             0,
             {
-                "label": t("Open the advice in mgadvisor"),
+                "label": t("Open mgadvisor (SMART app)"),
                 "url": ctx.launch_url,
                 "type": "smart",
                 "appContext": app_context,

@@ -249,12 +249,14 @@ class Settings:
     lang: str
     as_of: date
     launch_url: str | None = None  # a SMART launch URL for the card's smart link
+    advice_url: str | None = None  # the page with this patient's advice (a short-lived link)
 
 
 def respond(
     call: Call, prefetch: Mapping[str, Any], kb: KnowledgeBase, settings: Settings
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The response `{"cards": [...]}` and each card's (uuid, type), for the feedback count."""
+) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
+    """The response `{"cards": [...]}`, each card's (uuid, type) for the feedback count, and
+    the intake the cards were made from (for the advice page the cards link to)."""
     from mgadvisor.interop.cds_orders import interaction_cards
 
     intake = _intake(prefetch, settings.as_of, kb)
@@ -264,7 +266,7 @@ def respond(
         ctx = _advise(intake, kb, settings, call.patient_id)
         cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
     types = [(c["uuid"], c["source"]["topic"]["code"]) for c in cards]
-    return {"cards": cards}, types
+    return {"cards": cards}, types, intake
 
 
 def _intake(resources: Any, as_of: date, kb: KnowledgeBase) -> dict[str, Any]:
@@ -299,4 +301,5 @@ def _advise(
         base_url=settings.base_url,
         patient_id=patient_id,
         launch_url=settings.launch_url,
+        advice_url=settings.advice_url,
     )

@@ -201,6 +201,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     from mgadvisor.web import cds
 
     app.include_router(cds.router)
+    app.include_router(cds.pages)
     from mgadvisor.web import auth, auth_api, auth_pages
 
     auth.install(app)

@@ -18,6 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,8 +37,37 @@ from mgadvisor.interop.cds_security import CdsAuthError, Verifier, load_clients
 
 log = logging.getLogger("mgadvisor.web")
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
+pages = APIRouter(prefix="/cds", include_in_schema=False)  # a page: cookies and CSRF as usual
 ENV_ORIGINS = "MGADVISOR_CDS_ORIGINS"
 CORS_MAX_AGE = "600"
+LINK_TTL_S = 15 * 60
+LINKS_MAX = 10_000
+
+
+class AdviceLinks:
+    """The intakes behind the cards' "open the advice" links: a random 128-bit token each,
+    kept in this process for LINK_TTL_S (then gone), at most LINKS_MAX at a time."""
+
+    def __init__(self) -> None:
+        self._intakes: OrderedDict[str, tuple[float, str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def new_token(self) -> str:
+        return secrets.token_urlsafe(16)
+
+    def keep(self, token: str, patient_id: str, intake: dict[str, Any], now: float) -> None:
+        with self._lock:
+            self._intakes[token] = (now + LINK_TTL_S, patient_id, intake)
+            while len(self._intakes) > LINKS_MAX:
+                self._intakes.popitem(last=False)
+
+    def intake(self, token: str, now: float) -> tuple[str, dict[str, Any]] | None:
+        """(the EHR's patient id, the intake), while the link is valid."""
+        with self._lock:
+            found = self._intakes.get(token)
+        if found is None or found[0] < now:
+            return None
+        return found[1], found[2]
 
 
 @dataclass
@@ -43,6 +76,7 @@ class CdsState:
 
     verifier: Verifier
     issued: IssuedCards
+    links: AdviceLinks
     origins: frozenset[str]
     lang: str | None
     base_url: str | None
@@ -65,6 +99,7 @@ def cds_state(request: Request) -> CdsState:
         state = CdsState(
             verifier=Verifier(clients),
             issued=IssuedCards(),
+            links=AdviceLinks(),
             origins=frozenset(origins),
             lang=lang if lang in LANGS else None,
             base_url=env.get("MGADVISOR_CDS_BASE_URL", "").strip().rstrip("/") or None,
@@ -203,9 +238,13 @@ async def call(request: Request, service_id: str) -> Response:
     except cds_hooks.CdsRequestError as exc:
         problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
         return _error(request, state, 400, N_("not a CDS Hooks request"), [problem])
-    settings = cds_hooks.Settings(base, t.lang, date.today(), state.launch_url)
+    token = state.links.new_token()
+    advice_url = f"{base}/cds/advice/{token}?lang={t.lang}"
+    settings = cds_hooks.Settings(base, t.lang, date.today(), state.launch_url, advice_url)
     try:
-        body, types = await engine_pool(request).run(_answer, checked, settings, state.development)
+        body, types, intake = await engine_pool(request).run(
+            _answer, checked, settings, state.development
+        )
     except cds_hooks.PrefetchMissingError as exc:
         await _audit(request, claims.iss, checked, "failure", 0)
         return _error(
@@ -217,13 +256,15 @@ async def call(request: Request, service_id: str) -> Response:
         )
     for card_uuid, card_type in types:
         state.issued.add(card_uuid, service_id, card_type)
+    if types:
+        state.links.keep(token, checked.patient_id, intake, time.time())
     await _audit(request, claims.iss, checked, "success", len(types))
     return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
 
 
 def _answer(
     checked: cds_hooks.Call, settings: cds_hooks.Settings, development: bool
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
     from mgadvisor.kb import load_knowledge
 
     kb = load_knowledge()
@@ -332,3 +373,36 @@ async def feedback_summary(request: Request, service_id: str) -> Response:
     rows = await run_in_threadpool(cds_feedback.counts, _records_engine(request), service_id)
     body = {"service": service_id, "card_types": rows}
     return _cors(request, state, JSONResponse(body))
+
+
+@pages.get("/advice/{token}")
+def advice_page(request: Request, token: str) -> Response:
+    """The intake page filled in with the patient's data from the EHR, and its live advice:
+    where a card's "open the advice" link leads, for LINK_TTL_S after the call."""
+    from mgadvisor.web.documents import _intake_page
+    from mgadvisor.web.forms import state_from_intake
+    from mgadvisor.web.pages import not_found_page
+
+    found = cds_state(request).links.intake(token[:64], time.time())
+    if found is None:
+        return not_found_page(request, request.url.path)
+    patient_id, intake = found
+    engine = getattr(request.app.state, "records_engine", None)
+    if engine is not None:  # who read which patient's data: the link's holder, from where
+        from mgadvisor.records import audit
+        from mgadvisor.records.database import session_scope
+
+        where = request.client.host if request.client else None
+        actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="system")
+        with session_scope(engine) as session:
+            audit.record(
+                session,
+                actor,
+                "cds.open",
+                "R",
+                object_type="Patient",
+                object_id=patient_id,
+                details={"via": "cds-card-link"},
+            )
+    state, left_out = state_from_intake(intake)
+    return _intake_page(request, state, left_out=left_out)
