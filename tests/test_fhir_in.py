@@ -667,3 +667,24 @@ def test_the_report_quotes_long_texts_only_in_part(kb: KnowledgeBase) -> None:
     result = read(bundle(patient(), res), kb)
     assert result.unmapped[0].display is not None
     assert len(result.unmapped[0].display) <= 120
+
+
+def test_an_rxnorm_clinical_drug_name_counts_by_its_ingredient(kb: KnowledgeBase) -> None:
+    scd = {
+        "coding": [
+            {
+                "system": RXNORM,
+                "code": "198211",
+                "display": "Omeprazole 20 MG Delayed Release Oral Capsule",
+            }
+        ]
+    }
+    typed = statement({"text": "Nexium 40 mg"}, mid="n")
+    unknown = statement({"text": "Zyxqvir 20 MG Oral Tablet"}, mid="u")
+    result = read(bundle(patient(), statement(scd, mid="s"), typed, unknown), kb)
+    assert result.intake["medications"] == [
+        {"atc": "A02BC01", "name": "Omeprazole 20 MG Delayed Release Oral Capsule"},
+        {"name": "Nexium 40 mg"},  # found as written: the engine resolves it
+        {"name": "Zyxqvir 20 MG Oral Tablet"},  # unknown: left to the engine, which says so
+    ]
+    assert reasons(result) == [("MedicationStatement", "s", "code_unknown_name_used")]

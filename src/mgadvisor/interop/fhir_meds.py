@@ -129,7 +129,25 @@ def _medicine(
         return None
     if first is not None:  # a code we do not know: the name is used instead, and said so
         report.append(unmapped(res, path, "code_unknown_name_used", code=first, display=name))
-    return {"name": name}
+    atc = _ingredient_atc(kb, name)
+    return {"atc": atc, "name": name} if atc else {"name": name}
+
+
+def _ingredient_atc(kb: KnowledgeBase, name: str) -> str | None:
+    """The ATC code of a clinical-drug name as RxNorm and many EHRs write it ("Omeprazole 20
+    MG Delayed Release Oral Capsule"): the words before the strength, when they are exactly a
+    known medicine name and the whole name is not."""
+    from mgadvisor.assess.medication import resolve
+
+    if resolve(kb, Medication(name=name)).match == "exact":
+        return None  # the engine finds it as written
+    words = name.split()
+    cut = next((i for i, word in enumerate(words) if word[:1].isdigit()), len(words))
+    head = " ".join(words[:cut])
+    if not head or cut == len(words):
+        return None
+    found = resolve(kb, Medication(name=head))
+    return found.atc if found.match == "exact" else None
 
 
 def _dosage(res: Resource, report: list[Unmapped]) -> dict[str, Any]:
