@@ -21,12 +21,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from cryptography.fernet import MultiFernet
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -228,8 +229,18 @@ def page_user(request: Request) -> Principal:
     return principal
 
 
-def api_user(request: Request) -> Principal:
-    """The user of the request's bearer token, else 401."""
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from /api/v1/auth/token or a personal token (mga_…).",
+)
+
+
+def api_user(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Principal:
+    """The user of the request's bearer token, else 401 (the OpenAPI document names the
+    scheme, so /docs offers 'Authorize')."""
     from mgadvisor.records.sessions import find_token
 
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -248,7 +259,10 @@ def practitioner_page_user(request: Request) -> Principal:
     return _with_role(page_user(request), "practitioner")
 
 
-def practitioner_api_user(request: Request) -> Principal:
+def practitioner_api_user(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+) -> Principal:
     """`api_user`, 403 for an admin."""
     return _with_role(api_user(request), "practitioner")
 
