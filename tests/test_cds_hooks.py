@@ -536,3 +536,17 @@ def test_no_cards_no_link_kept(client: TestClient) -> None:
     assert call(client, "mg-depletion", patient_view(prefetch)).json() == {"cards": []}
     app: Any = client.app
     assert app.state.cds.links._intakes == {}
+
+
+def test_advice_links_expire_and_are_dropped() -> None:
+    from mgadvisor.web.cds import LINK_TTL_S, AdviceLinks
+
+    links = AdviceLinks()
+    links.keep("old", "p1", {"person": {"age": 40, "sex": "male"}}, now=1000.0)
+    assert links.intake("old", now=1000.0 + LINK_TTL_S - 1) == (
+        "p1",
+        {"person": {"age": 40, "sex": "male"}},
+    )
+    assert links.intake("old", now=1000.0 + LINK_TTL_S + 1) is None
+    links.keep("new", "p2", {}, now=1000.0 + LINK_TTL_S + 1)
+    assert list(links._intakes) == ["new"]  # the expired one is gone from memory

@@ -5,6 +5,7 @@
     POST    /cds-services/{id}/feedback             accepted / overridden, stored (cds_feedback)
     GET     /cds-services/{id}/feedback/summary     counts per card type and outcome
     OPTIONS /cds-services...                        CORS preflight (MGADVISOR_CDS_ORIGINS only)
+    GET     /cds/advice/{token}                     a card's link: the patient's intake page
 
 Every POST and the summary need the EHR's signed JWT (interop/cds_security.py), `aud` the URL
 called (MGADVISOR_CDS_BASE_URL + path when set: the address the EHR uses, behind a proxy too).
@@ -58,8 +59,10 @@ class AdviceLinks:
     def keep(self, token: str, patient_id: str, intake: dict[str, Any], now: float) -> None:
         with self._lock:
             self._intakes[token] = (now + LINK_TTL_S, patient_id, intake)
-            while len(self._intakes) > LINKS_MAX:
+            oldest = next(iter(self._intakes.values()))
+            while len(self._intakes) > LINKS_MAX or oldest[0] < now:  # full, or expired
                 self._intakes.popitem(last=False)
+                oldest = next(iter(self._intakes.values()))
 
     def intake(self, token: str, now: float) -> tuple[str, dict[str, Any]] | None:
         """(the EHR's patient id, the intake), while the link is valid."""
