@@ -277,3 +277,27 @@ def test_on_sqlite_a_scoped_session_sets_nothing_and_sees_everything(
         pytest.skip("the SQLite half")
     with scoped_session(owner, world["anna"]) as session:
         assert _names(session) == {"A1", "A2", "B1", "C1"}  # the repository filters, not SQLite
+
+
+def test_the_user_is_set_once_per_transaction_and_not_for_nobody(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def seen(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(app, "before_cursor_execute", seen)
+    try:
+        with scoped_session(app, world["anna"]) as session:
+            for _ in range(3):
+                assert _names(session) == {"A1", "A2"}
+        assert sum("set_config" in s for s in sent) == 1
+        sent.clear()
+        with scoped_session(app, None) as session:
+            assert _names(session) == set()
+        assert not any("set_config" in s for s in sent)  # a transaction starts with nobody
+    finally:
+        event.remove(app, "before_cursor_execute", seen)

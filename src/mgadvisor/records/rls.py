@@ -57,25 +57,31 @@ def _wanted(session: Session) -> tuple[str, str]:
 
 
 def _apply(session: Session, connection: Connection) -> None:
-    if connection.dialect.name != "postgresql":
-        return
+    """Name the user of `session.info` on the database (PostgreSQL; SQLite has no RLS)."""
     user_id, practice_id = wanted = _wanted(session)
-    connection.execute(_SET, {"user_id": user_id, "practice_id": practice_id})
-    session.info[_APPLIED] = (session.get_transaction(), wanted)
+    applied = session.info.get(_APPLIED)
+    transaction = session.get_transaction()
+    fresh = applied is None or applied[0] is not transaction
+    # a new transaction starts with nobody: naming nobody then needs no round trip
+    if connection.dialect.name == "postgresql" and (wanted != ("", "") or not fresh):
+        connection.execute(_SET, {"user_id": user_id, "practice_id": practice_id})
+    session.info[_APPLIED] = (transaction, wanted)
 
 
 def _refresh(session: Session) -> None:
     """Apply `session.info` again when it changed since the transaction began (a caller that
     sets it after its first query still gets its rows filtered for the right user)."""
     transaction = session.get_transaction()
-    if transaction is None:
-        return  # the next transaction's after_begin applies it
-    applied = session.info.get(_APPLIED)
-    if applied is not None and applied[0] is transaction and applied[1] == _wanted(session):
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    if transaction is None or _current(session, transaction):
+        return  # no transaction yet: its after_begin applies it
+    connection = session.connection()  # may begin on the database: after_begin applies it
+    if not _current(session, transaction):
         _apply(session, connection)
+
+
+def _current(session: Session, transaction: SessionTransaction) -> bool:
+    applied = session.info.get(_APPLIED)
+    return applied is not None and applied[0] is transaction and applied[1] == _wanted(session)
 
 
 @event.listens_for(Session, "after_begin")
