@@ -148,6 +148,7 @@ def test_every_call_is_audited_without_patient_data_in_details(
         assert len(events) == 1
         event = events[0]
         assert (event.action, event.outcome, event.object_type) == ("E", "success", "Patient")
+        assert event.authorisation_protocol == "cds-client"
         assert event.object_id == "mg72"
         details = json.loads(event.details or "{}")
     assert details["iss"] == "https://sandbox.cds-hooks.org"

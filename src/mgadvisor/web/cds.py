@@ -298,8 +298,7 @@ def _write_audit(
     from mgadvisor.records import audit
     from mgadvisor.records.database import session_scope
 
-    protocol = "cds-client" if "cds-client" in audit.PROTOCOLS else "system"
-    actor = audit.Actor(user_id=None, role=None, access_point=where, protocol=protocol)
+    actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="cds-client")
     details = {
         "iss": iss,
         "service": checked.service.id,
@@ -396,7 +395,7 @@ def advice_page(request: Request, token: str) -> Response:
         from mgadvisor.records.database import session_scope
 
         where = request.client.host if request.client else None
-        actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="system")
+        actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="cds-client")
         with session_scope(engine) as session:
             audit.record(
                 session,
