@@ -681,9 +681,11 @@ def test_an_rxnorm_clinical_drug_name_counts_by_its_ingredient(kb: KnowledgeBase
     }
     typed = statement({"text": "Nexium 40 mg"}, mid="n")
     unknown = statement({"text": "Zyxqvir 20 MG Oral Tablet"}, mid="u")
-    result = read(bundle(patient(), statement(scd, mid="s"), typed, unknown), kb)
+    extended = statement({"text": "24 HR Furosemide 40 MG Extended Release Oral Tablet"}, mid="x")
+    result = read(bundle(patient(), statement(scd, mid="s"), extended, typed, unknown), kb)
     assert result.intake["medications"] == [
         {"atc": "A02BC01", "name": "Omeprazole 20 MG Delayed Release Oral Capsule"},
+        {"atc": "C03CA01", "name": "24 HR Furosemide 40 MG Extended Release Oral Tablet"},
         {"name": "Nexium 40 mg"},  # found as written: the engine resolves it
         {"name": "Zyxqvir 20 MG Oral Tablet"},  # unknown: left to the engine, which says so
     ]

@@ -142,6 +142,8 @@ def _ingredient_atc(kb: KnowledgeBase, name: str) -> str | None:
     if resolve(kb, Medication(name=name)).match == "exact":
         return None  # the engine finds it as written
     words = name.split()
+    if len(words) > 2 and words[0].isdigit() and words[1].upper() == "HR":
+        words = words[2:]  # "24 HR Niacin 500 MG Extended Release Oral Tablet"
     cut = next((i for i, word in enumerate(words) if word[:1].isdigit()), len(words))
     head = " ".join(words[:cut])
     if not head or cut == len(words):
