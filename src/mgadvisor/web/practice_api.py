@@ -108,7 +108,9 @@ class VisitIn(BaseModel):
     client's birth date and sex."""
 
     model_config = ConfigDict(extra="forbid")
-    intake: dict[str, Any]
+    intake: dict[str, Any] = Field(
+        description="the intake: the schema `Intake`, as the body of POST /api/v1/advice"
+    )
     date: dt.date | None = None
     decision: Decision = Field(default_factory=Decision)
 
