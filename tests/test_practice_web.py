@@ -485,3 +485,19 @@ def test_the_pages_work_as_the_app_role_under_row_level_security(
         assert why in listed.text
     finally:
         _drop_role(engine, login_role, app_engine)
+
+
+def test_a_client_name_with_markup_is_shown_as_text(site: Site) -> None:
+    anna = site.browser(ANNA)
+    xss = '<script>alert("x")</script>'
+    cid = new_client(anna, name=xss)
+    save_visit(anna, cid, "2026-11-02")
+    for path in (
+        f"/clients/{cid}",
+        "/clients",
+        "/practice?as_of=2027-06-01",
+        f"/clients/{cid}/visits/new",
+    ):
+        page = anna.get(path)
+        assert page.status_code == 200, path
+        assert xss not in page.text and "&lt;script&gt;" in page.text, path
