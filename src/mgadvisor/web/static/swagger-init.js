@@ -26,6 +26,11 @@ function accessible(root) {
   root.querySelectorAll(".copy-to-clipboard button:not([aria-label])").forEach(function (button) {
     button.setAttribute("aria-label", "Copy to clipboard");
   });
+  root.querySelectorAll("select:not([aria-label]):not([aria-labelledby])").forEach(function (select) {
+    var row = select.closest("tr[data-param-name]");
+    var name = row ? row.getAttribute("data-param-name") : "value";
+    select.setAttribute("aria-label", (name + " " + operationName(select)).trim());
+  });
   root.querySelectorAll("pre:not([tabindex])").forEach(function (pre) {
     pre.setAttribute("tabindex", "0");
   });
