@@ -448,7 +448,8 @@ def test_a_medication_reference_to_a_contained_or_bundled_medication(kb: Knowled
     }
     contained = statement({}, mid="c")
     del contained["medicationCodeableConcept"]
-    contained["contained"] = [{**medication, "id": "inner"}]
+    inner = {"coding": [{"system": ATC, "code": "A02BC05"}], "text": "Nexium"}
+    contained["contained"] = [{**medication, "id": "inner", "code": inner}]
     contained["medicationReference"] = {"reference": "#inner"}
     bundled = statement({}, mid="b")
     del bundled["medicationCodeableConcept"]
@@ -458,7 +459,7 @@ def test_a_medication_reference_to_a_contained_or_bundled_medication(kb: Knowled
     missing["medicationReference"] = {"reference": "Medication/elsewhere"}
     result = read(bundle(patient(), medication, contained, bundled, missing), kb)
     assert result.intake["medications"] == [
-        {"atc": "A02BC02", "name": "Pantozol"},
+        {"atc": "A02BC05", "name": "Nexium"},
         {"atc": "A02BC02", "name": "Pantozol"},
     ]
     assert reasons(result) == [("MedicationStatement", "m", "medication_reference_unresolved")]
@@ -690,3 +691,18 @@ def test_an_rxnorm_clinical_drug_name_counts_by_its_ingredient(kb: KnowledgeBase
         {"name": "Zyxqvir 20 MG Oral Tablet"},  # unknown: left to the engine, which says so
     ]
     assert reasons(result) == [("MedicationStatement", "s", "code_unknown_name_used")]
+
+
+def test_a_medicine_listed_and_ordered_is_read_once(kb: KnowledgeBase) -> None:
+    listed = statement({"coding": [{"system": ATC, "code": "C03CA01"}]}, mid="s")
+    ordered = {
+        "resourceType": "MedicationRequest",
+        "id": "r",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "4603"}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    result = read(bundle(patient(), ordered, listed), kb)
+    assert result.intake["medications"] == [{"atc": "C03CA01"}]
+    assert reasons(result) == [("MedicationRequest", "r", "duplicate")]

@@ -59,6 +59,7 @@ def read_medications(
     """(intake medication, its resource) for each usable medicine, and what was not used."""
     out: list[tuple[dict[str, Any], Resource]] = []
     report: list[Unmapped] = []
+    seen: set[str] = set()
     for res in resources:
         kind = str(res.get("resourceType"))
         concept = _concept(res, medications)
@@ -83,6 +84,11 @@ def read_medications(
         months = _months(res, as_of)
         if months is not None:
             med["months"] = months
+        key = med.get("atc") or str(med.get("name", "")).casefold()
+        if key in seen:  # also ordered and also in the medication list: read once
+            report.append(unmapped(res, f"{kind}.medication[x]", "duplicate", code=key))
+            continue
+        seen.add(key)
         out.append((med, res))
     return out, report
 

@@ -33,6 +33,7 @@ REASONS = {
     "dosage_not_mapped": N_("the dosage timing cannot be read; taken as once a day"),
     "times_not_used": N_("the times of day do not fit the frequency; left out"),
     "rejected_by_intake": N_("the intake does not accept it"),
+    "duplicate": N_("the same medicine is already read from another resource"),
     "birth_date_partial": N_(
         "the birth date has no day or month; the age counts from its first day"
     ),
