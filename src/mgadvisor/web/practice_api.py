@@ -45,6 +45,7 @@ from mgadvisor.web.practice_records import (
 router = APIRouter(prefix="/api/v1", tags=["practice"])
 CLIENT_NOT_FOUND = N_("no client with this id that you may read")
 VISIT_NOT_FOUND = N_("no visit with this id that you may read")
+NOT_FOUND_MESSAGES = {"client": CLIENT_NOT_FOUND, "visit": VISIT_NOT_FOUND}
 Caller = Annotated[Principal, Depends(practitioner_api_user)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such client or visit for you (also: no care relationship)."}
@@ -185,7 +186,7 @@ def _not_found(request: Request, principal: Principal, exc: NotFound, event: str
             [
                 {
                     "loc": ["path"],
-                    "msg": t(VISIT_NOT_FOUND if exc.kind == "visit" else CLIENT_NOT_FOUND),
+                    "msg": t(NOT_FOUND_MESSAGES.get(exc.kind, CLIENT_NOT_FOUND)),
                 }
             ],
         ),
