@@ -173,6 +173,8 @@ def test_a_new_visit_starts_from_the_last_intake_and_the_client(site: Site) -> N
     age = date.today().year - 1950 - ((date.today().month, date.today().day) < (3, 1))
     assert f'name="person.age" type="text" value="{age}"' in first.text
     assert '<option value="female" selected>' in first.text
+    assert 'id="advice-title"' in first.text  # the live panel starts with the advice
+    assert 'action="/handout"' not in first.text  # no anonymous handout before saving
     save_visit(anna, cid, "2026-11-02")
     second = anna.get(f"/clients/{cid}/visits/new")
     assert 'value="0.68"' in second.text or 'value="0,68"' in second.text

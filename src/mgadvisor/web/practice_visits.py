@@ -53,7 +53,12 @@ def _advice(request: Request, intake: dict[str, Any], on: date) -> dict[str, Any
 
 
 def _visit_form(
-    request: Request, client: Client, state: FormState, status: int = 200, **extra: Any
+    request: Request,
+    client: Client,
+    state: FormState,
+    status: int = 200,
+    advice: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> HTMLResponse:
     context = _intake_context(_kb(), request_lang(request))
     return page(
@@ -62,7 +67,7 @@ def _visit_form(
         status=status,
         client=client,
         state=state,
-        advice=None,
+        advice=advice,
         **context,
         **extra,
     )
@@ -80,9 +85,25 @@ def new_visit(request: Request, client_id: str, principal: Practitioner) -> Resp
             last = w.repo.latest_intake(w.user, client.id)
     except NotFound as exc:
         return not_found(request, principal, exc, "client.read")
+    from mgadvisor.web.documents import _form_data
+    from mgadvisor.web.pages import _advise
+
     state, left_out = state_from_intake(intake_with_client(last, client, date.today()))
     state.values["as_of"] = date.today().isoformat()
-    return _visit_form(request, client, state, left_out=left_out, from_last=bool(last))
+    # The live panel starts with the advice for the filled-in form (as the form's HTMX would).
+    checked, errors, _, advice = _advise(request, _form_data(state))
+    checked.errors = {}  # nothing was sent yet: problems show in the panel, not as an alert
+    if advice is not None:
+        advice.pop("intake_json", None)  # no anonymous handout buttons: save the visit first
+    return _visit_form(
+        request,
+        client,
+        checked,
+        advice=advice,
+        errors=errors,
+        left_out=left_out,
+        from_last=bool(last),
+    )
 
 
 def _read_client(request: Request, principal: Any, client_id: str) -> Client:
