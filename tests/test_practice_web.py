@@ -286,7 +286,9 @@ def test_another_practitioner_gets_404_and_the_attempt_is_audited(site: Site) ->
         response = bram.get(path)
         assert response.status_code == 404, path
         assert "Mevrouw de Vries" not in response.text
-    assert "/clients/break-glass" in bram.get(f"/clients/{cid}").text
+    offer = bram.get(f"/clients/{cid}").text
+    assert f"/clients/break-glass?client={cid}" in offer
+    assert f'value="{cid}"' in bram.get(f"/clients/break-glass?client={cid}").text
     with session_scope(site.engine) as s:
         denied = list(s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")))
     assert len(denied) >= 5

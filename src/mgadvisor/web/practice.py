@@ -91,7 +91,9 @@ def not_found(request: Request, principal: Principal, exc: NotFound, event: str)
     """The client or visit is not there for this user: audited, then the normal 404 page,
     which points to emergency access for a client."""
     audit_refused(request, principal, exc, event)
-    return page(request, "practice/not_found.html", status=404, kind=exc.kind)
+    return page(
+        request, "practice/not_found.html", status=404, kind=exc.kind, record_id=exc.record_id
+    )
 
 
 # -- worklist ---------------------------------------------------------------------------------
