@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from mgadvisor.errors import KnowledgeError, Problem, suggest
 from mgadvisor.kb import models as m
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.spacing_text import spacing_problems
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -424,6 +425,7 @@ def cross_check(kb: KnowledgeBase) -> list[Problem]:
         _check_urgency,
         _check_alarms,
         _check_fhir_map,
+        _check_spacing_text,
     )
     for check in checks:
         check(chk)
@@ -457,6 +459,8 @@ def _check_foods(chk: _Checker) -> None:
     kb, ref_keys = chk.kb, chk.ref_keys
     for food in kb.foods.values():
         chk.unknown("foods.csv", food.code, "source", food.source, ref_keys, "citation key")
+    for med in kb.medicines:
+        chk.unknown("medicines.csv", med.name, "source", med.source, ref_keys, "citation key")
     groups = {f.group for f in kb.foods.values()}
     for portion in kb.portions.values():
         if portion.food:
@@ -549,6 +553,10 @@ def _check_atc(chk: _Checker) -> None:
                 )
             )
         seen[key] = row.atc
+
+
+def _check_spacing_text(chk: _Checker) -> None:
+    chk.problems.extend(spacing_problems(chk.kb))
 
 
 def _check_defaults(chk: _Checker) -> None:

@@ -377,6 +377,7 @@ class MedicineName(Model):
     atc: AtcCode
     kind: Literal["generic", "brand"]
     lang: Literal["nl", "en", "any"]
+    source: CitationKey  # the register or index the name and its code come from
 
 
 # --- Reference values -----------------------------------------------------------------------
