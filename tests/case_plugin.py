@@ -187,6 +187,9 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         "risk_score_min": lambda v: (
             advice.risk.score >= v or _fail("risk_score_min", f"score {advice.risk.score} < {v}")
         ),
+        "risk_score_max": lambda v: (
+            advice.risk.score <= v or _fail("risk_score_max", f"score {advice.risk.score} > {v}")
+        ),
         "referral": lambda v: _in_range("referral", advice.referral.needed, v),
         "referral_codes": lambda v: _subset("referral_codes", v, _codes(advice.referral.reasons)),
         "no_referral_codes": lambda v: _disjoint(
@@ -454,6 +457,11 @@ SAFETY_CHECKS: dict[str, Any] = {
     "dose_product_units": _dose_product_units,
     "risk_level_min": _risk_level_min,
     "labs_exclude": lambda advice, v: _disjoint("labs_exclude", v, _codes(advice.labs)),
+    "schedule_magnesium_compound": lambda advice, v: _in_range(
+        "schedule_magnesium_compound",
+        {i.label for i in advice.schedule if i.kind == "magnesium"},
+        {v},
+    ),
 }
 
 

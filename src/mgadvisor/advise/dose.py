@@ -21,7 +21,7 @@ from mgadvisor.assess.person import band_for
 from mgadvisor.chemistry import composition
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.base import KnowledgeBase
-from mgadvisor.kb.models import Authority, DoseBasis
+from mgadvisor.kb.models import Absorption, Authority, DoseBasis
 
 if TYPE_CHECKING:
     from mgadvisor.advise.product import ProductAmount
@@ -51,6 +51,10 @@ def elemental_per_unit(
     compound = kb.compounds[compound_code]
     return amount_mg * composition(compound.formula, compound.water_of_hydration).mg_fraction
 
+
+# The dose basis step that says a goal's raised dose is not given in the client's poorly
+# absorbed product (read by product.use, which then advises no units of it).
+POORLY_ABSORBED_NOT_RAISED = "dose.not_in_poorly_absorbed_product"
 
 URGENT = ("emergency", "same_day")  # the urgencies (messages.yaml) that stop every plan
 
@@ -135,6 +139,15 @@ def _study_doses(c: Context, dose: float, upper: float | None) -> tuple[float, b
                 "dose": study.amount_mg,
                 "weeks": study.duration_weeks,
             }
+            if c.value("kidney_reduced"):
+                # the kidneys must clear any extra magnesium: a goal never raises the dose here
+                with c.scope():
+                    c.param("egfr_supervision_below")
+                    finding = c.finding(
+                        "dose.study_dose_kidney", severity="warning", cites=[study], **params
+                    )
+                c.emit(finding, "dose_basis")
+                continue
             if child or person.pregnant or person.lactating:
                 # studied in (mostly older) adults: not for children, pregnancy or lactation
                 with c.scope():
@@ -181,9 +194,11 @@ def _kidney_cap(c: Context, dose: float) -> float:
     return min(dose, cap)
 
 
-def _fit_products(c: Context, dose: float, upper: float | None) -> float:
+def _fit_products(c: Context, dose: float, upper: float | None, raised: bool) -> float:
     """What the client's other products already give counts toward the upper level; the dose
-    is then given in whole units of the client's own magnesium product, when there is one."""
+    is then given in whole units of the client's own magnesium product, when there is one,
+    unless a goal raised the dose and that product's form is poorly absorbed: the raised dose
+    is then given in the top-ranked compound, not in more of the poorly absorbed one."""
     amounts: list[ProductAmount] = c.value("product_amounts")
     background = sum(a.per_day for a in amounts if not a.doses)
     if background > 0 and upper is not None and dose > 0:
@@ -194,6 +209,16 @@ def _fit_products(c: Context, dose: float, upper: float | None) -> float:
             c.emit(c.finding("dose.products_counted", **params), "dose_basis")
     own = next((a for a in amounts if a.doses), None)
     if own is None or dose <= 0:
+        return dose
+    compound = c.kb.compounds[own.compound or ""]
+    if raised and compound.absorption.level is Absorption.POOR:
+        finding = c.finding(
+            POORLY_ABSORBED_NOT_RAISED,
+            severity="warning",
+            cites=[compound.absorption],
+            compound=compound.code,
+        )
+        c.emit(finding, "dose_basis")
         return dose
     room = None if upper is None else max(0.0, upper - background)
     if room is not None and own.per_unit > room:
@@ -221,6 +246,7 @@ def _fit_products(c: Context, dose: float, upper: float | None) -> float:
         "product_amounts",
         "lab_readings",
         "child",
+        "kidney_reduced",
     ),
 )
 def target(c: Context) -> float:
@@ -236,7 +262,9 @@ def target(c: Context) -> float:
         dose = _from_diet(c, ri, diet.magnesium_mg_per_day, step)
     elif ri is not None:
         dose = _from_reference(c, ri, step)
+    base = dose
     dose, followed = _study_doses(c, dose, upper)
+    raised = dose > base
     if upper is not None and dose > upper and not followed:
         # Reference intake plus athletes' extra need never pushes past the upper level by itself.
         dose = upper
@@ -245,7 +273,7 @@ def target(c: Context) -> float:
             c.finding("dose.capped_at_upper_level", cites=cites, upper_level=upper), "dose_basis"
         )
     dose = _kidney_cap(c, round_to(dose, step))
-    return _fit_products(c, dose, upper)
+    return _fit_products(c, dose, upper, raised)
 
 
 @rule("dose.split", gives=("dose_count", "dose_basis"), needs=("dose_target",))

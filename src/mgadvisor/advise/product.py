@@ -14,7 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mgadvisor.advice import CompoundChoice, Finding, ProductUse
-from mgadvisor.advise.dose import elemental_per_unit, units_per_day, withholding
+from mgadvisor.advise.dose import (
+    POORLY_ABSORBED_NOT_RAISED,
+    elemental_per_unit,
+    units_per_day,
+    withholding,
+)
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Product
 from mgadvisor.kb.models import Absorption, Authority, Compound
@@ -85,6 +90,8 @@ def product_use(c: Context) -> ProductUse | None:
     advised = units_per_day(target, own.per_unit, None) if target > 0 else 0
     if advised and round(advised * own.per_unit, 1) > target + 0.05:
         advised = 0  # the dose does not come out in whole units of this product
+    if any(f.code == POORLY_ABSORBED_NOT_RAISED for f in c.sections["dose_basis"]):
+        advised = 0  # the goal's raised dose is given in the top-ranked compound instead
     use = _use(own, upper, advised)
     if use.exceeds_upper_level:
         chosen: Authority = c.value("authority")

@@ -123,6 +123,19 @@ def depletion_score(c: Context) -> DepletionScore:
     )
 
 
+@rule("lab.mds_incomplete", gives=("labs",), needs=("mds", "egfr", "child"))
+def depletion_score_incomplete(c: Context) -> Finding | None:
+    """Without an eGFR an adult's score lacks its kidney part: what it reads is a lower bound,
+    and it says how high it could be (the score was made for adults)."""
+    if c.value("egfr") is not None or c.value("child"):
+        return None
+    score: DepletionScore = c.value("mds")
+    missing = int(c.param("mds_points_egfr_low"))
+    return c.finding(
+        "lab.mds_incomplete", mds=score.score, missing=missing, possible=score.score + missing
+    )
+
+
 @rule("kidney.function", gives=("kidney_function",), needs=("egfr",))
 def kidney_function(c: Context) -> str | None:
     """eGFR below the contraindication limit: contraindicated (EU SmPC); below the supervision

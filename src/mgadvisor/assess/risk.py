@@ -11,7 +11,7 @@ from typing import Any
 
 from mgadvisor.advice import Finding, Risk
 from mgadvisor.engine import Context, rule
-from mgadvisor.kb.models import RiskFactor
+from mgadvisor.kb.models import Condition, RiskFactor, Symptom
 
 
 def _factor(c: Context, entry: RiskFactor, **params: Any) -> Finding | None:
@@ -109,11 +109,29 @@ def symptoms(c: Context) -> list[Finding]:
     return found
 
 
+def counted_once(c: Context, factors: list[Finding]) -> list[Finding]:
+    """Leave out a complaint's or condition's factor when the risk factor its knowledge entry
+    names (`risk_counted_as`) is there too: one risk, counted once (a named kidney disease
+    beside a measured reduced eGFR; the complaint stress beside persistent high stress)."""
+    present = {f.code for f in factors}
+    kept = []
+    for factor in factors:
+        entry: Condition | Symptom | None = None
+        if factor.code == "risk.condition":
+            entry = c.kb.conditions[factor.params["condition"]]
+        elif factor.code == "risk.symptom":
+            entry = c.kb.symptoms[factor.params["symptom"]]
+        if entry is not None and entry.risk_counted_as in present:
+            continue
+        kept.append(factor)
+    return kept
+
+
 @rule("risk.level", gives=("risk",), needs=("risk_factors", "lab_flags", "serum_status"))
 def level(c: Context) -> Risk:
     """The sum of the factors' points against the moderate and high thresholds; a measured low
     magnesium confirms the deficiency (at least high), a high one excludes it."""
-    factors: list[Finding] = c.sections["risk_factors"]
+    factors = counted_once(c, c.sections["risk_factors"])
     score = sum(f.points or 0 for f in factors)
     if score >= c.param("risk_high_from"):
         found: str = "high"

@@ -518,6 +518,12 @@ def _check_codes(chk: _Checker) -> None:
         chk.codes("conditions.yaml", cond.code, "warning_signs", cond.warning_signs, signs, "sign")
     for c in comps.values():
         chk.codes("compounds.yaml", c.code, "avoid_with", c.avoid_with, kb.conditions, "condition")
+    risks = {code: m for code, m in kb.messages.items() if code.startswith("risk.")}
+    for file, entries in (("symptoms.yaml", kb.symptoms), ("conditions.yaml", kb.conditions)):
+        for entry in entries.values():
+            if entry.risk_counted_as:
+                counted = [entry.risk_counted_as]
+                chk.codes(file, entry.code, "risk_counted_as", counted, risks, "risk factor")
     for syn in kb.synergy.values():
         chk.codes(
             "synergy.yaml", syn.code, "applications", list(syn.applications), apps, "application"

@@ -263,6 +263,9 @@ class Symptom(Model):
     alarm_from_age: float | None = Field(default=None, ge=0, le=120)
     suggests: list[Code] = Field(default_factory=list)  # application codes
     synonyms: list[NonEmpty] = Field(default_factory=list)
+    # The risk factor (message code) that already counts this complaint's risk when present:
+    # the complaint then adds no points of its own (the same risk is counted once).
+    risk_counted_as: Code | None = None
 
 
 class Safety(StrEnum):
@@ -286,6 +289,9 @@ class Condition(Model):
     warning_signs: list[Code] = Field(default_factory=list)
     laxative_sensitive: bool = False  # a laxative compound is a bad fit for this bowel
     monitor_kidney: bool = False  # follow-up includes kidney function
+    # The risk factor (message code) that already counts this condition's risk when present
+    # (e.g. a measured reduced eGFR for kidney disease): counted once, not twice.
+    risk_counted_as: Code | None = None
 
 
 class RiskFactor(Model):

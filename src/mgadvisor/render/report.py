@@ -123,9 +123,15 @@ def _labs(data: dict[str, Any], t: Translator) -> Section:
             )
         )
     parts = ", ".join(f"{t(MDS_PARTS[k])} {v}" for k, v in calc["mds_components"].items()) or "-"
-    numbers.append(
-        t("Magnesium Depletion Score {mds} of 5 ({parts})", mds=calc["mds"], parts=parts)
-    )
+    if calc["egfr"] is None:
+        mds = t(
+            "Magnesium Depletion Score {mds} of 5 ({parts}), incomplete: eGFR unknown",
+            mds=calc["mds"],
+            parts=parts,
+        )
+    else:
+        mds = t("Magnesium Depletion Score {mds} of 5 ({parts})", mds=calc["mds"], parts=parts)
+    numbers.append(mds)
     rows = [_lab_row(row, t) for row in data.get("lab_results") or []]
     return Section(
         t("Labs and calculations"),
