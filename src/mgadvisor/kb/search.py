@@ -1,7 +1,11 @@
 """Find entries: by exact code, or full-text over the Dutch and English texts (SQLite FTS5).
 
 The index is built in memory once per knowledge base. Ranking is BM25 with names and synonyms
-weighted above body text; words match as prefixes ("slaap" finds "slaapkwaliteit").
+weighted above body text; words match as prefixes ("slaap" finds "slaapkwaliteit"). A Dutch
+compound or inflected word the texts do not hold as such is matched through the index's own
+words (`dutch_words.py`): "kuitkrampen" finds "kuitkramp", "belastingstest" finds
+"magnesiumbelastingstest", "hoofdpijnklachten" finds "hoofdpijn" and "klachten". Interactions and
+depleting medicines also answer to every medicine name (generic or brand) of their ATC codes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mgadvisor.kb.base import KnowledgeBase
+from mgadvisor.kb.dutch_words import Vocabulary
 from mgadvisor.kb.models import Text
 
 # Kinds that hold entries by code, in the order `find_entry` tries them.
@@ -88,12 +93,19 @@ def _name_of(kind: str, entry: Any) -> Text:
     return name if isinstance(name, Text) else Text(nl=entry.code, en=entry.code)
 
 
+def _medicine_names(kb: KnowledgeBase, prefixes: list[str]) -> list[str]:
+    """The names in medicines.csv (generic and brand) under any of these ATC codes."""
+    return sorted({row.name for row in kb.medicines if row.atc.startswith(tuple(prefixes))})
+
+
 def _documents(kb: KnowledgeBase) -> Iterator[tuple[str, str, Text, str, str]]:
     """(kind, code, name, synonyms, body) for every searchable entry."""
     for kind in KINDS:
         for code, entry in getattr(kb, kind).items():
             name = _name_of(kind, entry)
             synonyms = " ".join(getattr(entry, "synonyms", []) or [])
+            if kind in ("interactions", "depleting"):
+                synonyms += " " + " ".join(_medicine_names(kb, entry.atc))
             if kind == "references":
                 people = " ".join(a.family or a.literal or "" for a in entry.author)
                 body = f"{people} {entry.container_title or ''} {entry.issued.date_parts[0][0]}"
@@ -126,12 +138,14 @@ class SearchIndex:
                 (kind, code, code.replace("_", " "), f"{name.nl} {name.en}", synonyms, body)
             )
         self._db.executemany("INSERT INTO doc VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._db.execute("CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, doc, 'row')")
+        self._words = Vocabulary(row[0] for row in self._db.execute("SELECT term FROM words"))
 
     def search(self, text: str, limit: int = 10) -> list[Hit]:
         words = re.findall(r"\w+", text.lower())
         if not words:
             return []
-        terms = [f'"{w}"*' for w in words]
+        terms = [self._words.match_expression(w) for w in words]
         for joiner in (" AND ", " OR "):  # precise first; fall back to any word
             hits = self._query(joiner.join(terms), limit)
             if hits:
