@@ -98,6 +98,8 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # migration 0004: made or reset by an admin, who saw the temporary password
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Client(Base):
@@ -337,3 +339,15 @@ class CdsFeedback(Base):
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client_iss: Mapped[str | None] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CdsTokenUse(Base):
+    """A CDS Hooks client JWT seen once (iss, jti), shared by every app instance (migration 0004):
+    a second insert of the same pair is a replay."""
+
+    __tablename__ = "cds_token_uses"
+    __table_args__ = (Index("ix_cds_token_uses_expires_at", "expires_at"),)
+
+    iss: Mapped[str] = mapped_column(String(300), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
