@@ -189,12 +189,21 @@ def action(c: Context) -> str | None:
     return "continue"
 
 
-@rule("dose.compound", gives=("main_compound",), needs=("ranked", "product"))
+@rule("dose.compound", gives=("main_compound", "schedule_notes"), needs=("ranked", "product"))
 def main_compound(c: Context) -> Compound:
-    """The client's product's compound when given, else the best-ranked one."""
+    """The client's product's compound when given, else the best-ranked one; the schedule
+    says when it uses the client's product instead of the best-ranked compound."""
     product: ProductUse | None = c.value("product")
+    ranked: list[CompoundChoice] = c.value("ranked")
     if product is not None and product.compound is not None and product.advised_units_per_day:
         compound = c.kb.compounds[product.compound]
-        return c.kb.compounds[compound.variant_of or compound.code]
-    ranked: list[CompoundChoice] = c.value("ranked")
+        own = c.kb.compounds[compound.variant_of or compound.code]
+        if ranked and ranked[0].code != own.code:
+            note = c.finding(
+                "schedule.own_product",
+                cites=[own.formula_sources, c.kb.compounds[ranked[0].code].absorption],
+                compound=own.code,
+            )
+            c.emit(note, "schedule_notes")
+        return own
     return c.kb.compounds[ranked[0].code] if ranked else next(iter(c.kb.compounds.values()))

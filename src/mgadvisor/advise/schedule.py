@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +75,35 @@ def moment_at(at: float) -> str:
     return "bedtime"
 
 
-def moments_for(preferred: list[str], count: int) -> list[str]:
-    chosen = list(dict.fromkeys(preferred))[:count]
-    for moment in ("morning", "evening", "midday", "bedtime"):
+def moments_for(preferred: list[str], count: int, avoid: Sequence[str] = ()) -> list[str]:
+    """`count` moments of the day: the preferred ones first, then morning, evening, midday and
+    bedtime; moments in `avoid` only when the others do not suffice."""
+    chosen = [m for m in dict.fromkeys(preferred) if m not in avoid][:count]
+    fill = [m for m in ("morning", "evening", "midday", "bedtime") if m not in avoid]
+    for moment in [*fill, *avoid]:
         if len(chosen) >= count:
             break
         if moment not in chosen and not ("bedtime" in chosen and moment == "evening"):
             chosen.append(moment)
     return sorted(chosen, key=ORDER.index)
+
+
+def day_moments(c: Context, compound: Compound, count: int) -> list[str]:
+    """The moments of the intakes; a compound that does not suit a moment (its timing's
+    `not_at`, e.g. a form for the start of the day in the evening) is kept out of it, with a
+    note that says so."""
+    preferred = preferred_moments(c.kb, c.intake, compound)
+    avoid = list(compound.timing.not_at) if compound.timing else []
+    moments = moments_for(preferred, count, avoid)
+    skipped = [m for m in moments_for(preferred, count) if m not in moments]
+    if skipped and compound.timing is not None:
+        note = c.finding(
+            "schedule.compound_not_at",
+            cites=[compound.timing],
+            compound=compound.code,
+        )
+        c.emit(note, "schedule_notes")
+    return moments
 
 
 def assumed_times(frequency: str) -> list[str]:
@@ -208,7 +230,7 @@ def plan(c: Context) -> Plan:
     hits: list[InteractionHit] = c.value("medications").interactions
     rules = constraints(c, hits)
     daily = [r for r in rules if r.frequency not in PERIODIC]
-    moments = moments_for(preferred_moments(c.kb, c.intake, compound), count)
+    moments = day_moments(c, compound, count)
     placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], daily)
     meal = compound.timing.meal.value if compound.timing else "any"
     per_intake = round(c.value("dose_target") / count, 1) if count else 0.0

@@ -169,6 +169,9 @@ class Timing(Statement):
     moments: Annotated[list[Moment], Field(min_length=1)]
     meal: MealRelation
     units_per_day: tuple[int, int] | None = None
+    # Moments the compound does not suit (a form for the start of the day: not the evening);
+    # the schedule keeps its intakes out of them, even when a goal prefers them.
+    not_at: list[Moment] = Field(default_factory=list)
 
 
 class UseLink(Model):
