@@ -273,7 +273,7 @@ def test_the_stored_advice_is_shown_as_stored_and_the_pdf_is_a_pdf(
 
 def test_another_practitioner_gets_404_and_the_attempt_is_audited(site: Site) -> None:
     anna = site.browser(ANNA)
-    cid = new_client(anna)
+    cid = new_client(anna, consent_scope=["records", "advice", "sharing"])
     vid = save_visit(anna, cid, "2026-11-02")
     bram = site.browser(BRAM)
     for path in (

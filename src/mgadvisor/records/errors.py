@@ -27,3 +27,7 @@ class InvalidRecord(RecordsError):  # noqa: N818
         self.expected = expected
         self.given = repr(given)[:200]
         super().__init__(f"{field}: expected {expected}, got {self.given}")
+
+
+class ConsentRefused(InvalidRecord):
+    """The client's consent does not allow this: it was withdrawn, or its scope lacks it."""

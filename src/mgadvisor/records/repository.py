@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mgadvisor.records.errors import InvalidRecord, NotFound
+from mgadvisor.records.errors import ConsentRefused, InvalidRecord, NotFound
 from mgadvisor.records.models import (
     DECISIONS,
     ROLES,
@@ -44,6 +44,8 @@ BREAK_GLASS_HOURS = 4  # how long an emergency access lasts
 JUSTIFICATION_MIN = 20  # characters a break-glass justification needs at least
 CARE = "care-relationship"  # the authorisation protocols of a read (audit.Actor.protocol)
 EMERGENCY = "break-glass"
+VISIT_SCOPES = ("records", "advice")  # consent scopes that allow adding a visit
+SHARING_SCOPES = ("sharing",)  # the consent scope that allows sharing with a colleague
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,19 @@ def _as_uuid(field: str, value: uuid.UUID | str) -> uuid.UUID:
 def _choice(field: str, value: str | None, choices: Sequence[str]) -> None:
     if value is not None and value not in choices:
         raise InvalidRecord(field, "one of " + ", ".join(choices), value)
+
+
+def check_consent_covers(client: Client, scopes: Sequence[str]) -> None:
+    """ConsentRefused unless the client's consent allows one of `scopes`: never after a
+    withdrawal; with consent recorded, its scope names one of them. (A client without recorded
+    consent exists only through this class: the pages and the API require consent.)"""
+    if client.consent_withdrawn_at is not None:
+        raise ConsentRefused("consent.withdrawn_at", "consent that was not withdrawn", "withdrawn")
+    if client.consent_scope is None:
+        return
+    given = [s for s in client.consent_scope.split(",") if s]
+    if not any(s in given for s in scopes):
+        raise ConsentRefused("consent.scope", "consent for " + " or ".join(scopes), ",".join(given))
 
 
 def follow_up_date(visit_date: date, advice: Mapping[str, Any]) -> date | None:
@@ -179,6 +194,7 @@ class Records:
     ) -> CareRelationship:
         """Share a client the practitioner treats with a colleague of the same practice."""
         client = self.client(practitioner, client_id)
+        check_consent_covers(client, SHARING_SCOPES)
         self._active_practitioner(colleague)
         if colleague.practice_id != client.practice_id:
             raise InvalidRecord("colleague", "a practitioner of the same practice", colleague.email)
@@ -272,6 +288,7 @@ class Records:
         contract does); they are stored beside it. A changed advice needs a reason.
         """
         client = self.client(practitioner, client_id)
+        check_consent_covers(client, VISIT_SCOPES)
         _choice("decision", decision, DECISIONS)
         if decision == "changed" and not (reason and reason.strip()):
             raise InvalidRecord("reason", "the reason for changing the advice", reason)

@@ -66,6 +66,12 @@ EXPECTED = {
     "confirm_retention": N_("a confirmation that the retention period was considered"),
     "basis": N_("the basis of the erasure"),
 }
+# The consent refusals of the repository (ConsentRefused.expected -> message id).
+CONSENT_EXPECTED = {
+    "consent that was not withdrawn": N_("consent that was not withdrawn (it was withdrawn)"),
+    "consent for records or advice": N_("consent for keeping records or for an advice"),
+    "consent for sharing": N_("consent for sharing with a colleague of the practice"),
+}
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -77,7 +83,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 def expected_text(t: Translator, exc: InvalidRecord) -> str:
     """What the field expects, in the user's language where the field is known."""
-    expected = EXPECTED.get(exc.field)
+    expected = CONSENT_EXPECTED.get(exc.expected) or EXPECTED.get(exc.field)
     return t(expected, n=JUSTIFICATION_MIN) if expected else exc.expected
 
 

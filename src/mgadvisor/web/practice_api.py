@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import N_, Translator
 from mgadvisor.records.accounts import Principal
-from mgadvisor.records.errors import InvalidRecord, NotFound
+from mgadvisor.records.errors import ConsentRefused, InvalidRecord, NotFound
 from mgadvisor.records.models import Client, Visit
 from mgadvisor.web.app import api_lang, error_body
 from mgadvisor.web.auth import practitioner_api_user
@@ -195,7 +195,11 @@ def _not_found(request: Request, principal: Principal, exc: NotFound, event: str
 
 
 def _invalid(request: Request, exc: InvalidRecord, where: list[str]) -> Response:
+    """422 with the field, what it expects and what was given; 409 when the client's consent
+    refuses it (the request is fine, the client's state is not)."""
     t = Translator(api_lang(request))
+    if isinstance(exc, ConsentRefused):
+        where = ["client"]
     from mgadvisor.web.practice import expected_text
 
     msg = t(
@@ -204,9 +208,12 @@ def _invalid(request: Request, exc: InvalidRecord, where: list[str]) -> Response
         expected=expected_text(t, exc),
         given=exc.given,
     )
-    return JSONResponse(
-        error_body(t("invalid request"), [{"loc": [*where, exc.field], "msg": msg}]), 422
+    title, status = (
+        (t("the client's consent does not allow this"), 409)
+        if isinstance(exc, ConsentRefused)
+        else (t("invalid request"), 422)
     )
+    return JSONResponse(error_body(title, [{"loc": [*where, exc.field], "msg": msg}]), status)
 
 
 @router.post(
@@ -278,7 +285,11 @@ def get_client(request: Request, caller: Caller, client_id: str) -> Any:
     "/clients/{client_id}/visits",
     response_model=VisitOut,
     status_code=201,
-    responses={**NOT_FOUND, 422: {"description": "Invalid intake or decision."}},
+    responses={
+        **NOT_FOUND,
+        409: {"description": "The client's consent was withdrawn or does not cover records."},
+        422: {"description": "Invalid intake or decision."},
+    },
 )
 def create_visit(request: Request, caller: Caller, client_id: str, body: VisitIn) -> Any:
     """Store a visit: the intake, the advice the engine gives for it (pinned to the knowledge
