@@ -100,3 +100,21 @@ def depleting_medicine(c: Context) -> list[Finding]:
         )
         for match, dep in c.value("medications").depleting
     ]
+
+
+@rule("warning.evidence_caveat", gives=("warnings",), needs=("dose_target",))
+def evidence_caveats(c: Context) -> list[Finding]:
+    """A complaint whose knowledge entry has an evidence caveat for the client's group (e.g.
+    cramps in older adults): the advice says how little the best evidence expects."""
+    if c.value("dose_target") <= 0:
+        return []
+    person = c.intake.person
+    found = []
+    for code in c.intake.complaints:
+        caveat = c.kb.symptoms[code].evidence_caveat
+        if caveat is None or int(person.age) < caveat.from_age:
+            continue
+        if caveat.not_pregnant and person.pregnant:
+            continue
+        found.append(c.finding(caveat.code, cites=[caveat], symptom=code))
+    return found

@@ -254,6 +254,15 @@ class Application(Model):
     laxative_doses: list[LaxativeDose] = Field(default_factory=list)
 
 
+class EvidenceCaveat(Statement):
+    """What the best evidence says against expecting much of magnesium for a complaint in a
+    group (e.g. a Cochrane review for cramps in older adults): told beside the advice."""
+
+    code: Code  # the warning message (messages.yaml)
+    from_age: float = Field(default=0, ge=0, le=120)  # whole years, inclusive
+    not_pregnant: bool = False  # the evidence excluded pregnancy: not told in pregnancy
+
+
 class Symptom(Model):
     code: Code
     name: Text
@@ -269,6 +278,7 @@ class Symptom(Model):
     # The risk factor (message code) that already counts this complaint's risk when present:
     # the complaint then adds no points of its own (the same risk is counted once).
     risk_counted_as: Code | None = None
+    evidence_caveat: EvidenceCaveat | None = None
 
 
 class Safety(StrEnum):
