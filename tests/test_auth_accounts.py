@@ -126,9 +126,9 @@ def test_the_account_locks_after_five_failures_for_growing_periods(engine: Engin
             )
             assert attempt.user is None
     with session_scope(engine) as session:
-        # locked: even the right password is refused, for one minute
+        # locked: even the right password is refused, for one minute (as a wrong one)
         locked = accounts.check_password_step(session, "anna@zuid.example", PASSWORD, None, when)
-        assert locked.refused == "locked"
+        assert locked.user is None and locked.refused == "invalid"
         assert _user(session).locked_until == when + timedelta(minutes=1)
     when += timedelta(minutes=1, seconds=1)
     with session_scope(engine) as session:
@@ -243,3 +243,23 @@ def test_a_password_longer_than_the_limit_never_verifies(engine: Engine) -> None
         user = _user(session)
         assert accounts.verify_password(user, longest)
         assert not accounts.verify_password(user, longest + "extra")
+
+
+def test_a_login_clears_away_old_sessions_and_access_tokens(engine: Engine) -> None:
+    make_user(engine, "anna@zuid.example")
+    hour = timedelta(hours=1)
+    with session_scope(engine) as session:
+        user = _user(session)
+        old, _ = sessions.open_session(session, user, "full", None, START, hour)
+        sessions.end_session(old, START)
+        live, _ = sessions.open_session(session, user, "full", None, START, timedelta(days=3))
+        sessions.issue_token(session, user, "access", START, START + hour)  # spent later
+        personal, _ = sessions.issue_token(session, user, "personal", START, START + hour, "x")
+        kept = {live.id, personal.id}
+    later = START + timedelta(days=1, hours=2)
+    with session_scope(engine) as session:
+        accounts.complete_login(session, _user(session), None, later, "totp")
+    with session_scope(engine) as session:
+        left = {r.id for r in session.scalars(select(WebSession))}
+        left |= {r.id for r in session.scalars(select(ApiToken))}
+    assert left == kept

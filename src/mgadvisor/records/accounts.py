@@ -286,16 +286,18 @@ class Attempt:
 def check_password_step(
     session: Session, email: str, password: str, access_point: str | None, now: datetime
 ) -> Attempt:
-    """The first login step. Unknown e-mail, wrong password and a disabled account are the
-    same `invalid` (nothing to learn about which accounts exist); `locked` while locked out."""
+    """The first login step. Unknown e-mail, wrong password, a disabled and a locked account
+    are the same `invalid`, and a locked account's answer takes as long (Argon2 runs on a dummy
+    hash): nothing to learn about which accounts exist. The audit record says which it was."""
     user = find_user(session, email)
     if user is not None and locked(user, now):
+        verify_password(None, password)  # the time of a wrong password, whatever was typed
         _failed_locked(session, user, access_point, "password")
-        return Attempt(None, "locked")
+        return Attempt(None, "invalid")
     ok = verify_password(user, password)
     if not ok or user is None or user.disabled:
         _failed(session, user, access_point, now, "password")
-        return Attempt(None, "locked" if user is not None and locked(user, now) else "invalid")
+        return Attempt(None, "invalid")
     return Attempt(user, via="password")
 
 
@@ -334,7 +336,11 @@ def check_second_factor(
 def complete_login(
     session: Session, user: User, access_point: str | None, now: datetime, how: str
 ) -> None:
-    """Both factors passed: the failure count starts again; audited as `auth.login`."""
+    """Both factors passed: the failure count starts again; audited as `auth.login`. Old
+    sessions and access tokens (of anyone) are cleared away on the way."""
+    from mgadvisor.records.sessions import prune
+
+    prune(session, now)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -85,7 +85,10 @@ def _refused(request: Request, status: int, summary: str, msg: str, loc: list[st
     return JSONResponse(body, status, headers)
 
 
-WRONG = N_("email, password, totp: expected an account's e-mail, password and current code")
+WRONG = N_(
+    "email, password, totp: expected an account's e-mail, password and current code (an account "
+    "is locked for a while after too many failed attempts)"
+)
 LOCKED = N_("too many failed attempts: the account is locked for a while")
 NOT_ENROLLED = N_("totp: two-step verification is not set up yet; log in on the website first")
 

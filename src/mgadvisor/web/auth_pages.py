@@ -38,7 +38,11 @@ router.include_router(admin_pages.router)
 
 PARTIAL_STAGE_MINUTES = 10  # a session between the password and the second factor
 REFUSALS = {
-    "invalid": N_("The e-mail address or the password is not right."),
+    # the same for a locked account: the page must not tell which accounts exist
+    "invalid": N_(
+        "The e-mail address or the password is not right, or the account is locked for a while "
+        "after too many failed attempts."
+    ),
     "locked": N_(
         "Too many failed attempts: this account is locked for a while. Try again later, or ask "
         "your practice's admin."
@@ -109,7 +113,7 @@ def login(
             _, token = sessions.open_session(session, user, stage, ip, when, limit)
     if user is None:
         throttle(request).failed(ip)
-        message = t(REFUSALS[attempt.refused or "invalid"])
+        message = t(REFUSALS["invalid"])
         return _login_page(request, 400, email=address, next_path=next_path, form=message)
     step = "/login/totp" if stage == "password" else "/login/enrol"
     response = RedirectResponse(f"{step}?next={_quoted(next_path)}", status_code=303)
