@@ -15,12 +15,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from mgadvisor.records.models import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "mga_"  # API tokens are recognisable (e.g. by secret scanners)
+KEPT_AFTER_END = timedelta(days=1)  # ended sessions and spent access tokens, then deleted
 
 
 def token_hash(token: str) -> str:
@@ -154,3 +155,18 @@ def revoke(row: ApiToken, now: datetime) -> None:
     """Revoke the token."""
     if row.revoked_at is None:
         row.revoked_at = now
+
+
+def prune(session: Session, now: datetime) -> None:
+    """Delete sessions ended or expired, and access tokens expired or revoked, more than a day
+    ago (personal tokens stay listed as revoked or expired)."""
+    before = now - KEPT_AFTER_END
+    session.execute(
+        delete(WebSession).where(or_(WebSession.expires_at < before, WebSession.ended_at < before))
+    )
+    session.execute(
+        delete(ApiToken).where(
+            ApiToken.kind == "access",
+            or_(ApiToken.expires_at < before, ApiToken.revoked_at < before),
+        )
+    )
