@@ -233,6 +233,18 @@ def evidence_params(kb: KnowledgeBase, sources: list[str]) -> dict[str, Any]:
     return {"evidence": level, "evidence_text_nl": words.nl, "evidence_text_en": words.en}
 
 
+def _because(kb: KnowledgeBase, application: str, complaints: list[str]) -> list[str]:
+    """The complaints that lead to an application, without those that bear its very name
+    ("Past bij sombere stemming (vanwege sombere stemming)" says nothing twice)."""
+    own = kb.applications[application].name
+    same = {own.nl.casefold(), own.en.casefold()}
+    return [
+        code
+        for code in complaints
+        if code not in kb.symptoms or kb.symptoms[code].name.nl.casefold() not in same
+    ]
+
+
 def _reasons(
     kb: KnowledgeBase,
     entry: _Rankable,
@@ -253,16 +265,13 @@ def _reasons(
         for goal in goals
         if goal in links
     ]
-    reasons += [
-        reason(
-            "compound.fits_complaint",
-            "info",
-            {"application": app, "because": why},
-            list(links[app].sources),
-        )
-        for app, why in by_complaint.items()
-        if app in links
-    ]
+    for app, why in by_complaint.items():
+        if app not in links:
+            continue
+        because = _because(kb, app, why)
+        code = "compound.fits_complaint" if because else "compound.fits_complaint_itself"
+        params = {"application": app, "because": because} if because else {"application": app}
+        reasons.append(reason(code, "info", params, list(links[app].sources)))
     code, severity, params, sources = entry.absorption
     reasons.append(Finding(code, severity, dict(params), list(sources)))  # type: ignore[arg-type]
     laxative = list(entry.compound.laxative.sources)

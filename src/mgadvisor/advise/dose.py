@@ -356,8 +356,10 @@ def exceeds_upper_level(c: Context) -> Finding | None:
     needs=("dose_target", "upper_level", "authority"),
 )
 def seed_versus_upper_level(c: Context) -> Finding | None:
-    """Where the seed's doses and the authority's upper level differ, the safer side is shown."""
-    if c.value("dose_target") <= 0:
+    """Where the seed's doses and the authority's upper level differ, the safer side is shown;
+    not on an advice above the upper level, which would belie "mgadvisor keeps to it" (the
+    warning and the referral above the upper level speak there)."""
+    if c.value("dose_target") <= 0 or _above_upper(c) is not None:
         return None
     basis = _conflict(c, "upper_level") or [c.value("authority").upper_level_note]
     return c.finding(

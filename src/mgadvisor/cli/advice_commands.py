@@ -203,7 +203,7 @@ def interactions_cmd(
 def egfr_cmd(
     ctx: typer.Context,
     creatinine: Annotated[float, typer.Option(help=T("Serum creatinine."), min=0.01, max=5000)],
-    age: Annotated[float, typer.Option(help=T("Age in years (18 or older)."), min=18, max=120)],
+    age: Annotated[float, typer.Option(help=T("Age in years (18 or older)."), min=0, max=120)],
     sex: Annotated[str, typer.Option(help=T("female or male."))],
     unit: Annotated[str, typer.Option(help=T("umol/L or mg/dL."))] = "umol/L",
     fmt: Annotated[Format, typer.Option("--format", "-f", help=T("Output format."))] = Format.TEXT,
@@ -216,6 +216,17 @@ def egfr_cmd(
     t = Translator(lang_of(ctx))
     if sex not in ("female", "male"):
         raise UserInputError(N_("--sex: expected female or male, got {given}"), given=sex)
+    adult = _kb().parameters["adult_from_age"].value
+    if age < adult:
+        raise UserInputError(
+            N_(
+                "--age: expected {adult} or older (CKD-EPI 2021 is for adults), got {given}. For "
+                "a child, give creatinine and height in an intake (mgadvisor advise): it uses the "
+                "bedside Schwartz equation."
+            ),
+            adult=f"{adult:g}",
+            given=f"{age:g}",
+        )
     mg_dl = convert(creatinine, unit, "mg/dL", "creatinine")
     value = ckd_epi_2021(mg_dl, age, sex)
     sources = list(_kb().facts["measurement_egfr_ckd_epi"].sources)

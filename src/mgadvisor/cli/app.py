@@ -128,7 +128,9 @@ def _usage_message(exc: TyperException, t: Translator) -> str:
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None) or "mgadvisor"
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-    return _usage_text(message, t) + " " + t("See '{command} --help'.", command=command)
+    text = _usage_text(message, t)
+    end = "" if text.endswith((".", "?", "!")) else "."  # two sentences, not one run together
+    return text + end + " " + t("See '{command} --help'.", command=command)
 
 
 # Click's usage messages (English only) and what they say, as patterns over its text; each

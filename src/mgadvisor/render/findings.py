@@ -79,6 +79,31 @@ def medicine_label(kb: KnowledgeBase, given: str, atc: str | None, lang: str) ->
     return given
 
 
+IN_SENTENCE_KEYS = ("symptom", "condition", "application")  # names used as common nouns
+
+
+def in_sentence(kb: KnowledgeBase, name: str) -> str:
+    """A name inside a sentence: its first letter small, the rest as written, so brand names and
+    abbreviations keep their capitals; a name that starts with a brand or an abbreviation is left
+    as it is.
+
+    >>> from mgadvisor.kb import load_knowledge
+    >>> kb = load_knowledge()
+    >>> in_sentence(kb, "Dolutegravir (ook in Triumeq en Dovato)")
+    'dolutegravir (ook in Triumeq en Dovato)'
+    >>> in_sentence(kb, "Nexium"), in_sentence(kb, "NSAID's"), in_sentence(kb, "Sombere stemming")
+    ('Nexium', "NSAID's", 'sombere stemming')
+    """
+    brands = kb._cache.get("brand_words")
+    if not isinstance(brands, frozenset):
+        brands = frozenset(r.name.split()[0].casefold() for r in kb.medicines if r.kind == "brand")
+        kb._cache["brand_words"] = brands
+    first = name.split(" ", 1)[0].strip("(),.;:").casefold()
+    if name[1:2].isupper() or first in brands:
+        return name
+    return name[:1].lower() + name[1:]
+
+
 def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> dict[str, str]:
     name = _namer(kb, t.lang)
     out: dict[str, str] = {}
@@ -95,9 +120,10 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
                 out[key[:-3]] = str(value)  # e.g. food_nl -> {food} in Dutch
             continue
         if key in CODE_KEYS and isinstance(value, str):
-            out[key] = name(value).lower() if key in ("symptom", "condition") else name(value)
+            lower = key in IN_SENTENCE_KEYS
+            out[key] = in_sentence(kb, name(value)) if lower else name(value)
         elif key in LIST_KEYS and isinstance(value, list):
-            out[key] = ", ".join(name(str(v)).lower() for v in value)
+            out[key] = ", ".join(in_sentence(kb, name(str(v))) for v in value)
         elif key in TEXT_LIST_KEYS and isinstance(value, list):
             out[key] = ", ".join(str(v) for v in value)
         elif key == "suggestions":

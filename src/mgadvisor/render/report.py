@@ -90,7 +90,7 @@ def _title(data: dict[str, Any], t: Translator) -> Section:
         date=data["as_of"],
         version=data["kb_version"],
         rules=data["engine_version"],
-        authority=data["authority"],
+        authority=data.get("authority_name") or data["authority"],
     )
     return Section(t("Magnesium advice"), [line])
 
