@@ -125,7 +125,10 @@ class FhirServer:
 
 
 @pytest.fixture
-def fhir() -> Iterator[FhirServer]:
+def fhir(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[FhirServer]:
+    """The local FHIR server, on the sandbox issuer's fhirServer allowlist (a clients file)."""
     done_when = load("prefetch-72.json")
     server = FhirServer(
         {
@@ -136,8 +139,19 @@ def fhir() -> Iterator[FhirServer]:
             "Condition": {"resourceType": "Bundle", "type": "searchset", "entry": []},
         }
     )
+    allow_fhir_server(monkeypatch, tmp_path, server.url)
     yield server
     server.close()
+
+
+def allow_fhir_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> None:
+    """MGADVISOR_CDS_CLIENTS: the sandbox's key with `url` as its one FHIR server."""
+    from mgadvisor.interop.cds_security import SANDBOX_ISS, SANDBOX_JWKS
+
+    keys = json.loads(SANDBOX_JWKS.read_text())["keys"]
+    clients = tmp_path / "cds-clients.json"
+    clients.write_text(json.dumps({SANDBOX_ISS: {"keys": keys, "fhir_servers": [url]}}))
+    monkeypatch.setenv("MGADVISOR_CDS_CLIENTS", str(clients))
 
 
 # -- discovery ----------------------------------------------------------------------------

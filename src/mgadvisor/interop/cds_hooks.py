@@ -46,11 +46,13 @@ class CdsRequestError(Exception):
 
 
 class PrefetchMissingError(Exception):
-    """Prefetch keys neither sent nor fetchable (no `fhirServer`, or it failed): HTTP 412."""
+    """Prefetch keys neither sent nor fetchable (no `fhirServer`, one not on the client's
+    allowlist (`refused`), or it failed): HTTP 412."""
 
-    def __init__(self, keys: list[str]) -> None:
+    def __init__(self, keys: list[str], *, refused: bool = False) -> None:
         super().__init__(", ".join(keys))
         self.keys = keys
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,13 +205,20 @@ def fetch_fhir(server: str, query: str, token: str | None) -> Any:
 
 
 def resolve_prefetch(
-    call: Call, templates: Mapping[str, str], fetch: Fetcher, *, allow_http: bool = False
+    call: Call,
+    templates: Mapping[str, str],
+    fetch: Fetcher,
+    *,
+    allow_http: bool = False,
+    server_allowed: Callable[[str], bool] = lambda url: False,
 ) -> dict[str, Any]:
     """Each prefetch key's data: as sent; `None` when sent as null (no data); fetched from
-    `fhirServer` when absent (or an OperationOutcome, the client's error there).
+    `fhirServer` when absent (or an OperationOutcome, the client's error there), only when
+    `server_allowed(fhirServer)` (the calling client's allowlist: its access token goes there).
 
     Raises:
-        PrefetchMissingError: keys absent and no usable `fhirServer`, or the server failed.
+        PrefetchMissingError: keys absent and no usable `fhirServer` (`refused`: one that is
+            not on the client's allowlist), or the server failed.
     """
     sent = call.body.get("prefetch") or {}
     out: dict[str, Any] = {}
@@ -224,6 +233,8 @@ def resolve_prefetch(
     server = call.body.get("fhirServer")
     if not isinstance(server, str) or not (server.startswith("https://") or allow_http):
         raise PrefetchMissingError(missing)
+    if not server_allowed(server):
+        raise PrefetchMissingError(missing, refused=True)
     auth = call.body.get("fhirAuthorization") or {}
     token = auth.get("access_token") if isinstance(auth, dict) else None
     quoted = urllib.parse.quote(call.patient_id, safe="")

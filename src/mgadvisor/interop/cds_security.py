@@ -7,9 +7,15 @@
 
 Which clients: `MGADVISOR_CDS_CLIENTS` names a JSON file
 ``{"<iss>": {"keys": [<public JWK>, ...]}}`` or ``{"<iss>": {"jku": "https://..."}}`` (a key set
-fetched over https, only from that URL, cached, with a timeout). `MGADVISOR_CDS_PROFILE=
+fetched over https, only from that URL, cached, with a timeout), each with an optional
+``"fhir_servers": ["https://ehr.example/fhir", ...]``: the URL prefixes the issuer may name as
+`fhirServer` (none: the service fetches nothing for it). `MGADVISOR_CDS_PROFILE=
 development` also trusts the public CDS Hooks sandbox (its ES384 key is vendored in
-`cds_sandbox_jwks.json`; its private key is public too, so never in production).
+`cds_sandbox_jwks.json`; its private key is public too, so never in production) with the SMART
+sandbox's FHIR servers.
+
+Replays: a `jti` is accepted once per issuer, in this process (a fast first check) and, with a
+records database, across every instance (table `cds_token_uses`; a second insert is a replay).
 
 Errors: :class:`CdsAuthError` carries a msgid and its parameters (translated by the web adapter);
 it never quotes the token.
@@ -17,6 +23,7 @@ it never quotes the token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -24,6 +31,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +43,7 @@ ENV_CLIENTS = "MGADVISOR_CDS_CLIENTS"
 ENV_PROFILE = "MGADVISOR_CDS_PROFILE"
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_JWKS = Path(__file__).resolve().parent / "cds_sandbox_jwks.json"
+SANDBOX_FHIR_SERVERS = ("https://launch.smarthealthit.org/v/",)  # the sandbox's R2/R3/R4 servers
 # The spec asks for asymmetric algorithms (ES384 and RS384 recommended); never `none` or HMAC.
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 LEEWAY_S = 10  # clock difference tolerated between the EHR and this server
@@ -60,6 +69,21 @@ class Client:
     iss: str
     keys: tuple[Mapping[str, Any], ...] = ()
     jku: str | None = None
+    fhir_servers: tuple[str, ...] = ()  # URL prefixes it may name as fhirServer
+
+
+def fhir_server_allowed(client: Client | None, url: str) -> bool:
+    """Whether `url` is one of the client's FHIR server prefixes (at a path boundary: the
+    prefix ``https://ehr.example/fhir`` allows ``.../fhir`` and ``.../fhir/r4``, not
+    ``https://ehr.example/fhirx`` nor ``https://ehr.example.evil``)."""
+    if client is None or any(c in url for c in "@\\#?") or "/../" in url + "/":
+        return False
+    for prefix in client.fhir_servers:
+        if prefix.endswith("/") and url.startswith(prefix):
+            return True
+        if url == prefix or url.startswith(prefix + "/"):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +115,9 @@ def load_clients(env: Mapping[str, str] | None = None) -> dict[str, Client]:
         )
     if profile == "development":
         sandbox = json.loads(SANDBOX_JWKS.read_text(encoding="utf-8"))
-        clients[SANDBOX_ISS] = Client(SANDBOX_ISS, keys=tuple(sandbox["keys"]))
+        clients[SANDBOX_ISS] = Client(
+            SANDBOX_ISS, keys=tuple(sandbox["keys"]), fhir_servers=SANDBOX_FHIR_SERVERS
+        )
     path = env.get(ENV_CLIENTS, "").strip()
     if path:
         clients.update(_clients_file(Path(path)))
@@ -113,10 +139,11 @@ def _clients_file(path: Path) -> dict[str, Client]:
     for iss, spec in data.items():
         keys = spec.get("keys") if isinstance(spec, dict) else None
         jku = spec.get("jku") if isinstance(spec, dict) else None
+        servers = _fhir_servers(str(iss), spec)
         if isinstance(keys, list) and keys and all(isinstance(k, dict) for k in keys):
-            clients[iss] = Client(iss, keys=tuple(keys))
+            clients[iss] = Client(iss, keys=tuple(keys), fhir_servers=servers)
         elif isinstance(jku, str) and jku.startswith("https://"):
-            clients[iss] = Client(iss, jku=jku)
+            clients[iss] = Client(iss, jku=jku, fhir_servers=servers)
         else:
             raise CdsAuthError(
                 N_('{name}: issuer \'{iss}\' needs "keys" (a list of JWKs) or "jku" (https)'),
@@ -124,6 +151,20 @@ def _clients_file(path: Path) -> dict[str, Client]:
                 iss=str(iss)[:200],
             )
     return clients
+
+
+def _fhir_servers(iss: str, spec: Any) -> tuple[str, ...]:
+    """The issuer's "fhir_servers": a list of http(s) URL prefixes (absent: none)."""
+    servers = spec.get("fhir_servers", []) if isinstance(spec, dict) else []
+    if not isinstance(servers, list) or not all(
+        isinstance(u, str) and u.startswith(("https://", "http://")) for u in servers
+    ):
+        raise CdsAuthError(
+            N_("{name}: issuer '{iss}' \"fhir_servers\": expected a list of URLs"),
+            name=ENV_CLIENTS,
+            iss=iss[:200],
+        )
+    return tuple(servers)
 
 
 class ReplayCache:
@@ -146,6 +187,52 @@ class ReplayCache:
                 return False
             self._seen[key] = exp
             return True
+
+
+class SharedReplays:
+    """The `jti`s seen by every instance: rows of `cds_token_uses` in the records database,
+    each kept until its token expires; a second insert of the same (iss, jti) is a replay."""
+
+    CLEAN_EVERY = 100  # expired rows are deleted on every 100th first use
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self._uses = 0
+        self._lock = threading.Lock()
+
+    def first_use(self, iss: str, jti: str, exp: float, now: float) -> bool:
+        """True the first time (iss, jti) is stored in the database; False for a replay."""
+        from sqlalchemy import delete
+        from sqlalchemy.exc import IntegrityError
+
+        from mgadvisor.records.database import session_scope
+        from mgadvisor.records.models import CdsTokenUse
+
+        row = CdsTokenUse(
+            iss=_key_text(iss, 300),
+            jti=_key_text(jti, 200),
+            expires_at=datetime.fromtimestamp(exp + LEEWAY_S, UTC),
+        )
+        try:
+            with session_scope(self.engine) as session:
+                session.add(row)
+        except IntegrityError:
+            return False
+        with self._lock:
+            self._uses += 1
+            clean = self._uses % self.CLEAN_EVERY == 1
+        if clean:
+            with session_scope(self.engine) as session:
+                cutoff = datetime.fromtimestamp(now, UTC)
+                session.execute(delete(CdsTokenUse).where(CdsTokenUse.expires_at < cutoff))
+        return True
+
+
+def _key_text(value: str, limit: int) -> str:
+    """`value` as stored in a key column: itself when it fits, else its SHA-256."""
+    if len(value) <= limit:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -173,9 +260,10 @@ class KeySets:
 class Verifier:
     """Checks a client's bearer token against the allowlist; one per app."""
 
-    def __init__(self, clients: Mapping[str, Client]) -> None:
+    def __init__(self, clients: Mapping[str, Client], shared: SharedReplays | None = None) -> None:
         self.clients = dict(clients)
         self.replays = ReplayCache()
+        self.shared = shared  # the replay cache of every instance (the records database)
         self.key_sets = KeySets()
         # Whether a check may fetch a key set over the network (run it off the event loop)
         self.fetches = any(c.jku for c in self.clients.values())
@@ -209,10 +297,16 @@ class Verifier:
                 N_("token lifetime: expected at most {seconds} seconds"), seconds=MAX_LIFETIME_S
             )
         jti = str(claims["jti"])
-        if not self.replays.first_use(client.iss, jti, exp, now):
+        if not self.replays.first_use(client.iss, jti, exp, now) or (
+            self.shared is not None and not self.shared.first_use(client.iss, jti, exp, now)
+        ):
             raise CdsAuthError(N_("token already used (jti seen before)"))
         tenant = claims.get("tenant")
         return Claims(client.iss, jti, exp, audience, tenant if isinstance(tenant, str) else None)
+
+    def fhir_servers_of(self, iss: str) -> Client | None:
+        """The trusted client `iss` (for :func:`fhir_server_allowed`), if there is one."""
+        return self.clients.get(iss)
 
     def _key(self, client: Client, header: Mapping[str, Any], now: float) -> Any:
         """The client's public key named by the header's `kid` (the only key if none is named)."""

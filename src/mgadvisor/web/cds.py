@@ -34,7 +34,14 @@ from fastapi.responses import JSONResponse, Response
 from mgadvisor.i18n import LANGS, N_, Translator
 from mgadvisor.interop import cds_feedback, cds_hooks
 from mgadvisor.interop.cds_cards import IssuedCards
-from mgadvisor.interop.cds_security import CdsAuthError, Verifier, load_clients
+from mgadvisor.interop.cds_security import (
+    CdsAuthError,
+    Client,
+    SharedReplays,
+    Verifier,
+    fhir_server_allowed,
+    load_clients,
+)
 
 log = logging.getLogger("mgadvisor.web")
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
@@ -99,8 +106,9 @@ def cds_state(request: Request) -> CdsState:
         except CdsAuthError as exc:  # a broken configuration: trust nobody, and say why
             log.error("CDS Hooks: %s", exc.msgid.format(**exc.params))
             clients = {}
+        engine = getattr(request.app.state, "records_engine", None)  # made at server start
         state = CdsState(
-            verifier=Verifier(clients),
+            verifier=Verifier(clients, SharedReplays(engine) if engine is not None else None),
             issued=IssuedCards(),
             links=AdviceLinks(),
             origins=frozenset(origins),
@@ -158,7 +166,7 @@ def _error(
 
 async def _verify(request: Request, state: CdsState, *auds: str) -> Any:
     """The token's claims (off the event loop when a key set may be fetched)."""
-    if state.verifier.fetches:
+    if state.verifier.fetches or state.verifier.shared is not None:  # network or database
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(_verify_now, request, state, *auds)
@@ -245,8 +253,9 @@ async def call(request: Request, service_id: str) -> Response:
     advice_url = f"{base}/cds/advice/{token}?lang={t.lang}"
     settings = cds_hooks.Settings(base, t.lang, date.today(), state.launch_url, advice_url)
     try:
+        allowed = state.verifier.fhir_servers_of(claims.iss)
         body, types, intake = await engine_pool(request).run(
-            _answer, checked, settings, state.development
+            _answer, checked, settings, state.development, allowed
         )
     except cds_hooks.PrefetchMissingError as exc:
         await _audit(request, claims.iss, checked, "failure", 0)
@@ -254,7 +263,9 @@ async def call(request: Request, service_id: str) -> Response:
             request,
             state,
             412,
-            N_("prefetch missing and no FHIR server to fetch it: {keys}"),
+            N_("prefetch missing and fhirServer is not on this CDS client's list: {keys}")
+            if exc.refused
+            else N_("prefetch missing and no FHIR server to fetch it: {keys}"),
             keys=", ".join(exc.keys),
         )
     for card_uuid, card_type in types:
@@ -266,14 +277,21 @@ async def call(request: Request, service_id: str) -> Response:
 
 
 def _answer(
-    checked: cds_hooks.Call, settings: cds_hooks.Settings, development: bool
+    checked: cds_hooks.Call,
+    settings: cds_hooks.Settings,
+    development: bool,
+    fhir_servers: Client | None,
 ) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
     from mgadvisor.kb import load_knowledge
 
     kb = load_knowledge()
     templates = cds_hooks.prefetch_templates(kb)
     prefetch = cds_hooks.resolve_prefetch(
-        checked, templates, cds_hooks.fetch_fhir, allow_http=development
+        checked,
+        templates,
+        cds_hooks.fetch_fhir,
+        allow_http=development,
+        server_allowed=lambda url: fhir_server_allowed(fhir_servers, url),
     )
     return cds_hooks.respond(checked, prefetch, kb, settings)
 
