@@ -224,8 +224,16 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         "synergy_none": lambda v: _in_range("synergy_none", not advice.synergy, v),
         "follow_up_exclude": lambda v: _disjoint("follow_up_exclude", v, _codes(advice.follow_up)),
         "dose_basis_exclude": lambda v: _disjoint("dose_basis_exclude", v, _codes(dose.basis)),
+        "diet_calcium_magnesium_ratio": lambda v: _in_range(
+            "diet_calcium_magnesium_ratio",
+            advice.diet.calcium_magnesium_ratio if advice.diet else None,
+            v,
+        ),
         "sources_include": lambda v: _subset(
-            "sources_include", v, {k for f in advice.all_findings() for k in f.sources}
+            "sources_include",
+            v,
+            {k for f in advice.all_findings() for k in f.sources}
+            | set(advice.diet.sources if advice.diet else []),
         ),
         "sources_exclude": lambda v: _disjoint(
             "sources_exclude", v, {k for f in advice.all_findings() for k in f.sources}

@@ -171,14 +171,15 @@ def test_a_dutch_week_matches_the_hand_calculation(kb: KnowledgeBase) -> None:
     = 4.50; chicken 100 × 29 = 4.14; green beans 150 × 18 = 3.86; minced beef 100 × 25 = 3.57;
     white rice 150 × 12 = 2.57; Polish sausage 100 × 14 = 2.00; tomato 150 × 9 = 1.93; red
     pepper 100 × 12 = 1.71; frankfurter 100 × 11 = 1.57. Food 317.6 mg + water 1.5 L × 8 mg/L
-    = 12 mg: 329.6 mg/day. Calcium 952.0 mg/day; Ca : Mg = 2.89. Reference (woman, 45) 300 mg.
+    = 12 mg: 329.6 mg/day. Calcium 772.1 mg/day (bread at the Dutch 37 mg/100 g, rivm1990_bread,
+    not the US 161); Ca : Mg = 2.34. Reference (woman, 45) 300 mg.
     """
     advice = _example(kb, "diet-week.yaml")
     diet = advice.diet
     assert diet.days == 7 and not diet.unresolved
     assert diet.magnesium_mg_per_day == pytest.approx(329.6, abs=1.0)
-    assert diet.calcium_mg_per_day == pytest.approx(952.0, abs=1.5)
-    assert diet.calcium_magnesium_ratio == pytest.approx(2.89, abs=0.02)
+    assert diet.calcium_mg_per_day == pytest.approx(772.1, abs=1.5)
+    assert diet.calcium_magnesium_ratio == pytest.approx(2.34, abs=0.02)
     assert diet.top[0].food == "usda_wholewheat_bread"
     assert diet.pct_of_reference == pytest.approx(109.9, abs=0.4)
     # The diet covers the reference intake: no supplement for intake's sake.
@@ -193,14 +194,15 @@ def test_the_ffq_matches_the_hand_calculation(kb: KnowledgeBase) -> None:
     vegetables 0.143 × 130 → 10.3; other vegetables 0.786 × 125 → 14.3; legumes 0.066 × 179 → 5.7;
     nuts 0.429 × 28.35 → 26.0; fruit 1 × 125 → 18.6; dairy 2.5 × 244 → 78.1; cheese 1 × 2 × 28.35
     → 16.6; fish 0.143 × 85 → 4.6; coffee/tea 4.5 × 178 → 24.0. Food 386.3 mg + water 10 mg =
-    396.3 mg/day; calcium 1625.9 mg; Ca : Mg = 4.1 (above the typical Western 3 : 1).
+    396.3 mg/day; calcium 1440.2 mg (bread at the Dutch 37 mg/100 g, rivm1990_bread); Ca : Mg =
+    3.6 (above the typical Western 3 : 1).
     """
     advice = _example(kb, "diet-ffq.yaml")
     diet = advice.diet
     assert diet.method == "ffq"
     assert diet.magnesium_mg_per_day == pytest.approx(396.3, abs=0.5)
-    assert diet.calcium_mg_per_day == pytest.approx(1625.9, abs=1.0)
-    assert diet.calcium_magnesium_ratio == pytest.approx(4.1, abs=0.05)
+    assert diet.calcium_mg_per_day == pytest.approx(1440.2, abs=1.0)
+    assert diet.calcium_magnesium_ratio == pytest.approx(3.63, abs=0.05)
     assert "risk.high_calcium_magnesium_ratio" in {f.code for f in advice.risk.factors}
 
 

@@ -74,6 +74,16 @@ def _contribution(food: CatalogFood, grams: float) -> FoodContribution:
     )
 
 
+def _sources(kb: KnowledgeBase, parts: list[FoodContribution]) -> list[str]:
+    """The tables the foods' values come from, with a bundled food's calcium source."""
+    keys = {p.source for p in parts}
+    for part in parts:
+        food = kb.foods.get(part.food)
+        if food is not None and food.ca_source and part.calcium_mg_per_day > 0:
+            keys.add(food.ca_source)
+    return sorted(k for k in keys if k in kb.references)
+
+
 def assess_diet(
     kb: KnowledgeBase,
     diet: Diet,
@@ -127,7 +137,7 @@ def assess_diet(
         foods=sorted(parts, key=lambda p: -p.magnesium_mg_per_day),
         unresolved=unresolved,
         notes=notes,
-        sources=sorted({p.source for p in parts if p.source in kb.references}),
+        sources=_sources(kb, parts),
     )
 
 

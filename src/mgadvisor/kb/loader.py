@@ -459,6 +459,10 @@ def _check_foods(chk: _Checker) -> None:
     kb, ref_keys = chk.kb, chk.ref_keys
     for food in kb.foods.values():
         chk.unknown("foods.csv", food.code, "source", food.source, ref_keys, "citation key")
+        if food.ca_source:
+            chk.unknown(
+                "foods.csv", food.code, "ca_source", food.ca_source, ref_keys, "citation key"
+            )
     for med in kb.medicines:
         chk.unknown("medicines.csv", med.name, "source", med.source, ref_keys, "citation key")
     groups = {f.group for f in kb.foods.values()}

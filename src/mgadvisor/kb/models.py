@@ -456,6 +456,14 @@ class Food(Model):
     source: CitationKey
     source_food_id: str = ""
     tags: list[FoodTag] = Field(default_factory=list)  # in CSV: separated by ';'
+    # Where the calcium value comes from when not from `source`: a Dutch value for a food whose
+    # US value does not fit the Dutch product (bread: 125-161 mg in the US table, 37 measured).
+    ca_source: CitationKey | None = None
+
+    @field_validator("ca_source", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("tags", mode="before")
     @classmethod
