@@ -65,3 +65,20 @@ def test_pre_commit_runs_what_make_lint_and_typecheck_run() -> None:
 def test_warnings_fail_the_tests() -> None:
     options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     assert options["pytest"]["ini_options"]["filterwarnings"] == ["error"]
+
+
+def _marked_slow(path: Path, name: str) -> bool:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return any(ast.unparse(d) == "pytest.mark.slow" for d in node.decorator_list)
+    raise AssertionError(f"{name} not found in {path.name}")
+
+
+def test_the_ten_second_load_test_is_marked_slow() -> None:
+    # The load with slow clients runs about 10 s by design (3 s of load, then slow clients past
+    # the header timeout); `pytest -m "not slow"` leaves it out of a quick run.
+    gate = ROOT / "tests" / "test_web_gate.py"
+    assert _marked_slow(gate, "test_load_with_slow_clients_health_keeps_answering")

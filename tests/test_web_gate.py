@@ -201,6 +201,7 @@ def _large_intake(address: tuple[str, int], out: list[int]) -> None:
     connection.close()
 
 
+@pytest.mark.slow  # about 10 s by design: a load phase, then slow clients past the header timeout
 def test_load_with_slow_clients_health_keeps_answering(server: tuple[str, int]) -> None:
     stop_load, stop_slow, stop_health = threading.Event(), threading.Event(), threading.Event()
     advice: list[int] = []
