@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from auth_support import records_app
+from auth_support import login, make_user, records_app
 from mgadvisor.interop.cds_security import (
     SANDBOX_ISS,
     CdsAuthError,
@@ -28,7 +28,7 @@ from mgadvisor.interop.cds_security import (
     load_clients,
 )
 from mgadvisor.records.database import make_engine, session_scope, upgrade
-from mgadvisor.records.models import CdsTokenUse
+from mgadvisor.records.models import AuditEvent, CdsTokenUse, User
 
 CDS = Path(__file__).parent / "fixtures" / "cds"
 SANDBOX_KEY = (CDS / "sandbox-private-key.pem").read_text()
@@ -175,3 +175,35 @@ def test_an_unlisted_fhir_server_gets_no_request_and_no_access_token(engine: Eng
     assert answer.status_code == 412
     assert "fhirServer is not on this CDS client's list" in answer.json()["error"]
     assert asked == []
+
+
+def test_the_advice_link_is_for_a_logged_in_practitioner_and_audited(engine: Engine) -> None:
+    app, clock = records_app(engine)
+    ehr = TestClient(app)
+    headers = {"Authorization": f"Bearer {signed(f'{BASE}/mg-depletion')}"}
+    answer = ehr.post(
+        "/cds-services/mg-depletion?lang=en", json=patient_view(prefetch_72()), headers=headers
+    )
+    link = answer.json()["cards"][0]["links"][0]["url"].removeprefix("http://testserver")
+    anonymous = ehr.get(link, follow_redirects=False)
+    assert anonymous.status_code == 303 and "72" not in anonymous.text
+    assert anonymous.headers["location"].startswith("/login?next=/cds/advice/")
+    anna = TestClient(app)
+    landed = login(
+        anna, clock, "anna@zuid.example", make_user(engine, "anna@zuid.example"), next_path=link
+    )
+    assert landed == link  # the login comes back to the link
+    page = anna.get(link)
+    assert page.status_code == 200 and 'value="72"' in page.text  # the EHR's data
+    admin = TestClient(app)
+    login(admin, clock, "dirk@zuid.example", make_user(engine, "dirk@zuid.example", "admin"))
+    assert admin.get(link).status_code == 403  # an admin reads no patient data
+    with session_scope(engine) as session:
+        opened = list(
+            session.scalars(select(AuditEvent).where(AuditEvent.event_code == "cds.open"))
+        )
+        anna_id = session.scalars(select(User.id).where(User.email == "anna@zuid.example")).one()
+    assert [(e.action, e.object_type, e.object_id, e.authorisation_protocol) for e in opened] == [
+        ("R", "Patient", "mg72", "cds-client")
+    ]
+    assert opened[0].user_id is not None and opened[0].user_id == anna_id

@@ -25,10 +25,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from mgadvisor.i18n import LANGS, N_, Translator
@@ -42,6 +42,8 @@ from mgadvisor.interop.cds_security import (
     fhir_server_allowed,
     load_clients,
 )
+from mgadvisor.records.accounts import Principal
+from mgadvisor.web.auth import practitioner_page_user
 
 log = logging.getLogger("mgadvisor.web")
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
@@ -396,9 +398,15 @@ async def feedback_summary(request: Request, service_id: str) -> Response:
 
 
 @pages.get("/advice/{token}")
-def advice_page(request: Request, token: str) -> Response:
+def advice_page(
+    request: Request, token: str, principal: Annotated[Principal, Depends(practitioner_page_user)]
+) -> Response:
     """The intake page filled in with the patient's data from the EHR, and its live advice:
-    where a card's "open the advice" link leads, for LINK_TTL_S after the call."""
+    where a card's "open the advice" link leads, for LINK_TTL_S after the call. Only for a
+    logged-in practitioner (else the login, which comes back here); audited with that user."""
+    from mgadvisor.records import audit
+    from mgadvisor.records.database import session_scope
+    from mgadvisor.web.auth import records_engine
     from mgadvisor.web.documents import _intake_page
     from mgadvisor.web.forms import state_from_intake
     from mgadvisor.web.pages import not_found_page
@@ -407,22 +415,15 @@ def advice_page(request: Request, token: str) -> Response:
     if found is None:
         return not_found_page(request, request.url.path)
     patient_id, intake = found
-    engine = getattr(request.app.state, "records_engine", None)
-    if engine is not None:  # who read which patient's data: the link's holder, from where
-        from mgadvisor.records import audit
-        from mgadvisor.records.database import session_scope
-
-        where = request.client.host if request.client else None
-        actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="cds-client")
-        with session_scope(engine) as session:
-            audit.record(
-                session,
-                actor,
-                "cds.open",
-                "R",
-                object_type="Patient",
-                object_id=patient_id,
-                details={"via": "cds-card-link"},
-            )
+    with session_scope(records_engine(request)) as session:  # who read which patient's data
+        audit.record(
+            session,
+            principal.actor("cds-client"),
+            "cds.open",
+            "R",
+            object_type="Patient",
+            object_id=patient_id,
+            details={"via": "cds-card-link"},
+        )
     state, left_out = state_from_intake(intake)
     return _intake_page(request, state, left_out=left_out)
