@@ -44,3 +44,17 @@ def test_brand_names_find_their_interaction_or_depleting_entry(name: str, code: 
 
 def test_a_word_nothing_holds_still_finds_nothing() -> None:
     assert codes("xyzzyquux") == []
+
+
+def test_the_api_and_the_page_search_the_same_way() -> None:
+    from fastapi.testclient import TestClient
+
+    from mgadvisor.web.app import create_app
+
+    client = TestClient(create_app())
+    answer = client.get("/api/v1/kb/search", params={"q": "kuitkrampen"})
+    assert answer.status_code == 200
+    assert "muscle_cramps" in answer.text
+    page = client.get("/kb", params={"q": "Nexium"}, headers={"Accept-Language": "nl"})
+    assert page.status_code == 200
+    assert "/kb/ppi" in page.text
