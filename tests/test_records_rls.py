@@ -301,3 +301,24 @@ def test_the_user_is_set_once_per_transaction_and_not_for_nobody(
         assert not any("set_config" in s for s in sent)  # a transaction starts with nobody
     finally:
         event.remove(app, "before_cursor_execute", seen)
+
+
+def test_break_glass_through_the_repository_as_the_app_role(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    """The repository's emergency access works under RLS: a client of the own practice becomes
+    readable after the grant; another practice's client stays NotFound."""
+    anna: User = world["anna"]
+    now = datetime.now(UTC)
+    why = "acute cramps, the treating colleague is away"
+    with scoped_session(app, anna) as session:
+        user = session.get(User, anna.id)
+        assert user is not None
+        repo = Records(session)
+        with pytest.raises(NotFound):
+            repo.client(user, world["clients"]["B1"], emergency_at=now)
+        repo.grant_break_glass(user, world["clients"]["B1"], why, now=now)
+        assert repo.client(user, world["clients"]["B1"], emergency_at=now).name == "B1"
+        assert len(repo.visits(user, world["clients"]["B1"], emergency_at=now)) == 1
+        with pytest.raises(NotFound):
+            repo.grant_break_glass(user, world["clients"]["C1"], why, now=now)
