@@ -322,3 +322,30 @@ def test_break_glass_through_the_repository_as_the_app_role(
         assert len(repo.visits(user, world["clients"]["B1"], emergency_at=now)) == 1
         with pytest.raises(NotFound):
             repo.grant_break_glass(user, world["clients"]["C1"], why, now=now)
+
+
+def test_erasure_through_gdpr_as_the_app_role(app: Engine, world: dict[str, Any]) -> None:
+    """H2's erasure deletes a visible client (its visits and relationships cascade past RLS)
+    and records the decision in the user's practice."""
+    from mgadvisor.records.audit import Actor
+    from mgadvisor.records.gdpr import erase_client
+
+    anna: User = world["anna"]
+    with scoped_session(app, anna) as session:
+        user = session.get(User, anna.id)
+        assert user is not None
+        actor = Actor(anna.id, "practitioner", "127.0.0.1")
+        erase_client(
+            session,
+            user,
+            world["clients"]["A1"],
+            basis="request",
+            reason=None,
+            confirm_retention=True,
+            actor=actor,
+        )
+    with scoped_session(app, anna) as session:
+        assert _names(session) == {"A2"}
+        assert session.execute(text("SELECT count(*) FROM erasures")).scalar() == 1
+    with scoped_session(app, world["carla"]) as session:  # another practice: not its erasure
+        assert session.execute(text("SELECT count(*) FROM erasures")).scalar() == 0
