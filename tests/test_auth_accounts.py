@@ -196,7 +196,10 @@ def test_api_tokens_expire_and_are_revoked(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert sessions.find_token(session, short, START + timedelta(minutes=14)) is not None
         assert sessions.find_token(session, short, START + timedelta(minutes=15)) is None
-        assert sessions.find_token(session, personal, START + timedelta(days=999)) is not None
+        # a personal token without an end date (made before the cap) lives 90 days
+        late = START + timedelta(days=sessions.PERSONAL_TOKEN_DAYS)
+        assert sessions.find_token(session, personal, late - timedelta(seconds=1)) is not None
+        assert sessions.find_token(session, personal, late) is None
         stored = session.get(ApiToken, token_id)
         assert stored is not None and stored.token_hash == sessions.token_hash(personal)
         sessions.revoke(stored, START)

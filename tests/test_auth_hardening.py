@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ class CountingHasher(PasswordHasher):
         super().__init__()
         self.calls = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.calls += 1
         return super().verify(hash, password)
 
@@ -100,3 +101,134 @@ def test_a_locked_account_answers_like_an_unknown_one_and_runs_argon2(
     api_unknown = client.post("/api/v1/auth/token", json={**body, "email": "nobody@zuid.example"})
     assert api_locked.status_code == api_unknown.status_code == 401
     assert api_locked.json() == api_unknown.json()
+
+
+# -- finding 3: a token needs the password and a code, lives at most 90 days; a password change
+# ends the other sessions and the tokens -----------------------------------------------------
+
+
+def _secret_code(html: str) -> str:
+    found = re.search(r'<code class="secret">(mga_[^<]+)</code>', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_token_needs_password_and_code_and_lives_at_most_90_days(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    token = csrf(client)
+    form = {"csrf_token": token, "name": "Excel", "days": ""}
+    bare = client.post("/account/tokens", data=form)
+    assert (
+        bare.status_code == 400 and "mga_" not in bare.text and 'id="e-token_password"' in bare.text
+    )
+    no_code = client.post("/account/tokens", data={**form, "token_password": PASSWORD})
+    assert no_code.status_code == 400 and 'id="e-token_code"' in no_code.text
+    code = code_at(secret, clock())
+    again = {"token_password": PASSWORD, "token_code": code}
+    too_long = client.post("/account/tokens", data={**form, **again, "days": "91"})
+    assert too_long.status_code == 400 and 'id="e-days"' in too_long.text
+    made = client.post("/account/tokens", data={**form, **again})
+    assert made.status_code == 200
+    listed = client.get("/api/v1/auth/tokens", headers=_bearer(_secret_code(made.text))).json()
+    expires = listed[0]["expires_at"]
+    assert expires.startswith((clock() + timedelta(days=90)).date().isoformat())
+    replayed = client.post("/account/tokens", data={**form, **again})  # the same code again
+    assert replayed.status_code == 400 and 'id="e-token_code"' in replayed.text
+    assert _count(engine, "auth.login_failed", "failure") == 3  # no password, no code, replay
+    # the API: at most 90 days, 90 without a number
+    clock.advance(seconds=30)
+    body = {"email": "anna@zuid.example", "password": PASSWORD, "totp": code_at(secret, clock())}
+    access = client.post("/api/v1/auth/token", json=body).json()["access_token"]
+    long = client.post(
+        "/api/v1/auth/tokens", json={"name": "x", "expires_in_days": 91}, headers=_bearer(access)
+    )
+    assert long.status_code == 422 and long.json()["errors"][0]["loc"][-1] == "expires_in_days"
+    default = client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=_bearer(access))
+    assert default.status_code == 201
+    assert default.json()["expires_at"].startswith(expires[:10])
+
+
+def test_a_password_change_ends_other_sessions_and_the_tokens(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    here, there = TestClient(app), TestClient(app)
+    login(here, clock, "anna@zuid.example", secret)
+    login(there, clock, "anna@zuid.example", secret)
+    token = csrf(here)
+    again = {"token_password": PASSWORD, "token_code": code_at(secret, clock())}
+    made = here.post("/account/tokens", data={"csrf_token": token, "name": "sync", **again})
+    personal = _secret_code(made.text)
+    clock.advance(seconds=30)
+    body = {"email": "anna@zuid.example", "password": PASSWORD, "totp": code_at(secret, clock())}
+    access = here.post("/api/v1/auth/token", json=body).json()["access_token"]
+    for bearer in (personal, access):
+        assert here.get("/api/v1/auth/tokens", headers=_bearer(bearer)).status_code == 200
+    new = "a brand new passphrase"
+    same = {"csrf_token": token, "current": PASSWORD, "new": PASSWORD, "repeat": PASSWORD}
+    refused = here.post("/account/password", data=same)
+    assert refused.status_code == 400 and 'id="e-new"' in refused.text
+    form = {"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new}
+    assert here.post("/account/password", data=form).status_code == 200
+    assert here.get("/account", follow_redirects=False).status_code == 200  # this one stays
+    assert there.get("/account", follow_redirects=False).status_code == 303  # the other ended
+    for bearer in (personal, access):
+        assert here.get("/api/v1/auth/tokens", headers=_bearer(bearer)).status_code == 401
+
+
+# -- finding 7: wrong current passwords on /account count and are audited; new recovery codes
+# need a code ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["password", "recovery-codes"])
+def test_wrong_current_passwords_on_the_account_page_lock_the_account(
+    site: tuple[FastAPI, Clock], engine: Engine, form: str
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    token = csrf(client)
+    field = "current" if form == "password" else "codes_password"
+    data = {"csrf_token": token, field: "not the password", "new": "x" * 20, "repeat": "x" * 20}
+    for _ in range(accounts.MAX_FAILURES):
+        wrong = client.post(f"/account/{form}", data=data)
+        assert wrong.status_code == 400 and f'id="e-{field}"' in wrong.text
+    assert _user(engine, "anna@zuid.example")["locked_until"] is not None
+    assert _count(engine, "auth.login_failed", "failure") == accounts.MAX_FAILURES
+    # locked: the right password does not help either, and the login is refused
+    right = {**data, field: PASSWORD, "codes_code": code_at(secret, clock())}
+    assert client.post(f"/account/{form}", data=right).status_code == 400
+    assert _count(engine, "auth.login_failed", "denied") == 1
+    other = TestClient(app)
+    form_login = {"csrf_token": csrf(other), "email": "anna@zuid.example", "password": PASSWORD}
+    assert other.post("/login", data=form_login, follow_redirects=False).status_code == 400
+
+
+def test_new_recovery_codes_need_a_code_of_the_app(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    client = TestClient(app)
+    login(client, clock, "anna@zuid.example", secret)
+    data = {"csrf_token": csrf(client), "codes_password": PASSWORD}
+    refused = client.post("/account/recovery-codes", data={**data, "codes_code": "000000x"})
+    assert refused.status_code == 400 and 'id="e-codes_code"' in refused.text
+    assert not re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", refused.text)
+    made = client.post(
+        "/account/recovery-codes", data={**data, "codes_code": code_at(secret, clock())}
+    )
+    assert len(re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", made.text)) == 10
+    assert _count(engine, "auth.recovery_codes") == 1
+    assert _count(engine, "auth.login_failed", "failure") == 1

@@ -335,7 +335,9 @@ def test_personal_token_is_shown_once_and_stored_hashed(
     token = csrf(client)
     bad = client.post("/account/tokens", data={"csrf_token": token, "name": "x", "days": "0"})
     assert bad.status_code == 400 and 'id="e-days"' in bad.text
-    made = client.post("/account/tokens", data={"csrf_token": token, "name": "Excel", "days": "30"})
+    again = {"token_password": PASSWORD, "token_code": code_at(secret, clock())}
+    form = {"csrf_token": token, "name": "Excel", "days": "30", **again}
+    made = client.post("/account/tokens", data=form)
     found = re.search(r'<code class="secret">(mga_[^<]+)</code>', made.text)
     assert made.status_code == 200 and found
     bearer = found.group(1)
@@ -367,9 +369,9 @@ def test_account_page_changes_the_password_and_makes_recovery_codes(
         "/account/recovery-codes", data={"csrf_token": token, "codes_password": "not it"}
     )
     assert wrong.status_code == 400 and 'id="e-codes_password"' in wrong.text
-    codes = client.post(
-        "/account/recovery-codes", data={"csrf_token": token, "codes_password": PASSWORD}
-    )
+    again = {"codes_password": PASSWORD, "codes_code": code_at(secret, clock())}
+    codes = client.post("/account/recovery-codes", data={"csrf_token": token, **again})
+    clock.advance(seconds=30)  # that code is used; the next login takes the next one
     assert len(re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", codes.text)) == 10
     new = "a brand new passphrase"
     form = {"csrf_token": token, "current": PASSWORD, "new": new, "repeat": new + "!"}

@@ -151,10 +151,25 @@ def verify_password(user: User | None, password: str) -> bool:
     return True
 
 
-def set_password(session: Session, user: User, password: str, actor: Actor) -> None:
-    """A new password for `user` (checked for length). Audited."""
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    actor: Actor,
+    now: datetime,
+    keep: uuid.UUID | None = None,
+) -> None:
+    """A new password for `user` (checked for length; not the current one). Their other web
+    sessions end (all but `keep`, the session asking) and all their API tokens are revoked: a
+    password change shuts out whoever had it. Audited."""
+    from mgadvisor.records.sessions import end_all
+
     check_new_password(password)
+    if user.password_hash is not None and verify_password(user, password):
+        raise InvalidRecord("password", "a password other than the current one", "the same")
     user.password_hash = hash_password(password)
+    user.must_change_password = False
+    end_all(session, user, now, keep)
     audit(session, actor, "auth.password_change", "U", user=user)
 
 
@@ -299,6 +314,37 @@ def check_password_step(
         _failed(session, user, access_point, now, "password")
         return Attempt(None, "invalid")
     return Attempt(user, via="password")
+
+
+def confirm_identity(
+    session: Session,
+    user: User,
+    password: str,
+    code: str | None,
+    cipher: MultiFernet,
+    access_point: str | None,
+    now: datetime,
+    step: str,
+) -> str | None:
+    """Ask a logged-in user again before a sensitive change (`step`: token, recovery_codes,
+    password_change): the password and, unless `code` is None, a TOTP or recovery code.
+
+    None when it passes, else what failed: `locked`, `password` or `code`. A failure counts as
+    a failed login (the same lock-out) and is audited as `auth.login_failed` with the step.
+    """
+    if locked(user, now):
+        verify_password(None, password)
+        _failed_locked(session, user, access_point, step)
+        return "locked"
+    if not verify_password(user, password):
+        _failed(session, user, access_point, now, step)
+        return "password"
+    if code is not None and not (
+        verify_totp(user, code, cipher, now) or use_recovery_code(session, user, code, now)
+    ):
+        _failed(session, user, access_point, now, step)
+        return "code"
+    return None
 
 
 def _failed_locked(session: Session, user: User, access_point: str | None, step: str) -> None:

@@ -3,8 +3,9 @@
 A web session is `password` after the password, `enrol` while the second factor is set up, and
 `full` after it; the cookie's token of a `full` session is a new one (no session fixation).
 A session ends after `idle` without a request, at its absolute limit, or at logout.
-API tokens are `access` (short-lived, from /api/v1/auth/token) or `personal` (named, optional
-expiry, revocable). The caller owns the transaction.
+API tokens are `access` (short-lived, from /api/v1/auth/token) or `personal` (named,
+revocable, at most PERSONAL_TOKEN_DAYS old: a personal token made before the cap without an
+expiry stops working then too). The caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from mgadvisor.records.models import ApiToken, User, WebSession
 
 TOKEN_PREFIX = "mga_"  # API tokens are recognisable (e.g. by secret scanners)
+PERSONAL_TOKEN_DAYS = 90  # the longest (and the default) life of a personal token
 KEPT_AFTER_END = timedelta(days=1)  # ended sessions and spent access tokens, then deleted
 
 
@@ -82,12 +84,13 @@ def end_session(row: WebSession, now: datetime) -> None:
         row.ended_at = now
 
 
-def end_all(session: Session, user: User, now: datetime) -> None:
-    """End all of `user`'s sessions and revoke all their tokens."""
+def end_all(session: Session, user: User, now: datetime, keep: uuid.UUID | None = None) -> None:
+    """End all of `user`'s sessions (but `keep`, the one asking) and revoke all their tokens."""
     for row in session.scalars(
         select(WebSession).where(WebSession.user_id == user.id, WebSession.ended_at.is_(None))
     ):
-        row.ended_at = now
+        if row.id != keep:
+            row.ended_at = now
     for token in session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ):
@@ -128,6 +131,8 @@ def find_token(session: Session, token: str, now: datetime) -> tuple[ApiToken, U
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and now >= row.expires_at:
+        return None
+    if row.kind == "personal" and now >= row.created_at + timedelta(days=PERSONAL_TOKEN_DAYS):
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled:

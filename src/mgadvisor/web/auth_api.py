@@ -4,7 +4,8 @@ personal access tokens (named, optional expiry, revocable; shown once, stored ha
     POST   /api/v1/auth/token          {email, password, totp} → {access_token, token_type,
                                        expires_in}
     GET    /api/v1/auth/tokens         the caller's personal tokens (never the tokens themselves)
-    POST   /api/v1/auth/tokens         {name, expires_in_days?} → the new token, once
+    POST   /api/v1/auth/tokens         {name, expires_in_days? (1-90, default 90)} → the new
+                                       token, once
     DELETE /api/v1/auth/tokens/{id}    revoke
 
 A personal token is made only with an access token (a fresh login with both factors), so a
@@ -25,6 +26,7 @@ from mgadvisor.i18n import N_, Translator
 from mgadvisor.records import accounts, sessions
 from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import ApiToken
+from mgadvisor.records.sessions import PERSONAL_TOKEN_DAYS
 from mgadvisor.web.auth import (
     Principal,
     api_user,
@@ -60,7 +62,9 @@ class AccessToken(BaseModel):
 class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
-    expires_in_days: int | None = Field(default=None, ge=1, le=366)
+    expires_in_days: int = Field(
+        default=PERSONAL_TOKEN_DAYS, ge=1, le=PERSONAL_TOKEN_DAYS, description="at most 90"
+    )
 
 
 class TokenInfo(BaseModel):
@@ -158,8 +162,7 @@ def new_token(request: Request, caller: Caller, body: NewToken) -> Any:
                 N_("Authorization: expected an access token from /api/v1/auth/token"),
                 ["header", "Authorization"],
             )
-        days = body.expires_in_days
-        expires = when + timedelta(days=days) if days else None
+        expires = when + timedelta(days=body.expires_in_days)
         row, issued = sessions.issue_token(session, user, "personal", when, expires, body.name)
         details = {"kind": "personal", "token_id": str(row.id)}
         accounts.audit(
