@@ -256,26 +256,58 @@ def api_user(
 
 def practitioner_page_user(request: Request) -> Principal:
     """`page_user`, 403 for an admin."""
-    return _with_role(page_user(request), "practitioner")
+    return _with_role(request, page_user(request), "practitioner")
 
 
 def practitioner_api_user(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
 ) -> Principal:
-    """`api_user`, 403 for an admin."""
-    return _with_role(api_user(request), "practitioner")
+    """`api_user`, 403 for an admin; both refusals are audited (these routes hold client
+    data)."""
+    try:
+        principal = api_user(request)
+    except Unauthorized:
+        audit_refusal(request, None, "auth.unauthorized", reason="no valid bearer token")
+        raise
+    return _with_role(request, principal, "practitioner")
 
 
 def admin_page_user(request: Request) -> Principal:
     """`page_user`, 403 for a practitioner."""
-    return _with_role(page_user(request), "admin")
+    return _with_role(request, page_user(request), "admin")
 
 
-def _with_role(principal: Principal, role: str) -> Principal:
+def _with_role(request: Request, principal: Principal, role: str) -> Principal:
     if principal.role != role:
+        audit_refusal(request, principal, "auth.forbidden", reason=f"needs role {role}")
         raise Forbidden
     return principal
+
+
+def audit_refusal(
+    request: Request, principal: Principal | None, event_code: str, *, reason: str
+) -> None:
+    """Audit a refused request in a transaction of its own (outcome denied). The object is the
+    route's pattern (``/clients/{client_id}``), never the path as sent: it may hold typed text."""
+    from mgadvisor.records.audit import Actor, record
+
+    route = getattr(request.scope.get("route"), "path", None)
+    if principal is None:
+        actor = Actor(None, None, client_ip(request), protocol="api-token")
+    else:
+        actor = principal.actor("api-token" if principal.token_id else "login")
+    with session_scope(records_engine(request)) as session:
+        record(
+            session,
+            actor,
+            event_code,
+            "R" if request.method in ("GET", "HEAD") else "E",
+            outcome="denied",
+            object_type="route",
+            object_id=str(route)[:200] if route else None,
+            details={"method": request.method, "reason": reason},
+        )
 
 
 # -- answers to the exceptions above --------------------------------------------------------

@@ -37,6 +37,7 @@ from mgadvisor.web.practice_records import (
     CONSENT_METHODS,
     CONSENT_SCOPES,
     CONSENT_VERSION,
+    MALFORMED,
     audit_refused,
     check_consent,
     path_id,
@@ -98,7 +99,11 @@ def not_found(request: Request, principal: Principal, exc: NotFound, event: str)
     which points to emergency access for a client."""
     audit_refused(request, principal, exc, event)
     return page(
-        request, "practice/not_found.html", status=404, kind=exc.kind, record_id=exc.record_id
+        request,
+        "practice/not_found.html",
+        status=404,
+        kind=exc.kind,
+        record_id="" if exc.record_id == MALFORMED else exc.record_id,
     )
 
 
@@ -331,7 +336,7 @@ def _client_id(text: str) -> uuid.UUID:
     try:
         return uuid.UUID(text.strip())
     except ValueError:
-        raise NotFound("client", text.strip()[:40]) from None
+        raise NotFound("client", MALFORMED) from None
 
 
 @router.get("/clients/{client_id}", response_class=HTMLResponse)

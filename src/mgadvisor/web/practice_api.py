@@ -333,13 +333,19 @@ def list_visits(request: Request, caller: Caller, client_id: str) -> Any:
     """The client's visits, oldest first (without intake and advice: GET one visit for those)."""
     try:
         with work(request, caller) as w:
-            client, _ = w.client(client_id)
-            return [
-                _visit_out(v, full=False)
-                for v in w.repo.visits(w.user, client.id, emergency_at=w.when)
-            ]
+            client, protocol = w.client(client_id)
+            visits = w.repo.visits(w.user, client.id, emergency_at=w.when)
+            w.audit(
+                "visit.read",
+                "R",
+                client_id=client.id,
+                object_type="visit",
+                protocol=protocol,
+                details={"list": True, "count": len(visits)},
+            )
+            return [_visit_out(v, full=False) for v in visits]
     except NotFound as exc:
-        return _not_found(request, caller, exc, "client.read")
+        return _not_found(request, caller, exc, "visit.read")
 
 
 @router.get("/clients/{client_id}/visits/{visit_id}", response_model=VisitOut, responses=NOT_FOUND)

@@ -98,12 +98,24 @@ class Work:
         return visit
 
 
+MALFORMED = "malformed"  # what the audit log keeps of a typed id that is not one
+
+
+def safe_id(value: object) -> str:
+    """`value` as an id when it is a UUID, else "malformed": text typed where an id belongs may
+    be personal data (a name, a birth date) and never goes into the audit log."""
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except ValueError:
+        return MALFORMED
+
+
 def path_id(kind: str, value: str) -> uuid.UUID:
     """A path's id; a malformed one is simply not found (no hint what an id looks like)."""
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise NotFound(kind, str(value)[:40]) from None
+        raise NotFound(kind, MALFORMED) from None
 
 
 @contextmanager
@@ -118,12 +130,8 @@ def audit_refused(
 ) -> None:
     """Audit a refused id (it does not exist, or the user may not read it), in a transaction
     of its own; the details say which kind of record, never anything about the client."""
-    client_id = None
-    if exc.kind == "client":
-        try:
-            client_id = uuid.UUID(exc.record_id)
-        except ValueError:
-            client_id = None
+    object_id = safe_id(exc.record_id)
+    client_id = uuid.UUID(object_id) if exc.kind == "client" and object_id != MALFORMED else None
     with session_scope(records_engine(request)) as session:
         record(
             session,
@@ -133,7 +141,7 @@ def audit_refused(
             outcome="denied",
             client_id=client_id,
             object_type=exc.kind,
-            object_id=exc.record_id[:100],
+            object_id=object_id,
             details={"reason": "no care relationship or no such record"},
         )
 

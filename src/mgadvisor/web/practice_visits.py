@@ -35,6 +35,7 @@ from mgadvisor.web.practice_records import (
     Work,
     decided,
     intake_with_client,
+    safe_id,
     store_visit,
     work,
 )
@@ -83,6 +84,16 @@ def new_visit(request: Request, client_id: str, principal: Practitioner) -> Resp
             client, _ = w.client(client_id)
             w.repo.client(w.user, client.id)  # a new visit needs a care relationship
             last = w.repo.latest_intake(w.user, client.id)
+            latest = w.repo.latest_visit(w.user, client.id)
+            if latest is not None:  # its intake fills the form
+                w.audit(
+                    "visit.read",
+                    "R",
+                    client_id=client.id,
+                    object_type="visit",
+                    object_id=latest.id,
+                    details={"view": "new-visit form"},
+                )
     except NotFound as exc:
         return not_found(request, principal, exc, "client.read")
     from mgadvisor.web.documents import _form_data
@@ -106,9 +117,13 @@ def new_visit(request: Request, client_id: str, principal: Practitioner) -> Resp
     )
 
 
-def _read_client(request: Request, principal: Any, client_id: str) -> Client:
+def _read_client(request: Request, principal: Any, client_id: str, event: str = "") -> Client:
+    """The client (care relationship only); with `event`, the read is audited under it."""
     with work(request, principal) as w:
-        return w.repo.client(w.user, client_id)
+        client = w.repo.client(w.user, client_id)
+        if event:
+            w.audit(event, "R", client_id=client.id, object_type="client", object_id=client.id)
+        return client
 
 
 @router.post("/clients/{client_id}/visits/preview", response_class=HTMLResponse)
@@ -116,9 +131,9 @@ async def preview(request: Request, client_id: str, principal: Practitioner) -> 
     """The advice for the form's intake, with the decision block."""
     form = await request.form()
     try:
-        client = await run_in_threadpool(_read_client, request, principal, client_id)
+        client = await run_in_threadpool(_read_client, request, principal, client_id, "client.read")
     except (NotFound, InvalidRecord):
-        exc = NotFound("client", client_id[:40])
+        exc = NotFound("client", safe_id(client_id))
         return await run_in_threadpool(not_found, request, principal, exc, "client.read")
     t = Translator(request_lang(request))
     state = state_from(form)
@@ -198,7 +213,7 @@ async def save_visit(request: Request, client_id: str, principal: Practitioner) 
     try:
         client = await run_in_threadpool(_read_client, request, principal, client_id)
     except (NotFound, InvalidRecord):
-        exc = NotFound("client", client_id[:40])
+        exc = NotFound("client", safe_id(client_id))
         return await run_in_threadpool(not_found, request, principal, exc, "visit.create")
     try:
         intake = json.loads(str(form.get("intake_json") or ""))
