@@ -49,8 +49,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src
 
+# All tests, with the coverage floor of the core ([tool.coverage] in pyproject.toml).
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
 
 # The web gate of issue 11, on its own (`make test` runs it too, in `unit`): the hardening tests,
 # schemathesis over every operation and a short load with slow clients, on loopback (~40 s).
