@@ -232,3 +232,105 @@ def test_new_recovery_codes_need_a_code_of_the_app(
     assert len(re.findall(r"<li><code>[0-9a-f-]{23}</code></li>", made.text)) == 10
     assert _count(engine, "auth.recovery_codes") == 1
     assert _count(engine, "auth.login_failed", "failure") == 1
+
+
+# -- finding 1: a temporary password from an admin is replaced before the enrolment -----------
+
+
+def _made_by_admin(app: FastAPI, clock: Clock, engine: Engine) -> tuple[TestClient, str, str]:
+    """An admin (logged in) makes bram@zuid.example: (admin client, its csrf, temporary)."""
+    admin_secret = make_user(engine, "admin@zuid.example", "admin")
+    admin = TestClient(app)
+    login(admin, clock, "admin@zuid.example", admin_secret)
+    token = csrf(admin)
+    made = admin.post("/admin/users", data={"csrf_token": token, "email": "bram@zuid.example"})
+    found = re.search(r'<code class="secret">([^<]+)</code>', made.text)
+    assert made.status_code == 200 and found
+    return admin, token, found.group(1)
+
+
+def _first_step(client: TestClient, token: str, password: str) -> str:
+    form = {"csrf_token": token, "email": "bram@zuid.example", "password": password}
+    response = client.post("/login", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text[:300]
+    return str(response.headers["location"])
+
+
+def test_a_temporary_password_is_changed_before_the_enrolment(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    _, _, temporary = _made_by_admin(app, clock, engine)
+    assert _user(engine, "bram@zuid.example")["must_change_password"]
+    bram = TestClient(app)
+    token = csrf(bram)
+    assert _first_step(bram, token, temporary).startswith("/login/password")
+    # no enrolment, no second step, no page with the temporary password alone
+    for path in ("/login/enrol", "/login/totp", "/account"):
+        response = bram.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    enrol = bram.post("/login/enrol", data={"csrf_token": token, "code": "123456"})
+    assert "/login/enrol" not in str(enrol.url)
+    api = bram.post(
+        "/api/v1/auth/token",
+        json={"email": "bram@zuid.example", "password": temporary, "totp": "123456"},
+    )
+    assert api.status_code == 403 and api.json()["errors"][0]["loc"] == ["body", "password"]
+    assert _first_step(bram, token, temporary).startswith("/login/password")
+    assert bram.get("/login/password").status_code == 200
+    form = {"csrf_token": token, "new": temporary, "repeat": temporary}
+    same = bram.post("/login/password", data=form)
+    assert same.status_code == 400 and 'id="e-new"' in same.text
+    short = bram.post("/login/password", data={**form, "new": "short", "repeat": "short"})
+    assert short.status_code == 400 and 'id="e-new"' in short.text
+    new = "bram's own passphrase"
+    mismatch = bram.post("/login/password", data={**form, "new": new, "repeat": new + "!"})
+    assert mismatch.status_code == 400 and 'id="e-repeat"' in mismatch.text
+    done = bram.post(
+        "/login/password", data={**form, "new": new, "repeat": new}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/login/enrol")
+    page = bram.get(done.headers["location"])
+    found = re.search(r'class="secret"[^>]*>([^<]+)<', page.text)
+    assert page.status_code == 200 and found
+    secret = found.group(1).replace(" ", "")
+    enrolled = bram.post(
+        "/login/enrol", data={"csrf_token": token, "code": code_at(secret, clock())}
+    )
+    assert enrolled.status_code == 200 and bram.get("/account").status_code == 200
+    assert not _user(engine, "bram@zuid.example")["must_change_password"]
+    assert _count(engine, "auth.password_change") == 1
+    # the temporary password is gone
+    other = TestClient(app)
+    form_login = {"csrf_token": csrf(other), "email": "bram@zuid.example", "password": temporary}
+    assert other.post("/login", data=form_login, follow_redirects=False).status_code == 400
+
+
+def test_a_reset_by_the_admin_asks_for_a_new_password_and_ends_sessions(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    admin, admin_token, temporary = _made_by_admin(app, clock, engine)
+    bram = TestClient(app)
+    token = csrf(bram)
+    _first_step(bram, token, temporary)
+    new = "bram's own passphrase"
+    form = {"csrf_token": token, "new": new, "repeat": new}
+    bram.post("/login/password", data=form, follow_redirects=False)
+    secret = re.search(r'class="secret"[^>]*>([^<]+)<', bram.get("/login/enrol").text)
+    assert secret
+    code = code_at(secret.group(1).replace(" ", ""), clock())
+    bram.post("/login/enrol", data={"csrf_token": token, "code": code})
+    assert bram.get("/account", follow_redirects=False).status_code == 200
+    bram_id = _user(engine, "bram@zuid.example")["id"]
+    reset = admin.post(f"/admin/users/{bram_id}/reset-2fa", data={"csrf_token": admin_token})
+    assert reset.status_code == 200
+    assert _user(engine, "bram@zuid.example")["must_change_password"]
+    assert bram.get("/account", follow_redirects=False).status_code == 303  # session ended
+    # the admin's old temporary password does not help; Bram's own asks for a new one first
+    other = TestClient(app)
+    other_token = csrf(other)
+    refused = {"csrf_token": other_token, "email": "bram@zuid.example", "password": temporary}
+    assert other.post("/login", data=refused, follow_redirects=False).status_code == 400
+    assert _first_step(other, other_token, new).startswith("/login/password")
+    assert other.get("/login/enrol", follow_redirects=False).status_code == 303

@@ -299,7 +299,7 @@ def test_admin_creates_disables_and_resets_a_practitioner(
         carla = session.scalar(select(User).where(User.email == "carla@noord.example"))
         assert bram is not None and carla is not None
         bram_id, carla_id = bram.id, carla.id
-    # Bram's first login goes to the enrolment
+    # Bram's first login asks for a password of his own (then the enrolment)
     bram_client = TestClient(app)
     bram_token = csrf(bram_client)
     first = bram_client.post(
@@ -307,7 +307,7 @@ def test_admin_creates_disables_and_resets_a_practitioner(
         data={"csrf_token": bram_token, "email": "bram@zuid.example", "password": temporary},
         follow_redirects=False,
     )
-    assert first.headers["location"].startswith("/login/enrol")
+    assert first.headers["location"].startswith("/login/password")
     other = admin.post(f"/admin/users/{carla_id}/disable", data={"csrf_token": token})
     assert other.status_code == 400  # another practice's user
     assert (

@@ -2,8 +2,8 @@
 
 A real `mgadvisor serve` process on a free port and Debian's Chromium driven by Playwright:
 an admin (made with `mgadvisor users add`) logs in with password and TOTP and makes a
-practitioner; the practitioner logs in with the temporary password, sets up two-step
-verification from the page, makes a client with consent, records a visit, downloads the
+practitioner; the practitioner logs in with the temporary password, chooses an own one, sets
+up two-step verification from the page, makes a client with consent, records a visit, downloads the
 handout, finds the client on the follow-up list eight weeks later (`as_of`), records a second
 visit with new labs, sees the trend and the comparison, exports and erases the client. A second
 practitioner cannot see the client. `mgadvisor audit verify` passes, and fails once a row is
@@ -229,12 +229,19 @@ def shoot(page: Page, name: str) -> None:
 
 
 def _login(page: Page, email: str, password: str, secret: str, used: set[Any]) -> str:
-    """Log in with password and TOTP; at a first login, set up the second factor from the page
-    (the key it shows) and check the ten recovery codes. Returns the TOTP key in use."""
+    """Log in with password and TOTP; after a temporary password from the admin, choose an own
+    one first; at a first login, set up the second factor from the page (the key it shows) and
+    check the ten recovery codes. Returns the TOTP key in use."""
     page.goto("/login")
     page.get_by_label("E-mailadres").fill(email)
     page.get_by_label("Wachtwoord").fill(password)
     page.get_by_role("button", name="Volgende").click()
+    if "/login/password" in page.url:
+        expect(page.get_by_role("heading", name="Kies uw eigen wachtwoord")).to_be_visible()
+        own = "eigen-wachtwoord-" + password
+        page.get_by_label("Nieuw wachtwoord").fill(own)
+        page.get_by_label("Herhaal het nieuwe wachtwoord").fill(own)
+        page.get_by_role("button", name="Wachtwoord opslaan").click()
     if "/login/enrol" in page.url:
         secret_known = bool(secret)
         expect(page.get_by_role("heading", name="Tweestapsverificatie instellen")).to_be_visible()
@@ -288,7 +295,8 @@ def test_a_practice_day(browser: Browser, practice: dict[str, Any]) -> None:
     # the admin reads no client data
     assert admin.goto("/clients").status == 403
 
-    # 2. Anna logs in with the temporary password and sets up two-step verification, on a phone.
+    # 2. Anna logs in with the temporary password, chooses her own and sets up two-step
+    # verification, on a phone.
     anna = _tab(browser, base, width=390)
     _login(anna, ANNA, temporary, "", used)
     anna.goto("/practice")

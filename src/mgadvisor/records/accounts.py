@@ -7,6 +7,8 @@ so that the caller commits the failure count and its audit record with the rest.
 
     password ─► check_password_step ─► (TOTP enrolled?) ─► check_second_factor ─► complete_login
                     │ fails: failed_logins + 1, locked for 1, 2, 4 … 60 minutes after 5 failures
+                    └► must_change_password (a temporary password an admin saw): set_password
+                       first, then the enrolment (or the second factor)
 """
 
 from __future__ import annotations
@@ -446,8 +448,11 @@ def create_user(
     password: str,
     actor: Actor,
     cipher: MultiFernet,
+    *,
+    temporary: bool = False,
 ) -> tuple[User, str]:
     """A new user with a TOTP secret to confirm at the first login; returns (user, secret).
+    `temporary`: someone else (an admin) saw the password, so the first login changes it.
 
     Raises InvalidRecord for a bad role, address or password, or an address in use.
     """
@@ -464,6 +469,7 @@ def create_user(
         password_hash=hash_password(password),
         disabled=False,
         failed_logins=0,
+        must_change_password=temporary,
     )
     session.add(user)
     session.flush()
@@ -490,12 +496,22 @@ def enable_user(session: Session, user: User, actor: Actor) -> None:
 
 
 def reset_second_factor(
-    session: Session, user: User, actor: Actor, cipher: MultiFernet, now: datetime
+    session: Session,
+    user: User,
+    actor: Actor,
+    cipher: MultiFernet,
+    now: datetime,
+    *,
+    new_password: bool = False,
 ) -> str:
     """A new TOTP secret to enrol at the next login (old recovery codes dropped, sessions
-    ended, tokens revoked); returns the secret in clear."""
+    ended, tokens revoked); returns the secret in clear. `new_password` (a reset by an admin):
+    the next login also changes the password first, so whoever may know an old (temporary)
+    password cannot enrol a phone of their own with it alone."""
     from mgadvisor.records.sessions import end_all
 
+    if new_password:
+        user.must_change_password = True
     secret = new_totp_secret(user, cipher)
     for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
         session.delete(old)

@@ -1,8 +1,9 @@
 """/admin/users (admins only) and the first run's /setup.
 
 An admin sees and manages the users of their own practice: create an account (a temporary
-password shown once; the second factor is set up at the first login), disable or enable it,
-reset its second factor. An admin reads no client data.
+password shown once, which the first login replaces before the second factor is set up),
+disable or enable it, reset its second factor (the next login changes the password too, and
+the user's sessions and tokens end). An admin reads no client data.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def create(
                     password,
                     principal.actor("admin"),
                     cipher(request),
+                    temporary=True,  # the admin sees it: the first login replaces it
                 )
         except InvalidRecord as exc:
             field, message = problem(t, exc)
@@ -136,13 +138,15 @@ def change(request: Request, principal: Admin, user_id: uuid.UUID, action: str) 
         elif action == "enable":
             accounts.enable_user(session, user, actor)
         else:
-            accounts.reset_second_factor(session, user, actor, cipher(request), when)
+            accounts.reset_second_factor(
+                session, user, actor, cipher(request), when, new_password=True
+            )
         notice = {
             "disable": t("The account {email} is disabled.", email=user.email),
             "enable": t("The account {email} is enabled.", email=user.email),
             "reset-2fa": t(
-                "The two-step verification of {email} is reset: it is set up again at the "
-                "next login.",
+                "The two-step verification of {email} is reset: at the next login they choose "
+                "a new password and set it up again.",
                 email=user.email,
             ),
         }[action]

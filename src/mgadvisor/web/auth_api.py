@@ -95,6 +95,7 @@ WRONG = N_(
 )
 LOCKED = N_("too many failed attempts: the account is locked for a while")
 NOT_ENROLLED = N_("totp: two-step verification is not set up yet; log in on the website first")
+TEMPORARY = N_("password: a temporary password is changed first; log in on the website")
 
 
 @router.post("/token", response_model=AccessToken)
@@ -107,7 +108,9 @@ def token(request: Request, body: Credentials) -> Any:
     with session_scope(records_engine(request)) as session:
         attempt = accounts.check_password_step(session, body.email, body.password, ip, when)
         user = attempt.user
-        if user is not None and user.totp_confirmed_at is None:
+        if user is not None and user.must_change_password:
+            refused = (403, TEMPORARY)
+        elif user is not None and user.totp_confirmed_at is None:
             refused = (403, NOT_ENROLLED)
         elif user is not None:
             attempt = accounts.check_second_factor(
@@ -120,7 +123,8 @@ def token(request: Request, body: Credentials) -> Any:
             details = {"kind": "access", "token_id": str(row.id)}
             accounts.audit(session, actor, "auth.token", "C", user=attempt.user, details=details)
     if refused is not None:
-        return _refused(request, refused[0], N_("not logged in"), refused[1], ["body", "totp"])
+        loc = ["body", "password" if refused[1] == TEMPORARY else "totp"]
+        return _refused(request, refused[0], N_("not logged in"), refused[1], loc)
     if attempt.user is None:
         throttle(request).failed(ip)
         message = LOCKED if attempt.refused == "locked" else WRONG

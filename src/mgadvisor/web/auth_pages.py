@@ -1,7 +1,9 @@
 """The login pages: e-mail and password, then the second factor (or its enrolment), logout.
 
     /login ─► /login/totp (TOTP or recovery code) ─► next (a local path only)
-          └─► /login/enrol (first login: QR code, secret, a first code; recovery codes once)
+          ├─► /login/enrol (first login: QR code, secret, a first code; recovery codes once)
+          └─► /login/password (a temporary password from an admin: a new one first, then
+              /login/enrol or /login/totp)
 
 Each step that passes gives a new session token (no fixation); the full session starts only
 after the second factor. The account and admin pages are in account_pages.py, admin_pages.py.
@@ -109,6 +111,7 @@ def login(
         if user is not None:
             _end_current(request, session)
             stage = "password" if user.totp_confirmed_at else "enrol"
+            change = bool(user.must_change_password)
             limit = min(settings.absolute, _partial_limit())
             _, token = sessions.open_session(session, user, stage, ip, when, limit)
     if user is None:
@@ -116,6 +119,8 @@ def login(
         message = t(REFUSALS["invalid"])
         return _login_page(request, 400, email=address, next_path=next_path, form=message)
     step = "/login/totp" if stage == "password" else "/login/enrol"
+    if change:
+        step = "/login/password"
     response = RedirectResponse(f"{step}?next={_quoted(next_path)}", status_code=303)
     set_session_cookie(request, response, token)
     return response
@@ -158,11 +163,68 @@ def _end_current(request: Request, session: Any) -> None:
 
 
 def _partial(request: Request, session: Any, stage: str) -> tuple[Any, User] | None:
-    """The request's live session at `stage` and its user."""
+    """The request's live session at `stage` and its user (None while the user must change a
+    temporary password first, or the stage is another)."""
     found = sessions.find_session(
         session, session_token(request), now(request), login_settings(request).idle
     )
-    return found if found is not None and found[0].stage == stage else None
+    if found is None or found[0].stage != stage or found[1].must_change_password:
+        return None
+    return found
+
+
+def _changing(request: Request, session: Any) -> tuple[Any, User] | None:
+    """The request's partial session (after the password) of a user who must change it."""
+    found = sessions.find_session(
+        session, session_token(request), now(request), login_settings(request).idle
+    )
+    if found is None or found[0].stage not in ("password", "enrol"):
+        return None
+    return found if found[1].must_change_password else None
+
+
+def _password_page(
+    request: Request, next_path: str, status: int = 200, **errors: str
+) -> HTMLResponse:
+    return render(request, "auth/password.html", status, next_path=next_path, errors=errors)
+
+
+@router.get("/login/password", response_class=HTMLResponse)
+def new_password_form(request: Request, next: str = "/") -> Response:
+    next_path = safe_next(next)
+    with session_scope(records_engine(request)) as session:
+        if _changing(request, session) is None:
+            return _back_to_login(next_path)
+    return _password_page(request, next_path)
+
+
+@router.post("/login/password", response_class=HTMLResponse)
+def new_password(request: Request, new: Text = "", repeat: Text = "", next: Text = "/") -> Response:
+    """A temporary password (an admin saw it) is replaced before the second factor; all the
+    user's sessions end and the next step starts with a new session token."""
+    from mgadvisor.records.errors import InvalidRecord
+    from mgadvisor.web.account_pages import new_password_problem
+
+    t = Translator(_lang(request))
+    next_path, ip, when = safe_next(next), client_ip(request), now(request)
+    with session_scope(records_engine(request)) as session:
+        found = _changing(request, session)
+        if found is None:
+            return _back_to_login(next_path)
+        row, user = found
+        if new != repeat:
+            problem = {"repeat": t("Repeat: expected the same new password twice.")}
+            return _password_page(request, next_path, 400, **problem)
+        try:
+            accounts.set_password(session, user, new, accounts.user_actor(user, ip, "login"), when)
+        except InvalidRecord as exc:
+            return _password_page(request, next_path, 400, new=new_password_problem(t, exc))
+        limit = min(login_settings(request).absolute, _partial_limit())
+        _, token = sessions.open_session(session, user, row.stage, ip, when, limit)
+        step = "/login/totp" if row.stage == "password" else "/login/enrol"
+    response = RedirectResponse(f"{step}?next={_quoted(next_path)}", status_code=303)
+    set_session_cookie(request, response, token)
+    return response
 
 
 def _back_to_login(next_path: str) -> RedirectResponse:
