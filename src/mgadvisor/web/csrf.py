@@ -2,9 +2,17 @@
 
 A token is `nonce.signature`, the signature an HMAC-SHA256 of the nonce with the server's secret
 (`MGADVISOR_SECRET`). A form post passes when the form's token (or an `X-CSRF-Token` header)
-equals the cookie *and* carries a valid signature: a pair an attacker made up (by planting a
-cookie from a sibling domain, say) fails, because only the server can sign. Over HTTPS the
-cookie is `Secure` and named `__Host-mg_csrf`, which a browser accepts only from this very host.
+equals the cookie *and* carries a valid signature: a pair an attacker made up fails, because
+only the server can sign.
+
+The token is *not* tied to the login session: any signed pair the server handed out (to anyone,
+e.g. from GET /login) passes together with any session cookie. What keeps an attacker from
+using such a pair is that they cannot put it into the victim's browser: over HTTPS the cookie is
+`Secure` and named `__Host-mg_csrf`, which a browser accepts only from this very host (not from
+a sibling domain nor over plain http), and all cookies are `SameSite=Strict`, so a cross-site
+form post carries neither the CSRF cookie nor the session cookie. Over plain http (development
+on loopback) a cookie can be planted by whoever controls the network or a sibling host; that
+setup is not meant for a practice.
 
 Example:
     >>> token = new_token(b"k" * 32)
