@@ -349,3 +349,121 @@ def test_erasure_through_gdpr_as_the_app_role(app: Engine, world: dict[str, Any]
         assert session.execute(text("SELECT count(*) FROM erasures")).scalar() == 1
     with scoped_session(app, world["carla"]) as session:  # another practice: not its erasure
         assert session.execute(text("SELECT count(*) FROM erasures")).scalar() == 0
+
+
+# -- migration 0005 (security finding 10): per-command policies ------------------------------
+
+
+def _refused(session: Session, sql: str, **params: Any) -> str | None:
+    """The SQLSTATE of `sql` in a savepoint (None: it went through)."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with session.begin_nested():
+            session.execute(text(sql), params)
+    except DBAPIError as exc:
+        return getattr(exc.orig, "sqlstate", None)
+    return None
+
+
+RELATE = (
+    "INSERT INTO care_relationships (id, practitioner_id, client_id, kind, created_by, "
+    "created_at) VALUES (:id, :who, :client, :kind, :by, now())"
+)
+
+
+def test_a_care_relationship_is_not_self_granted(app: Engine, world: dict[str, Any]) -> None:
+    anna, bram, clients = world["anna"], world["bram"], world["clients"]
+
+    def relate(who: User, client: str, kind: str = "shared", by: User | None = None) -> Any:
+        params = {"id": uuid.uuid4(), "who": who.id, "client": clients[client], "kind": kind}
+        return _refused(session, RELATE, **params, by=(by or anna).id)
+
+    with scoped_session(app, anna) as session:
+        assert relate(anna, "B1") == "42501"  # Bram's client: break-glass, not a self-grant
+        assert relate(anna, "B1", "primary") == "42501"
+        assert relate(anna, "C1") == "42501"  # another practice's client
+        assert relate(bram, "B1") == "42501"  # for a colleague, of a client Anna does not treat
+        assert relate(bram, "A1", by=bram) == "42501"  # created_by must be the user
+        assert relate(bram, "A1") is None  # sharing her own client: allowed
+        assert _names(session) == {"A1", "A2"}
+    with scoped_session(app, bram) as session:
+        assert _names(session) == {"A1", "A2", "B1"}
+
+
+def test_the_primary_relationship_only_for_a_new_client_of_the_practice(
+    app: Engine, world: dict[str, Any]
+) -> None:
+    anna, carla = world["anna"], world["carla"]
+    with scoped_session(app, carla) as session:  # another practice's new client, no relation
+        new = Client(practice_id=carla.practice_id, name="Noord nieuw", pseudonymous=False)
+        session.add(new)
+        session.flush()
+        session.commit()
+        orphan = new.id
+    params = {"id": uuid.uuid4(), "who": anna.id, "client": orphan, "kind": "primary"}
+    with scoped_session(app, anna) as session:
+        assert _refused(session, RELATE, **params, by=anna.id) == "42501"
+        assert _names(session) == {"A1", "A2"}
+
+
+def test_break_glass_reads_but_never_changes(
+    app: Engine, owner: Engine, world: dict[str, Any]
+) -> None:
+    anna, clients = world["anna"], world["clients"]
+    with session_scope(owner) as session:
+        from mgadvisor.records.models import Practice
+
+        practice = session.get(Practice, anna.practice_id)
+        assert practice is not None
+        dirk = Records(session).add_user(practice, "dirk@zuid.example", "admin")
+    now = datetime.now(UTC)
+    with scoped_session(app, anna) as session:
+        repo = Records(session)
+        user = session.get(User, anna.id)
+        assert user is not None
+        grant = repo.grant_break_glass(user, clients["B1"], "fainted in the waiting room", now=now)
+        grant_id = grant.id
+    with scoped_session(app, anna) as session:
+        assert _names(session) == {"A1", "A2", "B1"}  # the grant shows the client
+        b1 = {"id": clients["B1"]}
+        changed = session.execute(text("UPDATE clients SET name = 'X' WHERE id = :id"), b1)
+        gone = session.execute(text("DELETE FROM visits WHERE client_id = :id"), b1)
+        moved = session.execute(
+            text("UPDATE visits SET decision = 'changed' WHERE client_id = :id"), b1
+        )
+        assert (changed.rowcount, gone.rowcount, moved.rowcount) == (0, 0, 0)  # type: ignore[attr-defined]
+        assert _refused(session, "DELETE FROM clients WHERE id = :id", **b1) is None
+        assert _names(session) == {"A1", "A2", "B1"}  # nothing was deleted
+        longer = "UPDATE break_glass SET expires_at = now() + interval '1 year'"
+        assert _refused(session, longer) == "42501"  # column privilege: the review columns only
+        assert _refused(session, "DELETE FROM break_glass") == "42501"
+        review = "UPDATE break_glass SET reviewed_at = now()"
+        assert session.execute(text(review)).rowcount == 0  # type: ignore[attr-defined]
+    with scoped_session(app, dirk) as session:  # the practice's admin reviews
+        admin = session.get(User, dirk.id)
+        assert admin is not None
+        reviewed = Records(session).review_break_glass(admin, grant_id, now=now)
+        assert reviewed.reviewed_by == dirk.id
+    with scoped_session(app, world["bram"]) as session:
+        assert _names(session) == {"A2", "B1"}
+
+
+def test_migration_0005_goes_down_and_up(records_url: str, owner: Engine) -> None:
+    if not records_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+
+    def policies() -> set[str]:
+        with owner.connect() as connection:
+            return set(connection.scalars(text("SELECT policyname FROM pg_policies")))
+
+    assert {"care_relationships_insert", "break_glass_review"} <= policies()
+    from alembic import command
+
+    from mgadvisor.records.database import _alembic_config
+
+    command.downgrade(_alembic_config(owner), "0004")
+    assert "care_relationships_isolation" in policies()
+    assert "care_relationships_insert" not in policies()
+    assert upgrade(owner) == "0005"
+    assert "care_relationships_isolation" not in policies()
