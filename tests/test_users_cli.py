@@ -95,7 +95,11 @@ def test_add_list_disable_enable_reset(url: str, tmp_path: Path) -> None:
         ]
         anna = session.scalar(select(User).where(User.email == "anna@zuid.example"))
         assert anna is not None and not anna.disabled and anna.totp_confirmed_at is None
+        # the command line's operator typed Anna's own password: nothing to change at login
+        assert not anna.must_change_password
+        anna.must_change_password = True  # as after an account made by an admin
     engine.dispose()
+    assert "temporary password not changed yet" in _users("list", url=url, data_dir=tmp_path).stdout
     assert [c for c, _ in codes_logged] == [
         "user.create",
         "user.create",

@@ -162,11 +162,7 @@ def users_list(
                 u.email,
                 t(u.role),
                 names.get(u.practice_id, "?"),
-                t("disabled")
-                if u.disabled
-                else t("active")
-                if u.totp_confirmed_at
-                else t("two-step verification not set up yet"),
+                _status(t, u),
                 u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "-",
             )
             for u in accounts.list_users(session, place)
@@ -174,6 +170,17 @@ def users_list(
 
     for row in _in_transaction(rows):
         typer.echo("\t".join(row))
+
+
+def _status(t: Translator, user: Any) -> str:
+    """The account's state for `users list` (as on the admin's page)."""
+    if user.disabled:
+        return t("disabled")
+    if user.must_change_password:
+        return t("temporary password not changed yet")
+    if user.totp_confirmed_at:
+        return t("active")
+    return t("two-step verification not set up yet")
 
 
 @users_app.command("disable")
