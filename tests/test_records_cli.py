@@ -61,3 +61,27 @@ def test_db_errors_are_one_line_without_the_password(
     assert result.stderr.startswith("Error: ") and expected in result.stderr
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_records_errors_speak_the_users_language(tmp_path: Path) -> None:
+    """The records layer's errors (a bad URL, a missing key) read in Dutch for a Dutch user:
+    the fixed words of `expected` and the whole message, not English inside a Dutch line."""
+    env = {**os.environ, "MGADVISOR_DATA_DIR": str(tmp_path), "MGADVISOR_LANG": "nl"}
+    env.pop("MGADVISOR_RECORDS_KEY", None)
+
+    def run(url: str, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "mgadvisor", *args],
+            capture_output=True,
+            text=True,
+            env={**env, "MGADVISOR_DATABASE_URL": url},
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        return result.stderr
+
+    bad_url = run("mysql://x/y", "db", "current")
+    assert "verwacht sqlite:///PAD of postgresql" in bad_url
+    no_key = run(f"sqlite:///{tmp_path / 'other.sqlite3'}", "users", "list")
+    assert no_key.startswith("Fout: MGADVISOR_RECORDS_KEY is niet ingesteld")

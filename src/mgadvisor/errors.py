@@ -124,11 +124,31 @@ class UserInputError(MgAdvisorError):
     `msgid` is an English message template; adapters translate it with the same `params`.
     """
 
+    translated: tuple[str, ...] = ()  # params whose values are message ids themselves
+
     def __init__(self, msgid: str, **params: object) -> None:
         self.msgid = msgid
         self.params = {key: _clip(value) for key, value in params.items()}
         params = self.params
         super().__init__(msgid.format(**params) if params else msgid)
+
+    def render(self, t: Callable[..., str]) -> str:
+        """The message in the language of `t`, the params named in `translated` included."""
+        params = {
+            key: t(value) if key in self.translated and isinstance(value, str) else value
+            for key, value in self.params.items()
+        }
+        return t(self.msgid, **params)
+
+
+def invalid_value(field: str, expected: str, given: object) -> UserInputError:
+    """'FIELD: expected EXPECTED, got GIVEN' where EXPECTED is an English message id (as the
+    records layer's InvalidRecord carries it), translated with the message."""
+    error = UserInputError(
+        "{field}: expected {expected}, got {given}", field=field, expected=expected, given=given
+    )
+    error.translated = ("expected",)
+    return error
 
 
 @dataclass

@@ -87,7 +87,7 @@ def main() -> None:
     except IntakeError as exc:
         _fail(t, exc.line(t))
     except UserInputError as exc:
-        _fail(t, t(exc.msgid, **exc.params))
+        _fail(t, exc.render(t))
     except KnowledgeError as exc:
         typer.echo(t("Error: {message}", message=str(exc)), err=True)
         sys.exit(1)

@@ -20,7 +20,7 @@ import typer
 
 from mgadvisor.cli.app import T, app, lang_of
 from mgadvisor.cli.db_commands import _run
-from mgadvisor.errors import UserInputError
+from mgadvisor.errors import UserInputError, invalid_value
 from mgadvisor.i18n import N_, Translator
 
 audit_app = typer.Typer(
@@ -75,12 +75,7 @@ def _records_error(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except InvalidRecord as exc:
-        raise UserInputError(
-            "{field}: expected {expected}, got {given}",
-            field=exc.field,
-            expected=exc.expected,
-            given=exc.given,
-        ) from None
+        raise invalid_value(exc.field, exc.expected, exc.given) from None
 
 
 def _anchor(text: str) -> tuple[int, str]:

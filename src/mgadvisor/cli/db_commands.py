@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from mgadvisor.cli.app import T, app, lang_of
-from mgadvisor.errors import UserInputError
+from mgadvisor.errors import UserInputError, invalid_value
 from mgadvisor.i18n import Translator
 
 db_app = typer.Typer(
@@ -28,12 +28,7 @@ def _engine() -> Any:
     try:
         return make_engine()
     except InvalidRecord as exc:
-        raise UserInputError(
-            "{field}: expected {expected}, got {given}",
-            field=exc.field,
-            expected=exc.expected,
-            given=exc.given,
-        ) from None
+        raise invalid_value(exc.field, exc.expected, exc.given) from None
 
 
 def _run(action: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from mgadvisor.cli.app import T, app, lang_of
-from mgadvisor.errors import UserInputError
+from mgadvisor.errors import UserInputError, invalid_value
 from mgadvisor.i18n import N_, Translator
 
 users_app = typer.Typer(
@@ -25,15 +25,13 @@ def _records() -> Any:
     """(engine, cipher); a bad setting or a database that cannot be used is one line."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from mgadvisor.records.errors import InvalidRecord, RecordsError
+    from mgadvisor.records.errors import RecordsError
     from mgadvisor.records.store import open_records
 
     try:
         return open_records()
-    except InvalidRecord as exc:
-        raise _invalid(exc) from None
     except RecordsError as exc:
-        raise UserInputError("{reason}", reason=str(exc)) from None
+        raise exc.as_user_error() from None
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise UserInputError(
@@ -42,12 +40,7 @@ def _records() -> Any:
 
 
 def _invalid(exc: Any) -> UserInputError:
-    return UserInputError(
-        "{field}: expected {expected}, got {given}",
-        field=exc.field,
-        expected=exc.expected,
-        given=exc.given,
-    )
+    return invalid_value(exc.field, exc.expected, exc.given)
 
 
 def _in_transaction(action: Callable[[Any, Any], Any]) -> Any:

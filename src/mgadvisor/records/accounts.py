@@ -30,6 +30,7 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mgadvisor.i18n import N_
 from mgadvisor.records import crypto
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import ROLES, Practice, RecoveryCode, User, utcnow
@@ -168,7 +169,7 @@ def set_password(
 
     check_new_password(password)
     if user.password_hash is not None and verify_password(user, password):
-        raise InvalidRecord("password", "a password other than the current one", "the same")
+        raise InvalidRecord("password", N_("a password other than the current one"), "the same")
     user.password_hash = hash_password(password)
     user.must_change_password = False
     end_all(session, user, now, keep)
@@ -422,7 +423,7 @@ def practice_named(session: Session, name: str, create: bool = False) -> Practic
     """The practice called `name` (made when `create` and missing)."""
     name = name.strip()
     if not name or len(name) > 200:
-        raise InvalidRecord("practice", "a practice name of 1 to 200 characters", name[:40])
+        raise InvalidRecord("practice", N_("a practice name of 1 to 200 characters"), name[:40])
     practice = session.scalar(select(Practice).where(Practice.name == name))
     if practice is None and create:
         practice = Practice(name=name)
@@ -436,7 +437,7 @@ def check_email(email: str) -> str:
     address = email.strip().lower()
     local, _, domain = address.partition("@")
     if not local or "." not in domain or len(address) > 320 or any(c.isspace() for c in address):
-        raise InvalidRecord("email", "an e-mail address such as name@example.org", "no address")
+        raise InvalidRecord("email", N_("an e-mail address such as name@example.org"), "no address")
     return address
 
 
@@ -461,7 +462,7 @@ def create_user(
     address = check_email(email)
     check_new_password(password)
     if find_user(session, address) is not None:
-        raise InvalidRecord("email", "an address not in use yet", "an address in use")
+        raise InvalidRecord("email", N_("an address not in use yet"), "an address in use")
     user = User(
         practice_id=practice.id,
         email=address,
@@ -579,5 +580,5 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < 1e5:
-        raise InvalidRecord(name, "a positive number", text[:40])
+        raise InvalidRecord(name, N_("a positive number"), text[:40])
     return value

@@ -21,11 +21,13 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy.engine import URL
 
+from mgadvisor.i18n import N_
 from mgadvisor.records.errors import InvalidRecord, RecordsError
 
 ENV_KEY = "MGADVISOR_RECORDS_KEY"
 KEY_FILE = "records.key"
 KEY_BYTES = 32
+WRONG_KEY = N_("the key the secret was stored with")
 
 log = logging.getLogger("mgadvisor.records")
 
@@ -33,12 +35,17 @@ log = logging.getLogger("mgadvisor.records")
 class KeyMissing(RecordsError):  # noqa: N818 - reads as the situation it names
     """No key to encrypt the records' secrets with (a database other than the default file)."""
 
+    msgid = N_(
+        "{name} is not set: give a key (32 bytes in base64) for this database, e.g. {command}"
+    )
+
     def __init__(self) -> None:
-        super().__init__(
-            f"{ENV_KEY} is not set: give a key (32 bytes in base64) for this database, "
-            "e.g. python -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32))"
-            ".decode())'"
-        )
+        self.params = {
+            "name": ENV_KEY,
+            "command": "python -c 'import os,base64;print(base64.urlsafe_b64encode(os.urandom(32))"
+            ".decode())'",
+        }
+        super().__init__(self.msgid.format(**self.params))
 
 
 def _decode_key(text: str) -> bytes:
@@ -49,7 +56,7 @@ def _decode_key(text: str) -> bytes:
     except (binascii.Error, ValueError):
         raw = b""
     if len(raw) != KEY_BYTES:
-        raise InvalidRecord(ENV_KEY, f"{KEY_BYTES} bytes in base64", f"{len(raw)} bytes")
+        raise InvalidRecord(ENV_KEY, N_("32 bytes in base64"), f"{len(raw)} bytes")
     return base64.urlsafe_b64encode(raw)
 
 
@@ -101,7 +108,9 @@ def decrypt(cipher: MultiFernet, token: str) -> str:
     try:
         return cipher.decrypt(token.encode("ascii")).decode()
     except (InvalidToken, UnicodeError):
-        raise InvalidRecord(ENV_KEY, "the key the secret was stored with", "another key") from None
+        raise InvalidRecord(
+            ENV_KEY, N_("the key the secret was stored with"), "another key"
+        ) from None
 
 
 def rotate(cipher: MultiFernet, token: str) -> str:
@@ -109,4 +118,6 @@ def rotate(cipher: MultiFernet, token: str) -> str:
     try:
         return cipher.rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError):
-        raise InvalidRecord(ENV_KEY, "the key the secret was stored with", "another key") from None
+        raise InvalidRecord(
+            ENV_KEY, N_("the key the secret was stored with"), "another key"
+        ) from None

@@ -18,13 +18,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mgadvisor.i18n import N_
 from mgadvisor.records.errors import InvalidRecord
 
 ENV_URL = "MGADVISOR_DATABASE_URL"
 SQLITE_FILE = "records.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 APP_ROLE = "mgadvisor_app"  # PostgreSQL: the role the app runs as (owns no table)
-SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"
+SUPPORTED = N_("sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME")
 READ_ONLY = "mgadvisor_read_only"  # execution option: a SQLite transaction that only reads
 
 
@@ -55,7 +56,7 @@ def database_url(value: str | None = None) -> URL:
     if url.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
         raise InvalidRecord(ENV_URL, SUPPORTED, url.render_as_string(hide_password=True))
     if url.get_backend_name() == "sqlite" and not url.database:
-        raise InvalidRecord(ENV_URL, "a file path (no in-memory database)", str(url))
+        raise InvalidRecord(ENV_URL, N_("a file path (no in-memory database)"), str(url))
     return url
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from mgadvisor.errors import MgAdvisorError
+from mgadvisor.errors import MgAdvisorError, UserInputError, invalid_value
 
 
 class RecordsError(MgAdvisorError):
-    """Base of the records layer's errors."""
+    """Base of the records layer's errors. A subclass that a user may see sets `msgid` (an
+    English message template, marked with N_) and `params`, so adapters can translate it."""
+
+    msgid: str = "{reason}"
+    params: dict[str, object]
+
+    def as_user_error(self) -> UserInputError:
+        """The error as one line for a user, in the adapter's language."""
+        params = getattr(self, "params", None) or {"reason": str(self)}
+        return UserInputError(self.msgid, **params)
 
 
 class NotFound(RecordsError):  # noqa: N818  (the name the brief and callers use)
@@ -27,6 +36,9 @@ class InvalidRecord(RecordsError):  # noqa: N818
         self.expected = expected
         self.given = repr(given)[:200]
         super().__init__(f"{field}: expected {expected}, got {self.given}")
+
+    def as_user_error(self) -> UserInputError:
+        return invalid_value(self.field, self.expected, self.given)
 
 
 class ConsentRefused(InvalidRecord):

@@ -10,17 +10,21 @@ from __future__ import annotations
 from cryptography.fernet import MultiFernet
 from sqlalchemy import Engine
 
+from mgadvisor.i18n import N_
 from mgadvisor.records.errors import RecordsError
 
 
 class NeedsUpgrade(RecordsError):  # noqa: N818 - reads as the situation it names
     """The database is behind the code's migrations."""
 
+    msgid = N_(
+        "the records database is at version {at}, this version of mgadvisor needs {newest}: "
+        "run 'mgadvisor db upgrade' (as the database's owner) first"
+    )
+
     def __init__(self, at: str | None, newest: str) -> None:
-        super().__init__(
-            f"the records database is at version {at or 'none'}, this version of mgadvisor "
-            f"needs {newest}: run 'mgadvisor db upgrade' (as the database's owner) first"
-        )
+        self.params = {"at": at or "none", "newest": newest}
+        super().__init__(self.msgid.format(**self.params))
 
 
 def open_records(url: str | None = None) -> tuple[Engine, MultiFernet]:

@@ -12,6 +12,7 @@ import sys
 
 from fastapi import FastAPI
 
+from mgadvisor.i18n import Translator, detect_lang
 from mgadvisor.records.database import session_scope
 from mgadvisor.records.errors import RecordsError
 from mgadvisor.web.auth import start_records
@@ -23,17 +24,21 @@ def start(app: FastAPI) -> None:
     """At server start: make the records (SQLite migrated) and, with no user yet, print the
     set-up link. A database that needs `mgadvisor db upgrade`, or a missing key, stops the
     start with one line (the server's traceback of the stop is left out)."""
+    t = Translator(detect_lang())
     try:
         start_records(app)
     except RecordsError as exc:
-        print(f"mgadvisor: {exc}", file=sys.stderr, flush=True)
+        print(f"mgadvisor: {exc.as_user_error().render(t)}", file=sys.stderr, flush=True)
         logging.getLogger("uvicorn.error").addFilter(_no_traceback)
         raise SystemExit(2) from None
     code = setup_code(app)
     if code:
         print(
-            "No user yet. To create the first admin and the practice, open the address above "
-            f"followed by /setup?code={code}",
+            t(
+                "No user yet. To create the first admin and the practice, open the address "
+                "above followed by {path}",
+                path=f"/setup?code={code}",
+            ),
             file=sys.stderr,
             flush=True,
         )
