@@ -249,7 +249,25 @@ def test_next_must_be_a_local_path(
 ) -> None:
     app, clock = site
     secret = make_user(engine, "anna@zuid.example")
-    assert login(TestClient(app), clock, "anna@zuid.example", secret, next_path=target) == "/"
+    # a foreign target is replaced by the practitioner's own start page, the follow-up list
+    landed = login(TestClient(app), clock, "anna@zuid.example", secret, next_path=target)
+    assert landed == "/practice"
+
+
+def test_a_login_without_a_target_ends_on_the_users_start_page(
+    site: tuple[FastAPI, Clock], engine: Engine
+) -> None:
+    app, clock = site
+    anna = make_user(engine, "anna@zuid.example")
+    admin = make_user(engine, "beheer@zuid.example", "admin")
+    assert login(TestClient(app), clock, "anna@zuid.example", anna, next_path="/") == "/practice"
+    assert login(TestClient(app), clock, "beheer@zuid.example", admin, next_path="/") == (
+        "/admin/users"
+    )
+    clock.advance(seconds=30)  # a new TOTP code: the last one may not be used twice
+    assert login(TestClient(app), clock, "anna@zuid.example", anna, next_path="/clients") == (
+        "/clients"
+    )
 
 
 def test_pages_need_a_login_and_keep_where_to_go(site: tuple[FastAPI, Clock]) -> None:
@@ -396,6 +414,7 @@ def test_start_migrates_sqlite_and_refuses_postgresql_behind(
 
     monkeypatch.setenv("MGADVISOR_DATABASE_URL", records_url)
     monkeypatch.setenv("MGADVISOR_RECORDS_KEY", KEY)
+    monkeypatch.setenv("MGADVISOR_LANG", "en")  # the console's language (Dutch: test_records_cli)
     app = create_app()
     if records_url.startswith("sqlite"):
         start(app)

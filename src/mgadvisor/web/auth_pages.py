@@ -260,9 +260,18 @@ def totp(request: Request, code: Text = "", next: Text = "/") -> Response:
         key = "locked" if attempt.refused == "locked" else "code"
         errors = {"code": t(REFUSALS[key])}
         return render(request, "auth/totp.html", 400, next_path=next_path, errors=errors)
-    response = RedirectResponse(next_path, status_code=303)
+    response = RedirectResponse(_home(next_path, user), status_code=303)
     set_session_cookie(request, response, token)
     return response
+
+
+HOMES = {"practitioner": "/practice", "admin": "/admin/users"}
+
+
+def _home(next_path: str, user: User) -> str:
+    """Where a login ends: `next`, or, when it asked for nothing in particular, the user's start
+    page (a practitioner's follow-up list, the admin's users)."""
+    return HOMES.get(user.role, "/") if next_path == "/" else next_path
 
 
 def _full_session(request: Request, session: Any, row: Any, user: User, via: str) -> str:
@@ -321,7 +330,9 @@ def enrol(request: Request, code: Text = "", next: Text = "/") -> Response:
         return render(
             request, "auth/enrol.html", 400, next_path=next_path, errors=errors, **context
         )
-    response = render(request, "auth/recovery.html", codes=codes, next_path=next_path)
+    response = render(
+        request, "auth/recovery.html", codes=codes, next_path=_home(next_path, user)
+    )
     set_session_cookie(request, response, token)
     return response
 
