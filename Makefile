@@ -97,7 +97,7 @@ help-text: $(STAMP)
 
 # Refresh docs/screenshots/ from the browser tests (needs Debian's chromium).
 screenshots: $(STAMP)
-	MGADVISOR_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_browser_a11y.py tests/test_browser_documents.py tests/test_browser_form.py
+	MGADVISOR_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_browser_a11y.py tests/test_browser_documents.py tests/test_browser_form.py tests/test_browser_practice.py
 
 
 clean:
