@@ -330,9 +330,7 @@ def enrol(request: Request, code: Text = "", next: Text = "/") -> Response:
         return render(
             request, "auth/enrol.html", 400, next_path=next_path, errors=errors, **context
         )
-    response = render(
-        request, "auth/recovery.html", codes=codes, next_path=_home(next_path, user)
-    )
+    response = render(request, "auth/recovery.html", codes=codes, next_path=_home(next_path, user))
     set_session_cookie(request, response, token)
     return response
 
