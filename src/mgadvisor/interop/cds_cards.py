@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mgadvisor.i18n import N_, Translator
+from mgadvisor.interop.fhir_out import FINDING_SYSTEM
 
-FINDING_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/finding"
 OVERRIDE_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/cds-override-reason"
 SUMMARY_MAX = 139  # the spec: "<140-character"
 OVERRIDE_REASONS = (

@@ -277,6 +277,13 @@ def locked(user: User, now: datetime) -> bool:
     return user.locked_until is not None and now < user.locked_until
 
 
+def _lock(session: Session, user: User) -> None:
+    """Lock `user`'s row for this transaction (PostgreSQL: SELECT … FOR UPDATE; SQLite's
+    records transactions are BEGIN IMMEDIATE already), so that concurrent login attempts
+    cannot each read the same failure count, TOTP step or unused recovery code."""
+    session.refresh(user, with_for_update=True)
+
+
 def _failed(
     session: Session, user: User | None, access_point: str | None, now: datetime, step: str
 ) -> None:
@@ -308,6 +315,8 @@ def check_password_step(
     are the same `invalid`, and a locked account's answer takes as long (Argon2 runs on a dummy
     hash): nothing to learn about which accounts exist. The audit record says which it was."""
     user = find_user(session, email)
+    if user is not None:
+        _lock(session, user)
     if user is not None and locked(user, now):
         verify_password(None, password)  # the time of a wrong password, whatever was typed
         _failed_locked(session, user, access_point, "password")
@@ -335,6 +344,7 @@ def confirm_identity(
     None when it passes, else what failed: `locked`, `password` or `code`. A failure counts as
     a failed login (the same lock-out) and is audited as `auth.login_failed` with the step.
     """
+    _lock(session, user)
     if locked(user, now):
         verify_password(None, password)
         _failed_locked(session, user, access_point, step)
@@ -365,6 +375,7 @@ def check_second_factor(
     now: datetime,
 ) -> Attempt:
     """The second step: a TOTP code, or a recovery code (used up). Failures count as above."""
+    _lock(session, user)
     if locked(user, now):
         _failed_locked(session, user, access_point, "totp")
         return Attempt(None, "locked")
@@ -406,6 +417,7 @@ def confirm_enrolment(
     now: datetime,
 ) -> list[str] | None:
     """Confirm the TOTP secret with a first code: the new recovery codes (None: wrong code)."""
+    _lock(session, user)
     if locked(user, now) or not verify_totp(user, code, cipher, now):
         _failed(session, user, access_point, now, "enrol")
         return None
@@ -544,6 +556,15 @@ def list_users(session: Session, practice: Practice | None = None) -> Sequence[U
 def any_user(session: Session) -> bool:
     """Whether the database has a user at all (else the first-run set-up is open)."""
     return session.scalar(select(User.id).limit(1)) is not None
+
+
+def issue_temporary_password(user: User) -> str:
+    """A new random temporary password for `user`, returned in clear to show once (an admin
+    sees it): the old password stops working and the next login must replace this one."""
+    temporary = random_password()
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    return temporary
 
 
 def random_password() -> str:

@@ -35,7 +35,9 @@ class InvalidRecord(RecordsError):  # noqa: N818
         self.field = field
         self.expected = expected
         self.given = repr(given)[:200]
-        super().__init__(f"{field}: expected {expected}, got {self.given}")
+        # The value given stays an attribute (shown to the user who typed it) and out of the
+        # message, which may reach a log: it can be a name, a birth date or an e-mail address.
+        super().__init__(f"{field}: expected {expected}")
 
     def as_user_error(self) -> UserInputError:
         return invalid_value(self.field, self.expected, self.given)

@@ -141,14 +141,17 @@ def change(request: Request, principal: Admin, user_id: uuid.UUID, action: str) 
             accounts.reset_second_factor(
                 session, user, actor, cipher(request), when, new_password=True
             )
+            temporary = accounts.issue_temporary_password(user)
+            message = t(
+                "The two-step verification of {email} is reset and the old password no longer "
+                "works. Give this temporary password to its user (shown only now); at the next "
+                "login they choose a new password and set up two-step verification again.",
+                email=user.email,
+            )
+            return _users_page(request, session, admin, reset_notice=message, password=temporary)
         notice = {
             "disable": t("The account {email} is disabled.", email=user.email),
             "enable": t("The account {email} is enabled.", email=user.email),
-            "reset-2fa": t(
-                "The two-step verification of {email} is reset: at the next login they choose "
-                "a new password and set it up again.",
-                email=user.email,
-            ),
         }[action]
         return _users_page(request, session, admin, notice=notice)
 

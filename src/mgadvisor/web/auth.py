@@ -268,7 +268,12 @@ def practitioner_api_user(
     try:
         principal = api_user(request)
     except Unauthorized:
-        audit_refusal(request, None, "auth.unauthorized", reason="no valid bearer token")
+        # audited up to the throttle's limit per address and window: calls without a token
+        # cannot flood the audit chain (whose writes take its lock)
+        gate, where = refusals(request), client_ip(request)
+        if not gate.blocked(where):
+            audit_refusal(request, None, "auth.unauthorized", reason="no valid bearer token")
+        gate.failed(where)
         raise
     return _with_role(request, principal, "practitioner")
 
@@ -370,23 +375,28 @@ class AddressThrottle:
         self._lock = threading.Lock()
 
     def blocked(self, address: str | None) -> bool:
-        """Whether `address` has used up its failed attempts."""
+        """Whether `address` has used up its failed attempts (an address with none left in
+        the window is forgotten: the table holds only recent failures)."""
         with self._lock:
-            return len(self._recent(address or "")) >= self.limit
+            key = address or ""
+            times = self._failures.get(key)
+            if times is None:
+                return False
+            self._expire(times)
+            if not times:
+                del self._failures[key]
+            return len(times) >= self.limit
 
     def failed(self, address: str | None) -> None:
         """Count one failed login of `address`."""
         with self._lock:
-            self._recent(address or "").append(time.monotonic())
+            times = self._failures.setdefault(address or "", deque())
+            self._expire(times)
+            times.append(time.monotonic())
 
-    def _recent(self, address: str) -> deque[float]:
-        times = self._failures.setdefault(address, deque())
+    def _expire(self, times: deque[float]) -> None:
         while times and times[0] < time.monotonic() - self.window:
             times.popleft()
-        if not times:
-            self._failures.pop(address, None)
-            times = self._failures.setdefault(address, deque())
-        return times
 
 
 def throttle(request: Request) -> AddressThrottle:
@@ -397,14 +407,17 @@ def throttle(request: Request) -> AddressThrottle:
     return found
 
 
+def refusals(request: Request) -> AddressThrottle:
+    """The app's count of API calls without a valid token per address (for the audit)."""
+    found: AddressThrottle | None = getattr(request.app.state, "refusal_throttle", None)
+    if found is None:
+        found = request.app.state.refusal_throttle = AddressThrottle()
+    return found
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """A page of the site (base.html: header, language, footer) from `template`."""
     from mgadvisor.web.pages import _page
 
     response: HTMLResponse = _page(request, template, status, **context)
     return response
-
-
-def principal_of(request: Request) -> Any:
-    """The principal a dependency found for this request (None: none)."""
-    return getattr(request.state, "principal", None)

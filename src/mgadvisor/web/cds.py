@@ -43,7 +43,7 @@ from mgadvisor.interop.cds_security import (
     load_clients,
 )
 from mgadvisor.records.accounts import Principal
-from mgadvisor.web.auth import practitioner_page_user
+from mgadvisor.web.auth import practitioner_page_user, records_engine
 
 log = logging.getLogger("mgadvisor.web")
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
@@ -343,12 +343,8 @@ def _write_audit(
 
 
 def _records_engine(request: Request) -> Any:
-    engine = getattr(request.app.state, "records_engine", None)
-    if engine is None:
-        from mgadvisor.records.database import make_engine
-
-        engine = request.app.state.records_engine = make_engine()
-    return engine
+    """The app's records engine, made (and on SQLite migrated) the one way the app makes it."""
+    return records_engine(request)
 
 
 @router.post("/{service_id}/feedback")
@@ -406,7 +402,6 @@ def advice_page(
     logged-in practitioner (else the login, which comes back here); audited with that user."""
     from mgadvisor.records import audit
     from mgadvisor.records.database import session_scope
-    from mgadvisor.web.auth import records_engine
     from mgadvisor.web.documents import _intake_page
     from mgadvisor.web.forms import state_from_intake
     from mgadvisor.web.pages import not_found_page

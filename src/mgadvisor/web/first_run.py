@@ -17,8 +17,6 @@ from mgadvisor.records.database import session_scope
 from mgadvisor.records.errors import RecordsError
 from mgadvisor.web.auth import start_records
 
-log = logging.getLogger("mgadvisor.web")
-
 
 def start(app: FastAPI) -> None:
     """At server start: make the records (SQLite migrated) and, with no user yet, print the
