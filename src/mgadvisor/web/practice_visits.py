@@ -224,7 +224,11 @@ async def save_visit(request: Request, client_id: str, principal: Practitioner) 
             request,
             "practice/message.html",
             status=422,
-            message=t("The intake of this advice"),
+            message=t(
+                "The advice could not be saved: the form did not carry the intake and the date "
+                "of the advice shown (expected the page 'Show the advice and decide' to be sent "
+                "as it was). Show the advice again and save from there."
+            ),
             back=f"/clients/{client_id}",
         )
     decision = str(form.get("decision") or "")
