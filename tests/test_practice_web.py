@@ -9,7 +9,7 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -170,7 +170,8 @@ def test_a_new_visit_starts_from_the_last_intake_and_the_client(site: Site) -> N
     anna = site.browser(ANNA)
     cid = new_client(anna)
     first = anna.get(f"/clients/{cid}/visits/new")
-    age = date.today().year - 1950 - ((date.today().month, date.today().day) < (3, 1))
+    day = site.clock().date()  # the app's "today" comes from its clock
+    age = day.year - 1950 - ((day.month, day.day) < (3, 1))
     assert f'name="person.age" type="text" value="{age}"' in first.text
     assert '<option value="female" selected>' in first.text
     assert 'id="advice-title"' in first.text  # the live panel starts with the advice

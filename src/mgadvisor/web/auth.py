@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -83,6 +83,12 @@ def now(request: Request) -> datetime:
     """The time of the request (tests put a clock on `app.state.clock`)."""
     clock: Callable[[], datetime] = getattr(request.app.state, "clock", utcnow)
     return clock()
+
+
+def today(request: Request) -> date:
+    """The date of the request in the server's time zone (as `date.today()` elsewhere in the
+    app), from the same clock as `now` so that tests can move it."""
+    return now(request).astimezone().date()
 
 
 def records_engine(request: Request) -> Engine:

@@ -24,7 +24,6 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -44,6 +43,7 @@ from mgadvisor.interop.cds_security import (
 )
 from mgadvisor.records.accounts import Principal
 from mgadvisor.web.auth import practitioner_page_user, records_engine
+from mgadvisor.web.auth import today as today_of
 
 log = logging.getLogger("mgadvisor.web")
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
@@ -253,7 +253,7 @@ async def call(request: Request, service_id: str) -> Response:
         return _error(request, state, 400, N_("not a CDS Hooks request"), [problem])
     token = state.links.new_token()
     advice_url = f"{base}/cds/advice/{token}?lang={t.lang}"
-    settings = cds_hooks.Settings(base, t.lang, date.today(), state.launch_url, advice_url)
+    settings = cds_hooks.Settings(base, t.lang, today_of(request), state.launch_url, advice_url)
     try:
         allowed = state.verifier.fhir_servers_of(claims.iss)
         body, types, intake = await engine_pool(request).run(

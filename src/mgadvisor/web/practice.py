@@ -31,6 +31,7 @@ from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.repository import EMERGENCY, JUSTIFICATION_MIN
 from mgadvisor.web.app import request_lang
 from mgadvisor.web.auth import admin_page_user, practitioner_page_user
+from mgadvisor.web.auth import today as today_of
 from mgadvisor.web.forms import FormState
 from mgadvisor.web.pages import _page
 from mgadvisor.web.practice_records import (
@@ -38,6 +39,7 @@ from mgadvisor.web.practice_records import (
     CONSENT_SCOPES,
     CONSENT_VERSION,
     MALFORMED,
+    add_client_with_consent,
     audit_refused,
     check_consent,
     path_id,
@@ -121,7 +123,7 @@ def _as_of(value: str | None) -> date | None:
 def worklist(request: Request, principal: Practitioner, as_of: str | None = None) -> Response:
     """Follow-ups: overdue, and due in the coming week, of the practitioner's clients."""
     moved = _as_of(as_of)
-    today = moved or date.today()
+    today = moved or today_of(request)
     with work(request, principal) as w:
         due = w.repo.follow_ups(w.user, today + timedelta(days=DUE_DAYS))
         rows: list[dict[str, Any]] = [
@@ -251,25 +253,15 @@ def _create_client(request: Request, principal: Principal, state: FormState) -> 
     scope = state.lists.get("consent_scope", [])
     check_consent(v.get("consent_method") or None, scope)
     with work(request, principal) as w:
-        client = w.repo.add_client(
-            w.user,
+        client = add_client_with_consent(
+            w,
             name=v.get("name", ""),
             pseudonymous=bool(v.get("pseudonymous")),
             birth_date=_birth_date(v.get("birth_date", "")),
             sex=v.get("sex") or None,
             contact=v.get("contact") or None,
-            consent_version=CONSENT_VERSION,
-            consent_scope=",".join(scope),
-            consent_method=v.get("consent_method"),
-            consent_captured_at=w.when,
-        )
-        w.audit(
-            "client.create",
-            "C",
-            client_id=client.id,
-            object_type="client",
-            object_id=client.id,
-            details={"consent_version": CONSENT_VERSION},
+            scope=scope,
+            method=v.get("consent_method"),
         )
         return client.id
 

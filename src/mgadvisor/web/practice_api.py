@@ -32,8 +32,9 @@ from mgadvisor.records.errors import ConsentRefused, InvalidRecord, NotFound
 from mgadvisor.records.models import Client, Visit
 from mgadvisor.web.app import api_lang, error_body
 from mgadvisor.web.auth import practitioner_api_user
+from mgadvisor.web.auth import today as today_of
 from mgadvisor.web.practice_records import (
-    CONSENT_VERSION,
+    add_client_with_consent,
     audit_refused,
     decided,
     intake_with_client,
@@ -226,25 +227,15 @@ def create_client(request: Request, caller: Caller, body: ClientIn) -> Any:
     """A new client of the caller (primary care relationship), with consent recorded."""
     try:
         with work(request, caller) as w:
-            client = w.repo.add_client(
-                w.user,
+            client = add_client_with_consent(
+                w,
                 name=body.name,
                 pseudonymous=body.pseudonymous,
                 birth_date=body.birth_date,
                 sex=body.sex,
                 contact=body.contact,
-                consent_version=CONSENT_VERSION,
-                consent_scope=",".join(body.consent.scope),
-                consent_method=body.consent.method,
-                consent_captured_at=w.when,
-            )
-            w.audit(
-                "client.create",
-                "C",
-                client_id=client.id,
-                object_type="client",
-                object_id=client.id,
-                details={"consent_version": CONSENT_VERSION},
+                scope=list(body.consent.scope),
+                method=body.consent.method,
             )
             out = _client_out(client)
     except InvalidRecord as exc:
@@ -297,7 +288,7 @@ def create_visit(request: Request, caller: Caller, client_id: str, body: VisitIn
     from mgadvisor.web.api import intake_errors
     from mgadvisor.web.practice_records import compute_advice
 
-    on = body.date or date.today()
+    on = body.date or today_of(request)
     t = Translator(api_lang(request))
     try:
         with work(request, caller) as w:
@@ -368,7 +359,7 @@ def followups(
     """The caller's clients whose latest visit's follow-up date is before `due_before`."""
     from datetime import timedelta
 
-    limit = due_before or date.today() + timedelta(days=7)
+    limit = due_before or today_of(request) + timedelta(days=7)
     with work(request, caller) as w:
         found = w.repo.follow_ups(w.user, limit)
         w.audit("client.search", "R", object_type="worklist", details={"count": len(found)})

@@ -195,6 +195,42 @@ def check_consent(method: str | None, scope: list[str]) -> None:
 # -- visits -------------------------------------------------------------------------------
 
 
+def add_client_with_consent(
+    w: Work,
+    *,
+    name: str,
+    pseudonymous: bool,
+    birth_date: date | None,
+    sex: str | None,
+    contact: str | None,
+    scope: list[str],
+    method: str | None,
+) -> Client:
+    """A new client of the caller (primary care relationship), with consent recorded as given
+    now to the current consent text; audited as `client.create`. Pages and API both use it."""
+    client = w.repo.add_client(
+        w.user,
+        name=name,
+        pseudonymous=pseudonymous,
+        birth_date=birth_date,
+        sex=sex,
+        contact=contact,
+        consent_version=CONSENT_VERSION,
+        consent_scope=",".join(scope),
+        consent_method=method,
+        consent_captured_at=w.when,
+    )
+    w.audit(
+        "client.create",
+        "C",
+        client_id=client.id,
+        object_type="client",
+        object_id=client.id,
+        details={"consent_version": CONSENT_VERSION},
+    )
+    return client
+
+
 def intake_with_client(intake: dict[str, Any], client: Client, on: date) -> dict[str, Any]:
     """The intake with the client's age (from the birth date) and sex filled in."""
     person = dict(intake.get("person") or {})

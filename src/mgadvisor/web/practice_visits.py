@@ -27,6 +27,7 @@ from mgadvisor.i18n import Translator
 from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import Client, Visit
 from mgadvisor.web.app import browser_lang, chosen_lang, request_lang
+from mgadvisor.web.auth import today as today_of
 from mgadvisor.web.forms import FormState, errors_by_field, page_message, state_from, to_intake
 from mgadvisor.web.pages import _intake_context, _kb
 from mgadvisor.web.practice import Practitioner, field_message, not_found, page, router
@@ -99,8 +100,9 @@ def new_visit(request: Request, client_id: str, principal: Practitioner) -> Resp
     from mgadvisor.web.documents import _form_data
     from mgadvisor.web.pages import _advise
 
-    state, left_out = state_from_intake(intake_with_client(last, client, date.today()))
-    state.values["as_of"] = date.today().isoformat()
+    day = today_of(request)
+    state, left_out = state_from_intake(intake_with_client(last, client, day))
+    state.values["as_of"] = day.isoformat()
     # The live panel starts with the advice for the filled-in form (as the form's HTMX would).
     checked, errors, _, advice = _advise(request, _form_data(state))
     checked.errors = {}  # nothing was sent yet: problems show in the panel, not as an alert
