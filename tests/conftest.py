@@ -85,6 +85,18 @@ def records_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         admin.dispose()
 
 
+@pytest.fixture
+def engine(records_url: str) -> Any:
+    """A migrated records engine on a new database of each kind (a test file may define its
+    own `engine`, e.g. an empty database for the migration tests)."""
+    from mgadvisor.records.database import make_engine, upgrade
+
+    engine = make_engine(records_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "records_url" in metafunc.fixturenames:
         metafunc.parametrize("records_url", ["sqlite", "postgresql"], indirect=True)

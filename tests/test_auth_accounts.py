@@ -4,7 +4,6 @@ API tokens, secrets encrypted at rest, and an audit record for each event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pyotp
@@ -15,17 +14,9 @@ from sqlalchemy.orm import Session
 
 from auth_support import PASSWORD, START, cipher, make_user
 from mgadvisor.records import accounts, sessions
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import ApiToken, AuditEvent, RecoveryCode, User, WebSession
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _user(session: Session, email: str = "anna@zuid.example") -> User:

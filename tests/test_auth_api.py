@@ -3,7 +3,6 @@ bearer tokens that work, expire and are revoked; personal tokens; the error shap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -12,17 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from auth_support import PASSWORD, Clock, code_at, make_user, records_app
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import ApiToken, AuditEvent
 from mgadvisor.web.auth import Principal, practitioner_api_user
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

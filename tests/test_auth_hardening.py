@@ -7,7 +7,6 @@ change ends the other sessions and the tokens."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,16 +18,8 @@ from sqlalchemy import Engine, func, select
 
 from auth_support import PASSWORD, Clock, code_at, csrf, login, make_user, records_app
 from mgadvisor.records import accounts
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, User
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

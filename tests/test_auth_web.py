@@ -4,7 +4,6 @@ then TOTP, enrolment, session cookie and its flags, expiry, logout, open redirec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -14,18 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from auth_support import PASSWORD, Clock, code_at, csrf, login, make_user, records_app
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, User, WebSession
 from mgadvisor.web.auth import Principal, practitioner_page_user
 from mgadvisor.web.first_run import setup_code
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from mgadvisor.records.audit import Actor, record, verify
-from mgadvisor.records.database import head, make_engine, session_scope, upgrade
+from mgadvisor.records.database import head, make_engine, session_scope
 from mgadvisor.records.models import AuditEvent, Client, User
 from mgadvisor.records.repository import Records
 
@@ -40,14 +40,6 @@ def _cli(
         timeout=120,
         check=False,
     )
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _add_client(engine: Engine, name: str, email: str) -> None:

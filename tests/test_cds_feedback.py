@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, CdsFeedback
 from mgadvisor.web.app import create_app
 
@@ -39,14 +38,6 @@ def auth(aud: str) -> dict[str, str]:
     headers = {"kid": "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f", "typ": "JWT"}
     signed = jwt.encode(payload, SANDBOX_KEY, algorithm="ES384", headers=headers)
     return {"Authorization": f"Bearer {signed}"}
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from auth_support import PASSWORD, code_at, make_user, records_app
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent
 
 ANNA, BRAM, DIRK = "anna@zuid.example", "bram@zuid.example", "dirk@zuid.example"
@@ -29,14 +28,6 @@ INTAKE = {
     "complaints": ["muscle_cramps"],
     "labs": [{"analyte": "serum_magnesium", "value": 1.6, "unit": "mg/dL"}],
 }
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

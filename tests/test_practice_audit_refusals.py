@@ -8,28 +8,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from auth_support import PASSWORD, code_at, csrf, login, make_user, records_app
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent
 
 ANNA, BRAM, DIRK = "anna@zuid.example", "bram@zuid.example", "dirk@zuid.example"
 TYPED = ("Jan de Vries 1950-03-01", "Piet Pietersen")
 CLIENT = {"name": "Meneer Jansen", "consent": {"method": "digital", "scope": ["records"]}}
 INTAKE = {"person": {"age": 50, "sex": "female"}, "complaints": ["muscle_cramps"]}
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 class Site:

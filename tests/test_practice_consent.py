@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from auth_support import PASSWORD, code_at, csrf, login, make_user, records_app
-from mgadvisor.records.database import make_engine, upgrade
 from mgadvisor.records.errors import ConsentRefused
 from mgadvisor.records.models import User
 from mgadvisor.records.repository import Records
@@ -24,14 +22,6 @@ ANNA, BRAM = "anna@zuid.example", "bram@zuid.example"
 PINS = {"kb_version": "1.0", "kb_hash": "abc", "engine_version": "1.0"}
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 INTAKE = {"person": {"age": 50, "sex": "female"}, "complaints": ["muscle_cramps"]}
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_the_repository_refuses_what_the_consent_does_not_cover(engine: Engine) -> None:

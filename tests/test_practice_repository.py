@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from mgadvisor.records.database import make_engine, upgrade
 from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import User
 from mgadvisor.records.repository import (
@@ -32,14 +31,6 @@ def advice(weeks: int | None) -> dict[str, Any]:
 
 def intake(age: int) -> dict[str, Any]:
     return {"person": {"age": age, "sex": "female"}}
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,18 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from auth_support import csrf, login, make_user, records_app
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, Client, Visit
 
 ANNA, BRAM, DIRK = "anna@zuid.example", "bram@zuid.example", "dirk@zuid.example"
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 class Site:

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from sqlalchemy import Engine, select, text
 
 from mgadvisor.records import sessions
 from mgadvisor.records.audit import verify
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import make_engine, session_scope
 from mgadvisor.records.models import User, Visit
 from mgadvisor.records.repository import Records
 from server_support import app_role_url, server
@@ -60,14 +59,6 @@ while True:
     sys.stdout.flush()
     n += 1
 """
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def _practitioner_and_client(engine: Engine) -> tuple[uuid.UUID, uuid.UUID]:

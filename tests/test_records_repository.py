@@ -18,20 +18,12 @@ from sqlalchemy.orm import Session
 from mgadvisor.intake import parse_intake
 from mgadvisor.kb import KnowledgeBase
 from mgadvisor.pipeline import advice_document
-from mgadvisor.records.database import make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope
 from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import User, Visit
 from mgadvisor.records.repository import Records
 
 CASE = Path(__file__).parent / "cases" / "01_example_elderly_woman.yaml"
-
-
-@pytest.fixture
-def engine(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
