@@ -27,6 +27,7 @@ class _Facts:
         "medicines",
         "pregnant",
         "qt",
+        "tokens",
         "values",
         "week",
     )
@@ -39,6 +40,9 @@ class _Facts:
             "goal": set(intake.goals),
         }
         self.flags: dict[str, str] = c.value("lab_flags")
+        # the criteria that are a plain "kind:code" look-up, as one set (see `_Group`)
+        self.tokens = {f"{kind}:{code}" for kind, codes in self.codes.items() for code in codes}
+        self.tokens.update(f"{flag}:{analyte}" for analyte, flag in self.flags.items())
         results: list[LabResult] = c.value("lab_results")
         self.values = {row.analyte: row.value_canonical for row in results}
         review = c.value("medications")
@@ -91,29 +95,42 @@ class _Facts:
         return False
 
 
-def _compiled(kb: KnowledgeBase) -> list[tuple[Alarm, list[list[tuple[str, str, str]]]]]:
+# Kinds whose criterion holds exactly when "kind:code" is among the intake's tokens.
+_TOKEN_KINDS = frozenset({"complaint", "condition", "goal", "low", "high"})
+
+# One group of an alarm: its criteria split into (kind, code, number), and, when every one of
+# them is a token look-up, the set of their tokens (None otherwise).
+_Group = tuple[list[tuple[str, str, str]], frozenset[str] | None]
+
+
+def _compiled(kb: KnowledgeBase) -> list[tuple[Alarm, list[_Group]]]:
     """Each alarm with its criteria split once into (kind, code, number)."""
     cached = kb._cache.get("alarms_compiled")
     if cached is None:
         cached = []
         for alarm in kb.alarms.values():
-            groups = []
+            groups: list[_Group] = []
             for group in alarm.when:
                 parts = []
                 for criterion in group:
                     kind, _, rest = criterion.partition(":")
                     code, _, number = rest.partition(":")
                     parts.append((kind, code, number))
-                groups.append(parts)
+                plain = all(kind in _TOKEN_KINDS and not number for kind, _, number in parts)
+                groups.append((parts, frozenset(group) if plain else None))
             cached.append((alarm, groups))
         kb._cache["alarms_compiled"] = cached
     return cached
 
 
-def fires(groups: list[list[tuple[str, str, str]]], facts: _Facts) -> dict[str, Any] | None:
+def fires(groups: list[_Group], facts: _Facts) -> dict[str, Any] | None:
     """The finding's parameters when every group of the alarm has a criterion that holds."""
+    tokens = facts.tokens
+    for _, plain in groups:  # most alarms fail on a group of look-ups: one set test each
+        if plain is not None and plain.isdisjoint(tokens):
+            return None
     params: dict[str, Any] = {}
-    for group in groups:
+    for group, _ in groups:
         # every criterion is checked, so the finding names all that matched
         if not [criterion for criterion in group if facts.holds(criterion, params)]:
             return None
