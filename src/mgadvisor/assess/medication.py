@@ -9,6 +9,8 @@ another name), never dropped.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,12 @@ def _near_misses(index: dict[str, tuple[str, str]], key: str) -> list[tuple[str,
     return [(alias, score) for alias, score, _ in found]
 
 
+NAME_CACHE_SIZE = 4096  # resolved names kept per knowledge base (least recently used dropped)
+
+# What a name resolves to, whatever the dose time: ATC, name, how it matched, suggestions.
+_Named = tuple[str | None, str | None, str, tuple[str, ...]]
+
+
 def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
     """What `med` names: by ATC code, by name (as written, or without strength and form), or
     as a reported near miss; otherwise unresolved with suggestions."""
@@ -63,40 +71,34 @@ def resolve(kb: KnowledgeBase, med: Medication) -> MedicationMatch:
             time=first,
         )
     name = med.name or ""
+    memo: Callable[[str], _Named] | None = kb._cache.get("medicine_name_memo")
+    if memo is None:  # names recur from client to client; the answer depends on the kb alone
+        memo = functools.lru_cache(maxsize=NAME_CACHE_SIZE)(functools.partial(_resolve_name, kb))
+        kb._cache["medicine_name_memo"] = memo
+    atc, generic, match, suggestions = memo(name)
+    return MedicationMatch(
+        input=name,
+        atc=atc,
+        name=generic,
+        resolved=atc is not None,
+        match=match,  # type: ignore[arg-type]
+        suggestions=list(suggestions),
+        time=first,
+    )
+
+
+def _resolve_name(kb: KnowledgeBase, name: str) -> _Named:
     index = _index(kb)
     keys = medicine_keys(kb, name)
     for key in keys:
         if key in index:
             atc, written = index[key]
-            return MedicationMatch(
-                input=name,
-                atc=atc,
-                name=generic_name(kb, atc, NEUTRAL) or written,
-                resolved=True,
-                match="exact",
-                time=first,
-            )
+            return atc, generic_name(kb, atc, NEUTRAL) or written, "exact", ()
     best = _near_misses(index, keys[-1]) if keys else []
     if best and best[0][1] >= FUZZY_ACCEPT:
         atc, written = index[best[0][0]]
-        return MedicationMatch(
-            input=name,
-            atc=atc,
-            name=generic_name(kb, atc, NEUTRAL) or written,
-            resolved=True,
-            match="fuzzy",
-            suggestions=[written],
-            time=first,
-        )
-    return MedicationMatch(
-        input=name,
-        atc=None,
-        name=None,
-        resolved=False,
-        match="none",
-        suggestions=list(dict.fromkeys(index[alias][1] for alias, _ in best)),
-        time=first,
-    )
+        return atc, generic_name(kb, atc, NEUTRAL) or written, "fuzzy", (written,)
+    return None, None, "none", tuple(dict.fromkeys(index[alias][1] for alias, _ in best))
 
 
 def _prefix_index(kb: KnowledgeBase, kind: str) -> dict[str, str]:
@@ -114,12 +116,20 @@ def _prefix_index(kb: KnowledgeBase, kind: str) -> dict[str, str]:
 
 def _most_specific(kb: KnowledgeBase, kind: str, atc: str) -> str | None:
     """The entry under the longest prefix of `atc` (J01MA02 beats J01MA)."""
+    found: dict[str, str | None] | None = kb._cache.get(f"atc_found_{kind}")
+    if found is None:
+        found = kb._cache[f"atc_found_{kind}"] = {}
+    if atc in found:
+        return found[atc]
     index = _prefix_index(kb, kind)
+    code = None
     for length in range(len(atc), 0, -1):
         code = index.get(atc[:length])
         if code is not None:
-            return code
-    return None
+            break
+    if len(found) < NAME_CACHE_SIZE:  # ATC codes are few; a bound all the same
+        found[atc] = code
+    return code
 
 
 def interaction_for(kb: KnowledgeBase, atc: str) -> Interaction | None:
