@@ -336,3 +336,33 @@ def test_cached_sentences_follow_their_parameters_and_language(kb: KnowledgeBase
     for egfr in range(findings.TEXT_CACHE_SIZE + 10):
         findings.finding_text(fresh, Finding(code=low.code, params={"egfr": egfr, "limit": 30}), en)
     assert len(fresh._cache["texts_en"]) <= findings.TEXT_CACHE_SIZE
+
+
+def test_one_row_per_medicine_copies_every_field_of_a_hit() -> None:
+    """The row is built field by field (faster than dataclasses.replace): a field added to
+    InteractionHit must be copied too."""
+    import dataclasses
+
+    from mgadvisor.advice import InteractionHit
+    from mgadvisor.advise import _one_row_per_medicine
+
+    hit = InteractionHit(
+        medication="Ciproxin 500 mg",
+        name="ciprofloxacin",
+        time="08:00",
+        times=["99:99"],
+        frequency="twice_daily",
+        atc="J01MA02",
+        interaction="quinolones",
+        effect="absorption",
+        severity="avoid",
+        min_gap_hours=2.0,
+        medicine_first_h=2.0,
+        magnesium_first_h=6.0,
+        sources=["key"],
+    )
+    given = {f.name for f in dataclasses.fields(hit) if getattr(hit, f.name) != f.default}
+    assert given == {f.name for f in dataclasses.fields(InteractionHit)}, "set every field"
+    (row,) = _one_row_per_medicine([hit, dataclasses.replace(hit, time="20:00")])
+    assert row.times == ["08:00", "20:00"]
+    assert dataclasses.replace(row, times=hit.times) == hit

@@ -7,7 +7,6 @@ Pure: values in, values out; no language, no clock, no files.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from typing import Any, Literal
 
@@ -177,8 +176,22 @@ def _one_row_per_medicine(hits: list[InteractionHit]) -> list[InteractionHit]:
     for hit in hits:
         key = (hit.medication, hit.interaction)
         row = rows.get(key)
-        if row is None:
-            row = rows[key] = dataclasses.replace(hit, times=[])
+        if row is None:  # a copy with its own list of times (dataclasses.replace is slow)
+            row = rows[key] = InteractionHit(
+                medication=hit.medication,
+                name=hit.name,
+                time=hit.time,
+                times=[],
+                frequency=hit.frequency,
+                atc=hit.atc,
+                interaction=hit.interaction,
+                effect=hit.effect,
+                severity=hit.severity,
+                min_gap_hours=hit.min_gap_hours,
+                medicine_first_h=hit.medicine_first_h,
+                magnesium_first_h=hit.magnesium_first_h,
+                sources=hit.sources,
+            )
         if hit.time is not None and hit.time not in row.times:
             row.times.append(hit.time)
     return list(rows.values())
