@@ -33,7 +33,6 @@ FINDING_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/finding"
 INTERACTION_SYSTEM = "https://mgadvisor.org/fhir/CodeSystem/interaction"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 RISK_PROBABILITY = "http://terminology.hl7.org/CodeSystem/risk-probability"
-MAGNESIUM_ATC = "A12CC"
 
 _FINDING_SEVERITY = {"critical": "high", "warning": "moderate", "info": "low"}
 _INTERACTION_SEVERITY = {"referral": "high", "avoid": "high", "caution": "moderate"}
@@ -226,7 +225,8 @@ def _proposal(out: _Builder, subject: str, issues: list[str]) -> dict[str, Any] 
     compound = out.kb.compounds.get(str(intakes[0].get("compound")))
     name = compound.name.nl if out.t.lang == "nl" and compound else None
     name = name or (compound.name.en if compound else out.t("Magnesium"))
-    coding = [{"system": ATC, "code": MAGNESIUM_ATC, "display": "magnesium"}]
+    group = out.kb.fhir_map.supplement  # the ATC group of magnesium (fhir_map.yaml)
+    coding = [{"system": ATC, "code": group.atc, "display": group.display}] if group else []
     coding += [{"system": ATC, "code": code} for code in (compound.atc if compound else [])]
     request: dict[str, Any] = {
         "resourceType": "MedicationRequest",

@@ -654,6 +654,10 @@ def _check_fhir_map(chk: _Checker) -> None:
             chk.unknown(file, obs.loinc, "analyte", obs.analyte, kb.labs, "lab analyte")
     for unit in fmap.units:
         chk.unknown(file, unit.ucum, "unit", unit.unit, units, "intake unit")
+    if fmap.supplement is not None and not any(a.startswith(fmap.supplement.atc) for a in atcs):
+        chk.problems.append(
+            Problem(file, "supplement", "atc", f"{fmap.supplement.atc} names no medicine")
+        )
     for cond in fmap.conditions:
         if (cond.condition is None) == (cond.person is None):
             chk.problems.append(Problem(file, cond.snomed, "condition", "give condition or person"))

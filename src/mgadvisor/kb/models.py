@@ -699,9 +699,20 @@ class FhirMedicationCode(Model):
     sources: Sources
 
 
-class FhirMap(Model):
-    """How coded FHIR data (LOINC, UCUM, SNOMED CT, RxNorm) maps onto an intake."""
+class FhirSupplementCode(Model):
+    """The ATC group a magnesium supplement is coded with in FHIR out (a MedicationRequest
+    proposal), beside the compound's own ATC codes."""
 
+    atc: AtcCode
+    display: NonEmpty
+    sources: Sources
+
+
+class FhirMap(Model):
+    """How coded FHIR data (LOINC, UCUM, SNOMED CT, RxNorm) maps onto an intake, and the code
+    of the supplement in FHIR out."""
+
+    supplement: FhirSupplementCode | None = None
     observations: list[FhirObservationCode] = Field(default_factory=list)
     units: list[FhirUnit] = Field(default_factory=list)
     conditions: list[FhirConditionCode] = Field(default_factory=list)
