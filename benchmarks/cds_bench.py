@@ -7,8 +7,13 @@ medicines, a serum magnesium, no conditions). Two measurements, after warm-up ro
   intake → engine → cards), the work of `web/cds.py` after the token, called directly;
 * HTTP, in-process: `POST /cds-services/mg-depletion` through the whole app (Guard, JWT check
   with the sandbox's ES384 key, the engine pool's thread hand-off, JSON), timed by the app's
-  own `Server-Timing` header (tokens minted beforehand: minting is the client's cost). No
-  records database is attached, so no audit record is written (that costs a transaction).
+  own `Server-Timing` header (tokens minted beforehand: minting is the client's cost). First
+  without a records database (no audit record, no shared replay record: the app alone), then
+  with one as in production, on SQLite (WAL, synchronous=FULL: a commit waits for an fsync)
+  and, when reachable, PostgreSQL: each call then writes the `jti` to `cds_token_uses` and its
+  `cds.call` audit record, in one transaction;
+* the floor under the second: one commit of one `cds_token_uses` row on the same database,
+  alone (on SQLite the fsync of the WAL).
 
 Run alone: `python benchmarks/cds_bench.py` (BENCH_QUICK=1 for small counts).
 """
@@ -74,13 +79,25 @@ def _tokens(count: int) -> list[str]:
     ]
 
 
-def http_samples(rounds: int, warmup: int) -> list[float]:
+def http_samples(rounds: int, warmup: int, records_url: str | None = None) -> list[float]:
+    """Server-Timing of each call; with `records_url` (migrated) the app keeps its records
+    there (audit, shared replay cache)."""
     from fastapi.testclient import TestClient
 
     from mgadvisor.web.app import create_app
 
     os.environ["MGADVISOR_CDS_PROFILE"] = "development"
-    client = TestClient(create_app())
+    app = create_app()
+    engine = None
+    if records_url is not None:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        from mgadvisor.records.database import make_engine
+        from mgadvisor.web.auth import use_records
+
+        engine = make_engine(records_url)
+        use_records(app, engine, MultiFernet([Fernet(Fernet.generate_key())]))
+    client = TestClient(app)
     body = json.dumps(_body()).encode()
     samples = []
     for n, token in enumerate(_tokens(warmup + rounds)):
@@ -93,11 +110,40 @@ def http_samples(rounds: int, warmup: int) -> list[float]:
         if n >= warmup:
             timing = answer.headers["server-timing"]  # app;dur=1.23
             samples.append(float(timing.split("dur=")[1]))
+    if engine is not None:
+        engine.dispose()
+    return samples
+
+
+def commit_samples(rounds: int, warmup: int, records_url: str) -> list[float]:
+    """One transaction with one `cds_token_uses` row, committed: the durable write's floor."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from mgadvisor.records.database import make_engine, session_scope
+    from mgadvisor.records.models import CdsTokenUse
+
+    engine = make_engine(records_url)
+    later = datetime.fromtimestamp(time.time() + 3600, UTC)
+    samples = []
+    for n in range(warmup + rounds):
+        values = {"iss": "https://bench.example", "jti": str(uuid.uuid4()), "expires_at": later}
+        start = time.perf_counter_ns()
+        with session_scope(engine) as session:
+            session.execute(insert(CdsTokenUse), [values])
+        if n >= warmup:
+            samples.append((time.perf_counter_ns() - start) / 1e6)
+    engine.dispose()
     return samples
 
 
 def measure(rounds: int, warmup: int) -> list[str]:
-    return [
+    from records_bench import databases
+
+    from mgadvisor.records.database import make_engine, upgrade
+
+    rows = [
         row(
             "CDS Hooks patient-view: service (prefetch → cards)",
             service_samples(rounds, warmup),
@@ -105,14 +151,36 @@ def measure(rounds: int, warmup: int) -> list[str]:
             2,
         ),
         row(
-            "CDS Hooks patient-view: POST over the app (Server-Timing)",
+            "CDS Hooks patient-view: POST over the app, no records database (Server-Timing)",
             http_samples(rounds, warmup),
             GOAL,
             2,
         ),
     ]
+    with databases() as found:
+        for name, owner_url, app_url in found:
+            owner = make_engine(owner_url)
+            upgrade(owner)
+            owner.dispose()
+            rows.append(
+                row(
+                    f"CDS Hooks patient-view: POST over the app, {name} records (Server-Timing)",
+                    http_samples(rounds, warmup, app_url),
+                    GOAL,
+                    2,
+                )
+            )
+            rows.append(
+                row(
+                    f"{name}: one commit of one cds_token_uses row (the floor)",
+                    commit_samples(rounds, warmup, app_url),
+                    "-",
+                    2,
+                )
+            )
+    return rows
 
 
 if __name__ == "__main__":
     for line in measure(scaled(1000, 50), scaled(50, 5)):
-        print(line)
+        print(line, flush=True)

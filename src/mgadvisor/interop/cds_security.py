@@ -16,6 +16,9 @@ sandbox's FHIR servers.
 
 Replays: a `jti` is accepted once per issuer, in this process (a fast first check) and, with a
 records database, across every instance (table `cds_token_uses`; a second insert is a replay).
+`Verifier.verify` does both; `Verifier.check` does all but the database's, which the caller
+then makes with `SharedReplays.use` inside its own transaction (the CDS service: with the
+call's audit record, one commit) before it acts on the call.
 
 Errors: :class:`CdsAuthError` carries a msgid and its parameters (translated by the web adapter);
 it never quotes the token.
@@ -189,6 +192,9 @@ class ReplayCache:
             return True
 
 
+REPLAYED = N_("token already used (jti seen before)")
+
+
 class SharedReplays:
     """The `jti`s seen by every instance: rows of `cds_token_uses` in the records database,
     each kept until its token expires; a second insert of the same (iss, jti) is a replay."""
@@ -201,31 +207,46 @@ class SharedReplays:
         self._lock = threading.Lock()
 
     def first_use(self, iss: str, jti: str, exp: float, now: float) -> bool:
-        """True the first time (iss, jti) is stored in the database; False for a replay."""
-        from sqlalchemy import delete
-        from sqlalchemy.exc import IntegrityError
-
+        """True the first time (iss, jti) is stored in the database (its own transaction);
+        False for a replay."""
         from mgadvisor.records.database import session_scope
-        from mgadvisor.records.models import CdsTokenUse
 
-        row = CdsTokenUse(
-            iss=_key_text(iss, 300),
-            jti=_key_text(jti, 200),
-            expires_at=datetime.fromtimestamp(exp + LEEWAY_S, UTC),
-        )
         try:
             with session_scope(self.engine) as session:
-                session.add(row)
-        except IntegrityError:
+                self.use(session, iss, jti, exp, now)
+        except CdsAuthError:
             return False
+        return True
+
+    def use(self, session: Any, iss: str, jti: str, exp: float, now: float) -> None:
+        """Store the use of (iss, jti) in the caller's transaction (on `self.engine`), at once:
+        a unique-key insert, so that a replay fails here, also one made by another instance at
+        the same moment (the database serialises the two inserts). The use counts only when
+        that transaction commits; the caller must not act on the call before.
+
+        Raises:
+            CdsAuthError: the pair was stored before (a replay); roll the transaction back.
+        """
+        from sqlalchemy import delete, insert
+        from sqlalchemy.exc import IntegrityError
+
+        from mgadvisor.records.models import CdsTokenUse
+
+        row = {
+            "iss": _key_text(iss, 300),
+            "jti": _key_text(jti, 200),
+            "expires_at": datetime.fromtimestamp(exp + LEEWAY_S, UTC),
+        }
+        try:
+            session.execute(insert(CdsTokenUse), [row])  # Core: sent now, not at the flush
+        except IntegrityError:
+            raise CdsAuthError(REPLAYED) from None
         with self._lock:
             self._uses += 1
             clean = self._uses % self.CLEAN_EVERY == 1
-        if clean:
-            with session_scope(self.engine) as session:
-                cutoff = datetime.fromtimestamp(now, UTC)
-                session.execute(delete(CdsTokenUse).where(CdsTokenUse.expires_at < cutoff))
-        return True
+        if clean:  # in the same transaction: no commit of its own
+            cutoff = datetime.fromtimestamp(now, UTC)
+            session.execute(delete(CdsTokenUse).where(CdsTokenUse.expires_at < cutoff))
 
 
 def _key_text(value: str, limit: int) -> str:
@@ -257,6 +278,9 @@ class KeySets:
         return keys
 
 
+KEY_OBJECTS_MAX = 256  # parsed public keys kept (per JWK); then the cache starts again
+
+
 class Verifier:
     """Checks a client's bearer token against the allowlist; one per app."""
 
@@ -267,6 +291,10 @@ class Verifier:
         self.key_sets = KeySets()
         # Whether a check may fetch a key set over the network (run it off the event loop)
         self.fetches = any(c.jku for c in self.clients.values())
+        # The public key object of each JWK (by its content): parsing one costs more than the
+        # rest of the check but the signature's; which JWK a token may use is chosen anew each
+        # time (`_key`: the client's keys, a key set within its JKU_CACHE_S)
+        self._key_objects: dict[str, Any] = {}
 
     def verify(self, authorization: str | None, audience: str, now: float | None = None) -> Claims:
         """The claims of a valid, trusted, fresh, first-used token for `audience`.
@@ -274,6 +302,22 @@ class Verifier:
         Raises:
             CdsAuthError: no token, a token of an unknown issuer or key, a symmetric or unknown
                 algorithm, a bad signature, another audience, expired, or seen before.
+        """
+        now = time.time() if now is None else now
+        claims = self.check(authorization, audience, now)
+        if self.shared is not None and not self.shared.first_use(
+            claims.iss, claims.jti, claims.exp, now
+        ):
+            raise CdsAuthError(REPLAYED)
+        return claims
+
+    def check(self, authorization: str | None, audience: str, now: float | None = None) -> Claims:
+        """As :meth:`verify`, but a token seen before only in this process is refused: the
+        caller must store the use with `self.shared.use(session, ...)` (when `self.shared` is
+        not None) in a transaction that commits before it acts on the call.
+
+        Raises:
+            CdsAuthError: as :meth:`verify` (seen before: in this process).
         """
         now = time.time() if now is None else now
         token = _bearer(authorization)
@@ -297,10 +341,8 @@ class Verifier:
                 N_("token lifetime: expected at most {seconds} seconds"), seconds=MAX_LIFETIME_S
             )
         jti = str(claims["jti"])
-        if not self.replays.first_use(client.iss, jti, exp, now) or (
-            self.shared is not None and not self.shared.first_use(client.iss, jti, exp, now)
-        ):
-            raise CdsAuthError(N_("token already used (jti seen before)"))
+        if not self.replays.first_use(client.iss, jti, exp, now):
+            raise CdsAuthError(REPLAYED)
         tenant = claims.get("tenant")
         return Claims(client.iss, jti, exp, audience, tenant if isinstance(tenant, str) else None)
 
@@ -321,10 +363,21 @@ class Verifier:
         chosen = [k for k in keys if k.get("kid") == kid] if kid else list(keys)[:1]
         if len(chosen) != 1 or (not kid and len(keys) > 1):
             raise CdsAuthError(N_("token kid does not name a key of the client"))
+        jwk = dict(chosen[0])
         try:
-            return jwt.PyJWK(dict(chosen[0])).key
-        except (jwt.PyJWKError, jwt.InvalidKeyError):
+            content = json.dumps(jwk, sort_keys=True)
+        except (TypeError, ValueError):
             raise CdsAuthError(N_("the client's key is not a usable public key")) from None
+        key = self._key_objects.get(content)
+        if key is None:
+            try:
+                key = jwt.PyJWK(jwk).key
+            except (jwt.PyJWKError, jwt.InvalidKeyError):
+                raise CdsAuthError(N_("the client's key is not a usable public key")) from None
+            if len(self._key_objects) >= KEY_OBJECTS_MAX:
+                self._key_objects = {}
+            self._key_objects[content] = key
+        return key
 
 
 def _bearer(authorization: str | None) -> str:
@@ -335,13 +388,13 @@ def _bearer(authorization: str | None) -> str:
 
 
 def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Header and payload before the signature is checked: only to choose the key."""
+    """Header and payload before the signature is checked: only to choose the key (one
+    parse of the token; PyJWT checks the header's form, as when the signature is checked)."""
     try:
-        header = jwt.get_unverified_header(token)
-        payload = jwt.decode(token, options={"verify_signature": False})
+        unverified = jwt.decode_complete(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise CdsAuthError(N_("Authorization: the token is not a JWT")) from None
-    return header, payload
+    return unverified["header"], unverified["payload"]
 
 
 def _decode(token: str, key: Any, alg: str, audience: str, now: float) -> dict[str, Any]:

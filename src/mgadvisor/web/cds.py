@@ -10,6 +10,12 @@
 Every POST and the summary need the EHR's signed JWT (interop/cds_security.py), `aud` the URL
 called (MGADVISOR_CDS_BASE_URL + path when set: the address the EHR uses, behind a proxy too).
 Each call is written to the audit log (event `cds.call`) when the records database is there.
+
+A hook call's path, kept short (issue 14 §3: the EHR waits on it): the token's signature and
+claims on the event loop (no I/O, unless a key set is fetched); the engine in its pool (one
+hand-off); then ONE transaction in a worker thread with the token's use (`cds_token_uses`: a
+replay from another instance fails that insert) and the call's audit record, committed before
+any card leaves. A replay within this process is refused before the engine runs.
 Settings: MGADVISOR_CDS_LANG (nl|en, the cards' language unless `?lang=` or Accept-Language
 asks), MGADVISOR_CDS_LAUNCH_URL (a SMART launch URL: cards get a `smart` link),
 MGADVISOR_CDS_CLIENTS / MGADVISOR_CDS_PROFILE (who is trusted).
@@ -34,7 +40,9 @@ from mgadvisor.i18n import LANGS, N_, Translator
 from mgadvisor.interop import cds_feedback, cds_hooks
 from mgadvisor.interop.cds_cards import IssuedCards
 from mgadvisor.interop.cds_security import (
+    REPLAYED,
     CdsAuthError,
+    Claims,
     Client,
     SharedReplays,
     Verifier,
@@ -166,7 +174,7 @@ def _error(
     return _cors(request, state, JSONResponse(body, status, headers))
 
 
-async def _verify(request: Request, state: CdsState, *auds: str) -> Any:
+async def _verify(request: Request, state: CdsState, *auds: str) -> Claims:
     """The token's claims (off the event loop when a key set may be fetched)."""
     if state.verifier.fetches or state.verifier.shared is not None:  # network or database
         from starlette.concurrency import run_in_threadpool
@@ -175,12 +183,24 @@ async def _verify(request: Request, state: CdsState, *auds: str) -> Any:
     return _verify_now(request, state, *auds)
 
 
-def _verify_now(request: Request, state: CdsState, *auds: str) -> Any:
-    """The token's claims for the first audience it names, or a CdsAuthError."""
+async def _check(request: Request, state: CdsState, aud: str) -> Claims:
+    """The token's claims, the use not yet stored in the records (see `_settle`): on the event
+    loop (CPU only: the signature) unless a key set may be fetched over the network."""
+    if state.verifier.fetches:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(_verify_now, request, state, aud, shared=False)
+    return _verify_now(request, state, aud, shared=False)
+
+
+def _verify_now(request: Request, state: CdsState, *auds: str, shared: bool = True) -> Claims:
+    """The token's claims for the first audience it names, or a CdsAuthError; `shared`
+    False: its use is not stored in the records here (`Verifier.check`)."""
     error: CdsAuthError | None = None
+    verify = state.verifier.verify if shared else state.verifier.check
     for aud in auds:
         try:
-            return state.verifier.verify(request.headers.get("authorization"), aud)
+            return verify(request.headers.get("authorization"), aud)
         except CdsAuthError as exc:
             error = exc
             if "aud" not in exc.msgid:
@@ -242,13 +262,17 @@ async def call(request: Request, service_id: str) -> Response:
         return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
     base = _base(request, state)
     try:
-        claims = await _verify(request, state, f"{base}/cds-services/{service_id}")
+        claims = await _check(request, state, f"{base}/cds-services/{service_id}")
     except CdsAuthError as exc:
         return _auth_error(request, state, exc)
     t = Translator(_lang(request, state))
     try:
         checked = cds_hooks.check_call(service_id, await _json_body(request))
     except cds_hooks.CdsRequestError as exc:
+        try:  # the token is used all the same (as when the body is fine): a replay is a 401
+            await _settle(request, state, claims, None)
+        except CdsAuthError as replay:
+            return _auth_error(request, state, replay)
         problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
         return _error(request, state, 400, N_("not a CDS Hooks request"), [problem])
     token = state.links.new_token()
@@ -260,7 +284,10 @@ async def call(request: Request, service_id: str) -> Response:
             _answer, checked, settings, state.development, allowed
         )
     except cds_hooks.PrefetchMissingError as exc:
-        await _audit(request, claims.iss, checked, "failure", 0)
+        try:
+            await _settle(request, state, claims, _CallAudit(checked, "failure", 0))
+        except CdsAuthError as replay:
+            return _auth_error(request, state, replay)
         return _error(
             request,
             state,
@@ -270,11 +297,14 @@ async def call(request: Request, service_id: str) -> Response:
             else N_("prefetch missing and no FHIR server to fetch it: {keys}"),
             keys=", ".join(exc.keys),
         )
+    try:  # the token's use and the audit record, committed before any card leaves
+        await _settle(request, state, claims, _CallAudit(checked, "success", len(types)))
+    except CdsAuthError as replay:  # used at another instance: no card, nothing kept
+        return _auth_error(request, state, replay)
     for card_uuid, card_type in types:
         state.issued.add(card_uuid, service_id, card_type)
     if types:
         state.links.keep(token, checked.patient_id, intake, time.time())
-    await _audit(request, claims.iss, checked, "success", len(types))
     return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
 
 
@@ -298,45 +328,80 @@ def _answer(
     return cds_hooks.respond(checked, prefetch, kb, settings)
 
 
-async def _audit(
-    request: Request, iss: str, checked: cds_hooks.Call, outcome: str, cards: int
+@dataclass(frozen=True, slots=True)
+class _CallAudit:
+    """What the audit record of one call says (NEN 7513): the EHR's patient id as the object,
+    the client's iss and the hook in the details."""
+
+    checked: cds_hooks.Call
+    outcome: str
+    cards: int
+
+
+async def _settle(
+    request: Request, state: CdsState, claims: Claims, audit: _CallAudit | None
 ) -> None:
-    """One audit record per call (NEN 7513), when the app has a records database: the EHR's
-    patient id as the object, the client's iss and the hook in the details."""
-    engine = getattr(request.app.state, "records_engine", None)
-    if engine is None:
+    """Store the token's use (with a shared replay cache) and the call's audit record (when the
+    app has a records database), in one transaction in a worker thread.
+
+    Raises:
+        CdsAuthError: the token was used before (at another instance); nothing is stored.
+    """
+    shared = state.verifier.shared
+    engine = getattr(request.app.state, "records_engine", None) if audit is not None else None
+    if shared is None and engine is None:
         return
     from starlette.concurrency import run_in_threadpool
 
     where = request.client.host if request.client else None
-    await run_in_threadpool(_write_audit, engine, where, iss, checked, outcome, cards)
+    await run_in_threadpool(_write_settled, shared, engine, claims, audit, where, time.time())
 
 
-def _write_audit(
-    engine: Any, where: str | None, iss: str, checked: cds_hooks.Call, outcome: str, cards: int
+def _write_settled(
+    shared: SharedReplays | None,
+    engine: Any,
+    claims: Claims,
+    audit: _CallAudit | None,
+    where: str | None,
+    now: float,
 ) -> None:
-    from mgadvisor.records import audit
     from mgadvisor.records.database import session_scope
 
-    actor = audit.Actor(user_id=None, role=None, access_point=where, protocol="cds-client")
+    if shared is not None and engine is not None and engine is not shared.engine:
+        # two databases (the app makes one): the use first, in its own transaction
+        if not shared.first_use(claims.iss, claims.jti, claims.exp, now):
+            raise CdsAuthError(REPLAYED)
+        shared = None
+    with session_scope(engine if shared is None else shared.engine) as session:
+        if shared is not None:  # a replay raises here: the transaction is rolled back
+            shared.use(session, claims.iss, claims.jti, claims.exp, now)
+        if engine is not None and audit is not None:
+            _audit_call(session, where, claims.iss, audit)
+
+
+def _audit_call(session: Any, where: str | None, iss: str, audit: _CallAudit) -> None:
+    """One audit record per call, in the caller's transaction."""
+    from mgadvisor.records import audit as records_audit
+
+    checked = audit.checked
+    actor = records_audit.Actor(user_id=None, role=None, access_point=where, protocol="cds-client")
     details = {
         "iss": iss,
         "service": checked.service.id,
         "hook": checked.hook,
         "hookInstance": checked.hook_instance[:100],
-        "cards": cards,
+        "cards": audit.cards,
     }
-    with session_scope(engine) as session:
-        audit.record(
-            session,
-            actor,
-            "cds.call",
-            "E",
-            outcome=outcome,
-            object_type="Patient",
-            object_id=checked.patient_id,
-            details=details,
-        )
+    records_audit.record(
+        session,
+        actor,
+        "cds.call",
+        "E",
+        outcome=audit.outcome,
+        object_type="Patient",
+        object_id=checked.patient_id,
+        details=details,
+    )
 
 
 # -- feedback ---------------------------------------------------------------------------------
