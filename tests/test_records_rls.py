@@ -465,5 +465,5 @@ def test_migration_0005_goes_down_and_up(records_url: str, owner: Engine) -> Non
     command.downgrade(_alembic_config(owner), "0004")
     assert "care_relationships_isolation" in policies()
     assert "care_relationships_insert" not in policies()
-    assert upgrade(owner) == "0005"
+    assert upgrade(owner, "0005") == "0005"
     assert "care_relationships_isolation" not in policies()

@@ -9,7 +9,8 @@ database cannot re-compute the chain without the key).
 
 :func:`record` appends inside the caller's transaction, so a record commits together with the
 data it describes. Writers are serialised: on PostgreSQL by a transaction-level advisory lock
-taken before the last record is read; on SQLite every records transaction begins IMMEDIATE
+taken before the last record is read (both in one round trip: the function
+`mgadvisor_audit_tail` of migration 0006); on SQLite every records transaction begins IMMEDIATE
 (see :mod:`mgadvisor.records.database`), so the write lock is held before the read.
 """
 
@@ -184,6 +185,10 @@ _LAST = (
     .order_by(AuditEvent.seq.desc())
     .limit(1)
 )
+# PostgreSQL (migration 0006): the lock, then the last link read after it, in one round trip
+_TAIL = text("SELECT seq, hash FROM mgadvisor_audit_tail(:id)")
+_INSERT = insert(AuditEvent)
+_INSERT_CHECKPOINT = insert(AuditCheckpoint)
 
 
 def lock_chain(session: Session) -> None:
@@ -197,6 +202,18 @@ def lock_chain(session: Session) -> None:
 def last_link(session: Session) -> tuple[int, str]:
     """The seq and hash of the newest record (0 and 64 zeros for an empty log)."""
     row = session.connection().execute(_LAST).first()  # Core: no ORM overhead on every write
+    if row is None:
+        return 0, GENESIS
+    return int(row[0]), str(row[1])
+
+
+def locked_last_link(session: Session) -> tuple[int, str]:
+    """:func:`lock_chain`, then :func:`last_link`: on PostgreSQL in one round trip (the
+    function of migration 0006 reads the last link after the lock is held, in a new snapshot)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return last_link(session)  # SQLite: the IMMEDIATE transaction holds the write lock
+    row = connection.execute(_TAIL, {"id": LOCK_ID}).first()
     if row is None:
         return 0, GENESIS
     return int(row[0]), str(row[1])
@@ -230,36 +247,35 @@ def record(
     when = occurred_at or datetime.now(UTC)
     if when.tzinfo is None:
         raise InvalidRecord("occurred_at", "a timezone-aware time", when.isoformat())
-    lock_chain(session)
-    seq, prev = last_link(session)
-    event = AuditEvent(
-        id=uuid.uuid4(),
-        seq=seq + 1,
-        prev_hash=prev,
-        event_code=event_code,
-        action=action,
-        occurred_at=when.astimezone(UTC),
-        outcome=outcome,
-        user_id=who.user_id,
-        user_role=who.role,
-        authorisation_protocol=who.protocol,
-        client_id=client_id,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id)[:100],
-        source_id=source_id(),
-        access_point=None if who.access_point is None else who.access_point[:100],
-        event_nature=nature,
-        checks=checks,
-        details=_details_text(details),
-    )
-    event.hash = compute_hash(event, key)
+    seq, prev = locked_last_link(session)
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "seq": seq + 1,
+        "prev_hash": prev,
+        "event_code": event_code,
+        "action": action,
+        "occurred_at": when.astimezone(UTC),
+        "outcome": outcome,
+        "user_id": who.user_id,
+        "user_role": who.role,
+        "authorisation_protocol": who.protocol,
+        "client_id": client_id,
+        "object_type": object_type,
+        "object_id": None if object_id is None else str(object_id)[:100],
+        "source_id": source_id(),
+        "access_point": None if who.access_point is None else who.access_point[:100],
+        "event_nature": nature,
+        "checks": checks,
+        "details": _details_text(details),
+    }
+    row["hash"] = compute_hash(row, key)
     # Core INSERTs in the session's transaction (the ORM's unit of work would triple the cost;
     # the row has no foreign keys, so the order among the caller's pending rows is free).
     connection = session.connection()
-    connection.execute(insert(AuditEvent), [{name: getattr(event, name) for name in ROW}])
-    if event.seq is not None and event.seq % CHECKPOINT_EVERY == 0:
-        connection.execute(insert(AuditCheckpoint), [{"seq": event.seq, "hash": event.hash}])
-    return event
+    connection.execute(_INSERT, row)
+    if row["seq"] % CHECKPOINT_EVERY == 0:
+        connection.execute(_INSERT_CHECKPOINT, {"seq": row["seq"], "hash": row["hash"]})
+    return AuditEvent(**row)
 
 
 # -- checkpoints and verification ------------------------------------------------------------
@@ -285,8 +301,7 @@ def checkpoint(session: Session) -> AuditCheckpoint | None:
 
     A checkpoint lets :func:`verify` notice records cut off the end of the chain up to it.
     """
-    lock_chain(session)
-    seq, last = last_link(session)
+    seq, last = locked_last_link(session)
     if seq == 0:
         return None
     found = session.get(AuditCheckpoint, seq)
