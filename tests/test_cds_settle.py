@@ -1,8 +1,8 @@
 """A hook call's token use and audit record in ONE transaction (issue 14 §3), on SQLite and
 PostgreSQL: the use is still refused a second time at any instance, before any card leaves;
-a refused replay leaves no audit record and no advice link; a token is used up by a call
-with a bad body too; `Verifier.check` leaves the database alone; the parsed public keys are
-cached per key content (a key set that changes under the same kid is followed)."""
+a refused replay leaves no audit record and no advice link; a call with a bad body or a busy
+engine uses the token up too; `Verifier.check` leaves the database alone; the parsed public
+keys are cached per key content (a key set that changes under the same kid is followed)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,24 @@ def test_a_missing_prefetch_is_audited_as_a_failure_with_the_use(engine: Engine)
     assert client.post(URL, json=body, headers=headers).status_code == 412
     assert count(engine, CdsTokenUse) == 1
     assert calls_audited(engine) == [("failure", 0)]
+    other = TestClient(records_app(engine)[0])
+    assert other.post(URL, json=patient_view(), headers=headers).status_code == 401
+
+
+def test_a_busy_engine_uses_the_token_up(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mgadvisor.web import cds
+    from mgadvisor.web.workers import ServerBusy
+
+    def busy(*args: Any) -> Any:
+        raise ServerBusy
+
+    monkeypatch.setattr(cds, "_answer", busy)
+    headers = {"Authorization": f"Bearer {signed()}"}
+    answer = TestClient(records_app(engine)[0]).post(URL, json=patient_view(), headers=headers)
+    assert answer.status_code == 503
+    assert count(engine, CdsTokenUse) == 1
+    assert calls_audited(engine) == []
+    monkeypatch.undo()
     other = TestClient(records_app(engine)[0])
     assert other.post(URL, json=patient_view(), headers=headers).status_code == 401
 

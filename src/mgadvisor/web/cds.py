@@ -23,6 +23,7 @@ MGADVISOR_CDS_CLIENTS / MGADVISOR_CDS_PROFILE (who is trusted).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -297,6 +298,10 @@ async def call(request: Request, service_id: str) -> Response:
             else N_("prefetch missing and no FHIR server to fetch it: {keys}"),
             keys=", ".join(exc.keys),
         )
+    except Exception:  # busy (503) or a crash: the token is used all the same
+        with contextlib.suppress(Exception):  # the first error is the one to answer
+            await _settle(request, state, claims, None)
+        raise
     try:  # the token's use and the audit record, committed before any card leaves
         await _settle(request, state, claims, _CallAudit(checked, "success", len(types)))
     except CdsAuthError as replay:  # used at another instance: no card, nothing kept
