@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
+from mgadvisor.records import audit
 from mgadvisor.records.audit import SYSTEM, record, verify
 from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
 from mgadvisor.records.models import User
@@ -154,8 +156,6 @@ def test_a_waiting_writer_links_to_the_record_committed_before_it(
     PostgreSQL in mgadvisor_audit_tail, on SQLite in BEGIN IMMEDIATE) and, once writer 1
     commits, reads that record (PostgreSQL: a new snapshot after the lock), so the chain stays
     one line."""
-    from sqlalchemy.orm import Session
-
     first = owner.connect()
     transaction = first.begin()
     holder = Session(bind=first)
@@ -222,3 +222,26 @@ def test_migration_0006_goes_down_and_up(records_url: str, owner: Engine) -> Non
     assert "mgadvisor_in_practice" in state()[0] and not state()[1]
     assert upgrade(owner) == "0006"
     assert "mgadvisor_in_practice" not in state()[0] and state()[1]
+
+
+def test_a_stale_guess_of_the_chains_end_still_links_right(owner: Engine) -> None:
+    """PostgreSQL appends to the end this process wrote last; when that guess is wrong (another
+    writer came in between, or the transaction that wrote it rolled back) the database says so
+    and the record is linked to the real end. SQLite reads the end each time."""
+    with session_scope(owner) as session:
+        first = record(session, SYSTEM, "test.first", "E")
+    where = owner.url.render_as_string(hide_password=True)
+    audit._last_written[where] = (0, audit.GENESIS)  # as if another process wrote `first`
+    with session_scope(owner) as session:
+        second = record(session, SYSTEM, "test.second", "E")
+    assert (second.seq, second.prev_hash) == ((first.seq or 0) + 1, first.hash)
+    with owner.connect() as connection:  # written, then rolled back: the guess is ahead
+        gone = connection.begin()
+        record(Session(bind=connection), SYSTEM, "test.rolled-back", "E")
+        gone.rollback()
+    with session_scope(owner) as session:
+        third = record(session, SYSTEM, "test.third", "E")
+    assert (third.seq, third.prev_hash) == ((second.seq or 0) + 1, second.hash)
+    with session_scope(owner) as session:
+        result = verify(session)
+    assert (result.ok, result.count) == (True, 3)

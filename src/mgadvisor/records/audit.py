@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from mgadvisor.records.audit_fhir import to_fhir_audit_event
@@ -189,6 +189,18 @@ _LAST = (
 _TAIL = text("SELECT seq, hash FROM mgadvisor_audit_tail(:id)")
 _INSERT = insert(AuditEvent)
 _INSERT_CHECKPOINT = insert(AuditCheckpoint)
+# PostgreSQL (migration 0006): lock, read the last link and insert the record if it links to it
+_TYPES = {"id": "uuid", "seq": "bigint", "occurred_at": "timestamptz", "details": "text"}
+_TYPES |= {"user_id": "uuid", "client_id": "uuid"}
+_APPEND = text(
+    "SELECT appended, last_seq, last_hash FROM mgadvisor_audit_append(:lock_id, "
+    + ", ".join(f"CAST(:{name} AS {_TYPES.get(name, 'varchar')})" for name in ROW)
+    + ")"
+)
+# database URL -> (seq, hash) of the last record this process wrote there: the guess of the
+# chain's end for the next append (checked by the database under the lock; a wrong guess costs
+# one more round trip, never a wrong link)
+_last_written: dict[str, tuple[int, str]] = {}
 
 
 def lock_chain(session: Session) -> None:
@@ -219,6 +231,27 @@ def locked_last_link(session: Session) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
+def _link(row: dict[str, Any], seq: int, prev: str, key: bytes | None) -> None:
+    """Make `row` the record after (seq, prev): its seq, prev_hash and hash."""
+    row["seq"], row["prev_hash"] = seq + 1, prev
+    row.pop("hash", None)
+    row["hash"] = compute_hash(row, key)
+
+
+def _append_postgresql(connection: Connection, row: dict[str, Any], key: bytes | None) -> None:
+    """Insert `row` at the chain's end: linked to the last record this process wrote and sent
+    with the lock in one round trip; when another writer came in between, the database writes
+    nothing and names the real end, to which the row is linked again and then inserted (the
+    transaction holds the lock by then)."""
+    where = connection.engine.url.render_as_string(hide_password=True)
+    _link(row, *_last_written.get(where, (0, GENESIS)), key)
+    found = connection.execute(_APPEND, {"lock_id": LOCK_ID, **row}).one()
+    if not found[0]:
+        _link(row, int(found[1] or 0), str(found[2] or GENESIS), key)
+        connection.execute(_INSERT, row)
+    _last_written[where] = (row["seq"], row["hash"])
+
+
 def record(
     session: Session,
     actor: Actor | None,
@@ -247,11 +280,10 @@ def record(
     when = occurred_at or datetime.now(UTC)
     if when.tzinfo is None:
         raise InvalidRecord("occurred_at", "a timezone-aware time", when.isoformat())
-    seq, prev = locked_last_link(session)
     row: dict[str, Any] = {
         "id": uuid.uuid4(),
-        "seq": seq + 1,
-        "prev_hash": prev,
+        "seq": None,  # linked below
+        "prev_hash": None,
         "event_code": event_code,
         "action": action,
         "occurred_at": when.astimezone(UTC),
@@ -268,11 +300,14 @@ def record(
         "checks": checks,
         "details": _details_text(details),
     }
-    row["hash"] = compute_hash(row, key)
-    # Core INSERTs in the session's transaction (the ORM's unit of work would triple the cost;
-    # the row has no foreign keys, so the order among the caller's pending rows is free).
     connection = session.connection()
-    connection.execute(_INSERT, row)
+    if connection.dialect.name == "postgresql":
+        _append_postgresql(connection, row, key)
+    else:  # SQLite: the IMMEDIATE transaction already holds the write lock
+        _link(row, *last_link(session), key)
+        # Core INSERTs in the session's transaction (the ORM's unit of work would triple the
+        # cost; the row has no foreign keys, so the order among pending rows is free).
+        connection.execute(_INSERT, row)
     if row["seq"] % CHECKPOINT_EVERY == 0:
         connection.execute(_INSERT_CHECKPOINT, {"seq": row["seq"], "hash": row["hash"]})
     return AuditEvent(**row)
