@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from mgadvisor.i18n import N_
 from mgadvisor.records.errors import InvalidRecord
@@ -117,8 +117,9 @@ def make_engine(url: URL | str | None = None, **kwargs: Any) -> Engine:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed at the end, rolled back on an error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory.begin() as session:
+    # What sessionmaker(...).begin() does, without making a new Session subclass (and copying
+    # the class's event listeners to it) on every call: ~0.2 ms per transaction.
+    with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
 
 

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, event, text
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 USER_KEY = "user_id"
 PRACTICE_KEY = "practice_id"
@@ -122,6 +122,6 @@ def scoped_session(engine: Engine, who: Identified | None) -> Iterator[Session]:
     info: dict[str, Any] = {}
     if who is not None:
         info = {USER_KEY: _user_id_of(who), PRACTICE_KEY: who.practice_id}
-    factory = sessionmaker(engine, expire_on_commit=False, info=info)
-    with factory.begin() as session:  # after_begin sets the user when the connection is taken
-        yield session
+    # as sessionmaker(...).begin(), without a new Session subclass per call (see session_scope)
+    with Session(engine, expire_on_commit=False, info=info) as session, session.begin():
+        yield session  # after_begin sets the user when the connection is taken
