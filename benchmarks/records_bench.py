@@ -14,12 +14,15 @@ Measured, after warm-up:
   own Server-Timing header: routing, session check, repository queries, the audit record each
   page writes, the template. Until those pages exist, the row says so and only the repository
   rows below are measured;
-* the repository calls under them (`Records.clients`; `Records.client` + `Records.visits`);
-* one audit write: `audit.record` (chain lock, last link, hash, INSERT) inside a transaction,
-  without the commit it shares with the request's data.
+* the repository calls under them (`Records.clients`, all of the practitioner's clients;
+  `Records.search_clients`, the first 50 by name, which is what the list page asks;
+  `Records.client` + `Records.visits`);
+* one audit write: `audit.record` (chain lock, last link, hash, INSERT; on PostgreSQL one
+  round trip while this process wrote the chain's last record) inside a transaction, without
+  the commit it shares with the request's data.
 
 On PostgreSQL every measurement connects as a login role in `mgadvisor_app`, so row-level
-security (migration 0003) filters every query, as in production. Run alone:
+security (migrations 0003, 0005 and 0006) filters every query, as in production. Run alone:
 `python benchmarks/records_bench.py` (BENCH_QUICK=1: 500 clients, 2,500 visits).
 """
 
@@ -266,8 +269,9 @@ def _principal_ids(app_url: str, user_id: uuid.UUID) -> tuple[uuid.UUID, list[uu
 
 def repository_samples(
     app_url: str, user_id: uuid.UUID, clients: list[uuid.UUID], rounds: int
-) -> tuple[list[float], list[float]]:
-    """Records.clients, and Records.client + Records.visits of a random client (ms)."""
+) -> tuple[list[float], list[float], list[float]]:
+    """Records.clients (all of them), Records.search_clients (the first 50 by name: the query
+    of GET /clients), and Records.client + Records.visits of a random client (ms)."""
     from mgadvisor.records.database import make_engine
     from mgadvisor.records.models import User
     from mgadvisor.records.repository import Records
@@ -275,7 +279,7 @@ def repository_samples(
 
     engine = make_engine(app_url)
     rng = random.Random(7)
-    listing, page = [], []
+    listing, first, page = [], [], []
     try:
         with scoped_session(engine, None) as session:
             user = session.get(User, user_id)
@@ -289,6 +293,12 @@ def repository_samples(
                 start = time.perf_counter()
                 Records(session).clients(user)
                 middle = time.perf_counter()
+                session.expunge_all()
+                user = session.get(User, user_id)
+                assert user is not None
+                searched = time.perf_counter()
+                Records(session).search_clients(user, "")
+                listed = time.perf_counter()
                 cid = clients[rng.randrange(len(clients))]
                 Records(session).client(user, cid)
                 Records(session).visits(user, cid)
@@ -296,10 +306,11 @@ def repository_samples(
                 session.expunge_all()
             if n >= 5:
                 listing.append((middle - start) * 1000)
-                page.append((end - middle) * 1000)
+                first.append((listed - searched) * 1000)
+                page.append((end - listed) * 1000)
     finally:
         engine.dispose()
-    return listing, page
+    return listing, first, page
 
 
 class _Who:
@@ -402,8 +413,9 @@ def measure(clients: int, rounds: int) -> list[str]:
                 rows.append(
                     row(f"{name}: GET /clients/{{id}} (Server-Timing)", pages[1], PAGE_GOAL)
                 )
-            listing, page = repository_samples(app_url, staff[0], mine, rounds)
-            rows.append(row(f"{name}: Records.clients (the list's query)", listing))
+            listing, first, page = repository_samples(app_url, staff[0], mine, rounds)
+            rows.append(row(f"{name}: Records.clients (all {len(mine)}, by name)", listing))
+            rows.append(row(f"{name}: Records.search_clients (the list's query: 50)", first))
             rows.append(row(f"{name}: Records.client + visits (the page's queries)", page))
             audit, committed = audit_samples(app_url, staff[0], practice, scaled(1000, 50))
             rows.append(row(f"{name}: one audit.record in a transaction", audit, AUDIT_GOAL, 2))
