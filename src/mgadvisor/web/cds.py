@@ -16,6 +16,7 @@ claims on the event loop (no I/O, unless a key set is fetched); the engine in it
 hand-off); then ONE transaction in a worker thread with the token's use (`cds_token_uses`: a
 replay from another instance fails that insert) and the call's audit record, committed before
 any card leaves. A replay within this process is refused before the engine runs.
+
 Settings: MGADVISOR_CDS_LANG (nl|en, the cards' language unless `?lang=` or Accept-Language
 asks), MGADVISOR_CDS_LAUNCH_URL (a SMART launch URL: cards get a `smart` link),
 MGADVISOR_CDS_CLIENTS / MGADVISOR_CDS_PROFILE (who is trusted).
