@@ -1,5 +1,5 @@
-"""Cheaper row-level security reads and a one-trip audit chain tail (PostgreSQL only, a no-op
-on SQLite). The same rows are visible to the same users as under 0005; only how the check is
+"""Cheaper row-level security reads and an audit write in one round trip (PostgreSQL only, a
+no-op on SQLite). The same rows are visible to the same users as under 0005; only how the check is
 written changes:
 
 - care_relationships and break_glass (SELECT): "the practitioner is a user of my practice" was
@@ -9,14 +9,18 @@ written changes:
   `col IN (SELECT u.id FROM users u WHERE u.practice_id = mgadvisor_practice_id())`: an
   uncorrelated sub-query, hashed once per statement, then one hash probe per row. Both
   columns and users.id are NOT NULL, so IN gives the same answer as the EXISTS of 0005.
-  The clients' policy is unchanged: its per-client EXISTS is an index probe, which keeps the
-  page of one client from hashing all of the user's clients (and the planner's costs sane).
+- clients (SELECT): the same test as 0005, with the user and practice of the transaction read
+  once per statement (`(SELECT mgadvisor_practice_id())`, an init-plan) instead of parsing the
+  setting for every row. The per-client EXISTS stays an index probe: written as `id IN (all my
+  clients)` it would be hashed once per statement, faster for the list but a scan of all the
+  user's relationships for the page of one client, and PostgreSQL then costs the list's
+  nested loop as if it hashed per row (high enough to switch JIT compilation on).
 - mgadvisor_audit_tail(lock): takes the audit chain's transaction-level advisory lock and
   then reads the chain's last (seq, hash), in one round trip instead of two. A VOLATILE
   PL/pgSQL function, so its read takes a new snapshot after the lock is held (READ
   COMMITTED): the record of the writer that held the lock before is seen, as with two
   statements. It runs with the caller's rights (SECURITY INVOKER): the app's role reads
-  audit_events as before.
+  audit_events as before. (Used by `audit.checkpoint`.)
 - mgadvisor_audit_append(lock, row...): the same lock and read, then the INSERT of the given
   record if, and only if, the record links to that last one (its seq is the next and its
   prev_hash the last hash); else nothing is written and the last link is returned, so the
@@ -24,7 +28,6 @@ written changes:
   guesses the last link from the record it wrote before, so a lone writer appends in one
   round trip instead of two. The hash is still computed by the app (the HMAC key never
   reaches the database); `audit verify` checks the chain as before.
-
 - care_relationships (INSERT): 0005's check, word for word, but its three sub-queries (the
   client is of my practice; I treat the client; the client has no relationship yet) are now
   functions of the same text. A policy whose sub-query reads a table whose own policy has a
@@ -50,10 +53,19 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+USER = "mgadvisor_user_id()"
 PRACTICE = "mgadvisor_practice_id()"
 PRACTICE_USERS = f"(SELECT u.id FROM users u WHERE u.practice_id = {PRACTICE})"
-# (table, policy, USING now, USING under 0005)
-READS = (
+CLIENT_READ = (
+    f"practice_id = (SELECT {PRACTICE}) AND ("
+    "EXISTS (SELECT 1 FROM care_relationships r "
+    f"WHERE r.client_id = clients.id AND r.practitioner_id = (SELECT {USER})) "
+    "OR EXISTS (SELECT 1 FROM break_glass g "
+    f"WHERE g.client_id = clients.id AND g.user_id = {USER} AND g.expires_at > now()) "
+    "OR NOT EXISTS (SELECT 1 FROM care_relationships r WHERE r.client_id = clients.id))"
+)
+# (table, policy, USING now, USING under 0005; None: 0005's CLIENT_READ)
+READS: tuple[tuple[str, str, str, str | None], ...] = (
     (
         "care_relationships",
         "care_relationships_read",
@@ -66,8 +78,8 @@ READS = (
         f"user_id IN {PRACTICE_USERS}",
         "mgadvisor_in_practice(user_id)",
     ),
+    ("clients", "clients_read", CLIENT_READ, None),
 )
-USER = "mgadvisor_user_id()"
 # LANGUAGE sql STABLE, SECURITY INVOKER (as 0005's): the bodies of 0005's sub-queries
 FUNCTIONS = {
     "mgadvisor_client_of_practice(client uuid)": (
@@ -179,7 +191,7 @@ def downgrade() -> None:
     op.execute(f"DROP FUNCTION {APPEND_SIGNATURE}")
     op.execute("DROP FUNCTION mgadvisor_audit_tail(bigint)")
     for table, name, _, using in READS:
-        _read_policy(table, name, using)
+        _read_policy(table, name, using if using is not None else before.CLIENT_READ)
     _insert_policy(before.RELATIONSHIP_NEW)
     for signature in FUNCTIONS:
         op.execute(f"DROP FUNCTION {signature}")
