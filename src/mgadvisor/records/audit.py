@@ -9,9 +9,10 @@ database cannot re-compute the chain without the key).
 
 :func:`record` appends inside the caller's transaction, so a record commits together with the
 data it describes. Writers are serialised: on PostgreSQL by a transaction-level advisory lock
-taken before the last record is read (both in one round trip: the function
-`mgadvisor_audit_tail` of migration 0006); on SQLite every records transaction begins IMMEDIATE
-(see :mod:`mgadvisor.records.database`), so the write lock is held before the read.
+taken before the last record is read (the lock, the read and the INSERT in one round trip:
+`mgadvisor_audit_append` of migration 0006, which inserts only a record that links to the last
+one); on SQLite every records transaction begins IMMEDIATE (see
+:mod:`mgadvisor.records.database`), so the write lock is held before the read.
 """
 
 from __future__ import annotations
