@@ -18,11 +18,14 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgadvisor.i18n import N_, Translator
 from mgadvisor.interop import cds_cards
 from mgadvisor.kb.base import KnowledgeBase
+
+if TYPE_CHECKING:
+    from mgadvisor.intake import Intake
 
 FHIR_TIMEOUT_S = 5.0
 FHIR_MAX_BYTES = 5_000_000
@@ -270,11 +273,11 @@ def respond(
     the intake the cards were made from (for the advice page the cards link to)."""
     from mgadvisor.interop.cds_orders import interaction_cards
 
-    intake = _intake(prefetch, settings.as_of, kb)
+    intake, parsed = _mapped(prefetch, settings.as_of, kb)
     if call.hook in ORDER_HOOKS:
         cards = interaction_cards(call, intake, prefetch.get("patient"), kb, settings)
     else:
-        ctx = _advise(intake, kb, settings, call.patient_id)
+        ctx = _advise_parsed(parsed, kb, settings, call.patient_id)
         cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
     types = [(c["uuid"], c["source"]["topic"]["code"]) for c in cards]
     return {"cards": cards}, types, intake
@@ -283,14 +286,20 @@ def respond(
 def _intake(resources: Any, as_of: date, kb: KnowledgeBase) -> dict[str, Any]:
     """The intake of the FHIR data (H5's mapping); empty when there is no usable Patient (no
     birth date, no sex: the engine cannot advise, so the service gives no card)."""
+    return _mapped(resources, as_of, kb)[0]
+
+
+def _mapped(resources: Any, as_of: date, kb: KnowledgeBase) -> tuple[dict[str, Any], Intake | None]:
+    """`_intake` and the same checked (`parse_intake`, done once, in the mapping); ({}, None)
+    when there is no usable Patient."""
     from mgadvisor.errors import IntakeError
     from mgadvisor.interop.fhir_in import intake_from_fhir
 
     try:
         mapped = intake_from_fhir(resources, as_of=as_of, kb=kb)
     except IntakeError:
-        return {}
-    return dict(mapped.intake)
+        return {}, None
+    return dict(mapped.intake), mapped.parsed
 
 
 def _advise(
@@ -300,11 +309,21 @@ def _advise(
     (no birth date or no sex: the engine cannot advise, so there is no card)."""
     from mgadvisor.errors import IntakeError
     from mgadvisor.intake import parse_intake
-    from mgadvisor.pipeline import advise_and_render
 
     try:
         parsed = parse_intake(dict(intake), kb)
     except IntakeError:
+        return None
+    return _advise_parsed(parsed, kb, settings, patient_id)
+
+
+def _advise_parsed(
+    parsed: Intake | None, kb: KnowledgeBase, settings: Settings, patient_id: str
+) -> cds_cards.CardContext | None:
+    """`_advise` of an intake already checked (None: no valid intake, no card)."""
+    from mgadvisor.pipeline import advise_and_render
+
+    if parsed is None:
         return None
     run = advise_and_render(parsed, kb, as_of=settings.as_of, lang=settings.lang)
     return cds_cards.CardContext.of(

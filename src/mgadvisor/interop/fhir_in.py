@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgadvisor.errors import IntakeError, quote
 from mgadvisor.i18n import N_
@@ -21,6 +21,9 @@ from mgadvisor.interop.fhir_common import SNOMED, Resource, Unmapped, codings, f
 from mgadvisor.interop.fhir_labs import range_dropped, read_observations
 from mgadvisor.interop.fhir_meds import read_medications
 from mgadvisor.kb.base import KnowledgeBase
+
+if TYPE_CHECKING:
+    from mgadvisor.intake import Intake
 
 __all__ = ["FhirIntake", "Unmapped", "intake_from_fhir"]
 
@@ -35,13 +38,16 @@ class FhirIntake:
     """The intake read from FHIR data, what could not be used, and where each part came from.
 
     `sources` maps an intake path ("person", "labs[0]", "conditions[1]", "medications[0]")
-    to the reference of the resource it came from (fullUrl, else ``Type/id``).
+    to the reference of the resource it came from (fullUrl, else ``Type/id``). `parsed` is
+    `intake` as checked by ``parse_intake`` (it is checked once, here; do not change `intake`
+    after reading it).
     """
 
     intake: dict[str, Any]
     unmapped: list[Unmapped] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     patient_ref: str | None = None
+    parsed: Intake | None = None
 
 
 def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = None) -> FhirIntake:
@@ -251,18 +257,18 @@ def _life_stage(person: dict[str, Any], result: FhirIntake) -> None:
 
 def _prune(kb: KnowledgeBase, result: FhirIntake) -> None:
     """Leave out what the intake itself refuses (a value beyond what can be measured, a
-    unit an analyte does not take), each reported, until the intake is valid."""
+    unit an analyte does not take), each reported, until the intake is valid (`parsed`)."""
     from mgadvisor.intake import parse_intake
 
     for _ in range(MAX_PRUNE_ROUNDS):
         try:
-            parse_intake(result.intake, kb)
+            result.parsed = parse_intake(result.intake, kb)
             return
         except IntakeError as exc:
             errors = exc.errors
         if not _drop(result, errors[0]):
             raise errors[0]
-    parse_intake(result.intake, kb)
+    result.parsed = parse_intake(result.intake, kb)
 
 
 def _drop(result: FhirIntake, error: IntakeError) -> bool:
