@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from mgadvisor.interop import fhir_collect
 
+AS_OF = date(2026, 12, 1)
 ROOT = Path(__file__).resolve().parents[1]
 FILES = [
     ROOT / "examples" / "fhir" / "patient-72-omeprazole-furosemide.json",
@@ -92,3 +94,25 @@ def test_unusual_values_fall_back_to_the_models_dump() -> None:
         fhir_collect._as_json(model)
     out = fhir_collect.Collected()
     assert fhir_collect._parse(raw, out) == raw
+
+
+def test_the_cards_supplement_request_is_the_bundles() -> None:
+    from mgadvisor.interop.fhir_in import intake_from_fhir
+    from mgadvisor.interop.fhir_out import advice_bundle, supplement_request
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.pipeline import advise_and_render
+
+    kb = load_knowledge()
+    data = json.loads(FILES[0].read_text(encoding="utf-8"))
+    for lang in ("nl", "en"):
+        read = intake_from_fhir(data, as_of=AS_OF, kb=kb)
+        assert read.parsed is not None
+        doc = advise_and_render(read.parsed, kb, as_of=AS_OF, lang=lang).document
+        bundle = advice_bundle(dict(doc), {}, patient_ref="Patient/p1", kb=kb)
+        found = [e["resource"] for e in bundle["entry"]]
+        request = next(r for r in found if r["resourceType"] == "MedicationRequest")
+        request = {k: v for k, v in request.items() if k not in ("id", "detectedIssue")}
+        assert supplement_request(dict(doc), patient_ref="Patient/p1", kb=kb) == request
+        assert json.dumps(supplement_request(dict(doc), patient_ref="Patient/p1")) == json.dumps(
+            request
+        )

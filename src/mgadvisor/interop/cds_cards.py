@@ -276,19 +276,17 @@ def supplement_suggestion(ctx: CardContext) -> list[dict[str, Any]]:
     """When the engine gives a dose: propose it as the draft MedicationRequest (intent
     proposal) of the FHIR output (`interop.fhir_out`: ATC A12CC and the compound's, the
     times of day, mg elemental; "only under medical supervision" where the advice says so)."""
-    from mgadvisor.interop.fhir_out import advice_bundle
+    from mgadvisor.interop.fhir_out import supplement_request
 
     doc = ctx.document
     dose = doc["dose"]
     if not dose["intakes"]:
         return []
-    bundle = advice_bundle(dict(doc), {}, patient_ref=f"Patient/{ctx.patient_id}")
-    found = [e["resource"] for e in bundle["entry"]]
-    request = next((r for r in found if r["resourceType"] == "MedicationRequest"), None)
+    # only the request, without links to a Bundle's other resources (urn:uuid): they would
+    # mean nothing in the EHR
+    request = supplement_request(dict(doc), patient_ref=f"Patient/{ctx.patient_id}")
     if request is None:
         return []
-    # its links to the Bundle's other resources (urn:uuid) mean nothing in the EHR
-    request = {k: v for k, v in request.items() if k not in ("id", "detectedIssue")}
     label = ctx.t(
         "Propose {compound}, {mg} mg elemental magnesium a day ({times})",
         compound=request["medicationCodeableConcept"]["text"],

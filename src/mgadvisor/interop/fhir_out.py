@@ -25,7 +25,7 @@ from mgadvisor.intake import Intake
 from mgadvisor.interop.fhir_common import ATC, UCUM
 from mgadvisor.kb.base import KnowledgeBase
 
-__all__ = ["FINDING_SYSTEM", "INTERACTION_SYSTEM", "advice_bundle"]
+__all__ = ["FINDING_SYSTEM", "INTERACTION_SYSTEM", "advice_bundle", "supplement_request"]
 
 # Our own code systems: a finding code of messages.yaml, an interaction code of
 # interactions.yaml. Declared once; every resource uses these.
@@ -75,6 +75,18 @@ def advice_bundle(
     orders = [ref for ref in (request, out.add(diet) if diet is not None else None) if ref]
     out.add(_care_plan(out, subject, [risk, *issues], orders))
     return {"resourceType": "Bundle", "type": "collection", "entry": out.entries}
+
+
+def supplement_request(
+    advice_document: dict[str, Any], *, patient_ref: str, kb: KnowledgeBase | None = None
+) -> dict[str, Any] | None:
+    """The Bundle's draft MedicationRequest of the supplement alone (None: no dose advised),
+    without its Bundle id and links to the Bundle's other resources (`detectedIssue`)."""
+    if kb is None:
+        from mgadvisor.kb import load_knowledge
+
+        kb = load_knowledge()
+    return _proposal(_Builder(advice_document, kb, {}), patient_ref, [])
 
 
 class _Builder:
