@@ -196,12 +196,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.state.templates = templates
     app.mount("/static", static_files, name="static")
-    app.include_router(api.router)
-    app.include_router(pages.router)
     from mgadvisor.web import cds
 
+    # the CDS hooks first: routes are tried in order and a hook call is the latency-bound
+    # request; no path of these routers overlaps another's (/cds-services, /cds)
     app.include_router(cds.router)
     app.include_router(cds.pages)
+    app.include_router(api.router)
+    app.include_router(pages.router)
     from mgadvisor.web import auth, auth_api, auth_pages
 
     auth.install(app)
