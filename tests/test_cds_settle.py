@@ -68,13 +68,21 @@ def count(engine: Engine, model: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+def refusals(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.event_code == "cds.call"))
+        return [
+            json.loads(e.details or "{}").get("refused") for e in events if e.outcome != "success"
+        ]
+
+
 def calls_audited(engine: Engine) -> list[tuple[str, int]]:
     with session_scope(engine) as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.event_code == "cds.call"))
         return [(e.outcome, json.loads(e.details or "{}")["cards"]) for e in events]
 
 
-def test_a_replay_at_another_instance_gets_no_card_no_audit_and_no_link(engine: Engine) -> None:
+def test_a_replay_at_another_instance_gets_no_card_no_link_and_is_audited(engine: Engine) -> None:
     first_app, second_app = records_app(engine)[0], records_app(engine)[0]
     first, second = TestClient(first_app), TestClient(second_app)
     headers = {"Authorization": f"Bearer {signed()}"}
@@ -87,9 +95,53 @@ def test_a_replay_at_another_instance_gets_no_card_no_audit_and_no_link(engine: 
     assert "cards" not in replayed.json()
     assert replayed.json()["errors"][0]["msg"] == "token already used (jti seen before)"
     assert count(engine, CdsTokenUse) == 1
-    assert calls_audited(engine) == [("success", made)]  # the refused call: no record
-    refused_at = second_app.state.cds  # its engine ran, but it keeps nothing of the call
+    # the call's own record is rolled back with the use; the refusal is on record
+    assert calls_audited(engine) == [("success", made), ("failure", 0)]
+    assert refusals(engine) == ["replay"]
+    refused_at = second_app.state.cds  # it keeps nothing of the call
     assert not refused_at.links._intakes and not refused_at.issued._cards
+
+
+def test_a_replayed_token_never_reaches_the_ehrs_fhir_server(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without prefetch the service fetches from fhirServer with the call's access token: the
+    token's use is stored first, so a replay at another instance is refused before any fetch
+    (found in review: the engine ran, and could fetch, before the replay was found)."""
+    from mgadvisor.interop import cds_hooks
+    from mgadvisor.web import cds
+
+    prefetch = patient_view()["prefetch"]
+    fetched: list[str] = []
+
+    keys = {
+        "Patient/": "patient",
+        "MedicationRequest?": "medications",
+        "MedicationStatement?": "statements",
+        "Observation?": "labs",
+        "Condition?": "conditions",
+    }
+
+    def fetch(server: str, query: str, token: str | None) -> Any:  # the EHR's FHIR server
+        fetched.append(query)
+        return prefetch[next(key for start, key in keys.items() if query.startswith(start))]
+
+    monkeypatch.setattr(cds_hooks, "fetch_fhir", fetch)
+    monkeypatch.setattr(cds, "fhir_server_allowed", lambda client, url: True)
+    body = patient_view()
+    del body["prefetch"]
+    body["fhirServer"] = "https://ehr.example/fhir"
+    body["fhirAuthorization"] = {"access_token": "ehr-token", "token_type": "Bearer"}
+    first, second = TestClient(records_app(engine)[0]), TestClient(records_app(engine)[0])
+    headers = {"Authorization": f"Bearer {signed()}"}
+    assert first.post(URL, json=body, headers=headers).status_code == 200
+    asked = len(fetched)
+    assert asked > 0
+    assert count(engine, CdsTokenUse) == 1  # stored before the first fetch
+    assert second.post(URL, json=body, headers=headers).status_code == 401
+    assert len(fetched) == asked  # the replay asked the EHR nothing
+    assert [outcome for outcome, _ in calls_audited(engine)] == ["success", "failure"]
+    assert refusals(engine) == ["replay"]
 
 
 def test_a_call_with_a_bad_body_uses_the_token_up(engine: Engine) -> None:
@@ -103,7 +155,9 @@ def test_a_call_with_a_bad_body_uses_the_token_up(engine: Engine) -> None:
     other = {"Authorization": f"Bearer {signed()}"}
     assert first.post(URL, json=patient_view(), headers=other).status_code == 200
     assert second.post(URL, json=bad, headers=other).status_code == 401  # a replay first
-    assert [outcome for outcome, _ in calls_audited(engine)] == ["success"]
+    # the replay with a fine body is audited as refused; a bad body is no call of a patient
+    assert [outcome for outcome, _ in calls_audited(engine)] == ["failure", "success"]
+    assert refusals(engine) == ["replay"]
 
 
 def test_a_missing_prefetch_is_audited_as_a_failure_with_the_use(engine: Engine) -> None:

@@ -116,3 +116,20 @@ def test_the_cards_supplement_request_is_the_bundles() -> None:
         assert json.dumps(supplement_request(dict(doc), patient_ref="Patient/p1")) == json.dumps(
             request
         )
+
+
+def test_a_decimal_beyond_float_range_is_dumped_as_the_model_dumps_it() -> None:
+    """A valid FHIR decimal (given as a JSON string) finite as a Decimal but not as a float:
+    the model's dump gives null; the fast path must not give infinity (found in review)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    raw = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "valueQuantity": {"value": "1" + "0" * 310 + ".5", "unit": "mmol/L"},
+    }
+    model = get_fhir_model_class("Observation").model_validate(raw)
+    expected = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    assert expected["valueQuantity"]["value"] is None
+    assert fhir_collect._parse(raw, fhir_collect.Collected()) == expected

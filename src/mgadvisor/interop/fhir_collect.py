@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -235,7 +236,10 @@ def _primitive(value: Any) -> Any:
             raise _UnusualError
         if value == value.to_integral_value() and isinstance(exp, int) and exp >= 0:
             return int(value)
-        return float(value)
+        number = float(value)
+        if not math.isfinite(number):  # beyond a float: the model's dump says null
+            raise _UnusualError
+        return number
     if kind in _TIMES:
         return to_jsonable_python(value)
     raise _UnusualError

@@ -272,7 +272,7 @@ async def call(request: Request, service_id: str) -> Response:
         checked = cds_hooks.check_call(service_id, await _json_body(request))
     except cds_hooks.CdsRequestError as exc:
         try:  # the token is used all the same (as when the body is fine): a replay is a 401
-            await _settle(request, state, claims, None)
+            await _settle(request, state, claims, None, _Use(state.verifier.shared, claims))
         except CdsAuthError as replay:
             return _auth_error(request, state, replay)
         problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
@@ -280,14 +280,18 @@ async def call(request: Request, service_id: str) -> Response:
     token = state.links.new_token()
     advice_url = f"{base}/cds/advice/{token}?lang={t.lang}"
     settings = cds_hooks.Settings(base, t.lang, today_of(request), state.launch_url, advice_url)
+    use = _Use(state.verifier.shared, claims)
     try:
         allowed = state.verifier.fhir_servers_of(claims.iss)
         body, types, intake = await engine_pool(request).run(
-            _answer, checked, settings, state.development, allowed
+            _answer, checked, settings, state.development, allowed, use
         )
+    except CdsAuthError as replay:  # used elsewhere, found before fetching from the EHR
+        await _settle(request, state, claims, _CallAudit(checked, "failure", 0, "replay"), use)
+        return _auth_error(request, state, replay)
     except cds_hooks.PrefetchMissingError as exc:
         try:
-            await _settle(request, state, claims, _CallAudit(checked, "failure", 0))
+            await _settle(request, state, claims, _CallAudit(checked, "failure", 0), use)
         except CdsAuthError as replay:
             return _auth_error(request, state, replay)
         return _error(
@@ -299,13 +303,13 @@ async def call(request: Request, service_id: str) -> Response:
             else N_("prefetch missing and no FHIR server to fetch it: {keys}"),
             keys=", ".join(exc.keys),
         )
-    except Exception:  # busy (503) or a crash: the token is used all the same
+    except BaseException:  # busy (503), a crash, a cancelled call: the token is used all the same
         with contextlib.suppress(Exception):  # the first error is the one to answer
-            await _settle(request, state, claims, None)
+            await _settle(request, state, claims, None, use)
         raise
     try:  # the token's use and the audit record, committed before any card leaves
-        await _settle(request, state, claims, _CallAudit(checked, "success", len(types)))
-    except CdsAuthError as replay:  # used at another instance: no card, nothing kept
+        await _settle(request, state, claims, _CallAudit(checked, "success", len(types)), use)
+    except CdsAuthError as replay:  # used at another instance: no card; the refusal is audited
         return _auth_error(request, state, replay)
     for card_uuid, card_type in types:
         state.issued.add(card_uuid, service_id, card_type)
@@ -319,15 +323,21 @@ def _answer(
     settings: cds_hooks.Settings,
     development: bool,
     fhir_servers: Client | None,
+    use: _Use,
 ) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
     from mgadvisor.kb import load_knowledge
 
     kb = load_knowledge()
     templates = cds_hooks.prefetch_templates(kb)
+
+    def fetch(server: str, query: str, token: str | None) -> Any:
+        use.store()  # before the EHR is asked anything with the call's access token
+        return cds_hooks.fetch_fhir(server, query, token)
+
     prefetch = cds_hooks.resolve_prefetch(
         checked,
         templates,
-        cds_hooks.fetch_fhir,
+        fetch,
         allow_http=development,
         server_allowed=lambda url: fhir_server_allowed(fhir_servers, url),
     )
@@ -337,23 +347,57 @@ def _answer(
 @dataclass(frozen=True, slots=True)
 class _CallAudit:
     """What the audit record of one call says (NEN 7513): the EHR's patient id as the object,
-    the client's iss and the hook in the details."""
+    the client's iss and the hook in the details (and why a call was refused)."""
 
     checked: cds_hooks.Call
     outcome: str
     cards: int
+    refused: str | None = None
+
+
+class _Use:
+    """The token's use in the shared replay table: stored with the call's audit record (one
+    commit), or on its own before the service fetches from the EHR's FHIR server (a replayed
+    token must not reach the EHR with its access token)."""
+
+    __slots__ = ("claims", "shared", "stored")
+
+    def __init__(self, shared: SharedReplays | None, claims: Claims) -> None:
+        self.shared = shared
+        self.claims = claims
+        self.stored = shared is None  # nothing to store without a shared replay table
+
+    def store(self) -> None:
+        """Store the use now, in its own transaction (once).
+
+        Raises:
+            CdsAuthError: the token was used before.
+        """
+        if self.stored or self.shared is None:
+            return
+        claims = self.claims
+        fresh = self.shared.first_use(claims.iss, claims.jti, claims.exp, time.time())
+        self.stored = True  # now, or by the call that used the token before
+        if not fresh:
+            raise CdsAuthError(REPLAYED)
 
 
 async def _settle(
-    request: Request, state: CdsState, claims: Claims, audit: _CallAudit | None
+    request: Request,
+    state: CdsState,
+    claims: Claims,
+    audit: _CallAudit | None,
+    use: _Use,
 ) -> None:
-    """Store the token's use (with a shared replay cache) and the call's audit record (when the
-    app has a records database), in one transaction in a worker thread.
+    """Store the token's use (with a shared replay table, unless `use` is stored already) and
+    the call's audit record (when the app has a records database), in one transaction in a
+    worker thread.
 
     Raises:
-        CdsAuthError: the token was used before (at another instance); nothing is stored.
+        CdsAuthError: the token was used before (at another instance): the use and the call's
+            record are rolled back, and the refusal is audited instead.
     """
-    shared = state.verifier.shared
+    shared = None if use.stored else use.shared
     engine = getattr(request.app.state, "records_engine", None) if audit is not None else None
     if shared is None and engine is None:
         return
@@ -373,16 +417,23 @@ def _write_settled(
 ) -> None:
     from mgadvisor.records.database import session_scope
 
-    if shared is not None and engine is not None and engine is not shared.engine:
-        # two databases (the app makes one): the use first, in its own transaction
-        if not shared.first_use(claims.iss, claims.jti, claims.exp, now):
-            raise CdsAuthError(REPLAYED)
-        shared = None
-    with session_scope(engine if shared is None else shared.engine) as session:
-        if shared is not None:  # a replay raises here: the transaction is rolled back
-            shared.use(session, claims.iss, claims.jti, claims.exp, now)
-        if engine is not None and audit is not None:
-            _audit_call(session, where, claims.iss, audit)
+    try:
+        if shared is not None and engine is not None and engine is not shared.engine:
+            # two databases (the app makes one): the use first, in its own transaction
+            if not shared.first_use(claims.iss, claims.jti, claims.exp, now):
+                raise CdsAuthError(REPLAYED)
+            shared = None
+        with session_scope(engine if shared is None else shared.engine) as session:
+            if shared is not None:  # a replay raises here: the transaction is rolled back
+                shared.use(session, claims.iss, claims.jti, claims.exp, now)
+            if engine is not None and audit is not None:
+                _audit_call(session, where, claims.iss, audit)
+    except CdsAuthError:
+        if engine is not None and audit is not None:  # the refused replay is on record
+            refused = _CallAudit(audit.checked, "failure", 0, "replay")
+            with session_scope(engine) as session:
+                _audit_call(session, where, claims.iss, refused)
+        raise
 
 
 def _audit_call(session: Any, where: str | None, iss: str, audit: _CallAudit) -> None:
@@ -398,6 +449,8 @@ def _audit_call(session: Any, where: str | None, iss: str, audit: _CallAudit) ->
         "hookInstance": checked.hook_instance[:100],
         "cards": audit.cards,
     }
+    if audit.refused:
+        details["refused"] = audit.refused
     records_audit.record(
         session,
         actor,
