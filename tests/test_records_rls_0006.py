@@ -220,7 +220,7 @@ def test_migration_0006_goes_down_and_up(records_url: str, owner: Engine) -> Non
     assert "mgadvisor_in_practice" not in state()[0] and state()[1]
     command.downgrade(_alembic_config(owner), "0005")
     assert "mgadvisor_in_practice" in state()[0] and not state()[1]
-    assert upgrade(owner) == "0006"
+    assert upgrade(owner, "0006") == "0006"
     assert "mgadvisor_in_practice" not in state()[0] and state()[1]
 
 

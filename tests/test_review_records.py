@@ -5,8 +5,10 @@
   some transactions rolled back) leave one unbroken chain that `verify` accepts.
 - The HMAC key of the chain never reaches the database.
 - The RLS settings of one transaction never reach the next one on a pooled connection.
-- (xfail, strict: a finding) a SQL function of 0006's insert check resolves its tables by the
-  caller's search_path, so the app's role can shadow them with temporary tables.
+- (a finding, fixed by 0007) a SQL function of 0006's insert check resolved its tables by the
+  caller's search_path, so the app's role could shadow them with temporary tables: now the role
+  may create none, and the functions name the schema (tested with the right given back).
+- The downgrade 0007 -> 0006 restores exactly 0006's policies and functions.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def test_downgrade_0006_restores_exactly_0005(records_url: str) -> None:
     try:
         upgrade(engine, "0005")
         at_0005 = _catalog(engine)
-        assert upgrade(engine) == "0006"
+        assert upgrade(engine, "0006") == "0006"
         assert _catalog(engine) != at_0005
         command.downgrade(_alembic_config(engine), "0005")
         assert _catalog(engine) == at_0005
@@ -275,16 +277,22 @@ def test_interleaved_sessions_in_threads_see_only_their_own_rows(
 # -- finding: the insert check's functions follow the caller's search_path -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review finding 1: 0006's mgadvisor_treats/mgadvisor_client_of_practice have no "
-    "fixed search_path; a temporary table shadows care_relationships/clients (self-grant)",
-)
+def test_the_apps_role_may_create_no_temporary_table(app: Engine, world: dict[str, Any]) -> None:
+    with scoped_session(app, world["anna"]) as session, pytest.raises(DBAPIError) as refused:
+        session.execute(text("CREATE TEMP TABLE clients (id uuid, practice_id uuid)"))
+    assert getattr(refused.value.orig, "sqlstate", None) == "42501"
+
+
 def test_a_temporary_table_cannot_shadow_the_insert_checks_tables(
-    app: Engine, world: dict[str, Any]
+    app: Engine, owner: Engine, world: dict[str, Any]
 ) -> None:
+    """Even where the right to create temporary tables is given back (a database whose owner
+    did not run 0007's REVOKE), the checks read the real tables."""
     anna = world["anna"]
     _, b1, _ = world["ids"]
+    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        database = connection.execute(text("SELECT current_database()")).scalar_one()
+        connection.execute(text(f'GRANT TEMPORARY ON DATABASE "{database}" TO {app.url.username}'))
     with scoped_session(app, anna) as session:
         assert (
             session.execute(text("SELECT count(*) FROM clients WHERE id = :c"), {"c": b1}).one()[0]
@@ -316,3 +324,22 @@ def test_a_temporary_table_cannot_shadow_the_insert_checks_tables(
         session.execute(text("DROP TABLE pg_temp.clients, pg_temp.care_relationships"))
         seen = session.execute(text("SELECT name FROM public.clients WHERE id = :c"), {"c": b1})
         pytest.fail(f"self-grant accepted: Anna now reads {seen.scalars().all()} of Bram's")
+
+
+def test_downgrade_0007_restores_exactly_0006(records_url: str) -> None:
+    if not records_url.startswith("postgresql"):
+        pytest.skip("0007 changes PostgreSQL only")
+    from alembic import command
+
+    from mgadvisor.records.database import _alembic_config
+
+    engine = make_engine(records_url)
+    try:
+        upgrade(engine, "0006")
+        at_0006 = _catalog(engine)
+        assert upgrade(engine, "0007") == "0007"
+        assert _catalog(engine) != at_0006
+        command.downgrade(_alembic_config(engine), "0006")
+        assert _catalog(engine) == at_0006
+    finally:
+        engine.dispose()
