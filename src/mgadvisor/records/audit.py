@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from mgadvisor.records.audit_fhir import to_fhir_audit_event
 from mgadvisor.records.errors import InvalidRecord
-from mgadvisor.records.models import ACTIONS, AuditCheckpoint, AuditEvent
+from mgadvisor.records.models import ACTIONS, AuditCheckpoint, AuditEvent, AuditRow
 
 __all__ = [
     "SYSTEM",
@@ -132,13 +132,13 @@ def _stored(value: Any) -> Any:
     return value
 
 
-def _fields(event: AuditEvent | Mapping[Any, Any]) -> dict[str, Any]:
-    if isinstance(event, AuditEvent):
-        return {name: getattr(event, name) for name in HASHED}
-    return {name: event[name] for name in HASHED}
+def _fields(event: AuditEvent | AuditRow | Mapping[Any, Any]) -> dict[str, Any]:
+    if isinstance(event, Mapping):
+        return {name: event[name] for name in HASHED}
+    return {name: getattr(event, name) for name in HASHED}
 
 
-def canonical(event: AuditEvent | Mapping[Any, Any]) -> bytes:
+def canonical(event: AuditEvent | AuditRow | Mapping[Any, Any]) -> bytes:
     """The bytes the hash of `event` (a record, or a row's mapping) is computed over: the
     sorted-key compact JSON of the HASHED fields, times in UTC ISO 8601 with microseconds."""
     fields = {name: _stored(value) for name, value in _fields(event).items()}
@@ -147,7 +147,7 @@ def canonical(event: AuditEvent | Mapping[Any, Any]) -> bytes:
     )
 
 
-def compute_hash(event: AuditEvent | Mapping[Any, Any], key: bytes | None) -> str:
+def compute_hash(event: AuditEvent | AuditRow | Mapping[Any, Any], key: bytes | None) -> str:
     """The hash of `event`: HMAC-SHA-256 with `key`, else SHA-256 (hex)."""
     data = canonical(event)
     if key is not None:
@@ -267,12 +267,13 @@ def record(
     checks: str | None = None,
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
-) -> AuditEvent:
+) -> AuditRow:
     """Append one hash-chained NEN 7513 record inside the caller's transaction.
 
     `action` is C/R/U/D/E; `details` must hold no personal data (ids and codes only).
     `actor` None is the system itself. Raises InvalidRecord for a value that cannot be stored.
-    The returned record is not added to the session (it is written with a Core INSERT).
+    Returns the values written (an :class:`AuditRow`; the record is written with a Core INSERT,
+    not through the session).
     """
     _validate(event_code, action, outcome, nature, checks)
     who = actor or SYSTEM
@@ -311,7 +312,7 @@ def record(
         connection.execute(_INSERT, row)
     if row["seq"] % CHECKPOINT_EVERY == 0:
         connection.execute(_INSERT_CHECKPOINT, {"seq": row["seq"], "hash": row["hash"]})
-    return AuditEvent(**row)
+    return AuditRow(**row)
 
 
 # -- checkpoints and verification ------------------------------------------------------------
@@ -454,7 +455,7 @@ def log_access(
     since: datetime | None = None,
     until: datetime | None = None,
     user_id: uuid.UUID | None = None,
-) -> AuditEvent:
+) -> AuditRow:
     """Record that `actor` read (`audit.read`) or exported (`audit.export`) the log, with the
     filter used (ids and times only)."""
     filters = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mgadvisor.records.models import AuditEvent
+from mgadvisor.records.models import AuditEvent, AuditRow
 
 DCM = "http://dicom.nema.org/resources/ontology/DCM"
 ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
@@ -51,7 +51,7 @@ def event_type(code: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     return _coding(DCM, "110100", "Application Activity"), ours
 
 
-def _agent(event: AuditEvent) -> dict[str, Any]:
+def _agent(event: AuditEvent | AuditRow) -> dict[str, Any]:
     system = event.user_id is None and event.authorisation_protocol == "system"
     agent: dict[str, Any] = {"requestor": not system}
     if event.user_id is not None:
@@ -68,7 +68,7 @@ def _agent(event: AuditEvent) -> dict[str, Any]:
     return agent
 
 
-def _entities(event: AuditEvent) -> list[dict[str, Any]]:
+def _entities(event: AuditEvent | AuditRow) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if event.client_id is not None:
         found.append(
@@ -93,7 +93,7 @@ def _entities(event: AuditEvent) -> list[dict[str, Any]]:
     return found
 
 
-def _extensions(event: AuditEvent) -> list[dict[str, Any]]:
+def _extensions(event: AuditEvent | AuditRow) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if event.seq is not None:
         found.append({"url": f"{NS}:seq", "valueString": str(event.seq)})
@@ -104,7 +104,7 @@ def _extensions(event: AuditEvent) -> list[dict[str, Any]]:
     return found
 
 
-def to_fhir_audit_event(event: AuditEvent) -> dict[str, Any]:
+def to_fhir_audit_event(event: AuditEvent | AuditRow) -> dict[str, Any]:
     """`event` as a FHIR R4B AuditEvent resource (a JSON-ready dict)."""
     kind, subtypes = event_type(event.event_code)
     resource: dict[str, Any] = {

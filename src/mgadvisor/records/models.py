@@ -8,6 +8,7 @@ reads back byte-identical (a JSON column would let PostgreSQL reorder the keys).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
@@ -211,6 +212,32 @@ class AuditEvent(Base):
     event_nature: Mapped[str | None] = mapped_column(String(20))  # aard: regular, emergency, log
     checks: Mapped[str | None] = mapped_column(String(4))  # controles: 4 x T/F (NEN 7513 §7)
     details: Mapped[str | None] = mapped_column(Text)  # JSON without personal data
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """The values of one audit record as `audit.record` wrote them: what it returns (building
+    the ORM object cost a third of the write). Same names as :class:`AuditEvent`."""
+
+    id: uuid.UUID
+    seq: int
+    prev_hash: str
+    event_code: str
+    action: str
+    occurred_at: datetime
+    outcome: str
+    user_id: uuid.UUID | None
+    user_role: str | None
+    authorisation_protocol: str | None
+    client_id: uuid.UUID | None
+    object_type: str | None
+    object_id: str | None
+    source_id: str
+    access_point: str | None
+    event_nature: str
+    checks: str | None
+    details: str | None
+    hash: str
 
 
 class AuditCheckpoint(Base):
