@@ -4,14 +4,13 @@ as a second wall behind the repository's own filter. On SQLite the migration cha
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from mgadvisor.records.errors import NotFound
 from mgadvisor.records.models import BreakGlass, Client, User
 from mgadvisor.records.repository import Records
 from mgadvisor.records.rls import forget, identify, scoped_session
+from records_support import drop_role, login_role
 
 ADVICE = {"kb_version": "1", "kb_hash": "abc", "engine_version": "1", "advice": []}
 RLS_TABLES = {"clients", "care_relationships", "visits", "break_glass", "erasures"}
@@ -33,30 +33,16 @@ def owner(records_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _login_role(owner: Engine, *grants: str) -> tuple[str, Engine]:
-    login = f"mgadvisor_t_{secrets.token_hex(5)}"
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"CREATE ROLE {login} LOGIN " + " ".join(grants)))
-    return login, create_engine(owner.url.set(username=login))
-
-
-def _drop_role(owner: Engine, login: str, engine: Engine) -> None:
-    engine.dispose()
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP OWNED BY {login}"))
-        connection.execute(text(f"DROP ROLE {login}"))
-
-
 @pytest.fixture
 def app(records_url: str, owner: Engine) -> Iterator[Engine]:
     """PostgreSQL only: an engine logged in as a user in the app's role."""
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
-    login, engine = _login_role(owner, f"IN ROLE {APP_ROLE}")
+    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}")
     try:
         yield engine
     finally:
-        _drop_role(owner, login, engine)
+        drop_role(owner, login, engine)
 
 
 @pytest.fixture
@@ -252,7 +238,7 @@ def test_the_tables_owner_is_filtered_too(records_url: str, world: dict[str, Any
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
     admin = make_engine(records_url)
-    login, engine = _login_role(admin)
+    login, engine = login_role(admin)
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f"ALTER TABLE clients OWNER TO {login}"))
@@ -266,7 +252,7 @@ def test_the_tables_owner_is_filtered_too(records_url: str, world: dict[str, Any
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for table in ("clients", "care_relationships"):
                 connection.execute(text(f"ALTER TABLE {table} OWNER TO postgres"))
-        _drop_role(admin, login, engine)
+        drop_role(admin, login, engine)
         admin.dispose()
 
 

@@ -6,7 +6,6 @@ stay visible to the same users, and writers of the chain stay serialised."""
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 import uuid
@@ -15,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from mgadvisor.records import audit
@@ -24,6 +23,7 @@ from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upg
 from mgadvisor.records.models import User
 from mgadvisor.records.repository import Records
 from mgadvisor.records.rls import scoped_session
+from records_support import drop_role, login_role
 
 ADVICE = {"kb_version": "1", "kb_hash": "abc", "engine_version": "1", "advice": []}
 
@@ -41,17 +41,11 @@ def app(records_url: str, owner: Engine) -> Iterator[Engine]:
     """PostgreSQL only: an engine logged in as a user in the app's role."""
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security and advisory locks exist on PostgreSQL only")
-    login = f"mgadvisor_t_{secrets.token_hex(5)}"
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
-    engine = create_engine(owner.url.set(username=login))
+    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}")
     try:
         yield engine
     finally:
-        engine.dispose()
-        with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text(f"DROP OWNED BY {login}"))
-            connection.execute(text(f"DROP ROLE {login}"))
+        drop_role(owner, login, engine)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from mgadvisor.records.audit import SYSTEM, record, verify
 from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
 from mgadvisor.records.repository import Records
 from mgadvisor.records.rls import scoped_session
+from records_support import drop_role, login_role
 
 
 @pytest.fixture
@@ -40,30 +41,16 @@ def owner(records_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _login(owner: Engine) -> tuple[str, Engine]:
-    login = f"mgadvisor_r_{secrets.token_hex(5)}"
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE {APP_ROLE}"))
-    return login, create_engine(owner.url.set(username=login), pool_size=1, max_overflow=0)
-
-
-def _drop(owner: Engine, login: str, engine: Engine) -> None:
-    engine.dispose()
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP OWNED BY {login}"))
-        connection.execute(text(f"DROP ROLE {login}"))
-
-
 @pytest.fixture
 def app(records_url: str, owner: Engine) -> Iterator[Engine]:
     """PostgreSQL only: the app's role, one pooled connection (so every transaction reuses it)."""
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
-    login, engine = _login(owner)
+    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}", pool_size=1, max_overflow=0)
     try:
         yield engine
     finally:
-        _drop(owner, login, engine)
+        drop_role(owner, login, engine)
 
 
 @pytest.fixture
@@ -247,7 +234,7 @@ def test_interleaved_sessions_in_threads_see_only_their_own_rows(
 ) -> None:
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
-    login, engine = _login(owner)
+    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}", pool_size=1, max_overflow=0)
     engine.dispose()
     engine = create_engine(engine.url, pool_size=2, max_overflow=0)
     expected = {"anna": {"A1"}, "bram": {"B1"}, "carla": {"C1"}, None: set()}
@@ -271,7 +258,7 @@ def test_interleaved_sessions_in_threads_see_only_their_own_rows(
             thread.join(timeout=120)
         assert errors == []
     finally:
-        _drop(owner, login, engine)
+        drop_role(owner, login, engine)
 
 
 # -- finding: the insert check's functions follow the caller's search_path -------------------
