@@ -451,11 +451,11 @@ def test_the_pages_work_as_the_app_role_under_row_level_security(
     from auth_support import cipher
     from mgadvisor.records.database import APP_ROLE
     from mgadvisor.web.auth import use_records
-    from test_records_rls import _drop_role, _login_role
+    from records_support import drop_role, login_role
 
     if not records_url.startswith("postgresql"):
         pytest.skip("row-level security exists on PostgreSQL only")
-    login_role, app_engine = _login_role(engine, f"IN ROLE {APP_ROLE}")
+    role, app_engine = login_role(engine, f"IN ROLE {APP_ROLE}")
     try:
         site = Site(engine)
         use_records(site.app, app_engine, cipher())
@@ -480,7 +480,7 @@ def test_the_pages_work_as_the_app_role_under_row_level_security(
         listed = dirk.get("/admin/break-glass")
         assert why in listed.text
     finally:
-        _drop_role(engine, login_role, app_engine)
+        drop_role(engine, role, app_engine)
 
 
 def test_a_client_name_with_markup_is_shown_as_text(site: Site) -> None:
