@@ -19,6 +19,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from mgadvisor.errors import UserInputError
 from mgadvisor.web import csrf
 from mgadvisor.web.app import CSP, MAX_BODY_BYTES, MAX_LISTED_PROBLEMS, create_app
 from mgadvisor.web.server import config
@@ -96,7 +97,7 @@ def test_the_error_response_lists_the_first_problems_and_counts_them(client: Tes
 
 
 def test_the_engine_runs_in_a_bounded_pool_and_health_answers_while_it_is_full() -> None:
-    app = make_app(engine_workers=1, engine_wait=0.3)
+    app = make_app(engine_workers=1, engine_wait=0.3, engine_inline_bytes=0)
     client = TestClient(app)
     release = threading.Event()
     app.state.engine.executor.submit(release.wait, 30)  # the only worker is busy
@@ -115,6 +116,32 @@ def test_the_engine_runs_in_a_bounded_pool_and_health_answers_while_it_is_full()
     finally:
         release.set()
     assert client.post("/api/v1/advice", json=ADVICE).status_code == 200
+
+
+def test_a_small_intake_is_computed_on_the_loop_and_a_large_one_in_the_pool() -> None:
+    """A small body skips the thread pool (so it is answered while the pool is full); a body
+    over MGADVISOR_ENGINE_INLINE_BYTES still waits for a worker and gets 503 when none comes."""
+    app = make_app(engine_workers=1, engine_wait=0.3, engine_inline_bytes=2048)
+    client = TestClient(app)
+    release = threading.Event()
+    app.state.engine.executor.submit(release.wait, 30)  # the only worker is busy
+    padded = json.dumps(ADVICE) + " " * 2100  # the same intake, a body over the limit
+    try:
+        small = client.post("/api/v1/advice?lang=en", json=ADVICE)
+        assert small.status_code == 200, small.text
+        assert small.json()["risk"]["level"]
+        busy = client.post(
+            "/api/v1/advice?lang=en",
+            content=padded,
+            headers={"content-type": "application/json"},
+        )
+        assert busy.status_code == 503, busy.text
+    finally:
+        release.set()
+    again = client.post(
+        "/api/v1/advice?lang=en", content=padded, headers={"content-type": "application/json"}
+    )
+    assert again.status_code == 200 and again.json() == small.json()
 
 
 # -- 7. Headers and cookies ------------------------------------------------------------------
@@ -168,6 +195,14 @@ def test_a_foreign_host_is_refused(client: TestClient, host: str) -> None:
 @pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "[::1]:8000", "LOCALHOST"])
 def test_loopback_names_are_allowed_by_default(client: TestClient, host: str) -> None:
     assert client.get("/api/v1/health", headers={"host": host}).status_code == 200
+
+
+def test_the_inline_limit_comes_from_the_environment() -> None:
+    assert WebSettings.from_env({}).engine_inline_bytes == 4096
+    assert WebSettings.from_env({"MGADVISOR_ENGINE_INLINE_BYTES": "0"}).engine_inline_bytes == 0
+    assert WebSettings.from_env({"MGADVISOR_ENGINE_INLINE_BYTES": "512"}).engine_inline_bytes == 512
+    with pytest.raises(UserInputError, match="MGADVISOR_ENGINE_INLINE_BYTES"):
+        WebSettings.from_env({"MGADVISOR_ENGINE_INLINE_BYTES": "-5"})
 
 
 def test_the_allowed_hosts_come_from_the_environment() -> None:

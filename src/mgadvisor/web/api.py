@@ -111,12 +111,16 @@ async def advice(
         ),
     ] = "json",
 ) -> Any:
-    # The work runs in the engine's bounded thread pool, off the event loop: usually about a
-    # millisecond, but a large intake costs far more, and the loop must keep answering others.
+    # A large intake runs in the engine's bounded thread pool, off the event loop (it can cost
+    # far more than the usual fraction of a millisecond, and the loop must keep answering
+    # others); a small one on the loop, where it is cheaper than the hand-over (workers.py).
     from mgadvisor.web.workers import engine_pool
 
     day = as_of or date.today()
-    status, body = await engine_pool(request).run(_advice_json, intake, lang, day, fmt)
+    pool = engine_pool(request)
+    status, body = await pool.run(
+        _advice_json, intake, lang, day, fmt, inline=fmt == "json" and pool.small(request)
+    )
     fhir = fmt == "fhir" and status == 200
     return Response(
         body, status, media_type="application/fhir+json" if fhir else "application/json"

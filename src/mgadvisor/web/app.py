@@ -171,7 +171,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = EnginePool(settings.engine_workers, settings.engine_wait)
+    app.state.engine = EnginePool(
+        settings.engine_workers, settings.engine_wait, settings.engine_inline_bytes
+    )
     import swagger_ui  # ships Swagger UI 5 (reads OpenAPI 3.1, which FastAPI emits)
 
     # Static files under hashed names, cached for a year (assets.py)

@@ -59,6 +59,7 @@ class WebSettings:
     keepalive_timeout: float = 5.0
     engine_workers: int = 2
     engine_wait: float = 10.0
+    engine_inline_bytes: int = 4096  # requests with a body up to this size skip the thread pool
 
     @property
     def signing_key(self) -> bytes:
@@ -106,6 +107,7 @@ class WebSettings:
             keepalive_timeout=_number(env, "MGADVISOR_KEEPALIVE_TIMEOUT", cls.keepalive_timeout),
             engine_workers=int(_number(env, "MGADVISOR_ENGINE_WORKERS", cls.engine_workers)),
             engine_wait=_number(env, "MGADVISOR_ENGINE_WAIT", cls.engine_wait),
+            engine_inline_bytes=_inline_bytes(env, cls.engine_inline_bytes),
         )
 
 
@@ -117,6 +119,13 @@ def host_name(host: str) -> str:
     if host.count(":") == 1:
         return host.split(":", 1)[0]
     return host
+
+
+def _inline_bytes(env: Mapping[str, str], default: int) -> int:
+    """MGADVISOR_ENGINE_INLINE_BYTES: 0 sends every computation to the thread pool."""
+    if env.get("MGADVISOR_ENGINE_INLINE_BYTES", "").strip() == "0":
+        return 0
+    return int(_number(env, "MGADVISOR_ENGINE_INLINE_BYTES", default))
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
