@@ -22,7 +22,18 @@ def portion_for(kb: KnowledgeBase, food: Food) -> Portion | None:
 
 
 def best_foods(kb: KnowledgeBase, groups: list[str]) -> list[tuple[Food, Portion, float]]:
-    """Per group the food with the most magnesium per portion (bundled, sourced foods only)."""
+    """Per group the food with the most magnesium per portion (bundled, sourced foods only).
+
+    It depends on the knowledge base alone (every food against every portion), so it is
+    worked out once per knowledge base and set of groups; callers must not change the list."""
+    key = "best_foods:" + ",".join(groups)
+    cached: list[tuple[Food, Portion, float]] | None = kb._cache.get(key)
+    if cached is None:
+        cached = kb._cache[key] = _best_foods(kb, groups)
+    return cached
+
+
+def _best_foods(kb: KnowledgeBase, groups: list[str]) -> list[tuple[Food, Portion, float]]:
     chosen = []
     for group in groups:
         options = []

@@ -45,6 +45,7 @@ class _Facts:
         self.tokens.update(f"{flag}:{analyte}" for analyte, flag in self.flags.items())
         results: list[LabResult] = c.value("lab_results")
         self.values = {row.analyte: row.value_canonical for row in results}
+        self.tokens.update(f"value:{analyte}" for analyte in self.values)  # see `_index`
         review = c.value("medications")
         matches: list[MedicationMatch] = review.matches
         self.medicines = [(m.atc, m.input) for m in matches if m.atc]
@@ -123,6 +124,50 @@ def _compiled(kb: KnowledgeBase) -> list[tuple[Alarm, list[_Group]]]:
     return cached
 
 
+# A criterion of these kinds can hold only when this token is among the intake's (`_Facts`).
+_INDEX_TOKEN = {"below": "value:{code}", "above": "value:{code}"} | {
+    kind: kind + ":{code}" for kind in _TOKEN_KINDS
+}
+
+
+def _index(kb: KnowledgeBase) -> tuple[dict[str, list[int]], list[int]]:
+    """(token → positions of the alarms that can fire only with it, positions of the alarms
+    that can fire without any token), so an advice checks only the alarms its tokens allow.
+
+    An alarm fires only when each of its groups has a criterion that holds; so a group whose
+    every criterion needs a token (a complaint, a flag, a lab value) rules the alarm out when
+    none of those tokens is there. One such group per alarm is its key."""
+    cached = kb._cache.get("alarms_index")
+    if cached is None:
+        by_token: dict[str, list[int]] = {}
+        always: list[int] = []
+        for position, (_, groups) in enumerate(_compiled(kb)):
+            keys = [
+                {_INDEX_TOKEN[kind].format(code=code) for kind, code, _ in parts}
+                for parts, _ in groups
+                if all(kind in _INDEX_TOKEN for kind, _, _ in parts)
+            ]
+            if not keys:
+                always.append(position)
+                continue
+            for token in min(keys, key=len):
+                by_token.setdefault(token, []).append(position)
+        cached = kb._cache["alarms_index"] = (by_token, always)
+    return cached
+
+
+def _candidates(kb: KnowledgeBase, facts: _Facts) -> list[tuple[Alarm, list[_Group]]]:
+    """The alarms that can fire for these facts, in the knowledge base's order."""
+    by_token, always = _index(kb)
+    positions = set(always)
+    for token in facts.tokens:
+        found = by_token.get(token)
+        if found is not None:
+            positions.update(found)
+    compiled = _compiled(kb)
+    return [compiled[i] for i in sorted(positions)]
+
+
 def fires(groups: list[_Group], facts: _Facts) -> dict[str, Any] | None:
     """The finding's parameters when every group of the alarm has a criterion that holds."""
     tokens = facts.tokens
@@ -148,7 +193,7 @@ def alarms(c: Context) -> list[Finding]:
     facts = _Facts(c)
     found: list[Finding] = []
     given: set[str] = set()
-    for alarm, groups in _compiled(c.kb):
+    for alarm, groups in _candidates(c.kb, facts):
         if alarm.referral in given:
             continue  # two ways to the same referral: say it once
         params = fires(groups, facts)
