@@ -46,6 +46,7 @@ from mgadvisor.web.pages import (
     _intake_context,
     _kb,
     _page,
+    _run,
     router,
 )
 
@@ -237,13 +238,12 @@ def _message_urgency(code: str) -> str | None:
 
 
 async def _document(request: Request) -> tuple[Any, dict[str, Any] | None]:
-    """(form, advice document) from the hidden intake, computed in the bounded engine pool (off
-    the event loop, like the advice pages); None when the intake is invalid."""
-    from mgadvisor.web.workers import engine_pool
-
+    """(form, advice document) from the hidden intake, computed like the advice pages' (in the
+    bounded engine pool, or on the event loop for a small body: pages._run); None when the
+    intake is invalid."""
     form = await request.form()
     try:
-        return form, await engine_pool(request).run(_document_from_hidden, request, form)
+        return form, await _run(request, _document_from_hidden, request, form)
     except UserInputError:
         return form, None
 

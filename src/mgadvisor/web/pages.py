@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +29,7 @@ from mgadvisor.web.forms import (
 from mgadvisor.web.pdf_pool import shared_pool
 from mgadvisor.web.workers import engine_pool
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 _pdf_settings_checked = shared_pool()  # a bad MGADVISOR_PDF_* value stops the start, named
 
@@ -86,6 +88,14 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
             "compounds": compound_table(kb, lang),
         }
     return dict(kb._cache[key])
+
+
+async def _run(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in the engine's bounded thread pool, or on the event loop when the request's
+    body is small (workers.py: for a form of a few hundred bytes the hand-over to a thread and
+    back costs more than the advice itself)."""
+    pool = engine_pool(request)
+    return await pool.run(fn, *args, inline=pool.small(request))
 
 
 def _document(request: Request, intake: Any, as_of: date) -> dict[str, Any]:
@@ -155,7 +165,7 @@ def advice_without_intake() -> RedirectResponse:
 @router.post("/advice", response_class=HTMLResponse)
 async def advice_page(request: Request) -> HTMLResponse:
     form = await request.form()
-    state, _errors, _, document = await engine_pool(request).run(_advise, request, form)
+    state, _errors, _, document = await _run(request, _advise, request, form)
     if document is None:
         context = _intake_context(_kb(), request_lang(request))
         return _page(request, "intake.html", status=422, state=state, advice=None, **context)
@@ -166,7 +176,7 @@ async def advice_page(request: Request) -> HTMLResponse:
 async def advice_partial(request: Request) -> HTMLResponse:
     """HTMX: the advice panel, updated live while the intake form fills in."""
     form = await request.form()
-    state, errors, _, document = await engine_pool(request).run(_advise, request, form)
+    state, errors, _, document = await _run(request, _advise, request, form)
     return _page(request, "_advice.html", state=state, advice=document, errors=errors)
 
 
@@ -185,7 +195,7 @@ async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | Non
     """(form, advice document) from the hidden intake of an advice page; None if it is invalid."""
     form = await request.form()
     try:
-        return form, await engine_pool(request).run(_document_from_hidden, request, form)
+        return form, await _run(request, _document_from_hidden, request, form)
     except UserInputError:
         return form, None
 
