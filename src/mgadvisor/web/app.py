@@ -216,6 +216,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(practice.router)
     app.include_router(practice_api.router)
 
+    # POST /api/v1/advice's usual request is answered here, inside the Guard, without the
+    # router; the rest goes on to the route (api.AdviceFastPath says why and how)
+    app.add_middleware(api.AdviceFastPath)
     app.add_middleware(Guard, settings=settings)
     # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.
     app.add_middleware(
@@ -255,7 +258,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.exception_handler(ServerBusy)
     async def busy(request: Request, exc: ServerBusy) -> Response:
-        return error_response(request, 503, N_("server busy: try again in a few seconds"))
+        return server_busy(request)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:  # pragma: no cover - the
@@ -263,6 +266,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return error_response(request, 500, N_("internal error"))
 
     return app
+
+
+def server_busy(request: Request) -> Response:
+    """The answer when the engine's pool is full (`ServerBusy`): 503, with Retry-After."""
+    return error_response(request, 503, N_("server busy: try again in a few seconds"))
 
 
 def csrf_token(request: Request) -> str:

@@ -58,7 +58,10 @@ class EnginePool:
     def small(self, request: Request) -> bool:
         """Whether the request declares a body of at most `inline_bytes` bytes (none declared:
         not small; the body's size is limited elsewhere, this only chooses where work runs)."""
-        length = request.headers.get("content-length")
+        return self.small_length(request.headers.get("content-length"))
+
+    def small_length(self, length: str | None) -> bool:
+        """`small` for a Content-Length header's value (None: the request declared none)."""
         return length is not None and length.isdigit() and int(length) <= self.inline_bytes
 
     async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
