@@ -224,13 +224,8 @@ def resolve_prefetch(
             not on the client's allowlist), or the server failed.
     """
     sent = call.body.get("prefetch") or {}
-    out: dict[str, Any] = {}
-    missing = []
-    for key in templates:
-        if key in sent and not _is_outcome(sent[key]):
-            out[key] = sent[key]
-        else:
-            missing.append(key)
+    missing = missing_prefetch(call, templates)
+    out = {key: sent[key] for key in templates if key not in missing}
     if not missing:
         return out
     server = call.body.get("fhirServer")
@@ -248,6 +243,13 @@ def resolve_prefetch(
         except (OSError, ValueError):
             raise PrefetchMissingError(missing) from None
     return out
+
+
+def missing_prefetch(call: Call, templates: Mapping[str, str]) -> list[str]:
+    """The prefetch keys `resolve_prefetch` would fetch: absent, or an OperationOutcome (none:
+    the call needs no network, its answer is CPU only)."""
+    sent = call.body.get("prefetch") or {}
+    return [key for key in templates if key not in sent or _is_outcome(sent[key])]
 
 
 def _is_outcome(value: Any) -> bool:

@@ -204,6 +204,11 @@ _APPEND = text(
 _last_written: dict[str, tuple[int, str]] = {}
 
 
+def _connection(session: Session | Connection) -> Connection:
+    """The connection of `session`'s transaction (a Connection in a transaction: itself)."""
+    return session if isinstance(session, Connection) else session.connection()
+
+
 def lock_chain(session: Session) -> None:
     """Serialise writers of the chain until the end of the transaction (PostgreSQL); on SQLite
     the IMMEDIATE transaction already holds the write lock."""
@@ -212,9 +217,9 @@ def lock_chain(session: Session) -> None:
         connection.execute(_LOCK, {"id": LOCK_ID})
 
 
-def last_link(session: Session) -> tuple[int, str]:
+def last_link(session: Session | Connection) -> tuple[int, str]:
     """The seq and hash of the newest record (0 and 64 zeros for an empty log)."""
-    row = session.connection().execute(_LAST).first()  # Core: no ORM overhead on every write
+    row = _connection(session).execute(_LAST).first()  # Core: no ORM overhead on every write
     if row is None:
         return 0, GENESIS
     return int(row[0]), str(row[1])
@@ -254,7 +259,7 @@ def _append_postgresql(connection: Connection, row: dict[str, Any], key: bytes |
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     actor: Actor | None,
     event_code: str,
     action: str,
@@ -268,7 +273,9 @@ def record(
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditRow:
-    """Append one hash-chained NEN 7513 record inside the caller's transaction.
+    """Append one hash-chained NEN 7513 record inside the caller's transaction (a Session's,
+    or a Connection's begun by the caller: the CDS service's token use and call record, which
+    need no ORM).
 
     `action` is C/R/U/D/E; `details` must hold no personal data (ids and codes only).
     `actor` None is the system itself. Raises InvalidRecord for a value that cannot be stored.
@@ -302,11 +309,11 @@ def record(
         "checks": checks,
         "details": _details_text(details),
     }
-    connection = session.connection()
+    connection = _connection(session)
     if connection.dialect.name == "postgresql":
         _append_postgresql(connection, row, key)
     else:  # SQLite: the IMMEDIATE transaction already holds the write lock
-        _link(row, *last_link(session), key)
+        _link(row, *last_link(connection), key)
         # Core INSERTs in the session's transaction (the ORM's unit of work would triple the
         # cost; the row has no foreign keys, so the order among pending rows is free).
         connection.execute(_INSERT, row)
