@@ -15,8 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mgadvisor.interop.cds_security import (
+    LEEWAY_S,
     SANDBOX_ISS,
     CdsAuthError,
+    ReplayCache,
     Verifier,
     load_clients,
 )
@@ -87,6 +89,21 @@ def test_replayed_jti_is_refused(dev: Verifier) -> None:
     first = sandbox_token(jti="same")
     dev.verify(f"Bearer {first}", AUD)
     assert "already used" in refused(dev, sandbox_token(jti="same"))
+
+
+def test_replay_cache_forgets_a_jti_only_after_its_token_expired() -> None:
+    cache = ReplayCache(limit=3)
+    assert cache.first_use("iss", "a", 100, now=50)
+    assert cache.first_use("iss", "b", 200, now=50)
+    assert cache.first_use("other", "a", 100, now=50)  # per issuer
+    assert not cache.first_use("iss", "a", 100, now=60)  # a replay
+    assert not cache.first_use("iss", "c", 300, now=60)  # full: refused, nothing forgotten
+    assert not cache.first_use("iss", "a", 100, now=100 + LEEWAY_S)  # expired, not yet gone
+    # once "a" (both issuers) expired, their places are free; "b" is still remembered
+    assert cache.first_use("iss", "c", 300, now=101 + LEEWAY_S)
+    assert not cache.first_use("iss", "b", 200, now=101 + LEEWAY_S)
+    assert cache.first_use("iss", "d", 300, now=101 + LEEWAY_S)
+    assert not cache.first_use("iss", "e", 300, now=101 + LEEWAY_S)  # full again
 
 
 def test_missing_claims_and_long_lifetime_are_refused(dev: Verifier) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
 import os
 import threading
@@ -172,24 +173,33 @@ def _fhir_servers(iss: str, spec: Any) -> tuple[str, ...]:
 
 
 class ReplayCache:
-    """The `jti`s seen, each kept until its token expires (thread-safe, bounded)."""
+    """The `jti`s seen, each kept until its token expires (thread-safe, bounded).
+
+    The expired ones leave oldest first (a heap by expiry), a few on each use: never the whole
+    cache at once (a rebuild of up to REPLAY_CACHE_MAX entries, on the event loop, once the
+    cache was full). A token is dropped only after it expired: `Verifier.check` refuses an
+    expired token before it asks here, so forgetting it lets no replay through."""
 
     def __init__(self, limit: int = REPLAY_CACHE_MAX) -> None:
         self._seen: dict[tuple[str, str], float] = {}
+        self._expiry: list[tuple[float, tuple[str, str]]] = []  # heap of (exp, key)
         self._lock = threading.Lock()
         self._limit = limit
 
     def first_use(self, iss: str, jti: str, exp: float, now: float) -> bool:
         """True the first time (iss, jti) is seen; False for a replay (or a full cache)."""
         with self._lock:
-            if len(self._seen) >= self._limit:
-                self._seen = {k: v for k, v in self._seen.items() if v + LEEWAY_S >= now}
-                if len(self._seen) >= self._limit:
-                    return False  # refuse rather than forget a jti that may come again
+            expiry, seen = self._expiry, self._seen
+            while expiry and expiry[0][0] + LEEWAY_S < now:
+                _, old = heapq.heappop(expiry)
+                seen.pop(old, None)
+            if len(seen) >= self._limit:
+                return False  # refuse rather than forget a jti that may come again
             key = (iss, jti)
-            if key in self._seen:
+            if key in seen:
                 return False
-            self._seen[key] = exp
+            seen[key] = exp
+            heapq.heappush(expiry, (exp, key))
             return True
 
 
