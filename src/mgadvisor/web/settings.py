@@ -69,7 +69,8 @@ class WebSettings:
         """Whether a Host header (with or without its port) names this server."""
         if "*" in self.allowed_hosts:
             return True
-        return host_name(host) in self.allowed_hosts | {TEST_CLIENT_HOST}
+        name = host_name(host)
+        return name in self.allowed_hosts or name == TEST_CLIENT_HOST
 
     @classmethod
     def from_env(
