@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, CdsFeedback
@@ -126,6 +126,35 @@ def test_feedback_needs_a_token_and_valid_items(client: TestClient, engine: Engi
     assert summary.status_code == 401
     with session_scope(engine) as session:
         assert session.scalars(select(CdsFeedback)).all() == []
+
+
+def test_feedback_and_its_token_use_commit_together(client: TestClient, engine: Engine) -> None:
+    """The token's use is stored with the feedback (one transaction): a token used at another
+    instance stores nothing; a token sent with a bad body is used up all the same."""
+    other = TestClient(create_app())
+    other.app.state.records_engine = engine  # type: ignore[attr-defined]
+    item = {"card": "x", "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:05:31Z"}
+    url = "/cds-services/mg-depletion/feedback?lang=en"
+    headers = auth(f"{BASE}/feedback")
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        assert client.post(url, json={"feedback": [item]}, headers=headers).status_code == 200
+    finally:
+        event.remove(engine, "commit", committed)
+    assert len(commits) == 1
+    replayed = other.post(url, json={"feedback": [item, item]}, headers=headers)
+    assert replayed.status_code == 401
+    assert replayed.json()["errors"][0]["msg"] == "token already used (jti seen before)"
+    headers = auth(f"{BASE}/feedback")
+    assert client.post(url, json={"feedback": []}, headers=headers).status_code == 400
+    assert other.post(url, json={"feedback": [item]}, headers=headers).status_code == 401
+    with session_scope(engine) as session:
+        assert len(session.scalars(select(CdsFeedback)).all()) == 1
 
 
 def test_every_call_is_audited_without_patient_data_in_details(

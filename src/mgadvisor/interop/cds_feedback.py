@@ -67,12 +67,16 @@ def store(
     iss: str,
     items: list[dict[str, Any]],
     card_type: Callable[[str], str | None],
+    first: Callable[[Any], None] | None = None,
 ) -> None:
-    """Add one row per item, in one transaction."""
+    """Add one row per item, in one transaction; `first(session)` runs in it before (the
+    token's use: when it raises, nothing is stored)."""
     from mgadvisor.records.database import session_scope
     from mgadvisor.records.models import CdsFeedback
 
     with session_scope(engine) as session:
+        if first is not None:
+            first(session)
         for item in items:
             chosen = item.get("acceptedSuggestions")
             accepted = [

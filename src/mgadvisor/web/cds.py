@@ -185,14 +185,14 @@ async def _verify(request: Request, state: CdsState, *auds: str) -> Claims:
     return _verify_now(request, state, *auds)
 
 
-async def _check(request: Request, state: CdsState, aud: str) -> Claims:
+async def _check(request: Request, state: CdsState, *auds: str) -> Claims:
     """The token's claims, the use not yet stored in the records (see `_settle`): on the event
     loop (CPU only: the signature) unless a key set may be fetched over the network."""
     if state.verifier.fetches:
         from starlette.concurrency import run_in_threadpool
 
-        return await run_in_threadpool(_verify_now, request, state, aud, shared=False)
-    return _verify_now(request, state, aud, shared=False)
+        return await run_in_threadpool(_verify_now, request, state, *auds, shared=False)
+    return _verify_now(request, state, *auds, shared=False)
 
 
 def _verify_now(request: Request, state: CdsState, *auds: str, shared: bool = True) -> Claims:
@@ -488,12 +488,18 @@ async def feedback(request: Request, service_id: str) -> Response:
         return _error(request, state, 404, N_("no CDS service '{id}'"), id=service_id[:60])
     base = _base(request, state)
     url = f"{base}/cds-services/{service_id}"
-    try:
-        claims = await _verify(request, state, f"{url}/feedback", url)
-        items = cds_feedback.check_items(await _json_body(request))
+    try:  # the token's use is stored with the feedback (one commit, one thread hand-off)
+        claims = await _check(request, state, f"{url}/feedback", url)
     except CdsAuthError as exc:
         return _auth_error(request, state, exc)
+    use = _Use(state.verifier.shared, claims)
+    try:
+        items = cds_feedback.check_items(await _json_body(request))
     except cds_hooks.CdsRequestError as exc:
+        try:  # the token is used all the same (as when the body is fine): a replay is a 401
+            await _settle(request, state, claims, None, use)
+        except CdsAuthError as replay:
+            return _auth_error(request, state, replay)
         t = Translator(_lang(request, state))
         problem = {"loc": ["body", *exc.loc.split(".")], "msg": exc.line(t)}
         return _error(request, state, 400, N_("not CDS Hooks feedback"), [problem])
@@ -503,8 +509,33 @@ async def feedback(request: Request, service_id: str) -> Response:
         return state.issued.card_type(card_uuid, service_id)
 
     engine = _records_engine(request)
-    await run_in_threadpool(cds_feedback.store, engine, service_id, claims.iss, items, card_type)
+    try:
+        await run_in_threadpool(_store_feedback, use, engine, service_id, items, card_type)
+    except CdsAuthError as replay:  # used at another instance: nothing stored
+        return _auth_error(request, state, replay)
     return _cors(request, state, Response(status_code=200))
+
+
+def _store_feedback(
+    use: _Use,
+    engine: Any,
+    service_id: str,
+    items: list[dict[str, Any]],
+    card_type: Any,
+) -> None:
+    """The feedback's rows and the token's use in one transaction (a replay raises
+    CdsAuthError there and nothing is stored); the use on its own first when the replay table
+    is in another database than the feedback."""
+    shared, claims = use.shared, use.claims
+    first = None
+    if shared is not None and shared.engine is not engine:
+        use.store()
+    elif shared is not None:
+
+        def first(session: Any) -> None:
+            shared.use(session, claims.iss, claims.jti, claims.exp, time.time())
+
+    cds_feedback.store(engine, service_id, claims.iss, items, card_type, first)
 
 
 @router.get("/{service_id}/feedback/summary")
