@@ -272,6 +272,34 @@ def test_spec_patient_view_example_fetches_what_is_not_prefetched(
     assert all("patient=1288992" in path for path, _ in fhir.asked)
 
 
+def test_only_a_small_complete_prefetch_is_answered_on_the_event_loop(
+    client: TestClient, fhir: FhirServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch from the EHR (network) never runs on the event loop, nor a large prefetch; the
+    typical one (1.4 KB, all keys sent) skips the thread hand-off."""
+    from mgadvisor.web.workers import EnginePool
+
+    where: list[bool] = []
+    run = EnginePool.run
+
+    async def spy(self: EnginePool, fn: Any, *args: Any, inline: bool = False) -> Any:
+        where.append(inline)
+        return await run(self, fn, *args, inline=inline)
+
+    monkeypatch.setattr(EnginePool, "run", spy)
+    done_when = load("prefetch-72.json")
+    assert call(client, "mg-depletion", patient_view(done_when)).status_code == 200
+    fetching = load("patient-view.json")
+    fetching["fhirServer"] = fhir.url
+    assert call(client, "mg-depletion", fetching).status_code == 200
+    assert fhir.asked
+    large = patient_view(done_when)
+    lab = large["prefetch"]["labs"]["entry"][0]
+    large["prefetch"]["labs"]["entry"] = [lab] * 20  # ~10 KB
+    assert call(client, "mg-depletion", large).status_code == 200
+    assert where == [True, False, False]
+
+
 def test_prefetch_absent_without_fhir_server_is_412(client: TestClient) -> None:
     body = load("patient-view.json")
     del body["fhirServer"], body["fhirAuthorization"]
