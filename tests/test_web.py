@@ -289,6 +289,51 @@ def test_template_lookups_give_what_jinja_gives(source: str) -> None:
     assert "1|y|3|True" in ours or "4.5|2|&lt;i&gt;" in ours
 
 
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_translate_calls_render_what_plain_calls_render(lang: str) -> None:
+    """A template's `t("text", ...)`, compiled as a direct filter call (filters.py), renders
+    what the call itself renders, wherever it stands; other calls of `t` are left alone."""
+    import jinja2
+
+    from mgadvisor.i18n import Translator
+    from mgadvisor.web.app import _template_env
+    from mgadvisor.web.filters import register
+
+    source = (
+        '{{ t("Advice") }}|{{ t("Read as {value}", value=x) }}|{{ t("Ad" ~ "vice") }}|{{ t(code) }}'
+        '|{{ obj.t("Advice") }}|{{ t.num(2.5, 1) }}|{{ t("Advice")|length }}'
+        '|{{ t("Why?") if x else t("Advice") }}|{% set s = t("Dose") %}{{ s }}'
+        '|{% for k, v in [("a", t("Time")), ("b", t("What"))] %}{{ k }}={{ v }},{% endfor %}'
+        '|{% macro m(x) %}{{ t("Read as {value}", value=x) }}{% endmacro %}{{ m(x) }}'
+        '|{{ t ( "Amount" ) }}|{{ [t][0]("Amount") }}'
+    )
+    data = {"t": Translator(lang), "x": XSS, "code": "Compounds", "obj": {"t": str.upper}}
+    ours = _template_env()
+    register(ours)
+    plain = jinja2.Environment(autoescape=True)
+    assert ours.from_string(source).render(data) == plain.from_string(source).render(data)
+    assert "filters['_t']" in ours.compile(source, raw=True)
+
+
+def test_trace_items_link_unlisted_keys_to_the_bibliography_and_repeat_exactly() -> None:
+    """A rule step's item (built once per inputs, then reused): its topic and result in words,
+    a key the advice lists links to the page's list, another to /references."""
+    from mgadvisor.i18n import Translator
+    from mgadvisor.web.filters import trace_items
+
+    steps = [
+        {"rule": "risk.score", "result": "3 items", "sources": ["a", "b<"]},
+        {"rule": "x.y", "result": XSS, "sources": []},
+    ]
+    first = str(trace_items(steps, {"a"}, Translator("en")))
+    assert first == str(trace_items(steps, {"a"}, Translator("en")))
+    assert first.startswith('<li>Deficiency risk (<code lang="en">risk.score</code>): 3 found ')
+    assert '<a href="#ref-a">a</a>, <a href="/references#ref-b&lt;">b&lt;</a>' in first
+    assert "<script>" not in first and "&lt;script&gt;" in first
+    listed = str(trace_items(steps, {"a", "b<"}, Translator("nl")))
+    assert '<a href="#ref-b&lt;">' in listed and "Risico op tekort" in listed
+
+
 def test_finding_and_reference_filters_escape_and_place_what_they_are_given() -> None:
     from mgadvisor.web.filters import findings, reference_items, timeline_x
 
