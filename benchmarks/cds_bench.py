@@ -6,14 +6,15 @@ medicines, a serum magnesium, no conditions). Two measurements, after warm-up ro
 * service: `check_call` + `resolve_prefetch` (all keys sent: no fetch) + `respond` (FHIR →
   intake → engine → cards), the work of `web/cds.py` after the token, called directly;
 * HTTP, in-process: `POST /cds-services/mg-depletion` through the whole app (Guard, JWT check
-  with the sandbox's ES384 key, the engine pool's thread hand-off, JSON), timed by the app's
-  own `Server-Timing` header (tokens minted beforehand: minting is the client's cost). First
+  with the sandbox's ES384 key, the answer on the event loop (a small body, the whole
+  prefetch sent), JSON), timed by the app's own `Server-Timing` header (tokens minted
+  beforehand: minting is the client's cost). First
   without a records database (no audit record, no shared replay record: the app alone), then
   with one as in production, on SQLite (WAL, synchronous=FULL: a commit waits for an fsync)
   and, when reachable, PostgreSQL: each call then writes the `jti` to `cds_token_uses` and its
   `cds.call` audit record, in one transaction;
 * the floor under the second: one commit of one `cds_token_uses` row on the same database,
-  alone (on SQLite the fsync of the WAL).
+  alone (on SQLite the fsync of the WAL), by a Core INSERT on a Connection.
 
 Run alone: `python benchmarks/cds_bench.py` (BENCH_QUICK=1 for small counts).
 """
@@ -116,22 +117,24 @@ def http_samples(rounds: int, warmup: int, records_url: str | None = None) -> li
 
 
 def commit_samples(rounds: int, warmup: int, records_url: str) -> list[float]:
-    """One transaction with one `cds_token_uses` row, committed: the durable write's floor."""
+    """One transaction with one `cds_token_uses` row, committed: the durable write's floor
+    (a Core INSERT on a Connection, as the service writes it: no Session, no ORM)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import insert
 
-    from mgadvisor.records.database import make_engine, session_scope
+    from mgadvisor.records.database import make_engine
     from mgadvisor.records.models import CdsTokenUse
 
     engine = make_engine(records_url)
+    statement = insert(CdsTokenUse.__table__)
     later = datetime.fromtimestamp(time.time() + 3600, UTC)
     samples = []
     for n in range(warmup + rounds):
         values = {"iss": "https://bench.example", "jti": str(uuid.uuid4()), "expires_at": later}
         start = time.perf_counter_ns()
-        with session_scope(engine) as session:
-            session.execute(insert(CdsTokenUse), [values])
+        with engine.begin() as connection:
+            connection.execute(statement, values)
         if n >= warmup:
             samples.append((time.perf_counter_ns() - start) / 1e6)
     engine.dispose()
