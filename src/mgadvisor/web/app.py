@@ -3,7 +3,9 @@
 Routes translate and present; every clinical decision is the engine's (`advise_intake`).
 
     create_app(settings)            settings from the environment (settings.py)
+     ├── Compression: gzip for clients that accept it (Starlette's, leaner when they do not)
      ├── Guard (guard.py): host check, body limit and timeout, CSRF, security headers, no-store
+     ├── AdviceFastPath (api.py): the usual POST /api/v1/advice, answered without the router
      ├── /api/v1/...      JSON API (api.py), OpenAPI at /docs with the full intake schema
      └── /, /advice, ...  server-rendered pages (pages.py), HTMX for live updates
     the engine runs in a bounded thread pool (workers.py); the server's own limits (timeouts,
