@@ -147,3 +147,21 @@ def test_another_media_type_goes_on_to_the_route(
     status, _, body = answer(client, "", b"{}", media_type)
     assert status == 422 and fast_calls == []
     assert json.loads(body)["errors"][0]["loc"] == ["body"]
+
+
+def test_the_route_takes_nothing_the_fast_path_does_not_rebuild(app: FastAPI) -> None:
+    """The fast path skips the route's dependencies: should the route (or its router, or the
+    app) get one (a login, a header, another parameter), AdviceFastPath must learn it first."""
+    (route,) = [r for r in api.router.routes if getattr(r, "path", "") == api.ADVICE_PATH]
+    dependant = route.dependant  # type: ignore[attr-defined]
+    assert [p.alias for p in dependant.query_params] == ["lang", "as_of", "format"]
+    assert [p.name for p in dependant.body_params] == ["intake"]
+    assert not (dependant.dependencies or dependant.header_params or dependant.cookie_params)
+    assert not (route.dependencies or api.router.dependencies or app.router.dependencies)  # type: ignore[attr-defined]
+    operation = app.openapi()["paths"][api.ADVICE_PATH]["post"]
+    assert "security" not in operation and "security" not in app.openapi()
+    assert [(p["name"], p["in"]) for p in operation["parameters"]] == [
+        ("lang", "query"),
+        ("as_of", "query"),
+        ("format", "query"),
+    ]

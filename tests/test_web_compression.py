@@ -21,7 +21,7 @@ SETTINGS: dict[str, Any] = {
     "compresslevel": 6,
     "exclude_content_types": (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
 }
-HEADERS = [
+HEADERS: list[list[tuple[bytes, bytes]]] = [
     [(b"content-type", b"application/json")],
     [(b"content-type", b"text/html; charset=utf-8"), (b"vary", b"Cookie")],
     [(b"content-type", b"application/pdf")],
@@ -31,7 +31,7 @@ HEADERS = [
     [(b"vary", b"a"), (b"content-type", b"text/plain"), (b"vary", b"b")],
     [],
 ]
-BODIES = [
+BODIES: list[list[dict[str, Any]]] = [
     [{"type": "http.response.body", "body": b"x" * 10}],
     [{"type": "http.response.body", "body": b"x" * 999}],
     [{"type": "http.response.body", "body": b"x" * 1000}],
@@ -72,7 +72,7 @@ def test_every_response_goes_out_as_through_starlettes_middleware(
 ) -> None:
     for headers, bodies in itertools.product(HEADERS, BODIES):
         start = {"type": "http.response.start", "status": status, "headers": headers}
-        messages = [start, *bodies]
+        messages: list[dict[str, Any]] = [start, *bodies]
         assert sent(Compression, accept, messages) == sent(GZipMiddleware, accept, messages), (
             headers,
             bodies,

@@ -180,7 +180,7 @@ class AdviceFastPath:
         ):
             await self.app(scope, receive, send)
             return
-        params = _plain_params(scope["query_string"])
+        params = _plain_params(scope.get("query_string", b""))
         content_type, length = _json_headers(scope["headers"])
         if params is None or content_type != "application/json":
             await self.app(scope, receive, send)
