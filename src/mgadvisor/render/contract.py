@@ -265,11 +265,8 @@ def _interactions(advice: Advice, kb: KnowledgeBase, t: Translator) -> list[dict
 
 
 def _references(advice: Advice, kb: KnowledgeBase) -> list[dict[str, str]]:
-    cited: set[str] = set()
-    for finding in advice.all_findings():
-        cited.update(finding.sources)
-    for hit in advice.interactions:
-        cited.update(hit.sources)
-    for step in advice.trace:  # a rule's sources (e.g. the depletion score) resolve too
-        cited.update(step.sources)
+    lists = [finding.sources for finding in advice.all_findings()]
+    lists += [hit.sources for hit in advice.interactions]
+    lists += [step.sources for step in advice.trace]  # a rule's sources (e.g. the MDS) too
+    cited: set[str] = set().union(*lists)  # one call for the ~70 lists of an advice
     return [{"key": key, "apa": text} for key, text in apa(kb, sorted(cited)).items()]
