@@ -471,3 +471,18 @@ def test_every_dutch_usage_error_line_is_dutch(args: tuple[str, ...]) -> None:
 def _without_values(text: str) -> str:
     """The line without what the user typed ('quoted', "quoted") and option names."""
     return re.sub(r"'[^']*'|\"[^\"]*\"|--\w+", "", text.strip())
+
+
+def test_only_the_first_twenty_unknown_codes_get_a_suggestion(kb: KnowledgeBase) -> None:
+    """Each suggestion is a fuzzy match against every name: an intake full of unknown codes
+    must not cost one per code (the answer lists 20 problems anyway); every code is named."""
+    from mgadvisor.errors import IntakeError
+    from mgadvisor.intake import HINTED_PROBLEMS, parse_intake
+
+    data = {"person": {"age": 40, "sex": "male"}, "complaints": ["muscle_crampz"] * 30}
+    with pytest.raises(IntakeError) as caught:
+        parse_intake(data, kb)
+    hints = [error.hint for error in caught.value.errors]
+    assert len(hints) == 30
+    assert hints[:HINTED_PROBLEMS] == ["muscle_cramps"] * HINTED_PROBLEMS
+    assert hints[HINTED_PROBLEMS:] == [""] * (30 - HINTED_PROBLEMS)

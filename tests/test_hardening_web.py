@@ -208,6 +208,100 @@ def test_a_running_server_keeps_what_it_loaded_out_of_full_collections() -> None
     assert gc.get_freeze_count() == 0
 
 
+def _asgi_post(
+    app: FastAPI, path: str, parts: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> int:
+    """POST `parts` as separate body messages (as a chunked request arrives) straight to the
+    ASGI app, with exactly `headers`; the status of the answer."""
+    import asyncio
+
+    messages = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    asyncio.run(app(scope, receive, send))
+    return status[0]
+
+
+def test_a_lying_content_length_does_not_bring_a_large_body_onto_the_event_loop() -> None:
+    """A chunked body of 10 KB that claims `Content-Length: 20` (h11 lets both through) is
+    judged by what was read: it waits for the pool, full here, so 503, not an inline 200."""
+    app = make_app(engine_workers=1, engine_wait=0.3)
+    release = threading.Event()
+    app.state.engine.executor.submit(release.wait, 30)  # the only worker is busy
+    body = json.dumps(ADVICE).encode() + b" " * 10_000
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"20"),
+        (b"transfer-encoding", b"chunked"),
+    ]
+    try:
+        parts = [body[:5000], body[5000:]]
+        assert _asgi_post(app, "/api/v1/advice", parts, headers) == 503
+        honest = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        assert _asgi_post(app, "/api/v1/advice", [body], honest) == 503
+        small = json.dumps(ADVICE).encode()
+        fits = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(small))]
+        assert _asgi_post(app, "/api/v1/advice", [small], fits) == 200  # inline
+    finally:
+        release.set()
+
+
+def test_a_small_but_heavy_intake_goes_to_the_pool() -> None:
+    """Under 4 KB but not light (a food diary; more than 20 list entries; a form with the food
+    questionnaire): computed in the pool (503 while it is full), never on the event loop."""
+    app = make_app(engine_workers=1, engine_wait=0.3)
+    client = TestClient(app)
+    token = token_of(client)
+    diary = {**ADVICE, "diet": {"diary": [{"entries": [{"food": "a", "portion": "x"}] * 40}]}}
+    many = {**ADVICE, "complaints": ["muscle_cramps", "headache"] * 11}
+    unknown = {**ADVICE, "complaints": ["muscle_crampz"]}  # light but for the suggestion
+    release = threading.Event()
+    app.state.engine.executor.submit(release.wait, 30)  # the only worker is busy
+    try:
+        for heavy in (diary, many, unknown):
+            assert len(json.dumps(heavy)) < 4096
+            assert client.post("/api/v1/advice", json=heavy).status_code == 503
+        form = {"csrf_token": token, "person.age": "40", "person.sex": "male"}
+        assert client.post("/partials/advice", data=form).status_code == 200  # light: inline
+        ffq = {**form, "ffq.bread": "daily"}
+        assert client.post("/partials/advice", data=ffq).status_code == 503
+        odd = {**form, "complaints": "muscle_crampz"}
+        assert client.post("/partials/advice", data=odd).status_code == 503
+        hidden = {"csrf_token": token, "intake_json": json.dumps(diary)}
+        assert client.post("/handout", data=hidden).status_code == 503
+    finally:
+        release.set()
+    assert client.post("/api/v1/advice", json=unknown).status_code == 422
+
+
 def test_the_inline_limit_comes_from_the_environment() -> None:
     assert WebSettings.from_env({}).engine_inline_bytes == 4096
     assert WebSettings.from_env({"MGADVISOR_ENGINE_INLINE_BYTES": "0"}).engine_inline_bytes == 0

@@ -8,7 +8,7 @@ expected and what was given, e.g. ``complaints[1]: expected a complaint code, go
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
@@ -338,6 +338,55 @@ def read_intake_data(text: str, source: str = "intake") -> Any:
     return data
 
 
+LIGHT_ITEMS = 20  # list entries (complaints, medicines, labs, ...) a light intake has at most
+HINTED_PROBLEMS = 20  # unknown codes of one intake that get a "did you mean" (the API lists 20)
+
+
+def light(data: Any, kb: KnowledgeBase) -> bool:
+    """Whether a raw intake (before validation) is sure to be quick to check and advise, about a
+    millisecond: no food diary or questionnaire, at most LIGHT_ITEMS entries in its lists
+    together, and every complaint, goal and condition a known code. The web app computes such
+    an intake on its event loop; any other goes to the engine's thread pool (web/workers.py).
+    Size alone is no bound: a 4 KB food diary, or 4 KB of unknown codes each matched against
+    every name for a suggestion, cost some 100 ms.
+
+    >>> from mgadvisor.kb import load_knowledge
+    >>> kb = load_knowledge()
+    >>> light({"person": {"age": 40, "sex": "male"}, "goals": ["sleep"]}, kb)
+    True
+    >>> light({"person": {"age": 40}, "goals": ["slaap"]}, kb)  # unknown: a suggestion to find
+    False
+    >>> light({"person": {"age": 40}, "diet": {"diary": [{"entries": []}]}}, kb)
+    False
+    """
+    if type(data) is not dict or data.get("diet"):
+        return False
+    items = 0
+    for value in data.values():
+        if type(value) is list:
+            items += len(value)
+        elif type(value) is dict:
+            items += sum(len(inner) for inner in value.values() if type(inner) is list)
+    if items > LIGHT_ITEMS:
+        return False
+    return known_codes(kb, data.get("complaints"), data.get("goals"), data.get("conditions"))
+
+
+def known_codes(kb: KnowledgeBase, complaints: Any, goals: Any, conditions: Any) -> bool:
+    """Whether every complaint, goal and condition given is a code of the knowledge base
+    (None: none given)."""
+    for given, table in (
+        (complaints, kb.symptoms),
+        (goals, kb.applications),
+        (conditions, kb.conditions),
+    ):
+        if given is None:
+            continue
+        if type(given) is not list or not all(type(c) is str and c in table for c in given):
+            return False
+    return True
+
+
 def parse_intake(data: Any, kb: KnowledgeBase) -> Intake:
     """Validate a mapping (from YAML, JSON or a form) into a checked :class:`Intake`."""
     if not isinstance(data, Mapping):
@@ -472,7 +521,9 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
 
 
 def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
-    """Codes must exist in the knowledge base; a near miss gets a suggestion."""
+    """Codes must exist in the knowledge base; a near miss gets a suggestion (the first
+    HINTED_PROBLEMS unknown codes: a suggestion is a fuzzy match against every name)."""
+    _unknown = _Hints().unknown
     groups: list[tuple[str, list[str], Mapping[str, Any], str]] = [
         ("complaints", intake.complaints, kb.symptoms, N_("a complaint code")),
         ("goals", intake.goals, kb.applications, N_("a goal (application) code")),
@@ -499,7 +550,7 @@ def _check_codes(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             continue
         yield from _check_lab_limits(f"labs[{i}]", lab, analyte.canonical_unit)
     if intake.diet is not None:
-        yield from _check_diet(intake.diet, kb)
+        yield from _check_diet(intake.diet, kb, _unknown)
     authorities = {a.code: a for a in kb.reference_values.authorities}
     if intake.preferences.authority and intake.preferences.authority not in authorities:
         yield _unknown(
@@ -616,9 +667,16 @@ def _check_products(intake: Intake, kb: KnowledgeBase) -> Iterable[IntakeError]:
             )
 
 
-def _check_diet(diet: Diet, kb: KnowledgeBase) -> Iterable[IntakeError]:
-    items = {item.code: item for item in kb.ffq.items}
-    frequencies = {f.code: f for f in kb.ffq.frequencies}
+def _check_diet(
+    diet: Diet,
+    kb: KnowledgeBase,
+    _unknown: Callable[[str, str, str, Mapping[str, Any]], IntakeError],
+) -> Iterable[IntakeError]:
+    items: dict[str, Any] = kb._cache.get("ffq_items_by_code") or {}
+    frequencies: dict[str, Any] = kb._cache.get("ffq_frequencies_by_code") or {}
+    if not items:  # once per knowledge base (and the same objects, so their names are cached)
+        items = kb._cache["ffq_items_by_code"] = {item.code: item for item in kb.ffq.items}
+        frequencies = kb._cache["ffq_frequencies_by_code"] = {f.code: f for f in kb.ffq.frequencies}
     for code, answer in diet.ffq.items():
         if code not in items:
             yield _unknown(
@@ -642,14 +700,35 @@ def _check_diet(diet: Diet, kb: KnowledgeBase) -> Iterable[IntakeError]:
                 )
 
 
-def _unknown(path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:
-    return IntakeError(path, what, quote(code), [], {}, closest_code(code, valid))
+class _Hints:
+    """`unknown(...)`: the error for an unknown code, with a suggestion for the first
+    HINTED_PROBLEMS of one intake only."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = HINTED_PROBLEMS
+
+    def unknown(self, path: str, what: str, code: str, valid: Mapping[str, Any]) -> IntakeError:
+        hint = ""
+        if self.left > 0:
+            self.left -= 1
+            hint = closest_code(code, valid)
+        return IntakeError(path, what, quote(code), [], {}, hint)
 
 
-def closest_code(text: str, valid: Mapping[str, Any]) -> str:
-    """The code someone probably meant: by code, by name or synonym (nl/en), or a near miss."""
+# Alias tables of the code tables seen, by id (holding the table, so the id stays its own).
+_ALIASES: dict[int, tuple[Mapping[str, Any], dict[str, str], list[tuple[list[str], str]]]] = {}
+_ALIASES_MAX = 64
+
+
+def _aliases(valid: Mapping[str, Any]) -> tuple[dict[str, str], list[tuple[list[str], str]]]:
+    """(normalised alias → code, [(words of an alias, code)]) of a table of codes."""
     from mgadvisor.kb.names import normalize
 
+    cached = _ALIASES.get(id(valid))
+    if cached is not None and cached[0] is valid:
+        return cached[1], cached[2]
     aliases: dict[str, str] = {}
     for code, entry in valid.items():
         names = [code, code.replace("_", " ")]
@@ -659,13 +738,23 @@ def closest_code(text: str, valid: Mapping[str, Any]) -> str:
         names += list(getattr(entry, "synonyms", []) or [])
         for alias in names:
             aliases.setdefault(normalize(alias), code)
+    words = [(alias.split(), code) for alias, code in aliases.items()]
+    if len(_ALIASES) >= _ALIASES_MAX:
+        _ALIASES.clear()
+    _ALIASES[id(valid)] = (valid, aliases, words)
+    return aliases, words
+
+
+def closest_code(text: str, valid: Mapping[str, Any]) -> str:
+    """The code someone probably meant: by code, by name or synonym (nl/en), or a near miss."""
+    from mgadvisor.kb.names import normalize
+
+    aliases, words = _aliases(valid)
     key = normalize(text)
     if key in aliases:
         return aliases[key]
     if len(key) >= 4:  # a word that starts a name or synonym: "slaap" -> "slaapproblemen"
-        starts = {
-            code for alias, code in aliases.items() if any(w.startswith(key) for w in alias.split())
-        }
+        starts = {code for split, code in words if any(w.startswith(key) for w in split)}
         if len(starts) == 1:
             return starts.pop()
     import difflib

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from mgadvisor.errors import IntakeError
 from mgadvisor.i18n import LANGS, N_, Translator
+from mgadvisor.intake import light
 from mgadvisor.pipeline import DEFAULT_LANG
 from mgadvisor.render.contract import AdviceDocument
 from mgadvisor.web.workers import EnginePool, ServerBusy, engine_pool
@@ -118,8 +119,8 @@ async def advice(
     # The usual request never gets here: AdviceFastPath (below) answers it with the same
     # advice_response. This route answers the rest (its errors are FastAPI's validation) and
     # describes the endpoint in the OpenAPI document.
-    length = request.headers.get("content-length")
-    return await advice_response(engine_pool(request), intake, lang, as_of, fmt, length)
+    pool = engine_pool(request)
+    return await advice_response(pool, intake, lang, as_of, fmt, pool.small(request))
 
 
 async def advice_response(
@@ -128,19 +129,20 @@ async def advice_response(
     lang: str | None,
     as_of: date | None,
     fmt: str,
-    length: str | None,
+    small: bool,
 ) -> Response:
-    """The answer to POST /api/v1/advice with valid parameters (`length`: the request's
-    Content-Length header, None when it declared none).
+    """The answer to POST /api/v1/advice with valid parameters (`small`: the body the Guard
+    read was small, `EnginePool.small`).
 
     Raises:
         ServerBusy: the engine's pool is full (a large intake or FHIR).
     """
-    # A large intake runs in the engine's bounded thread pool, off the event loop (it can cost
-    # far more than the usual fraction of a millisecond, and the loop must keep answering
-    # others); a small one on the loop, where it is cheaper than the hand-over (workers.py).
+    # An intake that may be slow runs in the engine's bounded thread pool, off the event loop
+    # (it can cost far more than the usual fraction of a millisecond, and the loop must keep
+    # answering others); a small, light one on the loop, where it is cheaper than the hand-over
+    # (workers.py; `light` bounds what a small body can still cost: diaries, many codes).
     day = as_of or date.today()
-    inline = fmt == "json" and pool.small_length(length)
+    inline = fmt == "json" and small and light(intake, _kb())
     status, body = await pool.run(_advice_json, intake, lang, day, fmt, inline=inline)
     fhir = fmt == "fhir" and status == 200
     return Response(
@@ -181,7 +183,7 @@ class AdviceFastPath:
             await self.app(scope, receive, send)
             return
         params = _plain_params(scope.get("query_string", b""))
-        content_type, length = _json_headers(scope["headers"])
+        content_type = _content_type(scope["headers"])
         if params is None or content_type != "application/json":
             await self.app(scope, receive, send)
             return
@@ -191,9 +193,8 @@ class AdviceFastPath:
             await self.app(scope, _replay(message, receive), send)
             return
         try:
-            response = await advice_response(
-                scope["app"].state.engine, intake, *params, length=length
-            )
+            pool = scope["app"].state.engine
+            response = await advice_response(pool, intake, *params, pool.small_scope(scope))
         except ServerBusy:
             from mgadvisor.web.app import server_busy
 
@@ -230,18 +231,13 @@ def _plain_params(query: bytes) -> tuple[str | None, date | None, str] | None:
     return lang, day, fmt or "json"
 
 
-def _json_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
-    """(the media type of the first Content-Type header, lower case; the first Content-Length),
-    each None when absent: the headers FastAPI's route reads."""
-    content_type: str | None = None
-    length: str | None = None
+def _content_type(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The media type of the first Content-Type header, lower case (None when absent), as
+    FastAPI's route reads it (email.message): before any ';', stripped."""
     for name, value in headers:
-        if name == b"content-type" and content_type is None:
-            # as FastAPI reads it (email.message): before any ';', stripped, lower case
-            content_type = value.decode("latin-1").partition(";")[0].strip().lower()
-        elif name == b"content-length" and length is None:
-            length = value.decode("latin-1")
-    return content_type, length
+        if name == b"content-type":
+            return value.decode("latin-1").partition(";")[0].strip().lower()
+    return None
 
 
 def _json_object(message: dict[str, Any]) -> dict[str, Any] | None:

@@ -45,6 +45,7 @@ from mgadvisor.web.pages import (
     _document_from_hidden,
     _intake_context,
     _kb,
+    _light_hidden,
     _page,
     _run,
     router,
@@ -239,11 +240,13 @@ def _message_urgency(code: str) -> str | None:
 
 async def _document(request: Request) -> tuple[Any, dict[str, Any] | None]:
     """(form, advice document) from the hidden intake, computed like the advice pages' (in the
-    bounded engine pool, or on the event loop for a small body: pages._run); None when the
+    bounded engine pool, or on the event loop for a small, light intake: pages._run); None when the
     intake is invalid."""
     form = await request.form()
     try:
-        return form, await _run(request, _document_from_hidden, request, form)
+        return form, await _run(
+            request, _document_from_hidden, request, form, light=_light_hidden(form)
+        )
     except UserInputError:
         return form, None
 

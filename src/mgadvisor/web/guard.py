@@ -27,6 +27,7 @@ from mgadvisor.i18n import LANGS, N_
 from mgadvisor.web import csrf
 from mgadvisor.web.responses import error_response, is_api
 from mgadvisor.web.settings import WebSettings
+from mgadvisor.web.workers import BODY_BYTES_SCOPE_KEY
 
 log = logging.getLogger("mgadvisor.web")
 
@@ -111,6 +112,9 @@ class Guard:
             if not complete:  # the client went away
                 return
             receive = _replay(body, receive)
+        # what was read, not what a header claimed (a request may carry both Content-Length and
+        # a chunked body): the engine pool decides by it where a computation runs (workers.py)
+        scope[BODY_BYTES_SCOPE_KEY] = len(body)
         if not is_api(path) and not path.startswith("/static/"):
             key = self.settings.signing_key
             name = csrf.cookie_name(scope["scheme"])

@@ -17,6 +17,7 @@ from mgadvisor.web.app import CSRF_FIELD, browser_lang, chosen_lang, csrf_token,
 from mgadvisor.web.forms import (
     FREQUENCIES,
     LABS,
+    MULTI,
     PRODUCT_ROWS,
     Mapped,
     errors_by_field,
@@ -90,12 +91,37 @@ def _intake_context(kb: Any, lang: str) -> dict[str, Any]:
     return dict(kb._cache[key])
 
 
-async def _run(request: Request, fn: Callable[..., T], *args: Any) -> T:
+LIGHT_FORM_FIELDS = 30  # filled-in fields of a form that is sure to be quick (see _light_form)
+
+
+async def _run(request: Request, fn: Callable[..., T], *args: Any, light: bool) -> T:
     """`fn(*args)` in the engine's bounded thread pool, or on the event loop when the request's
-    body is small (workers.py: for a form of a few hundred bytes the hand-over to a thread and
-    back costs more than the advice itself)."""
+    body is small and its intake `light` (workers.py: for a form of a few hundred bytes the
+    hand-over to a thread and back costs more than the advice itself)."""
     pool = engine_pool(request)
-    return await pool.run(fn, *args, inline=pool.small(request))
+    return await pool.run(fn, *args, inline=light and pool.small(request))
+
+
+def _light_form(form: Any) -> bool:
+    """An intake form sure to be quick to advise (`mgadvisor.intake.light` for a form): at most
+    LIGHT_FORM_FIELDS filled-in fields, none of the food questionnaire, known codes only."""
+    from mgadvisor.intake import known_codes
+
+    filled = [key for key, value in form.multi_items() if value]
+    if len(filled) > LIGHT_FORM_FIELDS or any(key.startswith("ffq.") for key in filled):
+        return False
+    lists = [[str(v) for v in form.getlist(name) if v] for name in MULTI]
+    return known_codes(_kb(), *lists)
+
+
+def _light_hidden(form: Any) -> bool:
+    """Whether the hidden intake of an advice page (`intake_json`) is light."""
+    from mgadvisor.intake import light
+
+    try:
+        return light(json.loads(str(form.get("intake_json", ""))), _kb())
+    except ValueError:
+        return True  # refused at once by _document_from_hidden
 
 
 def _document(request: Request, intake: Any, as_of: date) -> dict[str, Any]:
@@ -165,7 +191,9 @@ def advice_without_intake() -> RedirectResponse:
 @router.post("/advice", response_class=HTMLResponse)
 async def advice_page(request: Request) -> HTMLResponse:
     form = await request.form()
-    state, _errors, _, document = await _run(request, _advise, request, form)
+    state, _errors, _, document = await _run(
+        request, _advise, request, form, light=_light_form(form)
+    )
     if document is None:
         context = _intake_context(_kb(), request_lang(request))
         return _page(request, "intake.html", status=422, state=state, advice=None, **context)
@@ -176,7 +204,9 @@ async def advice_page(request: Request) -> HTMLResponse:
 async def advice_partial(request: Request) -> HTMLResponse:
     """HTMX: the advice panel, updated live while the intake form fills in."""
     form = await request.form()
-    state, errors, _, document = await _run(request, _advise, request, form)
+    state, errors, _, document = await _run(
+        request, _advise, request, form, light=_light_form(form)
+    )
     return _page(request, "_advice.html", state=state, advice=document, errors=errors)
 
 
@@ -195,7 +225,9 @@ async def _handout_document(request: Request) -> tuple[Any, dict[str, Any] | Non
     """(form, advice document) from the hidden intake of an advice page; None if it is invalid."""
     form = await request.form()
     try:
-        return form, await _run(request, _document_from_hidden, request, form)
+        return form, await _run(
+            request, _document_from_hidden, request, form, light=_light_hidden(form)
+        )
     except UserInputError:
         return form, None
 

@@ -10,16 +10,22 @@ Threads, not processes: the knowledge base is shared read-only, the caches fill 
 result needs no copying. The interpreter lock still interleaves the threads with the event loop
 every few milliseconds (`sys.getswitchinterval()`), which keeps the loop answering.
 
-A small job runs on the event loop itself (`run(..., inline=True)`, decided by the caller from
-the size of the request: `pool.small(request)`): the hand-over to a thread and back costs more than
-the job (measured: 0.3-0.7 ms for the hop against 0.3 ms for the advice of a typical intake),
-and a job that small holds the loop no longer than rendering a page does.
+A small, light job runs on the event loop itself (`run(..., inline=True)`): the hand-over to a
+thread and back costs more than the job (measured: 0.3-0.7 ms for the hop against 0.3 ms for the
+advice of a typical intake), and such a job holds the loop no longer than rendering a page does.
+The caller decides, on two bounds that must both hold:
+
+* the body the Guard actually read is small (`pool.small(request)`; never the Content-Length
+  header, which a chunked request may carry with any value), and
+* the intake is light (`mgadvisor.intake.light`, `pages._light_form`): no food diary or
+  questionnaire and few list entries. Size alone is no bound: 4 KB of diary entries, or of
+  unknown codes that each get a fuzzy-matched suggestion, cost some 100 ms.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -27,11 +33,10 @@ from starlette.requests import Request
 
 T = TypeVar("T")
 QUEUE_PER_WORKER = 8
-# Requests with a body up to this size are computed on the event loop (the default of
-# MGADVISOR_ENGINE_INLINE_BYTES). Every intake of the clinical cases is under 1 KB and takes
-# under 1 ms; what makes an intake slow (food diaries of hundreds of entries, dozens of
-# medicines) makes its body large.
+# Requests with a body up to this size (and a light intake) are computed on the event loop (the
+# default of MGADVISOR_ENGINE_INLINE_BYTES). Every intake of the clinical cases is under 1 KB.
 INLINE_MAX_BYTES = 4096
+BODY_BYTES_SCOPE_KEY = "mgadvisor.body_bytes"  # the Guard's count of the body bytes it read
 
 
 class ServerBusy(Exception):  # noqa: N818 - a state, not a failure of the request itself
@@ -56,13 +61,15 @@ class EnginePool:
         return self._executor
 
     def small(self, request: Request) -> bool:
-        """Whether the request declares a body of at most `inline_bytes` bytes (none declared:
-        not small; the body's size is limited elsewhere, this only chooses where work runs)."""
-        return self.small_length(request.headers.get("content-length"))
+        """Whether the request's body, as the Guard read it, has at most `inline_bytes` bytes
+        (a body the Guard did not read: not small). The bytes read, never a Content-Length
+        header: a request may declare 10 bytes and send 200 KB chunked."""
+        return self.small_scope(request.scope)
 
-    def small_length(self, length: str | None) -> bool:
-        """`small` for a Content-Length header's value (None: the request declared none)."""
-        return length is not None and length.isdigit() and int(length) <= self.inline_bytes
+    def small_scope(self, scope: Mapping[str, Any]) -> bool:
+        """`small` for an ASGI scope."""
+        read = scope.get(BODY_BYTES_SCOPE_KEY)
+        return type(read) is int and read <= self.inline_bytes
 
     async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
         """`fn(*args)` in a worker thread, or on the event loop when `inline` (a small job);
