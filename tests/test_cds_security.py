@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mgadvisor.interop.cds_security import (
+    FORGET_MARGIN_S,
     LEEWAY_S,
     SANDBOX_ISS,
     CdsAuthError,
@@ -99,11 +100,14 @@ def test_replay_cache_forgets_a_jti_only_after_its_token_expired() -> None:
     assert not cache.first_use("iss", "a", 100, now=60)  # a replay
     assert not cache.first_use("iss", "c", 300, now=60)  # full: refused, nothing forgotten
     assert not cache.first_use("iss", "a", 100, now=100 + LEEWAY_S)  # expired, not yet gone
-    # once "a" (both issuers) expired, their places are free; "b" is still remembered
-    assert cache.first_use("iss", "c", 300, now=101 + LEEWAY_S)
-    assert not cache.first_use("iss", "b", 200, now=101 + LEEWAY_S)
-    assert cache.first_use("iss", "d", 300, now=101 + LEEWAY_S)
-    assert not cache.first_use("iss", "e", 300, now=101 + LEEWAY_S)  # full again
+    # still kept for a margin after that (a check that passed a moment earlier may come in)
+    assert not cache.first_use("iss", "a", 100, now=100 + LEEWAY_S + FORGET_MARGIN_S)
+    # once "a" (both issuers) is past the margin, their places are free; "b" is remembered
+    later = 101 + LEEWAY_S + FORGET_MARGIN_S
+    assert cache.first_use("iss", "c", 300, now=later)
+    assert not cache.first_use("iss", "b", 200, now=later)
+    assert cache.first_use("iss", "d", 300, now=later)
+    assert not cache.first_use("iss", "e", 300, now=later)  # full again
 
 
 def test_missing_claims_and_long_lifetime_are_refused(dev: Verifier) -> None:

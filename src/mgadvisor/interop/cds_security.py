@@ -52,6 +52,9 @@ SANDBOX_FHIR_SERVERS = ("https://launch.smarthealthit.org/v/",)  # the sandbox's
 # The spec asks for asymmetric algorithms (ES384 and RS384 recommended); never `none` or HMAC.
 ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 LEEWAY_S = 10  # clock difference tolerated between the EHR and this server
+# A used jti is forgotten this long after its token can no longer pass the expiry check, so a
+# request whose check passed a moment before another thread's clean-up still finds its jti.
+FORGET_MARGIN_S = 60
 MAX_LIFETIME_S = 3600  # a token valid longer is refused: the replay cache must outlive it
 JKU_TIMEOUT_S = 3.0
 JKU_CACHE_S = 3600.0
@@ -177,8 +180,9 @@ class ReplayCache:
 
     The expired ones leave oldest first (a heap by expiry), a few on each use: never the whole
     cache at once (a rebuild of up to REPLAY_CACHE_MAX entries, on the event loop, once the
-    cache was full). A token is dropped only after it expired: `Verifier.check` refuses an
-    expired token before it asks here, so forgetting it lets no replay through."""
+    cache was full). A token is dropped only a margin after it expired (FORGET_MARGIN_S):
+    `Verifier.check` refuses an expired token before it asks here, so forgetting it lets no
+    replay through, even when another request's clean-up runs between the two."""
 
     def __init__(self, limit: int = REPLAY_CACHE_MAX) -> None:
         self._seen: dict[tuple[str, str], float] = {}
@@ -190,7 +194,7 @@ class ReplayCache:
         """True the first time (iss, jti) is seen; False for a replay (or a full cache)."""
         with self._lock:
             expiry, seen = self._expiry, self._seen
-            while expiry and expiry[0][0] + LEEWAY_S < now:
+            while expiry and expiry[0][0] + LEEWAY_S + FORGET_MARGIN_S < now:
                 _, old = heapq.heappop(expiry)
                 seen.pop(old, None)
             if len(seen) >= self._limit:
@@ -257,7 +261,8 @@ class SharedReplays:
             self._uses += 1
             clean = self._uses % self.CLEAN_EVERY == 1
         if clean:  # in the same transaction: no commit of its own
-            connection.execute(delete_expired, {"cutoff": datetime.fromtimestamp(now, UTC)})
+            cutoff = datetime.fromtimestamp(now - FORGET_MARGIN_S, UTC)  # see ReplayCache
+            connection.execute(delete_expired, {"cutoff": cutoff})
 
 
 @functools.cache
