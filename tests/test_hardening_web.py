@@ -575,3 +575,17 @@ def test_over_the_connection_cap_a_clear_503_but_health_answers(server: tuple[st
             sock.close()
     time.sleep(0.3)
     assert _request(server, HEALTH).startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/advice", "/handout", "/report", "/letter.txt", "/intake.json", "/intake.yaml"],
+)
+def test_a_hidden_intake_nested_beyond_reason_is_refused_not_a_crash(
+    client: TestClient, path: str
+) -> None:
+    """json raises RecursionError, not ValueError, for text like "[[[[…": it made a 500 of the
+    routes that read an advice's hidden intake (a crafted form; found in review)."""
+    token = token_of(client)
+    answer = client.post(path, data={"csrf_token": token, "intake_json": "[" * 50_000})
+    assert answer.status_code < 500, (answer.status_code, answer.text[:200])

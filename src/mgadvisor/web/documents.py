@@ -35,6 +35,7 @@ from mgadvisor.web.forms import (
     MULTI,
     FormState,
     extras_from,
+    hidden_json,
     intake_file,
     state_from,
     state_from_intake,
@@ -92,10 +93,7 @@ async def intake_again(request: Request) -> HTMLResponse:
     form = await request.form()
     if "intake_json" not in form:
         return _intake_page(request, state_from(form))
-    try:
-        data = json.loads(str(form.get("intake_json")))
-    except ValueError:
-        data = None
+    data = hidden_json(form)
     if not isinstance(data, dict):
         return _intake_page(request, FormState(), status=422, load_error=_bad_file(request))
     state, left_out = state_from_intake(data)
@@ -132,10 +130,7 @@ async def load_intake(request: Request) -> HTMLResponse:
 def _intake_data(form: Any) -> dict[str, Any]:
     """The intake a form carries: the hidden intake of an advice, else the form's fields."""
     if "intake_json" in form:
-        try:
-            data = json.loads(str(form.get("intake_json")))
-        except ValueError:
-            data = None
+        data = hidden_json(form)
         return data if isinstance(data, dict) else {}
     return to_intake(state_from(form)).data
 
@@ -205,10 +200,7 @@ def document_context(request: Request, form: Any, document: dict[str, Any]) -> d
 
 def _person(form: Any) -> dict[str, Any]:
     """The intake's person (the handout reads pregnancy from it); empty when unreadable."""
-    try:
-        data = json.loads(str(form.get("intake_json") or ""))
-    except ValueError:
-        return {}
+    data = hidden_json(form)
     person = data.get("person") if isinstance(data, dict) else None
     return person if isinstance(person, dict) else {}
 

@@ -6,6 +6,7 @@ every value again, with the message next to its field.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -527,3 +528,16 @@ def extras_from(form: Mapping[str, Any]) -> tuple[dict[str, str], str | None]:
         except ValueError:
             problem = typed["follow_up"]
     return typed, problem
+
+
+def hidden_json(form: Any, name: str = "intake_json") -> Any:
+    """The JSON of a hidden form field (an advice's intake), or None when the field is missing
+    or holds no JSON, a deeply nested text included (json raises RecursionError for that, not
+    ValueError: it made a 500 of a crafted form)."""
+    text = form.get(name)
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text))
+    except (ValueError, RecursionError):
+        return None

@@ -21,6 +21,7 @@ from mgadvisor.web.forms import (
     PRODUCT_ROWS,
     Mapped,
     errors_by_field,
+    hidden_json,
     med_rows,
     page_message,
     state_from,
@@ -118,10 +119,8 @@ def _light_hidden(form: Any) -> bool:
     """Whether the hidden intake of an advice page (`intake_json`) is light."""
     from mgadvisor.intake import light
 
-    try:
-        return light(json.loads(str(form.get("intake_json", ""))), _kb())
-    except ValueError:
-        return True  # refused at once by _document_from_hidden
+    data = hidden_json(form)
+    return data is None or light(data, _kb())  # None: refused at once by _document_from_hidden
 
 
 def _document(request: Request, intake: Any, as_of: date) -> dict[str, Any]:
@@ -214,9 +213,8 @@ def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:
     from mgadvisor.intake import parse_intake
 
     try:
-        data = json.loads(str(form.get("intake_json", "")))
-        intake = parse_intake(data, _kb())
-    except (ValueError, IntakeError) as exc:
+        intake = parse_intake(hidden_json(form), _kb())  # None: "expected a mapping"
+    except IntakeError as exc:
         raise UserInputError("invalid intake") from exc
     return _document(request, intake, _as_of(form))
 

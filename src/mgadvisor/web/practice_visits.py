@@ -28,7 +28,14 @@ from mgadvisor.records.errors import InvalidRecord, NotFound
 from mgadvisor.records.models import Client, Visit
 from mgadvisor.web.app import browser_lang, chosen_lang, request_lang
 from mgadvisor.web.auth import today as today_of
-from mgadvisor.web.forms import FormState, errors_by_field, page_message, state_from, to_intake
+from mgadvisor.web.forms import (
+    FormState,
+    errors_by_field,
+    hidden_json,
+    page_message,
+    state_from,
+    to_intake,
+)
 from mgadvisor.web.pages import _intake_context, _kb
 from mgadvisor.web.practice import Practitioner, field_message, not_found, page, router
 from mgadvisor.web.practice_records import (
@@ -218,7 +225,7 @@ async def save_visit(request: Request, client_id: str, principal: Practitioner) 
         exc = NotFound("client", safe_id(client_id))
         return await run_in_threadpool(not_found, request, principal, exc, "visit.create")
     try:
-        intake = json.loads(str(form.get("intake_json") or ""))
+        intake = hidden_json(form)  # None: an IntakeError below
         on = date.fromisoformat(str(form.get("visit_date") or ""))
         advice = _advice(request, intake, on)
     except (ValueError, TypeError, IntakeError):
