@@ -97,6 +97,34 @@ def engine(records_url: str) -> Any:
     engine.dispose()
 
 
+@pytest.fixture
+def owner(engine: Any) -> Any:
+    """The migrated records engine as the database's owner (the role that ran the migrations),
+    next to the app's roles of the row-level-security tests."""
+    return engine
+
+
+@pytest.fixture
+def app_as(records_url: str, owner: Any) -> Any:
+    """PostgreSQL only: `app_as(**engine_options)` gives an engine logged in as a new user in
+    the app's role (row-level security applies); the users are dropped after the test."""
+    from mgadvisor.records.database import APP_ROLE
+    from records_support import drop_role, login_role
+
+    if not records_url.startswith("postgresql"):
+        pytest.skip("row-level security exists on PostgreSQL only")
+    made: list[tuple[str, Any]] = []
+
+    def make(**engine_options: Any) -> Any:
+        login, app = login_role(owner, f"IN ROLE {APP_ROLE}", **engine_options)
+        made.append((login, app))
+        return app
+
+    yield make
+    for login, app in made:
+        drop_role(owner, login, app)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "records_url" in metafunc.fixturenames:
         metafunc.parametrize("records_url", ["sqlite", "postgresql"], indirect=True)

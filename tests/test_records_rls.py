@@ -5,7 +5,6 @@ as a second wall behind the repository's own filter. On SQLite the migration cha
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
+from mgadvisor.records.database import make_engine, session_scope, upgrade
 from mgadvisor.records.errors import NotFound
 from mgadvisor.records.models import BreakGlass, Client, User
 from mgadvisor.records.repository import Records
@@ -26,23 +25,10 @@ RLS_TABLES = {"clients", "care_relationships", "visits", "break_glass", "erasure
 
 
 @pytest.fixture
-def owner(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(records_url: str, owner: Engine) -> Iterator[Engine]:
+def app(app_as: Any) -> Engine:
     """PostgreSQL only: an engine logged in as a user in the app's role."""
-    if not records_url.startswith("postgresql"):
-        pytest.skip("row-level security exists on PostgreSQL only")
-    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}")
-    try:
-        yield engine
-    finally:
-        drop_role(owner, login, engine)
+    engine: Engine = app_as()
+    return engine
 
 
 @pytest.fixture

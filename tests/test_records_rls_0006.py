@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,33 +18,19 @@ from sqlalchemy.orm import Session
 
 from mgadvisor.records import audit
 from mgadvisor.records.audit import SYSTEM, record, verify
-from mgadvisor.records.database import APP_ROLE, make_engine, session_scope, upgrade
+from mgadvisor.records.database import session_scope, upgrade
 from mgadvisor.records.models import User
 from mgadvisor.records.repository import Records
 from mgadvisor.records.rls import scoped_session
-from records_support import drop_role, login_role
 
 ADVICE = {"kb_version": "1", "kb_hash": "abc", "engine_version": "1", "advice": []}
 
 
 @pytest.fixture
-def owner(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(records_url: str, owner: Engine) -> Iterator[Engine]:
+def app(app_as: Any) -> Engine:
     """PostgreSQL only: an engine logged in as a user in the app's role."""
-    if not records_url.startswith("postgresql"):
-        pytest.skip("row-level security and advisory locks exist on PostgreSQL only")
-    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}")
-    try:
-        yield engine
-    finally:
-        drop_role(owner, login, engine)
+    engine: Engine = app_as()
+    return engine
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import random
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,23 +33,10 @@ from records_support import drop_role, login_role
 
 
 @pytest.fixture
-def owner(records_url: str) -> Iterator[Engine]:
-    engine = make_engine(records_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def app(records_url: str, owner: Engine) -> Iterator[Engine]:
+def app(app_as: Any) -> Engine:
     """PostgreSQL only: the app's role, one pooled connection (so every transaction reuses it)."""
-    if not records_url.startswith("postgresql"):
-        pytest.skip("row-level security exists on PostgreSQL only")
-    login, engine = login_role(owner, f"IN ROLE {APP_ROLE}", pool_size=1, max_overflow=0)
-    try:
-        yield engine
-    finally:
-        drop_role(owner, login, engine)
+    engine: Engine = app_as(pool_size=1, max_overflow=0)
+    return engine
 
 
 @pytest.fixture
@@ -89,21 +75,26 @@ def _catalog(engine: Engine) -> tuple[list[Any], list[Any]]:
         )
 
 
-def test_downgrade_0006_restores_exactly_0005(records_url: str) -> None:
+@pytest.mark.parametrize(("before", "after"), [("0005", "0006"), ("0006", "0007")])
+def test_a_downgrade_restores_the_catalog_exactly(
+    records_url: str, before: str, after: str
+) -> None:
+    """0006 and 0007 change PostgreSQL's policies and functions only: their downgrade gives
+    back exactly the catalog of the revision before."""
     if not records_url.startswith("postgresql"):
-        pytest.skip("0006 changes PostgreSQL only")
+        pytest.skip(f"{after} changes PostgreSQL only")
     from alembic import command
 
     from mgadvisor.records.database import _alembic_config
 
     engine = make_engine(records_url)
     try:
-        upgrade(engine, "0005")
-        at_0005 = _catalog(engine)
-        assert upgrade(engine, "0006") == "0006"
-        assert _catalog(engine) != at_0005
-        command.downgrade(_alembic_config(engine), "0005")
-        assert _catalog(engine) == at_0005
+        upgrade(engine, before)
+        earlier = _catalog(engine)
+        assert upgrade(engine, after) == after
+        assert _catalog(engine) != earlier
+        command.downgrade(_alembic_config(engine), before)
+        assert _catalog(engine) == earlier
     finally:
         engine.dispose()
 
@@ -311,22 +302,3 @@ def test_a_temporary_table_cannot_shadow_the_insert_checks_tables(
         session.execute(text("DROP TABLE pg_temp.clients, pg_temp.care_relationships"))
         seen = session.execute(text("SELECT name FROM public.clients WHERE id = :c"), {"c": b1})
         pytest.fail(f"self-grant accepted: Anna now reads {seen.scalars().all()} of Bram's")
-
-
-def test_downgrade_0007_restores_exactly_0006(records_url: str) -> None:
-    if not records_url.startswith("postgresql"):
-        pytest.skip("0007 changes PostgreSQL only")
-    from alembic import command
-
-    from mgadvisor.records.database import _alembic_config
-
-    engine = make_engine(records_url)
-    try:
-        upgrade(engine, "0006")
-        at_0006 = _catalog(engine)
-        assert upgrade(engine, "0007") == "0007"
-        assert _catalog(engine) != at_0006
-        command.downgrade(_alembic_config(engine), "0006")
-        assert _catalog(engine) == at_0006
-    finally:
-        engine.dispose()
