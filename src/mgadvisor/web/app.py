@@ -3,7 +3,7 @@
 Routes translate and present; every clinical decision is the engine's (`advise_intake`).
 
     create_app(settings)            settings from the environment (settings.py)
-     ├── Compression: gzip for clients that accept it (Starlette's, leaner when they do not)
+     ├── GZipMiddleware: text responses compressed for clients that accept gzip
      ├── Guard (guard.py): host check, body limit and timeout, CSRF, security headers, no-store
      ├── AdviceFastPath (api.py): the usual POST /api/v1/advice, answered without the router
      ├── /api/v1/...      JSON API (api.py), OpenAPI at /docs with the full intake schema
@@ -25,7 +25,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
@@ -236,7 +235,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(Guard, settings=settings)
     # Text responses compressed (the intake page: 65 KB -> 10 KB); PDFs are already.
     app.add_middleware(
-        Compression,
+        GZipMiddleware,
         minimum_size=1000,
         compresslevel=6,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf"),
@@ -280,83 +279,6 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return error_response(request, 500, N_("internal error"))
 
     return app
-
-
-class Compression(GZipMiddleware):
-    """Starlette's GZipMiddleware, but a request that does not accept gzip is answered through
-    `_Identity` instead of Starlette's IdentityResponder: the same messages, without the header
-    objects and the media-type list that responder builds on every request (measured:
-    14 -> 3 µs a request; most API clients send no Accept-Encoding)."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not _accepts_gzip(scope["headers"]):
-            excluded = self.exclude_content_types
-            await self.app(scope, receive, _Identity(send, self.minimum_size, excluded))
-            return
-        await super().__call__(scope, receive, send)
-
-
-def _accepts_gzip(headers: list[tuple[bytes, bytes]]) -> bool:
-    """Starlette's test: 'gzip' in the first Accept-Encoding header."""
-    for name, value in headers:
-        if name == b"accept-encoding":
-            return b"gzip" in value
-    return False
-
-
-class _Identity:
-    """What Starlette's IdentityResponder sends (tests/test_api_fast_path.py compares the two):
-    every message as it is, but `Vary: Accept-Encoding` on a response that gzip would have
-    compressed for a client that accepts it (a body of `minimum_size` bytes or more, or a
-    streamed one; not when already encoded, partial, or of an excluded media type)."""
-
-    def __init__(self, send: Any, minimum_size: int, excluded: tuple[str, ...]) -> None:
-        self.send = send
-        self.minimum_size = minimum_size
-        self.excluded = excluded
-        self.start: Any = None
-        self.as_is = False  # encoded, partial or excluded: passed on untouched
-        self.started = False
-
-    async def __call__(self, message: Any) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            self.start = message
-            self.as_is = message["status"] == 206 or self._encoded_or_excluded(
-                message.setdefault("headers", [])
-            )
-            if self.as_is:
-                await self.send(message)
-        elif kind in ("http.response.body", "http.response.pathsend") and self.as_is:
-            await self.send(message)
-        elif kind == "http.response.body" and not self.started:
-            self.started = True
-            more_body = message.get("more_body", False)
-            if len(message.get("body", b"")) >= self.minimum_size or more_body:
-                MutableHeaders(raw=self.start["headers"]).add_vary_header("Accept-Encoding")
-            await self.send(self.start)
-            await self.send(message)
-        elif kind == "http.response.body":
-            message["body"] = message.get("body", b"")
-            await self.send(message)
-        elif kind in ("http.response.early_hint", "http.response.trailers"):
-            await self.send(message)
-        elif kind == "http.response.pathsend":
-            await self.send(self.start)
-            await self.send(message)
-
-    def _encoded_or_excluded(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        media_type = None
-        for name, value in headers:
-            if name == b"content-encoding":
-                return True
-            if name == b"content-type" and media_type is None:
-                media_type = value.decode("latin-1").partition(";")[0].strip().lower()
-        media_type = media_type or ""
-        media_types = {media_type, media_type.partition("/")[0] + "/*"}
-        if media_type.startswith("application/grpc+"):
-            media_types.add("application/grpc")
-        return not media_types.isdisjoint(self.excluded)
 
 
 def server_busy(request: Request) -> Response:
