@@ -53,13 +53,14 @@ def _fhir_json(path: str) -> Any:
 def _read_fhir(ctx: typer.Context, path: str, as_of: str | None) -> Any:
     """The intake read from the file, with the report of what was not used on stderr."""
     from mgadvisor.interop.fhir_in import intake_from_fhir
-    from mgadvisor.interop.fhir_report import unmapped_line
+    from mgadvisor.interop.fhir_report import NOTES, unmapped_line
 
     data = _fhir_json(path)
     result = intake_from_fhir(data, as_of=_as_of(as_of), kb=_kb())
     t = Translator(lang_of(ctx))
     for item in result.unmapped:
-        typer.echo(printable(t("Not used: {item}", item=unmapped_line(item, t))), err=True)
+        label = N_("Note: {item}") if item.reason in NOTES else N_("Not used: {item}")
+        typer.echo(printable(t(label, item=unmapped_line(item, t))), err=True)
     return result
 
 

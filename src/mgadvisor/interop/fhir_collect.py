@@ -61,6 +61,9 @@ def collect(data: Any) -> Collected:
     seen: set[tuple[str, str]] = set()
     count = 0
     for raw, full_url in _walk(data, "resources", 0):
+        if raw is None:  # a Bundle entry without a resource (R4: entry.resource 0..1)
+            out.unmapped.append(Unmapped("Bundle", None, str(full_url), "entry_without_resource"))
+            continue
         count += 1
         if count > MAX_RESOURCES:
             raise IntakeError(
@@ -82,8 +85,9 @@ def collect(data: Any) -> Collected:
     return out
 
 
-def _walk(data: Any, path: str, depth: int) -> Iterator[tuple[Resource, str | None]]:
-    """(resource, fullUrl) for every resource inside `data`, Bundles opened."""
+def _walk(data: Any, path: str, depth: int) -> Iterator[tuple[Resource | None, str | None]]:
+    """(resource, fullUrl) for every resource inside `data`, Bundles opened; (None, path) for
+    a Bundle entry without a resource."""
     if depth > MAX_DEPTH:
         raise IntakeError(
             path,
@@ -108,6 +112,8 @@ def _walk(data: Any, path: str, depth: int) -> Iterator[tuple[Resource, str | No
             elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
                 url = entry.get("fullUrl")
                 yield resource, url if isinstance(url, str) else None
+            elif isinstance(entry, dict) and resource is None:
+                yield None, f"{path}.entry[{i}]"
             else:
                 raise IntakeError(
                     f"{path}.entry[{i}].resource", N_("a FHIR resource"), quote(resource)

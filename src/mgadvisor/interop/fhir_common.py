@@ -31,6 +31,7 @@ class Unmapped:
     code: str | None = None
     display: str | None = None
     given: str | None = None
+    params: tuple[tuple[str, str], ...] = ()  # the reason's placeholders (a date, months)
 
     def as_dict(self) -> dict[str, str]:
         """The item as JSON-ready data (keys without a value left out)."""
@@ -43,13 +44,22 @@ class Unmapped:
             "display": self.display,
             "given": self.given,
         }
-        return {key: value for key, value in fields.items() if value is not None}
+        out = {key: value for key, value in fields.items() if value is not None}
+        out.update(self.params)
+        return out
 
 
 TEXT_LIMIT = 120  # how much of a code, display or value the report quotes
 
 
-def unmapped(resource: Resource, path: str, reason: str, **more: str | None) -> Unmapped:
+def unmapped(
+    resource: Resource,
+    path: str,
+    reason: str,
+    *,
+    params: dict[str, str] | None = None,
+    **more: str | None,
+) -> Unmapped:
     """An :class:`Unmapped` item about `resource` (long texts cut to :data:`TEXT_LIMIT`)."""
     rid = resource.get("id")
     clipped = {key: _clip(value) for key, value in more.items()}
@@ -59,6 +69,7 @@ def unmapped(resource: Resource, path: str, reason: str, **more: str | None) -> 
         path,
         reason,
         **clipped,
+        params=tuple((params or {}).items()),
     )
 
 

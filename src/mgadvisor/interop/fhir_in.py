@@ -18,7 +18,7 @@ from mgadvisor.errors import IntakeError, quote
 from mgadvisor.i18n import N_
 from mgadvisor.interop.fhir_collect import Collected, collect
 from mgadvisor.interop.fhir_common import SNOMED, Resource, Unmapped, codings, first_code, unmapped
-from mgadvisor.interop.fhir_labs import range_dropped, read_observations
+from mgadvisor.interop.fhir_labs import day_of, months_before, range_dropped, read_observations
 from mgadvisor.interop.fhir_meds import read_medications
 from mgadvisor.kb.base import KnowledgeBase
 
@@ -29,6 +29,7 @@ __all__ = ["FhirIntake", "Unmapped", "intake_from_fhir"]
 
 USED_CLINICAL = ("active", "recurrence", "relapse")
 NOT_USED_VERIFICATION = ("refuted", "entered-in-error")
+UNCONFIRMED_VERIFICATION = ("provisional", "differential", "unconfirmed")
 LIFE_STAGE_AGES = (10, 60)  # the intake accepts pregnancy and lactation only at these ages
 MAX_PRUNE_ROUNDS = 8
 
@@ -48,6 +49,12 @@ class FhirIntake:
     sources: dict[str, str] = field(default_factory=dict)
     patient_ref: str | None = None
     parsed: Intake | None = None
+    names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # ref → (type, id)
+
+    def named(self, ref: str, path: str, reason: str, given: str | None = None) -> Unmapped:
+        """A report item about the resource `ref` refers to (its type and id, not its URL)."""
+        kind, rid = self.names.get(ref, ("?", ref or None))
+        return Unmapped(kind, rid, path, reason, given=given)
 
 
 def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = None) -> FhirIntake:
@@ -64,17 +71,22 @@ def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = 
     found = collect(resources)
     patient, others = _patient(found)
     result = FhirIntake({}, list(found.unmapped), patient_ref=found.ref(patient))
+    for kind, items in found.by_type.items():
+        for res in items:
+            rid = res.get("id")
+            result.names[found.ref(res)] = (kind, rid if isinstance(rid, str) else None)
     result.unmapped += [unmapped(p, "Patient", "other_patient") for p in others]
     mine = _for_patient(found, patient, result.unmapped)
     person = _person(patient, as_of)
     result.sources["person"] = found.ref(patient)
     if len(str(patient.get("birthDate"))) < len("YYYY-MM-DD"):
         result.unmapped.append(unmapped(patient, "Patient.birthDate", "birth_date_partial"))
-    _add_observations(kb, found, mine.get("Observation", []), person, result)
-    _add_conditions(kb, found, mine.get("Condition", []), person, result)
+    _add_observations(kb, found, mine.get("Observation", []), person, result, as_of)
+    _add_conditions(kb, found, mine.get("Condition", []), person, result, as_of)
     meds = mine.get("MedicationStatement", []) + mine.get("MedicationRequest", [])
     read, report = read_medications(kb, meds, found.of("Medication"), as_of)
     result.unmapped += report
+    read = _fewer_medicines(kb, read, result.unmapped)
     result.intake["medications"] = [med for med, _ in read]
     for i, (_, res) in enumerate(read):
         result.sources[f"medications[{i}]"] = found.ref(res)
@@ -114,6 +126,9 @@ def _for_patient(
 
 
 def _person(patient: Resource, as_of: date) -> dict[str, Any]:
+    deceased = patient.get("deceasedDateTime") or patient.get("deceasedBoolean") is True
+    if deceased:
+        raise IntakeError("Patient.deceased[x]", N_("a living patient"), N_("deceased"))
     gender = patient.get("gender")
     if gender not in ("female", "male"):
         raise IntakeError(
@@ -156,8 +171,9 @@ def _add_observations(
     obs: list[Resource],
     person: dict[str, Any],
     result: FhirIntake,
+    as_of: date,
 ) -> None:
-    readings, report = read_observations(kb, obs)
+    readings, report = read_observations(kb, obs, as_of)
     result.unmapped += report
     labs: list[dict[str, Any]] = []
     for reading in readings:
@@ -180,6 +196,7 @@ def _add_conditions(
     conditions: list[Resource],
     person: dict[str, Any],
     result: FhirIntake,
+    as_of: date,
 ) -> None:
     table = {c.snomed: c for c in kb.fhir_map.conditions}
     codes: list[str] = []
@@ -187,7 +204,8 @@ def _add_conditions(
         code, display = first_code(res.get("code"))
         clinical, _ = first_code(res.get("clinicalStatus"))
         verification, _ = first_code(res.get("verificationStatus"))
-        if clinical is None and any(key.startswith("abatement") for key in res):
+        abated = any(key.startswith("abatement") for key in res)
+        if clinical is None and abated:
             clinical = "resolved"  # abated: inactive, resolved or remission (invariant con-4)
         if clinical is not None and clinical not in USED_CLINICAL:
             result.unmapped.append(
@@ -225,7 +243,25 @@ def _add_conditions(
             result.unmapped.append(
                 unmapped(res, "Condition.code", "unknown_code", code=code, display=display)
             )
-        elif entry.person is not None:
+            continue
+        if verification in UNCONFIRMED_VERIFICATION:
+            result.unmapped.append(
+                unmapped(
+                    res,
+                    "Condition.verificationStatus",
+                    "verification_unconfirmed",
+                    code=code,
+                    display=display,
+                    given=verification,
+                )
+            )
+        if abated:
+            result.unmapped.append(
+                unmapped(res, "Condition.abatement[x]", "abated", code=code, display=display)
+            )
+        if entry.person == "pregnant" and _outdated_pregnancy(kb, res, as_of, result):
+            continue
+        if entry.person is not None:
             person[entry.person if entry.person != "not_pregnant" else "pregnant"] = (
                 entry.person != "not_pregnant"
             )
@@ -236,6 +272,85 @@ def _add_conditions(
     result.intake["conditions"] = codes
 
 
+def _outdated_pregnancy(kb: KnowledgeBase, res: Resource, as_of: date, result: FhirIntake) -> bool:
+    """True (and reported) for a pregnancy Condition recorded or begun `pregnancy_max_months`
+    or more before `as_of`: that pregnancy has ended."""
+    period = res.get("onsetPeriod") or {}
+    dates = [res.get("onsetDateTime"), period.get("start"), res.get("recordedDate")]
+    days = [d for d in (day_of(x) for x in dates if isinstance(x, str)) if d is not None]
+    if not days:
+        return False
+    latest = max(days)
+    months = months_before(latest, as_of)
+    if months < kb.fhir_map.dates.pregnancy_max_months:
+        return False
+    code, display = first_code(res.get("code"))
+    params = {"date": latest.isoformat(), "months": str(months)}
+    result.unmapped.append(
+        unmapped(
+            res,
+            "Condition.onset[x]",
+            "pregnancy_outdated",
+            code=code,
+            display=display,
+            params=params,
+        )
+    )
+    return True
+
+
+def _fewer_medicines(
+    kb: KnowledgeBase, read: list[tuple[dict[str, Any], Resource]], report: list[Unmapped]
+) -> list[tuple[dict[str, Any], Resource]]:
+    """At most the intake's number of medicines: first those that matter for magnesium (an
+    ATC code of an interaction or of a magnesium-depleting medicine in the knowledge base),
+    then the others in the order given; each one left out is reported."""
+    from mgadvisor.intake import Intake
+
+    limit = _max_medicines(Intake)
+    if len(read) <= limit:
+        return read
+    prefixes = tuple(a for i in kb.interactions.values() for a in i.atc)
+    prefixes += tuple(a for d in kb.depleting.values() for a in d.atc)
+
+    def matters(med: dict[str, Any]) -> bool:
+        return _atc_of(kb, med).startswith(prefixes) if _atc_of(kb, med) else False
+
+    ranked = sorted(range(len(read)), key=lambda i: (not matters(read[i][0]), i))
+    kept = sorted(ranked[:limit])
+    for i in ranked[limit:]:
+        med, res = read[i]
+        report.append(
+            unmapped(
+                res,
+                f"{res.get('resourceType')}.medication[x]",
+                "too_many_medicines",
+                code=med.get("atc"),
+                display=med.get("name"),
+                params={"count": str(limit)},
+            )
+        )
+    return [read[i] for i in kept]
+
+
+def _max_medicines(intake: Any) -> int:
+    """The intake's limit on `medications` (its max_length)."""
+    for meta in intake.model_fields["medications"].metadata:
+        if getattr(meta, "max_length", None) is not None:
+            return int(meta.max_length)
+    return 50
+
+
+def _atc_of(kb: KnowledgeBase, med: dict[str, Any]) -> str:
+    """The ATC code of an intake medicine: its own, else the one its name resolves to."""
+    if med.get("atc"):
+        return str(med["atc"])
+    from mgadvisor.assess.medication import resolve
+    from mgadvisor.intake import Medication
+
+    return resolve(kb, Medication(name=str(med.get("name", "")))).atc or ""
+
+
 def _life_stage(person: dict[str, Any], result: FhirIntake) -> None:
     """Pregnancy and lactation only where the intake accepts them (a woman of 10-60)."""
     low, high = LIFE_STAGE_AGES
@@ -243,10 +358,7 @@ def _life_stage(person: dict[str, Any], result: FhirIntake) -> None:
     for key in ("pregnant", "pregnancy_week", "lactating"):
         if key in person and not fits and person[key]:
             ref = result.sources.pop(f"person.{key}", "")
-            kind, _, rid = ref.rpartition("/")
-            result.unmapped.append(
-                Unmapped(kind or "?", rid or None, f"person.{key}", "not_applicable")
-            )
+            result.unmapped.append(result.named(ref, f"person.{key}", "not_applicable"))
             del person[key]
         elif key in person and not person[key]:
             del person[key]  # false: the default
@@ -290,11 +402,8 @@ def _drop(result: FhirIntake, error: IntakeError) -> bool:
         ref = result.sources.pop(f"person.{key}", "")
     else:
         return False
-    kind, _, rid = ref.rpartition("/")
     result.unmapped.append(
-        Unmapped(
-            kind or "?", rid or None, error.path, "rejected_by_intake", given=error.expected_text()
-        )
+        result.named(ref, error.path, "rejected_by_intake", given=error.expected_text())
     )
     return True
 

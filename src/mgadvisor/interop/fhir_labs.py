@@ -4,13 +4,18 @@ Only final, amended or corrected Observations count. LOINC codes come from labs.
 fhir_map.yaml, units from fhir_map.yaml (UCUM); a value in another accepted unit of the
 analyte is converted to its canonical unit with `mgadvisor.units`. Of several values of one
 analyte the latest is used and the others are reported as superseded.
+
+Dates (thresholds in fhir_map.yaml `dates`): a result dated after the advice date is not used;
+a pregnancy record older than `pregnancy_max_months` is not used; a used lab result older than
+`old_result_months` is reported with its date. A value with a comparator (`<0.3`) is used as
+its bound and reported.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from mgadvisor.errors import UserInputError
@@ -19,6 +24,8 @@ from mgadvisor.kb.base import KnowledgeBase
 
 USED_STATUS = ("final", "amended", "corrected")
 PERSON_UNITS = {"weight_kg": "kg", "height_cm": "cm", "pregnancy_week": "wk"}
+BOUNDS = ("<", "<=", ">", ">=")  # Quantity.comparator values read as their bound ("ad" is not)
+PREGNANCY = ("person:pregnant", "person:pregnancy_week")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +36,7 @@ class Reading:
     value: Any  # a lab dict, a number or a bool
     when: str  # sort key: the effective time, in UTC when it has a zone
     resource: Resource
+    notes: tuple[Unmapped, ...] = field(default=())  # used, with a remark (a bound, an age)
 
 
 def loinc_targets(kb: KnowledgeBase) -> dict[str, str]:
@@ -49,28 +57,109 @@ def ucum_units(kb: KnowledgeBase) -> dict[str, str]:
 
 
 def read_observations(
-    kb: KnowledgeBase, observations: list[Resource]
+    kb: KnowledgeBase, observations: list[Resource], as_of: date | None = None
 ) -> tuple[list[Reading], list[Unmapped]]:
-    """The latest usable reading per target, and what was not used (with the reason)."""
+    """The latest usable reading per target, and what was not used (with the reason); with
+    `as_of`, the date rules of fhir_map.yaml `dates` (see the module docstring)."""
     latest: dict[str, Reading] = {}
     report: list[Unmapped] = []
     for obs in observations:
         reading = _reading(kb, obs, report)
-        if reading is None:
+        if reading is None or (as_of is not None and not _in_time(kb, reading, as_of, report)):
             continue
         older = latest.get(reading.target)
         if older is not None and older.when >= reading.when:
-            report.append(_superseded(reading.resource))
+            report.append(_superseded(reading.resource, same=older.when == reading.when))
             continue
         if older is not None:
             report.append(_superseded(older.resource))
         latest[reading.target] = reading
+    for reading in latest.values():
+        report += reading.notes
+        if as_of is not None and reading.target.startswith("lab:"):
+            report += _old(kb, reading, as_of)
     return list(latest.values()), report
 
 
-def _superseded(obs: Resource) -> Unmapped:
+def day_of(text: str) -> date | None:
+    """The day of a FHIR date or dateTime (a year or year-month: its first day).
+
+    Example:
+        >>> day_of("2023-01-10T08:00:00+01:00"), day_of("2023-04")
+        (datetime.date(2023, 1, 10), datetime.date(2023, 4, 1))
+    """
+    parts = [*text[:10].split("-"), "1", "1"]
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
+def months_before(day: date, as_of: date) -> int:
+    """Whole months from `day` to `as_of`."""
+    return (as_of.year - day.year) * 12 + as_of.month - day.month - (as_of.day < day.day)
+
+
+def _in_time(kb: KnowledgeBase, reading: Reading, as_of: date, report: list[Unmapped]) -> bool:
+    """False (and why, in `report`) for a result after `as_of` or an outdated pregnancy."""
+    day = day_of(reading.when) if reading.when else None
+    if day is None:
+        return True
+    code, display = _loinc(reading.resource)
+    when = {"date": day.isoformat(), "months": str(months_before(day, as_of))}
+    if day > as_of:
+        report.append(
+            unmapped(
+                reading.resource,
+                "Observation.effective[x]",
+                "after_as_of",
+                code=code,
+                display=display,
+                given=day.isoformat(),
+            )
+        )
+        return False
+    if (
+        reading.target in PREGNANCY
+        and months_before(day, as_of) >= kb.fhir_map.dates.pregnancy_max_months
+    ):
+        report.append(
+            unmapped(
+                reading.resource,
+                "Observation.effective[x]",
+                "pregnancy_outdated",
+                code=code,
+                display=display,
+                params=when,
+            )
+        )
+        return False
+    return True
+
+
+def _old(kb: KnowledgeBase, reading: Reading, as_of: date) -> list[Unmapped]:
+    """The note for a used lab result older than `old_result_months`."""
+    day = day_of(reading.when) if reading.when else None
+    if day is None or months_before(day, as_of) < kb.fhir_map.dates.old_result_months:
+        return []
+    code, display = _loinc(reading.resource)
+    when = {"date": day.isoformat(), "months": str(months_before(day, as_of))}
+    return [
+        unmapped(
+            reading.resource,
+            "Observation.effective[x]",
+            "old_result",
+            code=code,
+            display=display,
+            params=when,
+        )
+    ]
+
+
+def _superseded(obs: Resource, *, same: bool = False) -> Unmapped:
     code, display = _loinc(obs)
-    return unmapped(obs, "Observation", "superseded", code=code, display=display)
+    reason = "superseded_same_time" if same else "superseded"
+    return unmapped(obs, "Observation", reason, code=code, display=display)
 
 
 def _loinc(obs: Resource) -> tuple[str | None, str | None]:
@@ -104,16 +193,17 @@ def _reading(kb: KnowledgeBase, obs: Resource, report: list[Unmapped]) -> Readin
         )
         return None
     kind, _, name = target.partition(":")
+    notes: list[Unmapped] = []
     if kind == "person" and name in ("pregnant", "lactating"):
         value: Any = _coded_state(kb, obs, name)
     elif kind == "person":
-        value = _quantity(kb, obs, PERSON_UNITS[name])
+        value = _quantity(kb, obs, PERSON_UNITS[name], notes)
     else:
-        value = _lab(kb, obs, name)
+        value = _lab(kb, obs, name, notes)
     if isinstance(value, Unmapped):
         report.append(value)
         return None
-    return Reading(target, value, _when(obs), obs)
+    return Reading(target, value, _when(obs), obs, tuple(notes))
 
 
 def _when(obs: Resource) -> str:
@@ -158,14 +248,31 @@ def _coded_state(kb: KnowledgeBase, obs: Resource, name: str) -> bool | Unmapped
 
 
 def _quantity(
-    kb: KnowledgeBase, obs: Resource, wanted: str | None
+    kb: KnowledgeBase, obs: Resource, wanted: str | None, notes: list[Unmapped]
 ) -> tuple[float, str] | float | Unmapped:
-    """The value of valueQuantity: (value, intake unit) for a lab, a number in `wanted`."""
-    code, _ = _loinc(obs)
+    """The value of valueQuantity: (value, intake unit) for a lab, a number in `wanted`. A
+    bound (`<0.3`) counts as its value, with a note in `notes`: every rule on a low (or high)
+    value then fires at least as it would at the bound."""
+    code, display = _loinc(obs)
     quantity = obs.get("valueQuantity")
     if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), int | float):
         return unmapped(obs, "Observation.value[x]", "no_quantity", code=code)
-    if quantity.get("comparator"):
+    comparator = quantity.get("comparator")
+    if comparator in BOUNDS:
+        bound = (
+            f"{comparator}{quantity['value']} {quantity.get('unit') or quantity.get('code') or ''}"
+        )
+        notes.append(
+            unmapped(
+                obs,
+                "Observation.valueQuantity.comparator",
+                "comparator_bound",
+                code=code,
+                display=display,
+                given=bound.strip(),
+            )
+        )
+    elif comparator:
         return unmapped(
             obs,
             "Observation.valueQuantity.comparator",
@@ -183,12 +290,14 @@ def _quantity(
     return value if wanted is not None else (value, unit)
 
 
-def _lab(kb: KnowledgeBase, obs: Resource, analyte: str) -> dict[str, Any] | Unmapped:
+def _lab(
+    kb: KnowledgeBase, obs: Resource, analyte: str, notes: list[Unmapped]
+) -> dict[str, Any] | Unmapped:
     """A lab value of the intake (in the unit given when the analyte accepts it, else in the
     analyte's canonical unit), with the lab's own reference range when it has both ends."""
     from mgadvisor.units import QUANTITY_OF_ANALYTE, convert
 
-    found = _quantity(kb, obs, None)
+    found = _quantity(kb, obs, None, notes)
     if isinstance(found, Unmapped) or not isinstance(found, tuple):
         return found if isinstance(found, Unmapped) else unmapped(obs, "Observation", "no_quantity")
     value, unit = found

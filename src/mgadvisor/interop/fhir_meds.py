@@ -29,6 +29,7 @@ USED_STATUS = {
     "MedicationStatement": ("active", "intended", "unknown"),
     "MedicationRequest": ("active", "draft", "unknown"),
 }
+NOT_TAKEN_INTENTS = ("proposal", "plan")  # MedicationRequest.intent: not (yet) taken
 _ATC = re.compile(r"^[A-Z]\d{2}([A-Z]([A-Z](\d{2})?)?)?$")
 NAME_LIMIT = 120  # the intake's longest medicine name
 
@@ -77,10 +78,42 @@ def read_medications(
                 )
             )
             continue
+        ended = _ended(res, as_of)
+        if ended is not None:
+            code, display = first_code(concept)
+            report.append(
+                unmapped(
+                    res,
+                    f"{kind}.effectivePeriod.end",
+                    "period_ended",
+                    code=code,
+                    display=display,
+                    params={"date": ended},
+                )
+            )
+            continue
+        if kind == "MedicationRequest" and res.get("intent") in NOT_TAKEN_INTENTS:
+            code, display = first_code(concept)
+            report.append(
+                unmapped(
+                    res,
+                    "MedicationRequest.intent",
+                    "intent_not_taken",
+                    code=code,
+                    display=display,
+                    given=str(res.get("intent")),
+                )
+            )
+            continue
         med = _medicine(kb, res, concept, report)
         if med is None:
             continue
         med.update(_dosage(res, report))
+        dosage_key = "dosage" if kind == "MedicationStatement" else "dosageInstruction"
+        if not res.get(dosage_key) and not any(codings(concept)):  # a name typed in the EHR
+            report.append(
+                unmapped(res, f"{kind}.{dosage_key}", "no_dosage", display=med.get("name"))
+            )
         months = _months(res, as_of)
         if months is not None:
             med["months"] = months
@@ -91,6 +124,14 @@ def read_medications(
         seen.add(key)
         out.append((med, res))
     return out, report
+
+
+def _ended(res: Resource, as_of: date) -> str | None:
+    """The end of a MedicationStatement's effectivePeriod when it lies before `as_of`."""
+    end = (res.get("effectivePeriod") or {}).get("end")
+    if not isinstance(end, str) or len(end) < 4:
+        return None
+    return end[:10] if end[:10] < as_of.isoformat()[: len(end[:10])] else None
 
 
 def _concept(res: Resource, medications: list[Resource]) -> Any:

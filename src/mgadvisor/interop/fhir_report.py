@@ -14,10 +14,31 @@ REASONS = {
     "unit_not_for_analyte": N_("the unit does not fit this lab value"),
     "no_quantity": N_("no numeric value"),
     "comparator": N_("a value with < or > cannot be used"),
+    "comparator_bound": N_(
+        "the result is given as a bound ({given}); the bound is used as the value"
+    ),
+    "after_as_of": N_("dated after the advice date"),
+    "old_result": N_("used, but it dates from {date}, {months} months before the advice"),
+    "pregnancy_outdated": N_(
+        "the pregnancy record dates from {date}, {months} months before the advice; "
+        "not read as pregnant"
+    ),
+    "period_ended": N_("the period of use ended before the advice date ({date})"),
+    "too_many_medicines": N_(
+        "more than {count} medicines; those that matter for magnesium are kept, this one is not"
+    ),
+    "no_dosage": N_("no dosage given; taken as once a day"),
+    "entry_without_resource": N_("a Bundle entry without a resource; skipped"),
+    "intent_not_taken": N_("a proposal or plan, not a medicine being taken"),
+    "verification_unconfirmed": N_(
+        "the diagnosis is not confirmed (provisional or differential); used as given"
+    ),
+    "abated": N_("the condition is active but has an end date (abatement); used as active"),
     "unknown_value": N_("the coded value is not known"),
     "status_not_final": N_("the result is not final"),
     "status_not_active": N_("the medicine is not (or no longer) in use"),
     "superseded": N_("a later result of the same test is used"),
+    "superseded_same_time": N_("another result of the same test at the same time is used"),
     "not_active": N_("the condition is not active"),
     "refuted": N_("the diagnosis is refuted or entered in error"),
     "not_applicable": N_("pregnancy and breast-feeding apply only to a woman aged 10 to 60"),
@@ -40,14 +61,31 @@ REASONS = {
 }
 
 
+# Reasons for data that WAS used, with a remark: the CLI prints them as notes, not as unused.
+NOTES = frozenset(
+    {
+        "comparator_bound",
+        "old_result",
+        "verification_unconfirmed",
+        "abated",
+        "birth_date_partial",
+        "no_dosage",
+    }
+)
+
+
 def unmapped_line(item: Unmapped, t: Callable[..., str]) -> str:
     """One item of the report in the translator's language, e.g.
     ``Observation o1 (Observation.status, LOINC 2601-3): the result is not final [preliminary]``.
     """
     what = item.resource_type + (f" {item.id}" if item.id else "")
     detail = ", ".join(part for part in (item.path, item.code, item.display) if part)
-    reason = t(REASONS.get(item.reason, item.reason))
+    params = dict(item.params)
+    msgid = REASONS.get(item.reason, item.reason)
+    if "{given}" in msgid:
+        params.setdefault("given", item.given or "")
+    reason = t(msgid, **params)
     line = t("{what} ({detail}): {reason}", what=what, detail=detail, reason=reason)
-    if item.given:
+    if item.given and "{given}" not in msgid:
         line += f" [{t(item.given)}]"
     return line

@@ -708,11 +708,22 @@ class FhirSupplementCode(Model):
     sources: Sources
 
 
+class FhirDates(Model):
+    """How old (or new) a FHIR record may be for the intake: a result dated after the advice
+    date is not used; a pregnancy record older than `pregnancy_max_months` does not set
+    pregnant; a lab result older than `old_result_months` is used but reported with its date."""
+
+    old_result_months: int = Field(default=12, ge=1, le=240)
+    pregnancy_max_months: int = Field(default=10, ge=9, le=12)
+    sources: list[CitationKey] = Field(default_factory=list)
+
+
 class FhirMap(Model):
     """How coded FHIR data (LOINC, UCUM, SNOMED CT, RxNorm) maps onto an intake, and the code
     of the supplement in FHIR out."""
 
     supplement: FhirSupplementCode | None = None
+    dates: FhirDates = Field(default_factory=FhirDates)
     observations: list[FhirObservationCode] = Field(default_factory=list)
     units: list[FhirUnit] = Field(default_factory=list)
     conditions: list[FhirConditionCode] = Field(default_factory=list)
