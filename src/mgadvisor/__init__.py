@@ -15,7 +15,7 @@ Example:
     ('en', '2026-01-01')
     >>> doc["risk"]["level"] in {"low", "moderate", "high"}
     True
-    >>> doc["dose"]["status"] in {"advised", "medical_supervision", "withheld"}
+    >>> doc["dose"]["status"] in {"advised", "medical_supervision", "on_hold", "withheld"}
     True
 
 Importing this package stays cheap (the command line imports it at start): the names are

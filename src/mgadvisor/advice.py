@@ -114,7 +114,7 @@ class ProductUse:
 @dataclass(slots=True)
 class Dose:
     __pydantic_config__ = _FORBID
-    status: Literal["advised", "medical_supervision", "withheld"]
+    status: Literal["advised", "medical_supervision", "on_hold", "withheld"]
     elemental_mg_per_day: float
     reference_intake_mg: float | None
     upper_level_mg: float | None

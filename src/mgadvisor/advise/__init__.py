@@ -70,7 +70,8 @@ def calculations(c: Context) -> Calculations:
     source: Literal["given", "ckd_epi_2021", "schwartz_bedside"] | None = None
     if egfr is not None:
         child = c.value("child")
-        source = "given" if "egfr" in values else "schwartz_bedside" if child else "ckd_epi_2021"
+        given = "egfr" in values and egfr == values["egfr"]  # else the creatinine's was lower
+        source = "given" if given else "schwartz_bedside" if child else "ckd_epi_2021"
     return Calculations(
         egfr=round(egfr, 1) if egfr is not None else None,
         egfr_source=source,

@@ -247,11 +247,20 @@ def _fit_products(c: Context, dose: float, upper: float | None, raised: bool) ->
         "lab_readings",
         "child",
         "kidney_reduced",
+        "magnesium_medicines_daily",
     ),
 )
 def target(c: Context) -> float:
     """The supplemental elemental magnesium (mg/day), with the steps that led to it."""
     if c.value("withheld"):
+        return 0.0
+    waiting: list[str] = c.value("magnesium_medicines_daily")
+    if waiting:  # their magnesium is unknown: no plan on top of it until it is entered
+        cites = [c.value("authority").upper_level_note]
+        c.emit(
+            c.finding("dose.on_hold_magnesium_medicine", cites=cites, medications=waiting),
+            "dose_basis",
+        )
         return 0.0
     ri: float | None = c.value("reference_intake")
     upper: float | None = c.value("upper_level")
@@ -370,12 +379,25 @@ def seed_versus_upper_level(c: Context) -> Finding | None:
 @rule(
     "dose.status",
     gives=("dose_status",),
-    needs=("withheld", "referral", "dose_referral"),
+    needs=(
+        "withheld",
+        "referral",
+        "dose_referral",
+        "magnesium_medicines_daily",
+        "dose_target",
+        "plan",
+    ),
 )
 def status(c: Context) -> str:
-    """Withheld, under medical supervision (any referral), or advised."""
+    """Withheld (a referral stops the plan); on hold (a magnesium medicine taken every day must
+    be entered with its amount first, or no time of day keeps every medicine's gap); under
+    medical supervision (any other referral); or advised."""
     if c.value("withheld"):
         return "withheld"
+    if c.value("magnesium_medicines_daily"):
+        return "on_hold"
+    if c.value("dose_target") > 0 and not c.value("plan").intakes:
+        return "on_hold"
     if c.sections["referral"] or c.sections["dose_referral"]:
         return "medical_supervision"
     return "advised"

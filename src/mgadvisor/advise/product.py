@@ -147,14 +147,22 @@ def _taking_now(uses: list[ProductUse]) -> float:
 @rule(
     "product.action",
     gives=("products_action", "actions"),
-    needs=("products", "withheld", "dose_target", "upper_level", "authority", "referral"),
+    needs=(
+        "products",
+        "withheld",
+        "dose_target",
+        "upper_level",
+        "authority",
+        "referral",
+        "magnesium_medicines_daily",
+    ),
 )
 def action(c: Context) -> str | None:
     """What to do with the products taken now: stop them when magnesium harms now (a referral
     whose message `stops_products`: a contraindication, too much magnesium in the blood);
     adjust them when together they pass the upper level or the client's own magnesium product
     is taken in other units than advised; else continue (also when the plan waits for a doctor
-    for another reason)."""
+    for another reason, or for a magnesium medicine's amount)."""
     uses: list[ProductUse] = c.value("products")
     if not uses:
         return None
@@ -164,8 +172,8 @@ def action(c: Context) -> str | None:
         stop = c.finding("action.stop_products", severity="critical", cites=harmful, products=names)
         c.emit(stop, "actions")
         return "stop"
-    if c.value("withheld"):
-        return "continue"  # no new plan, but nothing makes the products harmful now
+    if c.value("withheld") or c.value("magnesium_medicines_daily"):
+        return "continue"  # no new plan (yet), but nothing makes the products harmful now
     target: float = c.value("dose_target")
     upper: float | None = c.value("upper_level")
     now = _taking_now(uses)

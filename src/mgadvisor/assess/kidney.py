@@ -89,25 +89,55 @@ def schwartz_bedside(creatinine_mg_dl: float, height_cm: float) -> float:
     return 0.413 * height_cm / creatinine_mg_dl
 
 
-@rule("kidney.egfr", gives=("egfr",), needs=("lab_readings", "child"))
+@rule("kidney.egfr", gives=("egfr", "labs"), needs=("lab_readings", "child"))
 def egfr(c: Context) -> float | None:
     """The eGFR as given, else from creatinine: CKD-EPI 2021 for adults, bedside Schwartz
-    (with height) under 18."""
+    (with height) under 18. When both are there and the creatinine puts the kidneys in a lower
+    band (contraindicated, supervision, sufficient) than the eGFR given, the lower value is
+    used and the disagreement is shown: a safety limit must not rest on a mistyped value."""
     values: dict[str, Any] = c.value("lab_readings")
-    if "egfr" in values:
-        return float(values["egfr"].value)
     creatinine = values.get("creatinine")
-    if creatinine is None:
-        return None
+    if "egfr" not in values:
+        return _from_creatinine(c, creatinine.value, cite=True) if creatinine else None
+    given = float(values["egfr"].value)
+    estimate = _from_creatinine(c, creatinine.value, cite=False) if creatinine else None
+    if estimate is None or _band(c, estimate, cite=False) >= _band(c, given, cite=False):
+        return given
+    _from_creatinine(c, creatinine.value, cite=True)  # the basis of the estimate, cited
+    _band(c, given, cite=True)
+    c.emit(
+        c.finding(
+            "lab.egfr_creatinine_disagree",
+            severity="warning",
+            egfr=round(given),
+            estimate=round(estimate),
+            creatinine=round(creatinine.value),
+        ),
+        "labs",
+    )
+    return estimate
+
+
+def _from_creatinine(c: Context, umol_l: float, *, cite: bool) -> float | None:
+    """The eGFR from a creatinine in µmol/L, or None for a child without a height."""
     person = c.intake.person
-    mg_dl = convert(creatinine.value, "umol/L", "mg/dL", "creatinine")
+    mg_dl = convert(umol_l, "umol/L", "mg/dL", "creatinine")
     if c.value("child"):
         if person.height_cm is None:
             return None
-        c.fact("measurement_egfr_schwartz")
+        if cite:
+            c.fact("measurement_egfr_schwartz")
         return schwartz_bedside(mg_dl, person.height_cm)
-    c.fact("measurement_egfr_ckd_epi")
+    if cite:
+        c.fact("measurement_egfr_ckd_epi")
     return ckd_epi_2021(mg_dl, person.age, person.sex)
+
+
+def _band(c: Context, measured: float, *, cite: bool) -> int:
+    """0 below the contraindication limit, 1 below the supervision limit, else 2."""
+    if measured < c.param("egfr_contraindicated_below", cite=cite):
+        return 0
+    return 1 if measured < c.param("egfr_supervision_below", cite=cite) else 2
 
 
 @rule(

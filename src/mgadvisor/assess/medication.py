@@ -336,12 +336,32 @@ def magnesium_sparing_kidney(c: Context) -> list[Finding]:
     return _entry_notes(c, "warning.magnesium_sparing_kidney", "warning", sparing)
 
 
-@rule("warning.magnesium_medicine", gives=("warnings",), needs=("medications",))
-def magnesium_medicine(c: Context) -> list[Finding]:
+@rule(
+    "warning.magnesium_medicine",
+    gives=("magnesium_medicines_daily", "warnings"),
+    needs=("medications",),
+)
+def magnesium_medicine(c: Context) -> list[str]:
     """A medicine that is magnesium itself (a magnesium laxative or antacid): its magnesium
-    counts toward the upper level, so it belongs under the products with its amount."""
-    own = [(m, e) for m, e in c.value("medications").entries if e.contains_magnesium]
-    return _entry_notes(c, "warning.magnesium_medicine", "critical", own)
+    counts toward the upper level, so it belongs under the products with its amount. Taken
+    every day, the plan waits until it is entered (gives those medicines); taken as needed,
+    it counts on the days it is taken."""
+    review: MedicationReview = c.value("medications")
+    own = [(m, e) for m, e in review.entries if e.contains_magnesium]
+    if not own:
+        return []
+    as_needed = {
+        id(match)
+        for med, match in zip(c.intake.medications, review.matches, strict=True)
+        if med.frequency == "as_needed"
+    }
+    regular = [(m, e) for m, e in own if id(m) not in as_needed]
+    occasional = [(m, e) for m, e in own if id(m) in as_needed]
+    notes = _entry_notes(c, "warning.magnesium_medicine", "critical", regular)
+    notes += _entry_notes(c, "warning.magnesium_medicine_as_needed", "warning", occasional)
+    for note in notes:
+        c.emit(note, "warnings")
+    return [m.input for m, _ in regular]
 
 
 @rule("risk.medicine", gives=("risk_factors",), needs=("medications",))

@@ -47,8 +47,13 @@ def condition_supervision(c: Context) -> list[Finding]:
 @rule("referral.preeclampsia_check", gives=("referral",))
 def preeclampsia_check(c: Context) -> Finding | None:
     """Pregnant with a warning sign of pre-eclampsia (high blood pressure, headache): a doctor
-    must exclude it."""
-    if not c.intake.person.pregnant:
+    must exclude it. Not in a pregnancy known to be before week 20: it starts after that."""
+    person = c.intake.person
+    if not person.pregnant:
+        return None
+    if person.pregnancy_week is not None and person.pregnancy_week < c.param(
+        "preeclampsia_from_week", cite=False
+    ):
         return None
     entry = c.kb.conditions["preeclampsia"]
     given = [*c.intake.conditions, *c.intake.complaints]

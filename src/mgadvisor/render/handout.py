@@ -285,9 +285,61 @@ def _product_name(product: dict[str, Any]) -> str:
     return str(product.get("name") or product.get("compound") or "magnesium")
 
 
+def _replaced(own: dict[str, Any] | None, plan: TakePlan | None) -> bool:
+    """Whether the client's own magnesium product gives way to the plan's compound (none of its
+    whole tablets a day makes the dose)."""
+    return (
+        bool(own)
+        and plan is not None
+        and not plan.own_product
+        and (
+            own.get("advised_units_per_day") == 0  # type: ignore[union-attr]
+        )
+    )
+
+
+def _on_hold(document: dict[str, Any], say: _Say) -> list[str]:
+    """Why the plan waits, in the client's words (dose status `on_hold`)."""
+    dose = document["dose"]
+    for basis in dose.get("basis") or []:
+        if basis["code"] == "dose.on_hold_magnesium_medicine":
+            medicines = [str(m) for m in basis["params"].get("medications") or []]
+            return [
+                say(
+                    N_(
+                        "{medicines} contains magnesium too. Tell your therapist how much of it "
+                        "you take. Your therapist then tells you if you can take extra magnesium."
+                    ),
+                    N_(
+                        "{medicines} contains magnesium too. Tell your therapist how much of it "
+                        "your child gets. Your therapist then tells you if your child can have "
+                        "extra magnesium."
+                    ),
+                    medicines=_names(medicines, say.t),
+                )
+            ]
+    if any(w["code"] == "schedule.no_valid_time" for w in document.get("warnings") or []):
+        return [
+            say(
+                N_(
+                    "Your medicines leave no good time of day for magnesium. Ask your pharmacist "
+                    "when you can take it."
+                ),
+                N_(
+                    "Your child's medicines leave no good time of day for magnesium. Ask your "
+                    "pharmacist when your child can have it."
+                ),
+            )
+        ]
+    return []
+
+
 def _other_products(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The products taken now besides the one the dose is given in."""
+    """The products taken now besides the one the dose is given in (with no dose, every
+    product: none gives way to a plan)."""
     own = document["dose"].get("product")
+    if not document["dose"]["elemental_mg_per_day"] or not document["dose"].get("intakes"):
+        own = None
     own_name = own.get("name") if own else None
     return [
         p
@@ -409,6 +461,14 @@ def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list
             + " "
             + t("That is {mg} mg of magnesium a day in total.", mg=t.num(plan.mg_per_day, 0))
         )
+    if _replaced(own, plan):  # its tablets do not make the dose: the plan's compound instead
+        lines.append(
+            say(
+                N_("Stop taking {product}. Take the magnesium below instead."),
+                N_("Stop giving your child {product}. Give the magnesium below instead."),
+                product=_product_name(own),
+            )
+        )
     others = _other_products(document)
     if not others or action == "stop":
         return lines
@@ -460,17 +520,19 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     current = _current(document, plan, say)
     others = _other_products(document)
     if plan is None:
+        held = _on_hold(document, say) if dose.get("status") == "on_hold" else []
         if others and dose.get("current_products_action") != "stop":
             extra = say(
                 N_("Take no extra magnesium on top of this."),
                 N_("Give your child no extra magnesium on top of this."),
             )
-            return [*current, extra]
+            return [*held, *current, extra]
         return [
+            *held,
             say(
                 N_("Do not take any magnesium for now."),
                 N_("Do not give your child any magnesium for now."),
-            )
+            ),
         ]
     mg = t.num(plan.mg_per_day, 0)
     lines = list(current)
@@ -658,9 +720,9 @@ def _medicines(document: dict[str, Any], say: _Say) -> list[str]:
 def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[str]:
     t = say.t
     dose = document["dose"]
-    above = dose.get("exceeds_upper_level") or any(
-        p.get("exceeds_upper_level") for p in dose.get("products") or []
-    )
+    # the plan itself above the upper level (a study dose); a product above it is replaced or
+    # cut down in "What to take", and this line would read as if about the plan
+    above = dose.get("exceeds_upper_level")
     lines = []
     if plan is not None:
         if above:  # above the upper level: the client asks the doctor first
@@ -696,7 +758,13 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
         return lines  # "stop those too" is said first
     if plan is None and document["referral"].get("needed"):
         return lines  # no magnesium now; the doctor hears what is taken (first section)
-    known = [_product_name(p) for p in dose.get("products") or []]
+    own = dose.get("product")
+    replaced = _replaced(own, plan)
+    known = [
+        _product_name(p)
+        for p in dose.get("products") or []
+        if not (replaced and own and p.get("name") == own.get("name"))
+    ]
     if known:
         lines.append(
             say(

@@ -133,6 +133,7 @@ LAB_FLAG = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
 STATUS = {
     "advised": N_("advised"),
     "medical_supervision": N_("only under medical supervision"),
+    "on_hold": N_("on hold: see the warnings first"),
     "withheld": N_("withheld: refer to a doctor first"),
 }
 SEVERITY = {

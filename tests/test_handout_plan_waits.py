@@ -1,0 +1,110 @@
+"""The client handout says the same as the advice when the plan waits or a product gives way
+(red team, round 2): a product whose tablets do not make the dose is stopped in words, a plan on
+hold says why and gives no dose, an urgent advice stops the client's own product."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mgadvisor.i18n import Translator
+from mgadvisor.intake import parse_intake
+from mgadvisor.kb import load_knowledge
+from mgadvisor.pipeline import advice_document
+from mgadvisor.render.handout import Extras, Handout, handout
+
+CASES = Path(__file__).parent / "cases" / "redteam"
+
+
+def _handout(intake: dict[str, Any], lang: str = "en") -> tuple[dict[str, Any], Handout]:
+    kb = load_knowledge()
+    document = advice_document(parse_intake(intake, kb), kb, as_of=date(2026, 11, 22), lang=lang)
+    return document, handout(document, Extras(), Translator(lang), intake.get("person"))
+
+
+def _case(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((CASES / name).read_text(encoding="utf-8"))["intake"]
+    return data
+
+
+def _text(out: Handout) -> str:
+    return " ".join([*out.first, *out.take, *out.when, *out.good_to_know])
+
+
+def test_a_product_whose_tablets_do_not_make_the_dose_is_stopped_in_words() -> None:
+    # 400 mg a tablet, one a day, above the upper level of 250: the dose comes in another
+    # compound, so the handout must say to stop the product, and not ask "besides it".
+    intake = {
+        "person": {"age": 40, "sex": "female"},
+        "goals": ["sleep"],
+        "products": [
+            {
+                "name": "Mg Citraat 400",
+                "compound": "magnesium citrate",
+                "amount_mg": 400,
+                "basis": "elemental",
+                "units_per_day": 1,
+            }
+        ],
+    }
+    document, out = _handout(intake)
+    assert document["dose"]["product"]["advised_units_per_day"] == 0
+    assert "Stop taking Mg Citraat 400. Take the magnesium below instead." in out.take
+    text = _text(out)
+    assert "besides Mg Citraat 400" not in text
+    # the plan keeps to the upper level: no "more than is safe" line about it
+    assert document["dose"]["exceeds_upper_level"] is False
+    assert "more than is safe" not in text
+
+
+def test_a_magnesium_medicine_taken_every_day_puts_the_plan_on_hold() -> None:
+    document, out = _handout(_case("r103_magnesium_laxative_daily_on_hold.yaml"))
+    assert document["dose"]["status"] == "on_hold"
+    assert out.plan is None and not out.when
+    text = _text(out)
+    assert "Magnesiumoxide 500 mg contains magnesium too" in text
+    assert "Take no extra magnesium on top of this." in out.take
+    assert "Keep taking 1 tablet of Magnesium bisglycinaat a day" in text
+    assert " mg of magnesium every day" not in text
+
+
+def test_no_time_keeping_every_gap_says_why_there_is_no_magnesium() -> None:
+    document, out = _handout(_case("r105_no_time_keeps_every_gap.yaml"))
+    assert document["dose"]["status"] == "on_hold"
+    assert out.take[0].startswith("Your medicines leave no good time of day for magnesium")
+    assert "Do not take any magnesium for now." in out.take
+
+
+def test_urgent_advice_keeps_the_clients_own_product_and_adds_nothing() -> None:
+    document, out = _handout(_case("r106_severe_low_mg_own_product_no_new_plan.yaml"))
+    assert document["dose"]["current_products_action"] == "continue"
+    first = " ".join(a["text"] for a in document["actions"])
+    assert "No new magnesium supplement until the doctor has assessed you." in first
+    assert any(
+        line.startswith("Keep taking 2 tablets of Magnesium Forte a day") for line in out.take
+    )
+    assert out.take[-1] == "Take no extra magnesium on top of this."
+    assert "Do not take any magnesium for now." not in out.take
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        (
+            "r103_magnesium_laxative_daily_on_hold.yaml",
+            "Ook in Magnesiumoxide 500 mg zit magnesium.",
+        ),
+        (
+            "r105_no_time_keeps_every_gap.yaml",
+            "Door uw medicijnen is er geen goed moment op de dag",
+        ),
+    ],
+)
+def test_the_waiting_plan_is_explained_in_dutch_too(name: str, why: str) -> None:
+    document, out = _handout(_case(name), lang="nl")
+    assert document["dose"]["status"] == "on_hold"
+    assert out.take[0].startswith(why)
