@@ -42,10 +42,7 @@ FIRST_HEADING = {
 }
 # Who to call, in the order of the advice's actions: in pregnancy the midwife first.
 DOCTOR_FIRST = {
-    "emergency": N_(
-        "Call your GP now, or in the evening and at the weekend the out-of-hours GP. If you feel "
-        "very ill, call 112."
-    ),
+    "emergency": N_("Get medical help now: call 112 or go to the emergency department."),
     "same_day": N_("Call your GP today."),
     "routine": N_("Make an appointment with your GP."),
 }
