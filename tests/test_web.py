@@ -393,3 +393,167 @@ def test_a_bad_lab_range_is_a_field_error_that_keeps_what_was_typed(client: Test
     page = client.post("/advice?lang=en", data=form(client, **data))
     assert page.status_code == 422
     assert 'id="e-lab.serum_magnesium.range"' in page.text and 'value="1.0-0.7"' in page.text
+
+
+# -- The UX test's findings: the error summary, the hints, the tables, the day schedule ---------
+
+BAD_FORM = {
+    "person.age": "200",
+    "person.sex": "female",
+    "person.weight_kg": "zeventig",
+    "med.0.name": "omeprazol",
+    "med.1.name": "furosemide",
+    "med.1.time": "25:99",
+    "lab.serum_magnesium.value": "0,6x2",
+    "lab.serum_magnesium.unit": "mmol/L",
+    "as_of": "gisteren",
+}
+
+
+def summary_items(html: str) -> list[str]:
+    import html as entities
+
+    return [
+        entities.unescape(item)
+        for item in re.findall(r'<li><a href="#f-[^"]+">(.*?)</a></li>', html)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "nl",
+            [
+                "Leeftijd (jaren): verwacht een getal van hoogstens 120. U vulde '200' in.",
+                "Gewicht (kg): verwacht een getal. U vulde 'zeventig' in.",
+                "Geneesmiddel 2 – Tijd(en) van innemen: verwacht een tijd zoals 8:00 of 20:30"
+                " (UU:MM), meerdere gescheiden door een komma. U vulde '25:99' in.",
+                "Magnesium in serum: verwacht een getal. U vulde '0,6x2' in.",
+                "Datum van het advies: verwacht een datum als JJJJ-MM-DD. U vulde 'gisteren' in.",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Age (years): expected a number of at most 120. You entered '200'.",
+                "Weight (kg): expected a number. You entered 'zeventig'.",
+                "Medicine 2 – Time(s) taken: expected a time such as 8:00 or 20:30 (HH:MM),"
+                " several separated by a comma. You entered '25:99'.",
+                "Serum magnesium: expected a number. You entered '0,6x2'.",
+                "Date of the advice: expected a date as YYYY-MM-DD. You entered 'gisteren'.",
+            ],
+        ),
+    ],
+)
+def test_the_error_summary_names_each_field_by_its_label_and_what_was_typed(
+    client: TestClient, lang: str, expected: list[str]
+) -> None:
+    page = client.post(f"/advice?lang={lang}", data=form(client, **BAD_FORM))
+    assert page.status_code == 422
+    top = page.text[
+        page.text.index('id="form-errors"') : page.text.index(
+            "</div>", page.text.index('id="form-errors"')
+        )
+    ]
+    assert summary_items(top) == expected  # every problem, a bad date included
+    assert {"nl": "Verbeter de 5 gemarkeerde velden", "en": "Correct the 5 marked fields"}[
+        lang
+    ] in top
+    # next to the field: the same message without the label (the label is right above it)
+    near = re.search(r'<p class="error" id="e-person\.age">(.*?)</p>', page.text)
+    assert near is not None and expected[0].split(": ", 1)[1][1:] in near.group(1).replace(
+        "&#39;", "'"
+    )
+    assert 'value="200"' in page.text and 'value="zeventig"' in page.text  # kept as typed
+    # the live panel: one box (what to do, then the same labelled list), not two
+    live = client.post(f"/partials/advice?lang={lang}", data=form(client, **BAD_FORM)).text
+    assert live.count('class="alert') == 1 and live.count("live-summary") == 1
+    assert summary_items(live) == expected
+
+
+def test_every_field_of_the_form_has_a_label_for_the_summary(client: TestClient) -> None:
+    from mgadvisor.i18n import Translator
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.web.forms import field_label
+
+    kb = load_knowledge()
+    html = client.get("/?lang=en").text
+    names = set(re.findall(r'<(?:input|select)[^>]* name="([^"]+)"', html)) - {"csrf_token"}
+    names |= {"med.19.time", "prod.2.basis"}
+    assert len(names) > 60
+    for lang in ("nl", "en"):
+        t = Translator(lang)
+        unnamed = sorted(name for name in names if field_label(name, t, kb) == name)
+        assert not unnamed, unnamed
+    t = Translator("nl")
+    assert field_label("lab.creatinine.unit", t, kb) == "Creatinine in serum – Eenheid"
+    assert field_label("prod.0.name", t, kb) == "Product 1"
+    assert field_label("complaints", t, kb) == "Klachten"
+
+
+@pytest.mark.parametrize(
+    ("lang", "weight", "sport", "lab_range"),
+    [
+        ("en", "A decimal point or comma is fine: 64.5.", "comma is fine: 2.5.", "e.g. 0.70–1.00"),
+        ("nl", "Een decimale komma of punt mag: 64,5.", "punt mag: 2,5.", "bijvoorbeeld 0,70–1,00"),
+    ],
+)
+def test_number_hints_show_the_pages_own_notation(
+    client: TestClient, lang: str, weight: str, sport: str, lab_range: str
+) -> None:
+    html = client.get(f"/?lang={lang}").text
+    assert weight in html and sport in html and lab_range in html
+    assert ("64,5" if lang == "en" else "64.5") not in html
+
+
+def test_every_table_scrolls_within_itself_on_a_phone(client: TestClient) -> None:
+    data = {
+        "person.age": "60",
+        "person.sex": "female",
+        "med.0.name": "omeprazol",
+        "med.0.time": "8:00",
+        "lab.serum_magnesium.value": "0.62",
+        "lab.serum_magnesium.unit": "mmol/L",
+    }
+    pages = [client.post("/advice?lang=nl", data=form(client, **data)).text, client.get("/kb").text]
+    for html in pages:
+        assert "<table" in html
+        assert html.count("<table") == html.count('<div class="table-wrap"><table')
+
+
+def test_dots_at_the_same_time_are_stacked_and_all_named(client: TestClient) -> None:
+    from mgadvisor.web.filters import timeline_layout
+
+    layout = timeline_layout(
+        [
+            {"time": "08:00", "kind": "medication", "name": "omeprazol"},
+            {"time": "08:00", "kind": "magnesium", "name": "Mg"},
+            {"time": "08:15", "kind": "medication", "name": "furosemide"},  # 6 px further
+            {"time": "20:00", "kind": "medication", "name": "Thyrax"},
+            {"time": None, "kind": "medication", "name": "as needed"},
+        ]
+    )
+    dots = [(d["name"], d["y"]) for d in layout["dots"]]
+    assert dots == [("Mg", 30), ("omeprazol", 14), ("furosemide", -2), ("Thyrax", 30)]
+    assert layout["lift"] == 32 and layout["height"] == 96
+    data = {
+        "person.age": "60",
+        "person.sex": "female",
+        "med.0.name": "omeprazol",
+        "med.0.time": "8:00",
+        "med.1.name": "furosemide",
+        "med.1.time": "8:00",
+    }
+    html = client.post("/advice?lang=nl", data=form(client, **data)).text
+    svg = html[
+        html.index('<svg class="timeline"') : html.index(
+            "</svg>", html.index('<svg class="timeline"')
+        )
+    ]
+    circles = re.findall(r'<circle cx="([\d.]+)" cy="(-?\d+)"', svg)
+    assert len(circles) == 3 and len(set(circles)) == 3  # none on top of another
+    label = re.search(r'aria-label="([^"]+)"', svg)
+    assert label is not None
+    for text in ("(magnesium)", "omeprazol (geneesmiddel)", "furosemide (geneesmiddel)"):
+        assert text in label.group(1)

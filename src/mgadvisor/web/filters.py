@@ -29,6 +29,7 @@ from mgadvisor.render.labels import (
     URGENCY,
 )
 from mgadvisor.render.report import schedule_when as _schedule_when
+from mgadvisor.web.forms import summary_line
 
 
 def zip_self(values: Iterable[str]) -> list[tuple[str, str]]:
@@ -289,6 +290,38 @@ def timeline_x(clock: str) -> float:
     return round(_X0 + max(hours - _DAY_START, 0) * _WIDTH / _DAY_HOURS, 1)
 
 
+_DOT_GAP = 16  # px between the centres of two dots (r = 7) stacked at the same time
+
+
+def timeline_layout(schedule: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Where each timed item of the day schedule sits: dots at (nearly) the same time are
+    stacked upward, magnesium on the axis, so none hides another (a medicine at 08:00 beside the
+    magnesium at 08:00). `lift` is how far the chart moves down to make room for the stack,
+    `height` the chart's height with it.
+
+    Example:
+        >>> layout = timeline_layout([
+        ...     {"time": "08:00", "kind": "medication", "name": "omeprazol"},
+        ...     {"time": "08:00", "kind": "magnesium", "name": "Mg"},
+        ... ])
+        >>> [(d["name"], d["x"], d["y"]) for d in layout["dots"]], layout["lift"]
+        ([('Mg', 68.9, 30), ('omeprazol', 68.9, 14)], 16)
+    """
+    timed = [item for item in schedule if item.get("time")]
+    timed.sort(key=lambda item: (timeline_x(str(item["time"])), item.get("kind") != "magnesium"))
+    levels: list[float] = []  # the x of the last dot on each level
+    dots = []
+    for item in timed:
+        x = timeline_x(str(item["time"]))
+        level = next((i for i, last in enumerate(levels) if x - last >= _DOT_GAP), len(levels))
+        if level == len(levels):
+            levels.append(x)
+        levels[level] = x
+        dots.append({**item, "x": x, "y": 30 - _DOT_GAP * level})
+    lift = _DOT_GAP * max(len(levels) - 1, 0)
+    return {"dots": dots, "lift": lift, "height": 64 + lift}
+
+
 TIMELINE_TICKS = Markup(
     "".join(
         f'<text x="{_X0 + (h - _DAY_START) * _WIDTH / _DAY_HOURS:g}" y="60" class="small" '
@@ -315,6 +348,12 @@ def compound_name(ctx: Any, code: str | None) -> str:
     """A compound code's name in the page's language ('' for none)."""
     entry = ctx["kb"].compounds.get(code) if code else None
     return str(entry.name.get(ctx["t"].lang)) if entry is not None else ""
+
+
+@pass_context
+def error_line(ctx: Any, name: str, message: str) -> str:
+    """An item of a form's error summary: the field by its label, then its message."""
+    return summary_line(name, message, ctx["t"], ctx["kb"])
 
 
 def _translate(msgid: str, t: Any, **params: Any) -> str:
@@ -384,8 +423,10 @@ def register(env: Environment) -> None:
         trace_items=_trace_filter,
         reference_items=reference_items,
         timeline_x=timeline_x,
+        timeline_layout=timeline_layout,
         schedule_when=schedule_when,
         compound_name=compound_name,
+        error_line=error_line,
         urgency_label=URGENCY.__getitem__,
         risk_status_label=RISK_STATUS.__getitem__,
         product_action_label=PRODUCT_ACTION.__getitem__,

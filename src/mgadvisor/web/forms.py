@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mgadvisor.errors import IntakeError
+from mgadvisor.errors import IntakeError, quote
 from mgadvisor.i18n import N_
 
 MED_ROWS = 20  # medicine rows the form reads at most ("add medicine" adds one at a time)
@@ -101,6 +101,7 @@ class Mapped:
     med_rows: list[int]  # medications[i] came from form row med_rows[i]
     labs: list[str]  # labs[i] is this analyte
     product_rows: list[int] = field(default_factory=list)  # products[i] came from this row
+    typed: dict[str, str] = field(default_factory=dict)  # the form's text, as the user typed it
 
 
 def _person(v: Any) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def to_intake(state: FormState) -> Mapped:
         prefs["follow_study_dose"] = True
     if prefs:
         data["preferences"] = prefs
-    return Mapped(data, med_rows, order, product_rows)
+    return Mapped(data, med_rows, order, product_rows, dict(state.values))
 
 
 def field_for(path: str, mapped: Mapped) -> str:
@@ -278,10 +279,22 @@ def field_for(path: str, mapped: Mapped) -> str:
     return path
 
 
+def _typed_field(name: str) -> bool:
+    """A field the user types text into (a number, a range, a time), whose message repeats
+    what was typed: "200", not the 200.0 the form made of it."""
+    return name in ECHO_NUMBERS or bool(re.fullmatch(r"lab\.\w+\.range|med\.\d+\.time", name))
+
+
 def errors_by_field(exc: IntakeError, mapped: Mapped, render: Any) -> dict[str, str]:
+    """{form field: its message}; `render(err)` writes the message (`page_message`). For a field
+    the user typed into, the message quotes the text as typed (age 200: "You entered '200'")."""
     out: dict[str, str] = {}
-    for err in exc.errors:
-        out.setdefault(field_for(err.path, mapped), render(err))
+    for found in exc.errors:
+        name = field_for(found.path, mapped)
+        typed = mapped.typed.get(name, "")
+        if typed and _typed_field(name) and found.given[:1] not in ("'", '"'):
+            found = replace(found, given=quote(typed), errors=[])  # noqa: PLW2901
+        out.setdefault(name, render(found))
     return out
 
 
@@ -321,7 +334,7 @@ PAGE_SENTENCES = {
     "one of {expected}": _CHOOSE,
     "one of {units}": _CHOOSE,
     "a time as HH:MM, e.g. 07:30": N_(
-        "Not valid: expected a time such as 8:00 or 20:30 (HH:MM), several separated by a comma."
+        "Expected a time such as 8:00 or 20:30 (HH:MM), several separated by a comma."
     ),
 }
 
@@ -329,19 +342,90 @@ PAGE_SENTENCES = {
 def page_message(err: IntakeError, t: Any) -> str:
     """An intake problem as one sentence for the page (next to its field), in `t`'s language.
 
-    Example: ``Not valid: expected a number of at least 1. You entered 'abc'.`` The value is
-    quoted only when it is text the user typed (never a mapping or a number the form made).
+    Example: ``Expected a number of at least 1. You entered 'abc'.`` The value is quoted only
+    when it is text the user typed (never a mapping or a number the form made;
+    `errors_by_field` puts the typed text in for a number). The error summary puts the
+    field's label in front (`summary_line`).
     """
     sentence = PAGE_SENTENCES.get(err.expected)
     if sentence is not None:
         text = str(t(sentence, **err.expected_params))
     else:
-        text = str(t("Not valid: expected {expected}.", expected=err.expected_text(t)))
+        text = str(t("Expected {expected}.", expected=err.expected_text(t)))
     if err.given[:1] in ("'", '"') and len(err.given) <= 42:
         text += " " + t("You entered {given}.", given=err.given)
     if err.hint:
         text += " " + t("Did you mean '{suggestion}'?", suggestion=err.hint)
     return text
+
+
+# -- The field a message is about, by its label (the error summary) ---------------------------
+# The same words as the form's labels (intake.html), so a link in the summary says which field
+# it leads to. A field repeated in rows (a medicine's time, a lab's unit) also names its row.
+
+FIELD_LABELS = {
+    "person.age": N_("Age (years)"),
+    "person.sex": N_("Sex"),
+    "person.pregnant": N_("Pregnant"),
+    "person.lactating": N_("Breastfeeding"),
+    "person.pregnancy_week": N_("Week of pregnancy"),
+    "person.weight_kg": N_("Weight (kg)"),
+    "person.height_cm": N_("Height (cm)"),
+    "complaints": N_("Complaints"),
+    "goals": N_("Goals"),
+    "conditions": N_("Conditions"),
+    "lifestyle.sport_hours_per_week": N_("Sport (hours a week)"),
+    "lifestyle.alcohol_units_per_week": N_("Alcohol (glasses a week)"),
+    "lifestyle.stress": N_("Stress"),
+    "water.liters_per_day": N_("Drinking water (litres a day)"),
+    "water.magnesium_mg_per_l": N_("Magnesium in the water (mg/L)"),
+    "preferences.authority": N_("Reference values"),
+    "preferences.follow_study_dose": N_(
+        "Follow the study dose even above the upper level (needs a doctor)"
+    ),
+    "as_of": N_("Date of the advice"),
+}
+ROW_LABELS = {
+    "med.time": N_("Time(s) taken"),
+    "med.frequency": N_("How often"),
+    "lab.unit": N_("Unit"),
+    "lab.range": N_("Lab's range"),
+    "prod.compound": N_("Compound"),
+    "prod.amount_mg": N_("mg per unit"),
+    "prod.basis": N_("The mg on the label are"),
+    "prod.units_per_day": N_("Units a day"),
+}
+
+
+def field_label(name: str, t: Any, kb: Any) -> str:
+    """A form field's label in `t`'s language: "person.age" -> "Leeftijd (jaren)",
+    "med.1.time" -> "Geneesmiddel 2 – Tijd(en) van innemen"; the field's name if unknown."""
+    if name in FIELD_LABELS:
+        return str(t(FIELD_LABELS[name]))
+    kind, _, rest = name.partition(".")
+    row, _, part = rest.partition(".")
+    if kind in ("med", "prod") and row.isdigit():
+        n = int(row) + 1
+        group = str(t("Medicine {n}", n=n) if kind == "med" else t("Product {n}", n=n))
+        label = ROW_LABELS.get(f"{kind}.{part}")
+        return group + " – " + t(label) if label else group
+    if kind == "lab" and row in kb.labs:
+        analyte = str(kb.labs[row].name.get(t.lang))
+        label = ROW_LABELS.get(f"lab.{part}")
+        return analyte + " – " + t(label) if label else analyte
+    if kind == "ffq":
+        for item in kb.ffq.items:
+            if item.code == rest:
+                return str(item.question.get(t.lang))
+    return name
+
+
+def summary_line(name: str, message: str, t: Any, kb: Any) -> str:
+    """An item of the error summary: the field's label, then its message ("Leeftijd (jaren):
+    verwacht een getal van hoogstens 120. U vulde '200' in.")."""
+    if message[1:2].islower():  # "Verwacht ..." -> "verwacht ...", not "HH:MM" or "A week"
+        message = message[:1].lower() + message[1:]
+    return f"{field_label(name, t, kb)}: {message}"
 
 
 # -- What the form understood ------------------------------------------------------------------
@@ -375,7 +459,7 @@ def understood(state: FormState, num: Any) -> dict[str, str]:
             out[f"lab.{code}.range"] = f"{num(span[0], fixed=True)}–{num(span[1], fixed=True)}"
     for i in range(MED_ROWS):
         times = _times(state.get(f"med.{i}.time"))
-        if times and all(re.fullmatch(r"\d\d:\d\d", time) for time in times):
+        if times and all(re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", time) for time in times):
             out[f"med.{i}.time"] = ", ".join(times)
     return out
 

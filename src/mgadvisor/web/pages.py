@@ -157,19 +157,22 @@ def _advise(request: Request, form: Any) -> tuple[Any, Any, Mapped, dict[str, An
     t = Translator(request_lang(request))
     state = state_from(form)
     mapped = to_intake(state)
-    try:
-        as_of = _as_of(form)
+    # what was read from each number and time, written the page's way
+    state.echo = understood(state, lambda v, fixed=False: t.num(v, 2, fixed))
+    errors: dict[str, str] = {}
+    try:  # every problem at once: a bad date does not hide the intake's
         intake = parse_intake(mapped.data, kb)
     except IntakeError as exc:  # a sentence next to the field; the API names the path
-        state.errors = errors_by_field(exc, mapped, lambda err: page_message(err, t))
-        return state, state.errors, mapped, None
+        errors = errors_by_field(exc, mapped, lambda err: page_message(err, t))
+    try:
+        as_of = _as_of(form)
     except UserInputError:  # the date of the advice
-        state.errors = {
-            "as_of": t("Not valid: expected {expected}.", expected=t("a date as YYYY-MM-DD"))
-        }
-        return state, state.errors, mapped, None
-    finally:  # what was read from each number and time, written the page's way
-        state.echo = understood(state, lambda v, fixed=False: t.num(v, 2, fixed))
+        given = t("You entered {given}.", given=quote(str(form.get("as_of") or "").strip()))
+        expected = t("Expected {expected}.", expected=t("a date as YYYY-MM-DD"))
+        errors["as_of"] = f"{expected} {given}"
+    if errors:
+        state.errors = errors
+        return state, errors, mapped, None
     document = _document(request, intake, as_of)
     document["intake_json"] = json.dumps(mapped.data, ensure_ascii=False)
     return state, {}, mapped, document
