@@ -67,6 +67,7 @@ class CitedIn(StrEnum):
     WEBINAR = "webinar"
     AUTHORITY = "authority"  # added by mgadvisor from an authoritative source
     SEED = "seed"  # one of the seed documents itself, cited for its own uncited statements
+    CONVENTION = "convention"  # mgadvisor's own documented choice where no source sets a value
 
 
 class CslName(Model):

@@ -73,6 +73,7 @@ ORIGIN_LABELS = {
     "webinar": N_("webinar"),
     "authority": N_("authoritative source"),
     "seed": N_("seed document"),
+    "convention": N_("mgadvisor convention"),
 }
 
 LEVEL_LABELS = {
