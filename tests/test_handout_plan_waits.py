@@ -108,3 +108,11 @@ def test_the_waiting_plan_is_explained_in_dutch_too(name: str, why: str) -> None
     document, out = _handout(_case(name), lang="nl")
     assert document["dose"]["status"] == "on_hold"
     assert out.take[0].startswith(why)
+
+
+def test_products_far_above_the_upper_level_are_all_cut_back_in_words() -> None:
+    document, out = _handout(_case("r109_three_products_far_above_upper_level.yaml"))
+    assert document["follow_up_weeks"]
+    first = out.take[0]
+    assert first.startswith("Take less of Magnesium bisglycinaat, Multivitamine 50+ and")
+    assert "no more than 250 mg" in first

@@ -12,14 +12,24 @@ URGENCY_ORDER = ("emergency", "same_day", "routine")  # most urgent first (messa
 @rule(
     "followup.reevaluate",
     gives=("follow_up_weeks", "follow_up"),
-    needs=("dose_target", "kidney_reduced", "medications"),
+    needs=(
+        "dose_target",
+        "kidney_reduced",
+        "medications",
+        "withheld",
+        "products",
+        "magnesium_medicines_daily",
+    ),
 )
 def reevaluate(c: Context) -> int | None:
-    """With a dose: when to look again (sooner and with labs where kidneys or digoxin ask for
-    it; else the chosen goal's study duration, else the default); lower the dose on diarrhoea.
-    Without a plan (withheld): no re-evaluation."""
+    """With a dose, or products the client goes on taking (adjusted) while the advice adds
+    none: when to look again (sooner and with labs where kidneys or digoxin ask for it; else
+    the chosen goal's study duration, else the default); lower the dose on diarrhoea. Without
+    a plan (withheld, or waiting for a magnesium medicine's amount): no re-evaluation."""
     if c.value("dose_target") <= 0:
-        return None
+        waits = c.value("withheld") or c.value("magnesium_medicines_daily")
+        if waits or not c.value("products"):
+            return None
     with c.scope():
         weeks, labs = _weeks(c)
         week = c.intake.person.pregnancy_week
