@@ -310,40 +310,117 @@ def visit_page(
             ]
     except NotFound as exc:
         return not_found(request, principal, exc, "visit.read")
+    advice = stored_advice(visit)
     return page(
         request,
         "practice/visit.html",
         client=client,
         visit=visit,
-        advice=stored_advice(visit),
+        advice=advice,
         changes=decided(visit),
+        no_handout=handout_refused(visit, advice),
         previous=earlier[-1] if earlier else None,
         emergency=emergency,
     )
 
 
-def _handout_context(request: Request, client: Client, visit: Visit) -> dict[str, Any]:
-    from mgadvisor.web.documents import document_context
+def decided_advice(visit: Visit) -> dict[str, Any]:
+    """The stored advice with the practitioner's changed decision applied (what the client is
+    to take: records/decision.py); the stored advice as it is when it was accepted. NoMomentsError
+    when the decision cannot be shown on the advice's intake moments."""
+    from mgadvisor.records.decision import apply_decision
 
     document = stored_advice(visit)
+    if visit.decision != "changed":
+        return document
+    return apply_decision(document, decided(visit), _kb())
+
+
+def handout_refused(visit: Visit, advice: dict[str, Any]) -> bool:
+    """Whether the visit's decision cannot be printed on a handout (no intake moments)."""
+    from mgadvisor.records.decision import has_moments, needs_moments
+
+    return visit.decision == "changed" and needs_moments(decided(visit)) and not has_moments(advice)
+
+
+def _refused_handout(request: Request, client: Client, visit: Visit) -> HTMLResponse:
+    t = Translator(request_lang(request))
+    return page(
+        request,
+        "practice/message.html",
+        status=409,
+        message=t(
+            "No client handout for this visit: you changed the dose, compound or schedule, but "
+            "this advice gives no times of day to take magnesium (the advice withheld the dose "
+            "or put it on hold). The handout would contradict your decision, and times are "
+            "not made up. Tell the client the dose and the times yourself."
+        ),
+        back=f"/clients/{client.id}/visits/{visit.id}",
+    )
+
+
+def _handout_context(request: Request, client: Client, visit: Visit) -> dict[str, Any]:
+    """The handout of the visit's decision (NoMomentsError: see decided_advice)."""
+    from mgadvisor.web.documents import document_context
+
+    document = decided_advice(visit)
     form = {
         "intake_json": visit.intake_json,
         "client_name": "" if client.pseudonymous else client.name,
     }
-    return {"advice": document, **document_context(request, form, document)}
+    context = {"advice": document, **document_context(request, form, document)}
+    if visit.decision == "changed":
+        _with_decision(context["handout"], document, decided(visit), stored_advice(visit))
+    return context
+
+
+def _with_decision(
+    handout: Any, document: dict[str, Any], changes: dict[str, Any], stored: dict[str, Any]
+) -> None:
+    """The handout's lines the decision adds: the practitioner's schedule in place of the
+    magnesium times (the medicines' times stay), and the client's own product, whose advised
+    tablets no longer give the dose."""
+    t = Translator(document["lang"])
+    schedule = str(changes.get("schedule") or "").strip()
+    if schedule:
+        shown = {
+            t("{mg} mg magnesium", mg=t.num(float(i.get("elemental_mg") or 0), 0))
+            for i in document["dose"].get("intakes") or []
+        }
+        kept = [line for line in handout.when if not any(mg in line for mg in shown)]
+        handout.when = [t("Magnesium: {schedule}", schedule=schedule), *kept]
+    own = (stored.get("dose") or {}).get("product")
+    if (
+        isinstance(own, dict)
+        and own.get("advised_units_per_day")
+        and (changes.get("elemental_mg") is not None or changes.get("compound"))
+    ):
+        name = str(own.get("name") or own.get("compound") or "magnesium")
+        handout.take.append(
+            t(
+                "Your therapist changed the dose. Ask your therapist whether you keep taking "
+                "{product}, and how much.",
+                product=name,
+            )
+        )
 
 
 @router.get("/clients/{client_id}/visits/{visit_id}/handout", response_class=HTMLResponse)
 def visit_handout(
     request: Request, client_id: str, visit_id: str, principal: Practitioner
 ) -> Response:
-    """The client handout of the stored advice (print button, PDF link)."""
+    """The client handout of the stored advice with the decision (print button, PDF link)."""
+    from mgadvisor.records.decision import NoMomentsError
+
     try:
         with work(request, principal) as w:
             client, visit, _ = _stored(w, client_id, visit_id, "visit.read")
     except NotFound as exc:
         return not_found(request, principal, exc, "visit.read")
-    context = _handout_context(request, client, visit)
+    try:
+        context = _handout_context(request, client, visit)
+    except NoMomentsError:
+        return _refused_handout(request, client, visit)
     return page(request, "practice/handout.html", pdf=False, client=client, visit=visit, **context)
 
 
@@ -352,6 +429,7 @@ async def visit_handout_pdf(
     request: Request, client_id: str, visit_id: str, principal: Practitioner
 ) -> Response:
     """The handout of the stored advice as PDF; audited as a print (visit.print)."""
+    from mgadvisor.records.decision import NoMomentsError
     from mgadvisor.web.documents import pdf_response
 
     def read() -> tuple[Client, Visit]:
@@ -364,7 +442,10 @@ async def visit_handout_pdf(
         client, visit = await run_in_threadpool(read)
     except NotFound as exc:
         return await run_in_threadpool(not_found, request, principal, exc, "visit.print")
-    context = _handout_context(request, client, visit)
+    try:
+        context = _handout_context(request, client, visit)
+    except NoMomentsError:
+        return _refused_handout(request, client, visit)
     return await pdf_response(
         request, "practice/handout.html", "handout", client=client, visit=visit, **context
     )

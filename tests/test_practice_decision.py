@@ -1,0 +1,163 @@
+"""A changed decision on a stored visit: the pure `apply_decision` (records/decision.py) and the
+documents of the visit (client handout, PDF) that follow it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from mgadvisor.kb import load_knowledge
+from mgadvisor.records.decision import NoMomentsError, apply_decision, spread
+from test_practice_web import ANNA, Site, new_client, save_visit
+
+
+def _document(**dose: Any) -> dict[str, Any]:
+    return {
+        "lang": "nl",
+        "compounds": [{"code": "magnesium_citrate", "name": "Magnesiumcitraat"}],
+        "dose": {
+            "status": "advised",
+            "elemental_mg_per_day": 150.0,
+            "upper_level_mg": 250.0,
+            "exceeds_upper_level": False,
+            "intakes": [
+                {
+                    "time": "08:00",
+                    "moment": "morning",
+                    "elemental_mg": 75.0,
+                    "compound": "magnesium_citrate",
+                    "meal": "any",
+                },
+                {
+                    "time": "20:00",
+                    "moment": "evening",
+                    "elemental_mg": 75.0,
+                    "compound": "magnesium_citrate",
+                    "meal": "any",
+                },
+            ],
+            "product": None,
+            **dose,
+        },
+        "schedule": [
+            {
+                "time": "08:00",
+                "kind": "magnesium",
+                "label": "magnesium_citrate",
+                "elemental_mg": 75.0,
+                "name": "Magnesiumcitraat",
+            },
+            {
+                "time": "12:00",
+                "kind": "medication",
+                "label": "levothyroxine",
+                "elemental_mg": None,
+                "name": "levothyroxine",
+            },
+            {
+                "time": "20:00",
+                "kind": "magnesium",
+                "label": "magnesium_citrate",
+                "elemental_mg": 75.0,
+                "name": "Magnesiumcitraat",
+            },
+        ],
+    }
+
+
+def test_a_changed_dose_is_spread_over_the_same_moments() -> None:
+    kb = load_knowledge()
+    document = _document()
+    before = copy.deepcopy(document)
+    out = apply_decision(document, {"elemental_mg": 301.0}, kb)
+    assert document == before  # the stored advice is not touched
+    dose = out["dose"]
+    assert dose["elemental_mg_per_day"] == 301.0 and dose["exceeds_upper_level"] is True
+    assert [(i["time"], i["elemental_mg"]) for i in dose["intakes"]] == [
+        ("08:00", 151.0),
+        ("20:00", 150.0),
+    ]
+    mg_rows = [r for r in out["schedule"] if r["kind"] == "magnesium"]
+    assert [(r["time"], r["elemental_mg"]) for r in mg_rows] == [("08:00", 151.0), ("20:00", 150.0)]
+    assert out["schedule"][1] == before["schedule"][1]  # the medicine keeps its time
+
+
+def test_a_changed_compound_is_named_and_the_own_products_units_go() -> None:
+    kb = load_knowledge()
+    own = {"name": "Magnesium 100", "advised_units_per_day": 2, "elemental_mg_per_unit": 75.0}
+    out = apply_decision(
+        _document(product=own), {"compound": "magnesium_bisglycinate", "elemental_mg": 200}, kb
+    )
+    name = kb.compounds["magnesium_bisglycinate"].name.get("nl")
+    assert {i["compound"] for i in out["dose"]["intakes"]} == {"magnesium_bisglycinate"}
+    assert {r["name"] for r in out["schedule"] if r["kind"] == "magnesium"} == {name}
+    assert out["dose"]["product"]["advised_units_per_day"] is None
+    assert out["dose"]["exceeds_upper_level"] is False
+    assert sum(i["elemental_mg"] for i in out["dose"]["intakes"]) == 200
+
+
+def test_no_moments_means_no_invented_times() -> None:
+    kb = load_knowledge()
+    for dose in ({"status": "withheld"}, {"status": "on_hold"}, {"intakes": []}):
+        with pytest.raises(NoMomentsError):
+            apply_decision(_document(**dose), {"elemental_mg": 200.0}, kb)
+        # a note alone changes nothing that needs a time
+        assert apply_decision(_document(**dose), {"note": "x"}, kb) == _document(**dose)
+
+
+def test_spread_adds_up() -> None:
+    assert spread(200, 3) == [67, 67, 66]
+    assert spread(100.5, 2) == [50.3, 50.2]
+    assert sum(spread(250, 4)) == 250
+
+
+@pytest.fixture
+def site(engine: Engine) -> Site:
+    return Site(engine)
+
+
+def _handout_text(html: str) -> str:
+    start = html.index('<article class="handout"')
+    return re.sub(r"<[^>]+>", " ", html[start : html.index("</article>", start)])
+
+
+def test_the_handout_of_a_changed_visit_follows_the_decision(site: Site) -> None:
+    from pypdf import PdfReader
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    vid = save_visit(
+        anna,
+        cid,
+        "2026-11-02",
+        "changed",
+        **{
+            "change.elemental_mg": "200",
+            "change.compound": "magnesium_bisglycinate",
+            "reason": "Loose stools on citrate",
+        },
+    )
+    url = f"/clients/{cid}/visits/{vid}"
+    handout = anna.get(url + "/handout")
+    assert handout.status_code == 200
+    text = _handout_text(handout.text)
+    assert "200 mg" in text and "150 mg" not in text
+    assert "magnesiumbisglycinaat" in text.lower() and "citraat" not in text.lower()
+    pdf = anna.get(url + "/handout.pdf")
+    assert pdf.status_code == 200
+    pdf_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "200 mg" in pdf_text and "150 mg" not in pdf_text
+    assert len(site.audit("visit.print")) == 1
+    # the visit page says the advice shown is the engine's proposal that was changed
+    shown = anna.get(url)
+    assert 'id="engine-proposal"' in shown.text
+    assert shown.text.index('id="engine-proposal"') < shown.text.index('<section class="advice"')
+    # an accepted visit's page has no such notice and its handout keeps the advice's dose
+    accepted = save_visit(anna, cid, "2026-11-03")
+    assert 'id="engine-proposal"' not in anna.get(f"/clients/{cid}/visits/{accepted}").text
+    assert "150 mg" in _handout_text(anna.get(f"/clients/{cid}/visits/{accepted}/handout").text)
