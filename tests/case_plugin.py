@@ -461,6 +461,7 @@ SAFETY_CHECKS: dict[str, Any] = {
         "current_products_action", advice.dose.current_products_action, v
     ),
     "follow_up_weeks": lambda advice, v: _in_range("follow_up_weeks", advice.follow_up_weeks, v),
+    "upper_level_mg": lambda advice, v: _in_range("upper_level_mg", advice.dose.upper_level_mg, v),
     "lab_flags": _lab_flags,
     "synergy_exclude": _synergy_exclude,
     "synergy_none": _synergy_none,

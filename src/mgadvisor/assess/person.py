@@ -98,7 +98,8 @@ def child(c: Context) -> bool:
 def upper_level(c: Context) -> float | None:
     """The authority's upper level for supplemental magnesium for the person; for a child the
     lowest of all authorities for that age, and below the age it was derived for, the
-    per-kilogram level times the child's weight when that is lower."""
+    per-kilogram level times the child's weight when that is lower (never where no authority
+    sets a level for the age: an infant's upper level stays unknown)."""
     chosen: float | None = _band_mg(c, upper=True)
     person = c.intake.person
     if not c.value("child"):
@@ -113,10 +114,12 @@ def upper_level(c: Context) -> float | None:
             c.cite(lowest_authority.upper_level_note)
             params: dict[str, Any] = {"age": int(person.age), "upper_level": lowest}
             c.emit(c.finding("dose.child_upper_level", **params), "dose_basis")
+    if lowest is None:  # no upper level set for the age (an infant): none made from weight
+        return None
     if person.weight_kg is not None and person.age < c.param("child_upper_level_per_kg_below_age"):
         per_kg = c.param("child_upper_level_mg_per_kg")
         by_weight = round(per_kg * person.weight_kg)
-        if lowest is None or by_weight < lowest:
+        if by_weight < lowest:
             lowest = float(by_weight)
             by_kg: dict[str, Any] = {
                 "weight": person.weight_kg,
