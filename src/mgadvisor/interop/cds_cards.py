@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -42,6 +43,18 @@ INDICATOR_OF_INTERACTION = {
     "referral": "critical",
 }
 URGENT = ("emergency", "same_day")
+UNUSED_LINES = 5  # lines of "not used from the record" on a card, then "and N more"
+# Findings whose text speaks to mgadvisor's intake form ("enter it under the products"): not
+# something the clinician can act on in the EHR, so no card of their own in CDS. What matters
+# for the clinician (interactions, kidney, the upper level) has cards of its own.
+FORM_ONLY_FINDINGS = ("warning.magnesium_medicine", "warning.magnesium_medicine_as_needed")
+# Why the engine could not run, by the field the intake stopped at (msgids, in words).
+NOT_ASSESSED_REASONS = {
+    "Patient": N_("no patient data"),
+    "Patient.gender": N_("sex not recorded as female or male"),
+    "Patient.birthDate": N_("no usable birth date"),
+    "Patient.deceased[x]": N_("the patient is recorded as deceased"),
+}
 ISSUED_MAX = 50_000  # card uuids remembered for feedback (per process)
 
 
@@ -103,10 +116,20 @@ class CardContext:
 
 
 def short(text: str) -> str:
-    """`text` as a summary: one line, under 140 characters (cut at a word, with an ellipsis)."""
+    """`text` as a summary: one line, under 140 characters: its first sentences that fit, else
+    cut at a word with an ellipsis."""
     line = " ".join(text.split())
     if len(line) <= SUMMARY_MAX:
         return line
+    sentences = re.split(r"(?<=[.:])\s+", line)
+    kept = ""
+    for sentence in sentences:
+        longer = f"{kept} {sentence}".strip()
+        if len(longer) > SUMMARY_MAX:
+            break
+        kept = longer
+    if kept.endswith(".") and len(kept) >= 20:
+        return kept
     cut = line[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:")
     return cut + "…"
 
@@ -308,7 +331,7 @@ def warning_cards(ctx: CardContext, findings: Iterable[Mapping[str, Any]]) -> li
     for finding in findings:
         indicator = INDICATOR_OF_SEVERITY.get(finding.get("severity", "info"), "info")
         key = (finding["code"], finding["text"])
-        if indicator == "info" or key in seen:
+        if indicator == "info" or key in seen or finding["code"] in FORM_ONLY_FINDINGS:
             continue
         seen.add(key)
         cards.append(card(ctx, finding["code"], finding["text"], indicator, detail(ctx, [finding])))
@@ -379,3 +402,77 @@ def with_timing(order: Mapping[str, Any], rule: str) -> dict[str, Any]:
     first.setdefault("text", rule)
     updated["dosageInstruction"] = [first, *dosages[1:]]
     return updated
+
+
+# -- what the cards do not show: a patient not assessed, data not used ------------------------
+
+
+def frame_context(kb: Any, settings: Any, patient_id: str) -> CardContext:
+    """A card context without an advice document (for the cards about the call itself)."""
+    return CardContext(
+        Translator(settings.lang),
+        {},
+        settings.base_url.rstrip("/"),
+        patient_id,
+        str(kb.version),
+        settings.launch_url,
+        None,
+    )
+
+
+def not_assessed_card(ctx: CardContext, error: Any) -> dict[str, Any]:
+    """An info card: the engine could not run for this patient, and why (in words); the
+    field and value that stopped it in the detail. An empty card list would mean "nothing to
+    say", which is not known then."""
+    t = ctx.t
+    reason = NOT_ASSESSED_REASONS.get(error.path)
+    words = t(reason) if reason else t("the record could not be read")
+    summary = t("mgadvisor could not assess this patient: {reason}", reason=words)
+    detail_md = _escape(error.line(t))
+    return card(ctx, "cds.not_assessed", summary, "info", detail_md)
+
+
+def with_unused(
+    ctx: CardContext, cards: list[dict[str, Any]], unmapped: Iterable[Any]
+) -> list[dict[str, Any]]:
+    """The cards with what the record held that was not used (or used with a remark) added to
+    the first card's detail; one info card for it when there is no other card. Superseded and
+    duplicate results (a newer one is used) count only as "and N more"."""
+    from mgadvisor.interop.fhir_report import NOTES, unmapped_line
+
+    def rank(item: Any) -> int:
+        if item.reason in FIRST_UNUSED:
+            return 0
+        if item.reason in ROUTINE_UNUSED:
+            return 3
+        return 2 if item.reason in NOTES else 1
+
+    items = sorted(unmapped, key=rank)
+    if not items or (not cards and all(u.reason in ROUTINE_UNUSED for u in items)):
+        return cards
+    t = ctx.t
+    shown = [f"- {_escape(unmapped_line(u, t))}" for u in items[:UNUSED_LINES]]
+    if len(items) > UNUSED_LINES:
+        more = t("and {count} more", count=len(items) - UNUSED_LINES)
+        shown.append(f"- {more}")
+    heading = t("From the record, not used or used with a remark")
+    section = "\n".join([f"**{heading}**", "", *shown])
+    if cards:
+        first = dict(cards[0])
+        first["detail"] = f"{first.get('detail', '')}\n\n{section}".strip()
+        return [first, *cards[1:]]
+    summary = t("mgadvisor did not use part of the record")
+    return [card(ctx, "cds.data_not_used", summary, "info", section)]
+
+
+ROUTINE_UNUSED = ("superseded", "superseded_same_time", "duplicate")
+# What changes how the advice should be read comes first: a bound used as the value, an old
+# result, a record left out for its date.
+FIRST_UNUSED = ("comparator_bound", "old_result", "after_as_of", "pregnancy_outdated")
+
+
+def _escape(text: str) -> str:
+    """EHR text as plain Markdown text (no links, emphasis or HTML)."""
+    for char in "\\`*_[]<>#|":
+        text = text.replace(char, "\\" + char)
+    return text

@@ -273,16 +273,62 @@ def respond(
 ) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, Any]]:
     """The response `{"cards": [...]}`, each card's (uuid, type) for the feedback count, and
     the intake the cards were made from (for the advice page the cards link to)."""
+    from mgadvisor.errors import IntakeError
     from mgadvisor.interop.cds_orders import interaction_cards
+    from mgadvisor.interop.fhir_in import intake_from_fhir
 
-    intake, parsed = _mapped(prefetch, settings.as_of, kb)
-    if call.hook in ORDER_HOOKS:
-        cards = interaction_cards(call, intake, prefetch.get("patient"), kb, settings)
+    failure: IntakeError | None = None
+    try:
+        mapped = intake_from_fhir(prefetch, as_of=settings.as_of, kb=kb)
+    except IntakeError as exc:
+        failure, mapped = exc, None
+    frame = cds_cards.frame_context(kb, settings, call.patient_id)
+    patient = prefetch.get("patient")
+    cards: list[dict[str, Any]] = []
+    if mapped is None and call.hook in ORDER_HOOKS and failure is not None:
+        # the interactions do not depend on sex or age: read the rest with a stand-in patient
+        # and give only the interaction cards (no advice rests on the stand-in)
+        if failure.path in STAND_IN_PATHS:
+            patient = stand_in_patient(call.patient_id, settings.as_of)
+            try:
+                mapped = intake_from_fhir(
+                    {**prefetch, "patient": patient}, as_of=settings.as_of, kb=kb
+                )
+            except IntakeError:
+                mapped = None
+            if mapped is not None:
+                cards = interaction_cards(
+                    call, dict(mapped.intake), patient, kb, settings, interactions_only=True
+                )
+                for one in cards:  # no advice page: it would rest on the stand-in
+                    one["links"] = [x for x in one["links"] if x["url"] != settings.advice_url]
+        cards.append(cds_cards.not_assessed_card(frame, failure))
+        intake: dict[str, Any] = {}
+    elif mapped is None:
+        cards = [cds_cards.not_assessed_card(frame, failure)] if failure is not None else []
+        intake = {}
     else:
-        ctx = _advise_parsed(parsed, kb, settings, call.patient_id)
-        cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
+        intake = dict(mapped.intake)
+        if call.hook in ORDER_HOOKS:
+            cards = interaction_cards(call, intake, patient, kb, settings)
+        else:
+            ctx = _advise_parsed(mapped.parsed, kb, settings, call.patient_id)
+            cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
+        cards = cds_cards.with_unused(frame, cards, mapped.unmapped)
     types = [(c["uuid"], c["source"]["topic"]["code"]) for c in cards]
     return {"cards": cards}, types, intake
+
+
+# A Patient the engine cannot advise on (no usable sex or birth date, none at all) still lets
+# the order hooks show interactions: those rules do not depend on sex or age. A deceased
+# patient gets no card but the one saying why.
+STAND_IN_PATHS = ("Patient", "Patient.gender", "Patient.birthDate")
+
+
+def stand_in_patient(patient_id: str, as_of: date) -> dict[str, Any]:
+    """A Patient for reading the medicines only: never used for advice."""
+    born = f"{as_of.year - 40:04d}-01-01"
+    return {"resourceType": "Patient", "id": patient_id, "gender": "female", "birthDate": born}
 
 
 def _intake(resources: Any, as_of: date, kb: KnowledgeBase) -> dict[str, Any]:

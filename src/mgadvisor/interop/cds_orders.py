@@ -16,6 +16,7 @@ from typing import Any
 
 from mgadvisor.interop import cds_cards
 from mgadvisor.interop.cds_hooks import Call, Settings, _advise, _intake
+from mgadvisor.interop.fhir_in import max_medicines, ranked_medicines
 from mgadvisor.kb.base import KnowledgeBase
 
 ORDER_TYPES = ("MedicationRequest",)
@@ -61,14 +62,21 @@ def interaction_cards(
     patient: Any,
     kb: KnowledgeBase,
     settings: Settings,
+    *,
+    interactions_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """The cards of an order hook (see the module docstring)."""
+    """The cards of an order hook (see the module docstring); `interactions_only` when the
+    patient is a stand-in (no sex or birth date): only the interaction cards."""
     orders = read_orders(call, patient, kb, settings)
     if not orders:
         return []
     combined = dict(intake)
-    combined["medications"] = [*intake.get("medications", [])]
-    combined["medications"] += [m for o in orders for m in o.medications]
+    ordered = [m for o in orders for m in o.medications]
+    active = list(intake.get("medications", []))
+    room = max_medicines() - len(ordered)
+    if len(active) > room:  # the intake's limit: keep what matters for magnesium (reported)
+        active = [active[i] for i in sorted(ranked_medicines(kb, active)[: max(room, 0)])]
+    combined["medications"] = [*active, *ordered]
     products = [p for o in orders for p in o.products]
     if products:
         combined["products"] = [*intake.get("products", []), *products]
@@ -91,7 +99,7 @@ def interaction_cards(
             continue
         target = order or ordered_mg[0]
         cards.append(cds_cards.interaction_card(ctx, hit, target.resource))
-    if ordered_mg:
+    if ordered_mg and not interactions_only:
         doc = ctx.document
         referral = cds_cards.referral_card(ctx)
         cards += [referral] if referral is not None else []

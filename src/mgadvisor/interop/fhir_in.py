@@ -310,13 +310,7 @@ def _fewer_medicines(
     limit = _max_medicines(Intake)
     if len(read) <= limit:
         return read
-    prefixes = tuple(a for i in kb.interactions.values() for a in i.atc)
-    prefixes += tuple(a for d in kb.depleting.values() for a in d.atc)
-
-    def matters(med: dict[str, Any]) -> bool:
-        return _atc_of(kb, med).startswith(prefixes) if _atc_of(kb, med) else False
-
-    ranked = sorted(range(len(read)), key=lambda i: (not matters(read[i][0]), i))
+    ranked = ranked_medicines(kb, [med for med, _ in read])
     kept = sorted(ranked[:limit])
     for i in ranked[limit:]:
         med, res = read[i]
@@ -331,6 +325,26 @@ def _fewer_medicines(
             )
         )
     return [read[i] for i in kept]
+
+
+def ranked_medicines(kb: KnowledgeBase, meds: list[dict[str, Any]]) -> list[int]:
+    """The indexes of `meds`, first those that matter for magnesium (an ATC code of an
+    interaction or of a magnesium-depleting medicine in the knowledge base), else in order."""
+    prefixes = tuple(a for i in kb.interactions.values() for a in i.atc)
+    prefixes += tuple(a for d in kb.depleting.values() for a in d.atc)
+
+    def matters(med: dict[str, Any]) -> bool:
+        atc = _atc_of(kb, med)
+        return bool(atc) and atc.startswith(prefixes)
+
+    return sorted(range(len(meds)), key=lambda i: (not matters(meds[i]), i))
+
+
+def max_medicines() -> int:
+    """The intake's limit on `medications`."""
+    from mgadvisor.intake import Intake
+
+    return _max_medicines(Intake)
 
 
 def _max_medicines(intake: Any) -> int:

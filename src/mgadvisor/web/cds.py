@@ -322,7 +322,7 @@ async def call(request: Request, service_id: str) -> Response:
         return _auth_error(request, state, replay)
     for card_uuid, card_type in types:
         state.issued.add(card_uuid, service_id, card_type)
-    if types:
+    if types and intake:  # a card about a patient not assessed links to no advice
         state.links.keep(token, checked.patient_id, intake, time.time())
     return _cors(request, state, Response(orjson.dumps(body), media_type="application/json"))
 
