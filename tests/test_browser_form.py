@@ -395,3 +395,95 @@ def test_the_timeline_has_a_legend_and_fits(open_page: Open) -> None:
     expect(page.locator("p.legend")).to_contain_text("magnesium")
     expect(page.locator("p.legend")).to_contain_text("geneesmiddel")
     expect(page.locator("tr.medication")).to_contain_text("07:00")
+
+
+# -- The first-time-user test (UX): the phone's bar, table words, the day-schedule dots ---------
+
+
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_a_field_that_gets_the_focus_is_never_behind_the_phones_bar(open_page: Open) -> None:
+    page = open_page(390, "nl")
+    basics(page, "nl", age="72")
+    wait_for_advice(page)
+    bar = page.locator("#live .live-summary")
+    expect(bar).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    field(page, "person.age").focus()
+    checked = []
+    for _ in range(12):  # age, sex, pregnant, breastfeeding, week, weight, height, complaints…
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const r = document.activeElement.getBoundingClientRect();"
+            " return {x: r.x, y: r.y, width: r.width, height: r.height,"
+            " id: document.activeElement.id}; })()"
+        )
+        box = bar.bounding_box()
+        assert box is not None
+        assert not overlaps(focused, box), (focused, box)
+        checked.append(focused["id"])
+    assert "f-person.sex" in checked and "f-person.weight_kg" in checked
+
+
+def words_split_over_lines(page: Page, selector: str) -> list[str]:
+    """The words in `selector` that a line break cuts in two ("Labwaard|e")."""
+    return list(
+        page.evaluate(
+            """selector => {
+              const split = [];
+              for (const cell of document.querySelectorAll(selector)) {
+                const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                  const re = /[^\\s\\-–—/]+/g;  // a hyphen, dash or slash may break
+                  for (let m = re.exec(node.data); m; m = re.exec(node.data)) {
+                    const range = document.createRange();
+                    range.setStart(node, m.index);
+                    range.setEnd(node, m.index + m[0].length);
+                    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                    if (tops.size > 1) split.push(m[0]);
+                  }
+                }
+              }
+              return split;
+            }""",
+            selector,
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_table_words_break_between_words_only_on_a_phone(open_page: Open, lang: str) -> None:
+    page = open_page(390, lang)
+    basics(page, lang, age="72")
+    field(page, "med.0.name").fill("omeprazol")
+    field(page, "med.0.time").fill("8:00")
+    field(page, "lab.serum_magnesium.value").fill("0,62")
+    page.get_by_role("button", name=WORDS[lang]["show"]).click()
+    expect(page.locator("table.labs")).to_be_visible()
+    assert words_split_over_lines(page, "section.advice th, section.advice td") == []
+    no_sideways_scroll(page)
+    page.goto("/kb")
+    assert words_split_over_lines(page, "th, td") == []
+    no_sideways_scroll(page)
+
+
+def test_dots_at_the_same_time_both_stay_visible(open_page: Open) -> None:
+    page = open_page(390, "nl")
+    basics(page, "nl", age="72")
+    field(page, "med.0.name").fill("omeprazol")
+    field(page, "med.0.time").fill("8:00")
+    page.get_by_role("button", name=WORDS["nl"]["show"]).click()
+    circles = page.locator("svg.timeline circle")
+    expect(circles).to_have_count(2)
+    first, second = (circles.nth(i).bounding_box() for i in range(2))
+    assert first is not None and second is not None and not overlaps(first, second)
+    label = page.locator("svg.timeline").get_attribute("aria-label") or ""
+    assert "08:00 omeprazol (geneesmiddel)" in label and "(magnesium)" in label
+    assert page.locator("svg.timeline circle.magnesium").count() == 1
