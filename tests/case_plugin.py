@@ -125,6 +125,22 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
         ]
         if planned:
             raise CaseMismatchError("invariant.withheld", f"a withheld dose still plans {planned}")
+    if dose.status == "on_hold":  # waits for a product's amount or a pharmacist: no plan yet
+        planned = [
+            *(i.time for i in dose.intakes),
+            *(i.label for i in advice.schedule if i.kind == "magnesium"),
+            *(f.code for f in advice.follow_up if f.code == "followup.reevaluate"),
+        ]
+        if planned:
+            raise CaseMismatchError("invariant.on_hold", f"a plan on hold still plans {planned}")
+    seen: set[tuple[str, str]] = set()
+    for finding in advice.all_findings():
+        if finding.code.startswith("compound."):
+            continue  # each compound's own reasons: the same reason for several compounds
+        key = (finding.code, repr(sorted(finding.params.items())))
+        if key in seen:
+            raise CaseMismatchError("invariant.repeat", f"{finding.code} is said twice")
+        seen.add(key)
     if advice.referral.needed != bool(advice.referral.reasons):
         raise CaseMismatchError("invariant.referral", "referral.needed must match its reasons")
     check_reason_evidence(kb, advice)

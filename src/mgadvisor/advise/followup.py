@@ -19,17 +19,21 @@ URGENCY_ORDER = ("emergency", "same_day", "routine")  # most urgent first (messa
         "withheld",
         "products",
         "magnesium_medicines_daily",
+        "plan",
     ),
 )
 def reevaluate(c: Context) -> int | None:
     """With a dose, or products the client goes on taking (adjusted) while the advice adds
     none: when to look again (sooner and with labs where kidneys or digoxin ask for it; else
     the chosen goal's study duration, else the default); lower the dose on diarrhoea. Without
-    a plan (withheld, or waiting for a magnesium medicine's amount): no re-evaluation."""
+    a plan (withheld, waiting for a magnesium medicine's amount, or no time of day that keeps
+    every medicine's gap): no re-evaluation."""
     if c.value("dose_target") <= 0:
         waits = c.value("withheld") or c.value("magnesium_medicines_daily")
         if waits or not c.value("products"):
             return None
+    elif not c.value("plan").intakes:  # no time keeps every gap: the pharmacist first
+        return None
     with c.scope():
         weeks, labs = _weeks(c)
         week = c.intake.person.pregnancy_week

@@ -243,7 +243,7 @@ def plan(c: Context) -> Plan:
                 severity="critical",
                 cites=[r.sources for r in daily],
                 moment=moment,
-                medications=[r.medication for r in daily],
+                medications=list(dict.fromkeys(r.medication for r in daily)),  # once each
             )
             c.emit(note, "warnings")
             continue
