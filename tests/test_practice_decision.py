@@ -161,3 +161,48 @@ def test_the_handout_of_a_changed_visit_follows_the_decision(site: Site) -> None
     accepted = save_visit(anna, cid, "2026-11-03")
     assert 'id="engine-proposal"' not in anna.get(f"/clients/{cid}/visits/{accepted}").text
     assert "150 mg" in _handout_text(anna.get(f"/clients/{cid}/visits/{accepted}/handout").text)
+
+
+def _preview(browser: Any, cid: str, when: str = "2026-11-02") -> Any:
+    from test_practice_web import INTAKE_FORM, token
+
+    return browser.post(
+        f"/clients/{cid}/visits/preview",
+        data={
+            "csrf_token": token(browser),
+            "person.age": "76",
+            "person.sex": "female",
+            "as_of": when,
+            **INTAKE_FORM,
+        },
+    )
+
+
+def test_the_decision_is_a_required_choice_nothing_is_preselected(site: Site) -> None:
+    import html
+
+    from test_practice_web import token
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    preview = _preview(anna, cid)
+    assert preview.status_code == 200
+    assert not re.search(r'name="decision" value="\w+"[^>]*\bchecked', preview.text)
+    intake_json = html.unescape(re.findall(r'name="intake_json" value="([^"]*)"', preview.text)[0])
+    refused = anna.post(
+        f"/clients/{cid}/visits",
+        data={"csrf_token": token(anna), "intake_json": intake_json, "visit_date": "2026-11-02"},
+    )
+    assert refused.status_code == 422
+    assert 'id="e-decision"' in refused.text
+    assert "Het advies: verwacht overnemen of aanpassen, maar kreeg niets gekozen" in refused.text
+    assert html.unescape(re.findall(r'name="intake_json" value="([^"]*)"', refused.text)[0]) == (
+        intake_json
+    )
+    english = anna.post(
+        f"/clients/{cid}/visits?lang=en",
+        data={"csrf_token": token(anna), "intake_json": intake_json, "visit_date": "2026-11-02"},
+    )
+    assert english.status_code == 422
+    assert "The advice: expected accept or change, got nothing chosen" in english.text
+    assert not site.audit("visit.create")

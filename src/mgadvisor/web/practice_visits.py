@@ -158,7 +158,7 @@ async def preview(request: Request, client_id: str, principal: Practitioner) -> 
     except InvalidRecord as exc:
         state.errors = {"as_of": field_message(t, exc)}
         return _visit_form(request, client, state, status=422)
-    decision = FormState(values={"decision": "accepted"})
+    decision = FormState(values={"decision": ""})  # nothing chosen: the practitioner decides
     return _preview_page(request, client, mapped.data, on, advice, decision)
 
 
@@ -258,9 +258,21 @@ async def save_visit(request: Request, client_id: str, principal: Practitioner) 
         )
     except InvalidRecord as exc:
         name = f"change.{exc.field}" if exc.field in CHANGE_FIELDS else exc.field
-        typed.errors = {name: field_message(t, exc)}
+        typed.errors = {name: _decision_message(t, decision, exc)}
         return _preview_page(request, client, intake, on, advice, typed, status=422)
     return RedirectResponse(f"/clients/{client_id}/visits/{visit_id}", status_code=303)
+
+
+def _decision_message(t: Translator, decision: str, exc: InvalidRecord) -> str:
+    """The field's problem; for the decision: which field, what it expects, what was given."""
+    if exc.field != "decision":
+        return field_message(t, exc)
+    return t(
+        "{path}: expected {expected}, got {given}",
+        path=t("The advice"),
+        expected=t("accept or change"),
+        given=t("nothing chosen") if not decision else t("an unknown choice"),
+    )
 
 
 def _store(
