@@ -275,6 +275,7 @@ def _visit(page: Page, client_url: str, on: date, serum_mg: str, *, first: bool)
     page.locator("#f-lab\\.serum_magnesium\\.value").fill(serum_mg)
     page.get_by_role("button", name="Advies tonen en besluiten").click()
     expect(page.get_by_role("heading", name="Uw besluit")).to_be_visible()
+    page.get_by_label("Overnemen zoals het is").check()  # the decision is not pre-selected
     page.get_by_role("button", name="Consult opslaan").click()
     expect(page).to_have_url(re.compile(r"/clients/[0-9a-f-]+/visits/[0-9a-f-]+$"))
     return page.url
