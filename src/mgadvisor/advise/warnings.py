@@ -91,6 +91,33 @@ def medication_names(c: Context) -> list[Finding]:
     return found
 
 
+@rule("warning.medication_twice", gives=("warnings",), needs=("medications",))
+def medication_twice(c: Context) -> list[Finding]:
+    """Two entries that are the same active substance (a brand and its generic name): one
+    warning to check whether it is really taken twice (the risk counts it once)."""
+    inputs: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    for match in c.value("medications").matches:
+        if match.resolved and match.atc is not None:
+            inputs.setdefault(match.atc, []).append(match.input)
+            names[match.atc] = match.name or match.atc
+    found = []
+    for atc, entered in inputs.items():
+        if len(entered) < 2:
+            continue
+        c.fact("practice_medicine_names_atc")
+        found.append(
+            c.finding(
+                "warning.medication_twice",
+                severity="warning",
+                medications=entered,
+                substance=names[atc],
+                atc=atc,
+            )
+        )
+    return found
+
+
 @rule("warning.depleting_medicine", gives=("warnings",), needs=("medications",))
 def depleting_medicine(c: Context) -> list[Finding]:
     """Each medicine that lowers magnesium is named with its group."""

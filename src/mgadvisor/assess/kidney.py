@@ -100,7 +100,9 @@ def egfr(c: Context) -> float | None:
     if "egfr" not in values:
         return _from_creatinine(c, creatinine.value, cite=True) if creatinine else None
     given = float(values["egfr"].value)
-    estimate = _from_creatinine(c, creatinine.value, cite=False) if creatinine else None
+    if creatinine is None:
+        return given
+    estimate = _from_creatinine(c, creatinine.value, cite=False)
     if estimate is None or _band(c, estimate, cite=False) >= _band(c, given, cite=False):
         return given
     _from_creatinine(c, creatinine.value, cite=True)  # the basis of the estimate, cited
