@@ -206,3 +206,34 @@ def test_the_decision_is_a_required_choice_nothing_is_preselected(site: Site) ->
     assert english.status_code == 422
     assert "The advice: expected accept or change, got nothing chosen" in english.text
     assert not site.audit("visit.create")
+
+
+def test_the_visit_list_and_the_worklist_show_the_decided_dose(site: Site) -> None:
+    import uuid
+
+    from sqlalchemy import select
+
+    from mgadvisor.records.database import session_scope
+    from mgadvisor.records.models import Visit
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    vid = save_visit(
+        anna,
+        cid,
+        "2026-11-02",
+        "changed",
+        **{"change.elemental_mg": "200", "reason": "Cramps persist at 150 mg"},
+    )
+    client_page = anna.get(f"/clients/{cid}")
+    visits = client_page.text[client_page.text.index('id="h-visits"') :]
+    assert "200 mg elementair magnesium per dag" in visits
+    assert "150 mg elementair magnesium per dag" not in visits
+    assert "data-changed" in visits
+    with session_scope(site.engine) as s:
+        visit = s.scalars(select(Visit).where(Visit.id == uuid.UUID(vid))).one()
+        due = visit.follow_up_date
+    assert due is not None
+    work = anna.get(f"/practice?as_of={due.isoformat()}&lang=en")
+    assert "200 mg elemental magnesium a day" in work.text and "150 mg" not in work.text
+    assert "data-changed" in work.text and "changed by you" in work.text

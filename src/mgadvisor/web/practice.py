@@ -131,7 +131,7 @@ def worklist(request: Request, principal: Practitioner, as_of: str | None = None
                 "client": f.client,
                 "due": f.due,
                 "visit": f.visit,
-                "summary": _summary(f.visit.advice_json),
+                "summary": _summary(f.visit, request_lang(request)),
             }
             for f in due
         ]
@@ -148,16 +148,27 @@ def worklist(request: Request, principal: Practitioner, as_of: str | None = None
     )
 
 
-def _summary(advice_json: str) -> dict[str, Any]:
-    """The last advice in brief: referral, risk level, dose and compound."""
-    a = json.loads(advice_json)
-    dose = a.get("dose") or {}
-    compounds = a.get("compounds") or []
+def _summary(visit: Any, lang: str) -> dict[str, Any]:
+    """The advice of a visit in brief: referral, risk level, and the dose and compound as
+    decided (the practitioner's changed values when the advice was changed: `changed`)."""
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.records.compare import _dose
+    from mgadvisor.web.practice_records import decided
+
+    a = json.loads(visit.advice_json)
+    a = a if isinstance(a, dict) else {}
+    name, mg = _dose(visit, a)
+    changes = decided(visit) if visit.decision == "changed" else {}
+    code = str(changes.get("compound") or "")
+    entry = load_knowledge().compounds.get(code) if code else None
+    if entry is not None:
+        name = entry.name.get(lang)
     return {
         "urgency": (a.get("referral") or {}).get("urgency"),
         "risk": (a.get("risk") or {}).get("level"),
-        "mg": dose.get("elemental_mg_per_day") if dose.get("status") != "withheld" else None,
-        "compound": compounds[0].get("name") if compounds else None,
+        "mg": mg,
+        "compound": name,
+        "changed": bool(changes.get("elemental_mg") is not None or entry is not None),
     }
 
 
@@ -361,7 +372,7 @@ def client_page(request: Request, client_id: str, principal: Practitioner) -> Re
         latest=latest,
         emergency=protocol == EMERGENCY,
         grant=grant,
-        summaries={v.id: _summary(v.advice_json) for v in visits},
+        summaries={v.id: _summary(v, lang) for v in visits},
         principal=principal,
     )
 
