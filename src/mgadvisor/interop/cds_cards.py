@@ -47,7 +47,6 @@ UNUSED_LINES = 5  # lines of "not used from the record" on a card, then "and N m
 # Findings whose text speaks to mgadvisor's intake form ("enter it under the products"): not
 # something the clinician can act on in the EHR, so no card of their own in CDS. What matters
 # for the clinician (interactions, kidney, the upper level) has cards of its own.
-FORM_ONLY_FINDINGS = ("warning.magnesium_medicine", "warning.magnesium_medicine_as_needed")
 # Why the engine could not run, by the field the intake stopped at (msgids, in words).
 NOT_ASSESSED_REASONS = {
     "Patient": N_("no patient data"),
@@ -91,6 +90,7 @@ class CardContext:
     launch_url: str | None = None
     advice_url: str | None = None
     references: dict[str, str] = field(default_factory=dict)
+    form_only: frozenset[str] = frozenset()  # findings for the intake form, not for a card
 
     @classmethod
     def of(
@@ -101,6 +101,7 @@ class CardContext:
         patient_id: str,
         launch_url: str | None = None,
         advice_url: str | None = None,
+        form_only: frozenset[str] = frozenset(),
     ) -> CardContext:
         refs = {r["key"]: r["apa"] for r in document.get("references", [])}
         return cls(
@@ -112,6 +113,7 @@ class CardContext:
             launch_url,
             advice_url,
             refs,
+            form_only,
         )
 
 
@@ -331,7 +333,7 @@ def warning_cards(ctx: CardContext, findings: Iterable[Mapping[str, Any]]) -> li
     for finding in findings:
         indicator = INDICATOR_OF_SEVERITY.get(finding.get("severity", "info"), "info")
         key = (finding["code"], finding["text"])
-        if indicator == "info" or key in seen or finding["code"] in FORM_ONLY_FINDINGS:
+        if indicator == "info" or key in seen or finding["code"] in ctx.form_only:
             continue
         seen.add(key)
         cards.append(card(ctx, finding["code"], finding["text"], indicator, detail(ctx, [finding])))
@@ -405,6 +407,16 @@ def with_timing(order: Mapping[str, Any], rule: str) -> dict[str, Any]:
 
 
 # -- what the cards do not show: a patient not assessed, data not used ------------------------
+
+
+def form_only(kb: Any) -> frozenset[str]:
+    """The message codes that speak to whoever fills in the intake (messages.yaml `form_only`)."""
+    found = kb._cache.get("cds_form_only")
+    if found is None:
+        found = kb._cache["cds_form_only"] = frozenset(
+            code for code, message in kb.messages.items() if message.form_only
+        )
+    return found  # type: ignore[no-any-return]
 
 
 def frame_context(kb: Any, settings: Any, patient_id: str) -> CardContext:

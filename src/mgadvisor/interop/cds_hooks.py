@@ -380,4 +380,5 @@ def _advise_parsed(
         patient_id=patient_id,
         launch_url=settings.launch_url,
         advice_url=settings.advice_url,
+        form_only=cds_cards.form_only(kb),
     )

@@ -651,6 +651,9 @@ class Message(Text):
     # written for clinicians; the warning signs the handout names under "if it gets worse".
     client: Text | None = None
     client_signs: Text | None = None
+    # Speaks to whoever fills in the intake ("enter it under the products"): not shown where
+    # no intake form is filled in (a CDS card in the EHR).
+    form_only: bool = False
 
 
 class Meta(Model):
