@@ -469,9 +469,24 @@ def test_table_words_break_between_words_only_on_a_phone(open_page: Open, lang: 
     expect(page.locator("table.labs")).to_be_visible()
     assert words_split_over_lines(page, "section.advice th, section.advice td") == []
     no_sideways_scroll(page)
+    scrolling_tables_take_the_focus(page)
     page.goto("/kb")
     assert words_split_over_lines(page, "th, td") == []
     no_sideways_scroll(page)
+    scrolling_tables_take_the_focus(page)
+
+
+def scrolling_tables_take_the_focus(page: Page) -> None:
+    """A table wider than the screen scrolls within its wrapper, which the keyboard can reach."""
+    wraps = page.evaluate(
+        """[...document.querySelectorAll('.table-wrap')].map(w => ({
+             scrolls: w.scrollWidth > w.clientWidth + 1, tabindex: w.getAttribute('tabindex'),
+             role: w.getAttribute('role')}))"""
+    )
+    assert wraps
+    for wrap in wraps:
+        focusable = wrap["tabindex"] == "0" and wrap["role"] == "region"
+        assert focusable == wrap["scrolls"], wraps
 
 
 def test_dots_at_the_same_time_both_stay_visible(open_page: Open) -> None:

@@ -307,7 +307,40 @@
     });
   }
 
+  // -- Tables wider than the screen --------------------------------------------------------------
+  // A table scrolls within its .table-wrap on a phone: a wrapper that does can be focused and
+  // scrolled with the arrow keys, and is named after its heading (a region); one that does not
+  // scroll is no tab stop.
+  function markScrollingTables(root) {
+    var wraps = (root || document).querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      var wrap = wraps[i];
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        var heading = wrap.previousElementSibling;
+        var caption = wrap.querySelector("caption");
+        var name = (caption && caption.textContent) ||
+          (heading && /^H[1-6]$/.test(heading.tagName) && heading.textContent) || "";
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        if (name.trim()) { wrap.setAttribute("aria-label", name.replace(/\s+/g, " ").trim()); }
+      } else if (wrap.getAttribute("tabindex") === "0") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    }
+  }
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () { markScrollingTables(document); }, 200);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    markScrollingTables(event.detail && event.detail.target);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    markScrollingTables(document);
     var form = byId("intake");
     if (!form) { return; }
     initSections(form);
