@@ -161,3 +161,28 @@ def test_a_long_summary_keeps_whole_sentences() -> None:
         "hoeveelheid per tablet en per dag, zodat het meetelt voor de bovengrens."
     )
     assert short(text) == "Magnesiumcitraat bevat zelf magnesium."
+
+
+def test_order_select_speaks_only_of_the_selected_drafts(client: TestClient) -> None:  # noqa: F811
+    doxy = _order("doxy-1", "J01AA02", "doxycycline")
+    cipro = _order("cipro-1", "J01MA02", "ciprofloxacin")
+    body = order_call("order-select", [doxy, cipro], [MAGNESIUM])
+    body["context"]["selections"] = ["MedicationRequest/doxy-1"]
+    cards = cards_of(call(client, "mg-interactions", body))
+    assert topics(cards) == ["interaction.tetracyclines"]
+    # order-sign signs every draft: both are spoken of
+    signed = cards_of(
+        call(client, "mg-interactions", order_call("order-sign", [doxy, cipro], [MAGNESIUM]))
+    )
+    assert len(signed) == 2
+
+
+def test_the_spacing_is_a_sentence_of_its_own_after_the_prescribers_words(
+    client: TestClient,  # noqa: F811
+) -> None:
+    doxy = _order("doxy-1", "J01AA02", "doxycycline")
+    doxy["dosageInstruction"] = [{"text": "100 mg", "patientInstruction": "With water, upright"}]
+    cards = cards_of(call(client, "mg-interactions", order_call("order-sign", [doxy], [MAGNESIUM])))
+    resource = cards[0]["suggestions"][0]["actions"][0]["resource"]
+    said = resource["dosageInstruction"][0]["patientInstruction"]
+    assert said.startswith("With water, upright. Take doxycycline at least 4 h before")

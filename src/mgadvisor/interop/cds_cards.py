@@ -400,7 +400,11 @@ def with_timing(order: Mapping[str, Any], rule: str) -> dict[str, Any]:
     dosages = updated.get("dosageInstruction") or [{}]
     first = dict(dosages[0])
     given = first.get("patientInstruction")
-    first["patientInstruction"] = f"{given} {rule}" if given else rule
+    if given:  # the prescriber's words first, ours as a sentence of their own
+        given = str(given).rstrip()
+        first["patientInstruction"] = f"{given}{'' if given.endswith('.') else '.'} {rule}"
+    else:
+        first["patientInstruction"] = rule
     first.setdefault("text", rule)
     updated["dosageInstruction"] = [first, *dosages[1:]]
     return updated

@@ -92,12 +92,15 @@ def interaction_cards(
     ordered_mg = [o for o in orders if o.products or is_magnesium(o.inputs)]
     active_inputs = {str(m.get("name") or m.get("atc")) for m in intake.get("medications", [])}
     active_mg = bool(intake.get("products")) or is_magnesium(active_inputs)
+    chosen = _chosen(call)
     cards = []
     for hit in ctx.document["interactions"]:
         order = next((o for o in orders if hit["medication"] in o.inputs), None)
         if not (ordered_mg or active_mg) or (order is None and not ordered_mg):
             continue
         target = order or ordered_mg[0]
+        if not (chosen(target) or any(chosen(o) for o in ordered_mg)):
+            continue  # order-select: about drafts the clinician did not select
         cards.append(cds_cards.interaction_card(ctx, hit, target.resource))
     if ordered_mg and not interactions_only:
         doc = ctx.document
@@ -105,3 +108,19 @@ def interaction_cards(
         cards += [referral] if referral is not None else []
         cards += cds_cards.warning_cards(ctx, [*doc.get("actions", []), *doc.get("warnings", [])])
     return cards
+
+
+def _chosen(call: Call) -> Any:
+    """Whether an order is one the clinician selected (order-select's `context.selections`,
+    "MedicationRequest/<id>"); every order counts for order-sign or without selections."""
+    context = call.body.get("context") if isinstance(call.body, Mapping) else None
+    selections = context.get("selections") if isinstance(context, Mapping) else None
+    if call.hook != "order-select" or not isinstance(selections, list) or not selections:
+        return lambda order: True
+    wanted = {str(s) for s in selections}
+
+    def chosen(order: Order) -> bool:
+        resource = order.resource
+        return f"{resource.get('resourceType')}/{resource.get('id')}" in wanted
+
+    return chosen
