@@ -181,8 +181,9 @@ def check_call(service_id: str, body: Any) -> Call:
             or not isinstance(entries, list)
         ):
             raise CdsRequestError("context.draftOrders", N_("a FHIR Bundle"), type(bundle).__name__)
-        # every draft order of the session counts (for order-select too: the selected order
-        # meets the others being ordered with it)
+        # every draft order of the session is read (for order-select too: the selected order
+        # meets the others being ordered with it); order-select's cards speak only of the
+        # selections (cds_orders)
         orders = [
             e["resource"]
             for e in entries
