@@ -237,3 +237,50 @@ def test_the_visit_list_and_the_worklist_show_the_decided_dose(site: Site) -> No
     work = anna.get(f"/practice?as_of={due.isoformat()}&lang=en")
     assert "200 mg elemental magnesium a day" in work.text and "150 mg" not in work.text
     assert "data-changed" in work.text and "changed by you" in work.text
+
+
+def test_the_visit_date_is_entered_not_in_the_future_and_the_advice_follows_it(
+    site: Site,
+) -> None:
+    import html
+    import json
+    import uuid
+    from datetime import timedelta
+
+    from mgadvisor.records.database import session_scope
+    from mgadvisor.records.models import Visit
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    today = site.clock().date()
+    form = anna.get(f"/clients/{cid}/visits/new")
+    assert 'id="s-visit"' in form.text and "Datum van het consult" in form.text
+    assert f'id="f-as_of" name="as_of" type="date" value="{today.isoformat()}"' in form.text
+    assert form.text.count('name="as_of"') == 1  # not also the intake's "date of the advice"
+    future = (today + timedelta(days=1)).isoformat()
+    refused = _preview(anna, cid, future)
+    assert refused.status_code == 422
+    assert 'id="e-as_of"' in refused.text and f'value="{future}"' in refused.text
+    assert "niet in de toekomst" in refused.text
+    assert 'value="0,68"' in refused.text or 'value="0.68"' in refused.text  # the input is kept
+    earlier = (today - timedelta(days=20)).isoformat()
+    vid = save_visit(anna, cid, earlier)
+    with session_scope(site.engine) as s:
+        visit = s.get(Visit, uuid.UUID(vid))
+        assert visit is not None and visit.visit_date.isoformat() == earlier
+        assert json.loads(visit.advice_json)["as_of"] == earlier
+    # a visit date changed in the page's hidden field to a future day is refused as well
+    preview = _preview(anna, cid, earlier)
+    intake_json = html.unescape(re.findall(r'name="intake_json" value="([^"]*)"', preview.text)[0])
+    from test_practice_web import token
+
+    tampered = anna.post(
+        f"/clients/{cid}/visits",
+        data={
+            "csrf_token": token(anna),
+            "intake_json": intake_json,
+            "visit_date": future,
+            "decision": "accepted",
+        },
+    )
+    assert tampered.status_code == 422

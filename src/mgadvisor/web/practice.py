@@ -65,7 +65,7 @@ EXPECTED = {
     "changes": N_("at least one change: compound, dose, schedule or note"),
     "elemental_mg": N_("a dose from 1 to 2000 mg elemental magnesium a day"),
     "decision": N_("accept or change"),
-    "visit_date": N_("a date as YYYY-MM-DD"),
+    "visit_date": N_("a date as YYYY-MM-DD, not in the future"),
     "confirm_retention": N_("a confirmation that the retention period was considered"),
     "basis": N_("the basis of the erasure"),
 }

@@ -77,6 +77,7 @@ def _visit_form(
         client=client,
         state=state,
         advice=advice,
+        visit_today=today_of(request).isoformat(),
         **context,
         **extra,
     )
@@ -147,10 +148,11 @@ async def preview(request: Request, client_id: str, principal: Practitioner) -> 
     t = Translator(request_lang(request))
     state = state_from(form)
     mapped = to_intake(state)
-    on = _date(state.get("as_of"))
+    today = today_of(request)
+    on = _date(state.get("as_of"), today)
     try:
-        if on is None:
-            raise InvalidRecord("visit_date", "a date", state.get("as_of"))
+        if on is None or on > today:
+            raise InvalidRecord("visit_date", "a date, not in the future", state.get("as_of"))
         advice = _advice(request, mapped.data, on)
     except IntakeError as exc:
         state.errors = errors_by_field(exc, mapped, lambda err: page_message(err, t))
@@ -188,9 +190,10 @@ def _preview_page(
     )
 
 
-def _date(text: str | None) -> date | None:
+def _date(text: str | None, today: date) -> date | None:
+    """The visit date typed (empty: today); None when it is not a date."""
     try:
-        return date.fromisoformat((text or "").strip()) if text else date.today()
+        return date.fromisoformat(text.strip()) if text and text.strip() else today
     except ValueError:
         return None
 
@@ -227,6 +230,8 @@ async def save_visit(request: Request, client_id: str, principal: Practitioner) 
     try:
         intake = hidden_json(form)  # None: an IntakeError below
         on = date.fromisoformat(str(form.get("visit_date") or ""))
+        if on > today_of(request):  # the preview refuses it; a changed form is refused here
+            raise ValueError("a visit date in the future")
         advice = _advice(request, intake, on)
     except (ValueError, TypeError, IntakeError):
         return page(
