@@ -38,12 +38,13 @@ class Order:
 
 def read_orders(call: Call, patient: Any, kb: KnowledgeBase, settings: Settings) -> list[Order]:
     """Each draft MedicationRequest, mapped on its own with the patient (status read as
-    active: the order is about to be)."""
+    active and intent as order: a draft is about to be ordered, whatever its intent; a
+    proposal or plan in the record is not a medicine being taken, a draft being signed is)."""
     orders = []
     for resource in call.orders:
         if resource.get("resourceType") not in ORDER_TYPES:
             continue
-        draft = {"patient": patient, "order": {**resource, "status": "active"}}
+        draft = {"patient": patient, "order": {**resource, "status": "active", "intent": "order"}}
         mapped = _intake(draft, settings.as_of, kb)
         orders.append(
             Order(resource, list(mapped.get("medications", [])), list(mapped.get("products", [])))
