@@ -256,6 +256,7 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         ),
         "reason_evidence": lambda v: _reason_evidence(advice, v),
         "follow_up_include": lambda v: _subset("follow_up_include", v, _codes(advice.follow_up)),
+        "actions_include": lambda v: _subset("actions_include", v, _codes(advice.actions)),
         "dose_basis_include": lambda v: _subset("dose_basis_include", v, _codes(dose.basis)),
         "risk_factors_include": lambda v: _subset(
             "risk_factors_include", v, _codes(advice.risk.factors)

@@ -163,6 +163,31 @@ def test_the_handout_of_a_changed_visit_follows_the_decision(site: Site) -> None
     assert "150 mg" in _handout_text(anna.get(f"/clients/{cid}/visits/{accepted}/handout").text)
 
 
+def test_a_changed_schedule_replaces_the_magnesium_times_and_keeps_the_medicines() -> None:
+    from datetime import date
+
+    from mgadvisor.i18n import Translator
+    from mgadvisor.intake import parse_intake
+    from mgadvisor.kb import load_knowledge
+    from mgadvisor.pipeline import advice_document
+    from mgadvisor.render.handout import Extras, handout
+    from mgadvisor.web.practice_visits import _with_decision
+
+    kb = load_knowledge()
+    intake = {
+        "person": {"age": 60, "sex": "female"},
+        "complaints": ["muscle_cramps"],
+        "medications": [{"name": "levothyroxine", "time": "07:00"}],
+    }
+    document = advice_document(parse_intake(intake, kb), kb, as_of=date(2026, 11, 2), lang="en")
+    out = handout(document, Extras(), Translator("en"), intake["person"])
+    medicine = [line for line in out.when if "levothyrox" in line.lower()]
+    assert medicine and any("mg magnesium" in line for line in out.when)
+    changes = {"schedule": "one at breakfast, one at 21:00"}
+    _with_decision(out, document, changes, document)
+    assert out.when == ["Magnesium: one at breakfast, one at 21:00", *medicine]
+
+
 def _preview(browser: Any, cid: str, when: str = "2026-11-02") -> Any:
     from test_practice_web import INTAKE_FORM, token
 

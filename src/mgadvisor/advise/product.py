@@ -154,26 +154,39 @@ def _taking_now(uses: list[ProductUse]) -> float:
         "upper_level",
         "authority",
         "referral",
+        "medications",
         "magnesium_medicines_daily",
+        "dose_status",
     ),
 )
 def action(c: Context) -> str | None:
-    """What to do with the products taken now: stop them when magnesium harms now (a referral
-    whose message `stops_products`: a contraindication, too much magnesium in the blood);
-    adjust them when together they pass the upper level or the client's own magnesium product
-    is taken in other units than advised; else continue (also when the plan waits for a doctor
-    for another reason, or for a magnesium medicine's amount)."""
+    """What to do with the products taken now: stop them, and the medicines that are
+    magnesium, when magnesium harms now (a referral whose message `stops_products`: a
+    contraindication, too much magnesium in the blood); pause them while the plan is on hold
+    (a magnesium medicine's amount unknown, or no time of day that keeps every medicine's
+    gap); adjust them when together they pass the upper level or the client's own magnesium
+    product is taken in other units than advised; else continue (also when the plan waits for
+    a doctor for another reason)."""
     uses: list[ProductUse] = c.value("products")
-    if not uses:
+    review = c.value("medications")
+    medicines = [m.input for m, e in review.entries if e.contains_magnesium]
+    if not uses and not medicines:
         return None
     names = [u.name or u.compound or f"{u.amount_mg:g} mg" for u in uses]
     harmful = [f for f in withholding(c) if c.kb.messages[f.code].stops_products]
     if harmful:
-        stop = c.finding("action.stop_products", severity="critical", cites=harmful, products=names)
+        stopped = [*names, *dict.fromkeys(medicines)]
+        stop = c.finding(
+            "action.stop_products", severity="critical", cites=harmful, products=stopped
+        )
         c.emit(stop, "actions")
         return "stop"
-    if c.value("withheld") or c.value("magnesium_medicines_daily"):
-        return "continue"  # no new plan (yet), but nothing makes the products harmful now
+    if not uses:
+        return None
+    if c.value("withheld"):
+        return "continue"  # no new plan, but nothing makes the products harmful now
+    if c.value("dose_status") == "on_hold":
+        return _pause(c, names)
     target: float = c.value("dose_target")
     upper: float | None = c.value("upper_level")
     now = _taking_now(uses)
@@ -195,6 +208,28 @@ def action(c: Context) -> str | None:
         c.emit(finding, "actions")
         return "adjust"
     return "continue"
+
+
+def _pause(c: Context, names: list[str]) -> str:
+    """The products wait with the plan: for the magnesium medicine's amount (they may pass the
+    upper level together), or for a time of day that keeps every medicine's gap."""
+    waiting: list[str] = c.value("magnesium_medicines_daily")
+    if waiting:
+        chosen: Authority = c.value("authority")
+        finding = c.finding(
+            "action.pause_products_medicine",
+            severity="warning",
+            cites=[chosen.upper_level_note],
+            products=names,
+            medications=waiting,
+        )
+    else:
+        gaps = [f for f in c.sections["warnings"] if f.code == "schedule.no_valid_time"]
+        finding = c.finding(
+            "action.pause_products_no_time", severity="warning", cites=gaps, products=names
+        )
+    c.emit(finding, "actions")
+    return "stop"
 
 
 @rule("dose.compound", gives=("main_compound", "schedule_notes"), needs=("ranked", "product"))

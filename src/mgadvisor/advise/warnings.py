@@ -38,12 +38,13 @@ def diarrhoea_not_a_test(c: Context) -> Finding | None:
 def interactions(c: Context) -> list[Finding]:
     """'Avoid together' interactions are critical; parenteral-only ones are told for context."""
     found = []
-    told: set[tuple[str, str]] = set()  # a hit per dose time: one warning per medicine
+    told: set[tuple[str, str, str]] = set()  # a hit per dose time: one warning per rule
     severity: Indicator
     for hit in c.value("medications").interactions:
-        if (hit.severity, hit.medication) in told:
+        key = (hit.severity, hit.medication, hit.interaction)
+        if key in told:
             continue
-        told.add((hit.severity, hit.medication))
+        told.add(key)
         if hit.severity == "avoid":
             code, severity = "warning.interaction_avoid", "critical"
         elif hit.severity == "info":

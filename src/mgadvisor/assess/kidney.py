@@ -92,9 +92,10 @@ def schwartz_bedside(creatinine_mg_dl: float, height_cm: float) -> float:
 @rule("kidney.egfr", gives=("egfr", "labs"), needs=("lab_readings", "child"))
 def egfr(c: Context) -> float | None:
     """The eGFR as given, else from creatinine: CKD-EPI 2021 for adults, bedside Schwartz
-    (with height) under 18. When both are there and the creatinine puts the kidneys in a lower
-    band (contraindicated, supervision, sufficient) than the eGFR given, the lower value is
-    used and the disagreement is shown: a safety limit must not rest on a mistyped value."""
+    (with height) under 18. When both are there and put the kidneys in different bands
+    (contraindicated, supervision, sufficient), the lower value is used and the disagreement
+    is shown: a safety limit must not rest on a mistyped value. A child's creatinine without
+    a height cannot be checked against the eGFR given: that is said too."""
     values: dict[str, Any] = c.value("lab_readings")
     creatinine = values.get("creatinine")
     if "egfr" not in values:
@@ -103,10 +104,21 @@ def egfr(c: Context) -> float | None:
     if creatinine is None:
         return given
     estimate = _from_creatinine(c, creatinine.value, cite=False)
-    if estimate is None or _band(c, estimate, cite=False) >= _band(c, given, cite=False):
+    if estimate is None:  # a child without a height
+        c.fact("measurement_egfr_schwartz")
+        unchecked = c.finding(
+            "lab.egfr_creatinine_unchecked",
+            severity="warning",
+            egfr=round(given),
+            creatinine=round(creatinine.value),
+        )
+        c.emit(unchecked, "labs")
         return given
+    if _band(c, estimate, cite=False) == _band(c, given, cite=False):
+        return given
+    used = min(given, estimate)
     _from_creatinine(c, creatinine.value, cite=True)  # the basis of the estimate, cited
-    _band(c, given, cite=True)
+    _band(c, used, cite=True)
     c.emit(
         c.finding(
             "lab.egfr_creatinine_disagree",
@@ -114,10 +126,11 @@ def egfr(c: Context) -> float | None:
             egfr=round(given),
             estimate=round(estimate),
             creatinine=round(creatinine.value),
+            used=round(used),
         ),
         "labs",
     )
-    return estimate
+    return used
 
 
 def _from_creatinine(c: Context, umol_l: float, *, cite: bool) -> float | None:

@@ -345,15 +345,15 @@ def magnesium_medicine(c: Context) -> list[str]:
     """A medicine that is magnesium itself (a magnesium laxative or antacid): its magnesium
     counts toward the upper level, so it belongs under the products with its amount. Taken
     every day, the plan waits until it is entered (gives those medicines); taken as needed,
-    it counts on the days it is taken."""
+    weekly or monthly, it counts on the days it is taken."""
     review: MedicationReview = c.value("medications")
     own = [(m, e) for m, e in review.entries if e.contains_magnesium]
     if not own:
         return []
-    as_needed = {
+    as_needed = {  # not every day: counts on its days (as needed, weekly, monthly)
         id(match)
         for med, match in zip(c.intake.medications, review.matches, strict=True)
-        if med.frequency == "as_needed"
+        if med.frequency in ("as_needed", "weekly", "monthly")
     }
     regular = [(m, e) for m, e in own if id(m) not in as_needed]
     occasional = [(m, e) for m, e in own if id(m) in as_needed]

@@ -119,7 +119,8 @@ def _dose(visit: Visit, advice: Mapping[str, Any]) -> tuple[str | None, float | 
     dose: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     compounds = advice.get("compounds") or []
     name = compounds[0].get("name") if compounds and isinstance(compounds[0], Mapping) else None
-    mg = dose.get("elemental_mg_per_day") if dose.get("status") != "withheld" else None
+    planned = dose.get("status") not in ("withheld", "on_hold")  # no plan, no dose to show
+    mg = dose.get("elemental_mg_per_day") if planned else None
     if visit.decision == "changed" and visit.decision_changes_json:
         changes = json.loads(visit.decision_changes_json)
         name = changes.get("compound_name") or changes.get("compound") or name

@@ -93,13 +93,15 @@ def in_sentence(kb: KnowledgeBase, name: str) -> str:
     'dolutegravir (ook in Triumeq en Dovato)'
     >>> in_sentence(kb, "Nexium"), in_sentence(kb, "NSAID's"), in_sentence(kb, "Sombere stemming")
     ('Nexium', "NSAID's", 'sombere stemming')
+    >>> in_sentence(kb, "A06AD02")  # a code (an ATC code typed as the name) keeps its case
+    'A06AD02'
     """
     brands = kb._cache.get("brand_words")
     if not isinstance(brands, frozenset):
         brands = frozenset(r.name.split()[0].casefold() for r in kb.medicines if r.kind == "brand")
         kb._cache["brand_words"] = brands
     first = name.split(" ", 1)[0].strip("(),.;:").casefold()
-    if name[1:2].isupper() or first in brands:
+    if name[1:2].isupper() or name[1:2].isdigit() or first in brands:
         return name
     return name[:1].lower() + name[1:]
 

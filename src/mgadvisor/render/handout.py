@@ -295,22 +295,27 @@ def _replaced(own: dict[str, Any] | None, plan: TakePlan | None) -> bool:
     )
 
 
+PAUSE_ACTIONS = ("action.pause_products_medicine", "action.pause_products_no_time")
+HELD_FOR_MEDICINE = "dose.on_hold_magnesium_medicine"
+MAGNESIUM_MEDICINE_NOTES = ("warning.magnesium_medicine", "warning.magnesium_medicine_as_needed")
+
+
 def _on_hold(document: dict[str, Any], say: _Say) -> list[str]:
     """Why the plan waits, in the client's words (dose status `on_hold`)."""
     dose = document["dose"]
     for basis in dose.get("basis") or []:
-        if basis["code"] == "dose.on_hold_magnesium_medicine":
+        if basis["code"] == HELD_FOR_MEDICINE:
             medicines = [str(m) for m in basis["params"].get("medications") or []]
             return [
                 say(
                     N_(
-                        "{medicines} contains magnesium too. Tell your therapist how much of it "
-                        "you take. Your therapist then tells you if you can take extra magnesium."
+                        "There is magnesium in {medicines} too. Do not change how you take it "
+                        "on your own. Tell your therapist how much of it you take."
                     ),
                     N_(
-                        "{medicines} contains magnesium too. Tell your therapist how much of it "
-                        "your child gets. Your therapist then tells you if your child can have "
-                        "extra magnesium."
+                        "There is magnesium in {medicines} too. Do not change how your child "
+                        "takes it on your own. Tell your therapist how much of it your child "
+                        "gets."
                     ),
                     medicines=_names(medicines, say.t),
                 )
@@ -469,7 +474,12 @@ def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list
     others = _other_products(document)
     if not others or action == "stop":
         return lines
-    if action == "adjust" and not (own and plan is not None and plan.own_product):
+    upper = dose.get("upper_level_mg")
+    with_plan = sum(float(p["elemental_mg_per_day"]) for p in others) + (
+        plan.mg_per_day if plan is not None and not plan.own_product else 0.0
+    )
+    within = upper is not None and with_plan <= float(upper) + 0.5  # the plan made room for them
+    if action == "adjust" and not (own and plan is not None and plan.own_product) and not within:
         adjust = next(
             (a for a in document.get("actions") or [] if a["code"] == "action.adjust_products"),
             None,
@@ -518,6 +528,30 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     others = _other_products(document)
     if plan is None:
         held = _on_hold(document, say) if dose.get("status") == "on_hold" else []
+        paused = [a for a in document.get("actions") or [] if a["code"] in PAUSE_ACTIONS]
+        medicine = any(b["code"] == HELD_FOR_MEDICINE for b in dose.get("basis") or [])
+        if paused or medicine:  # the products wait with the plan; the medicines stay as they are
+            lines = list(held)
+            if paused:
+                products = [str(p) for p in paused[0]["params"].get("products") or []]
+                lines.append(
+                    say(
+                        N_(
+                            "Stop taking {products} for now. Your therapist tells you when you "
+                            "can start again."
+                        ),
+                        N_(
+                            "Stop giving your child {products} for now. Your therapist tells you "
+                            "when you can start again."
+                        ),
+                        products=_names(products, t),
+                    )
+                )
+            no_other = say(
+                N_("Take no other magnesium for now."),
+                N_("Give your child no other magnesium for now."),
+            )
+            return [*lines, no_other]
         if others and dose.get("current_products_action") != "stop":
             extra = say(
                 N_("Take no extra magnesium on top of this."),
@@ -656,6 +690,17 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
         if waits:
             what += " " + t("(only when your GP says yes)")
         rows.append((intake.time, f"{intake.time} ({moment}): {what}" if moment else what))
+    rows += _medicine_rows(document, t)
+    return [text for _, text in sorted(rows, key=lambda row: row[0])]
+
+
+def medicine_when(document: dict[str, Any], t: Translator) -> list[str]:
+    """The "When?" lines of the medicines alone (for a schedule the practitioner wrote)."""
+    return [text for _, text in sorted(_medicine_rows(document, t), key=lambda row: row[0])]
+
+
+def _medicine_rows(document: dict[str, Any], t: Translator) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
     # A medicine's time the advice assumed (none was given) is no instruction for the client.
     assumed = {
         (f["params"].get("medication"), f["params"].get("time"))
@@ -669,7 +714,7 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
             part = _moment_of(str(item["time"]))
             at = f"{item['time']} ({t(MOMENT[part])})" if part else str(item["time"])
             rows.append((str(item["time"]), f"{at}: {item['name']}"))
-    return [text for _, text in sorted(rows, key=lambda row: row[0])]
+    return rows
 
 
 def _medicines(document: dict[str, Any], say: _Say) -> list[str]:
@@ -762,6 +807,12 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
         for p in dose.get("products") or []
         if not (replaced and own and p.get("name") == own.get("name"))
     ]
+    known += [  # the medicines with magnesium the advice already names
+        str(w["params"]["medication"])
+        for w in document.get("warnings") or []
+        if w["code"] in MAGNESIUM_MEDICINE_NOTES and w["params"].get("medication")
+    ]
+    known = list(dict.fromkeys(known))
     if known:
         lines.append(
             say(
@@ -882,7 +933,7 @@ def handout(
     person = person or {}
     age = (document.get("calculations") or {}).get("age")
     parent = age is not None and float(age) < PARENT_READS_BELOW_AGE
-    pregnant = bool(person.get("pregnant"))
+    pregnant = bool(person.get("pregnant")) or person.get("pregnancy_week") is not None
     say = _Say(t, parent)
     plan = take_plan(document)
     out = Handout(

@@ -134,7 +134,9 @@ LAB_FLAG = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
 STATUS = {
     "advised": N_("advised"),
     "medical_supervision": N_("only under medical supervision"),
-    "on_hold": N_("on hold: see the warnings first"),
+    "on_hold": N_(
+        "on hold: no plan yet (a magnesium medicine's amount or a time of day is missing)"
+    ),
     "withheld": N_("withheld: refer to a doctor first"),
 }
 SEVERITY = {

@@ -397,15 +397,15 @@ def _with_decision(
     """The handout's lines the decision adds: the practitioner's schedule in place of the
     magnesium times (the medicines' times stay), and the client's own product, whose advised
     tablets no longer give the dose."""
+    from mgadvisor.render.handout import medicine_when
+
     t = Translator(document["lang"])
     schedule = str(changes.get("schedule") or "").strip()
-    if schedule:
-        shown = {
-            t("{mg} mg magnesium", mg=t.num(float(i.get("elemental_mg") or 0), 0))
-            for i in document["dose"].get("intakes") or []
-        }
-        kept = [line for line in handout.when if not any(mg in line for mg in shown)]
-        handout.when = [t("Magnesium: {schedule}", schedule=schedule), *kept]
+    if schedule:  # the practitioner's own words for the magnesium; the medicines' times stay
+        handout.when = [
+            t("Magnesium: {schedule}", schedule=schedule),
+            *medicine_when(document, t),
+        ]
     own = (stored.get("dose") or {}).get("product")
     if (
         isinstance(own, dict)
