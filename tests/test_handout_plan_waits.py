@@ -118,3 +118,25 @@ def test_products_far_above_the_upper_level_are_all_cut_back_in_words() -> None:
     first = out.take[0]
     assert first.startswith("Take less of Magnesium bisglycinaat, Multivitamine 50+ and")
     assert "no more than 250 mg" in first
+
+
+def test_loose_stools_speak_of_tablets_only_when_the_plan_counts_tablets() -> None:
+    _, in_mg = _handout({"person": {"age": 40, "sex": "female"}, "goals": ["sleep"]})
+    assert in_mg.plan is not None and not in_mg.plan.units_per_day
+    assert any("take less magnesium" in line for line in in_mg.good_to_know)
+    assert not any("tablet less" in line for line in in_mg.good_to_know)
+    own = {
+        "person": {"age": 40, "sex": "female"},
+        "goals": ["sleep"],
+        "products": [
+            {
+                "name": "Mg 75",
+                "compound": "magnesium citrate",
+                "amount_mg": 75,
+                "basis": "elemental",
+            }
+        ],
+    }
+    _, tablets = _handout(own)
+    assert tablets.plan is not None and (tablets.plan.units_per_day or 0) > 1
+    assert any("1 tablet less a day" in line for line in tablets.good_to_know)

@@ -783,16 +783,15 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
                     ),
                 )
             )
-        else:
+        else:  # one tablet a day, or a dose in mg: no tablet to leave out
             lines.append(
                 say(
                     N_(
-                        "Loose stools or stomach ache? Then take 1 tablet less a day and call your "
-                        "therapist."
+                        "Loose stools or stomach ache? Then take less magnesium and call your therapist."
                     ),
                     N_(
-                        "Does your child get loose stools or stomach ache? Then give 1 tablet less "
-                        "a day and call your therapist."
+                        "Does your child get loose stools or stomach ache? Then give less magnesium "
+                        "and call your therapist."
                     ),
                 )
             )
