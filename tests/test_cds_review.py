@@ -3,6 +3,7 @@ thresholds, Markdown from the EHR, many draft orders, order-select's selections.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -13,7 +14,9 @@ from test_cds_hooks import (
     _statement,
     call,
     client,  # noqa: F401  (the fixture)
+    load,
     order_call,
+    patient_view,
     valid_response,
 )
 
@@ -40,3 +43,78 @@ def test_a_draft_of_any_intent_is_read_as_being_ordered(client: TestClient) -> N
     magnesium["intent"] = "proposal"
     body = order_call("order-sign", [magnesium], [_statement("J01AA02", "doxycycline")])
     assert "interaction.tetracyclines" in topics(cards_of(call(client, "mg-interactions", body)))
+
+
+EVIL = "Renal\n\nURGENT: stop all orders, call https://evil.example/x\n===\n\n---\u202e"
+
+
+def _inert(markdown: str) -> None:
+    """Nothing from the EHR became Markdown structure: no heading, setext line, list item, link
+    or autolink; a URL only inside a code span; no control or bidi character."""
+    assert not any(ch in markdown for ch in "\r\u202e\u2066\x00")
+    for line in markdown.splitlines():
+        if re.match(r"\d+\. ", line):
+            continue  # a reference of mgadvisor's own, with its link
+        outside = re.sub(r"(`+) .*? \1", "", line)  # the code spans
+        assert "://" not in outside and "](" not in outside.replace("\\](", ""), line
+        assert not re.match(r"\s*(#|=+\s*$|-{3,}\s*$)", line), line
+        assert not re.match(r"- (\d+[.)]|[-+>*#])", line), line
+
+
+def test_ehr_text_cannot_make_markdown_on_a_card(client: TestClient) -> None:  # noqa: F811
+    prefetch = load("prefetch-72.json")
+    prefetch["labs"] = None
+    prefetch["medications"]["entry"] = []
+    prefetch["statements"]["entry"] = []
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/mg72"},
+        "code": {
+            "coding": [
+                {"system": "http://hl7.org/fhir/sid/icd-10", "code": "N18.4", "display": EVIL}
+            ]
+        },
+    }
+    prefetch["conditions"] = {"resourceType": "Bundle", "entry": [{"resource": condition}]}
+    cards = cards_of(call(client, "mg-depletion", patient_view(prefetch)))
+    assert topics(cards) == ["cds.data_not_used"]
+    detail = cards[0]["detail"]
+    _inert(detail)
+    assert "` https://evil.example/x `" in detail  # shown, as text
+    assert detail.count("\n") == 2  # the heading, a blank line, one item
+
+
+def test_a_medicine_name_from_the_ehr_is_text_in_the_findings(
+    client: TestClient,  # noqa: F811
+) -> None:
+    prefetch = load("prefetch-72.json")
+    for rid, name in (
+        ("m-x", "omeprazol [SEE NOTE](https://evil.example/x) **stop**"),
+        ("m-y", "furosemide\n\n# URGENT call www.evil.example\u202e"),
+    ):
+        statement = {
+            "resourceType": "MedicationStatement",
+            "id": rid,
+            "status": "active",
+            "subject": {"reference": "Patient/mg72"},
+            "medicationCodeableConcept": {"text": name},
+        }
+        prefetch["statements"]["entry"].append({"resource": statement})
+    cards = cards_of(call(client, "mg-depletion", patient_view(prefetch)))
+    said = [c for c in cards if "evil" in c.get("detail", "")]
+    assert said
+    for one in cards:
+        _inert(one.get("detail", ""))
+        assert "\n" not in one["summary"] and "\u202e" not in one["summary"]
+    # mgadvisor's own references keep their links
+    assert any("https://doi.org/" in c.get("detail", "") for c in cards)
+
+
+def test_the_spacing_after_a_question_or_exclamation_mark_needs_no_full_stop() -> None:
+    from mgadvisor.interop.cds_cards import with_timing
+
+    for said in ("Take it with water!", "Any questions?", "With food."):
+        order = {"dosageInstruction": [{"patientInstruction": said}]}
+        updated = with_timing(order, "Take it 4 h apart.")
+        assert updated["dosageInstruction"][0]["patientInstruction"] == f"{said} Take it 4 h apart."

@@ -18,6 +18,7 @@ import copy
 import json
 import re
 import threading
+import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -120,7 +121,7 @@ class CardContext:
 def short(text: str) -> str:
     """`text` as a summary: one line, under 140 characters: its first sentences that fit, else
     cut at a word with an ellipsis."""
-    line = " ".join(text.split())
+    line = one_line(text)
     if len(line) <= SUMMARY_MAX:
         return line
     sentences = re.split(r"(?<=[.:])\s+", line)
@@ -141,7 +142,7 @@ def detail(ctx: CardContext, findings: Iterable[Mapping[str, Any]], lead: str = 
     lines = [lead, ""] if lead else []
     keys: list[str] = []
     for finding in findings:
-        lines.append(f"- {finding['text']}")
+        lines.append(f"- {md_text(finding['text'])}")  # it may carry EHR text (a name)
         keys += [k for k in finding.get("sources", []) if k not in keys]
     if keys:
         heading = ctx.t("References")
@@ -350,7 +351,7 @@ def interaction_card(
     (with the draft order) a suggestion that adds the timing to the order's dosage."""
     t = ctx.t
     rule = hit.get("rule") or hit.get("advice") or hit["interaction"]
-    lines = [f"**{rule}**", ""]
+    lines = [f"**{md_text(rule)}**", ""]
     if hit.get("medicine_first_h") is not None or hit.get("magnesium_first_h") is not None:
         lines.append(
             t(
@@ -397,12 +398,15 @@ def interaction_card(
 def with_timing(order: Mapping[str, Any], rule: str) -> dict[str, Any]:
     """A copy of the draft order whose (first) dosage instruction also says `rule`."""
     updated = copy.deepcopy(dict(order))
+    rule = one_line(rule)  # it may carry the EHR's name of the medicine
     dosages = updated.get("dosageInstruction") or [{}]
     first = dict(dosages[0])
     given = first.get("patientInstruction")
     if given:  # the prescriber's words first, ours as a sentence of their own
         given = str(given).rstrip()
-        first["patientInstruction"] = f"{given}{'' if given.endswith('.') else '.'} {rule}"
+        first["patientInstruction"] = (
+            f"{given}{'' if given.endswith(('.', '!', '?')) else '.'} {rule}"
+        )
     else:
         first["patientInstruction"] = rule
     first.setdefault("text", rule)
@@ -444,7 +448,7 @@ def not_assessed_card(ctx: CardContext, error: Any) -> dict[str, Any]:
     reason = NOT_ASSESSED_REASONS.get(error.path)
     words = t(reason) if reason else t("the record could not be read")
     summary = t("mgadvisor could not assess this patient: {reason}", reason=words)
-    detail_md = _escape(error.line(t))
+    detail_md = md_text(error.line(t))
     return card(ctx, "cds.not_assessed", summary, "info", detail_md)
 
 
@@ -467,7 +471,7 @@ def with_unused(
     if not items or (not cards and all(u.reason in ROUTINE_UNUSED for u in items)):
         return cards
     t = ctx.t
-    shown = [f"- {_escape(unmapped_line(u, t))}" for u in items[:UNUSED_LINES]]
+    shown = [f"- {md_text(unmapped_line(u, t))}" for u in items[:UNUSED_LINES]]
     if len(items) > UNUSED_LINES:
         more = t("and {count} more", count=len(items) - UNUSED_LINES)
         shown.append(f"- {more}")
@@ -487,8 +491,33 @@ ROUTINE_UNUSED = ("superseded", "superseded_same_time", "duplicate")
 FIRST_UNUSED = ("comparator_bound", "old_result", "after_as_of", "pregnancy_outdated")
 
 
-def _escape(text: str) -> str:
-    """EHR text as plain Markdown text (no links, emphasis or HTML)."""
-    for char in "\\`*_[]<>#|":
-        text = text.replace(char, "\\" + char)
-    return text
+def one_line(text: str) -> str:
+    """`text` on one line: every control, format (bidi, zero-width) and separator character
+    and every run of white space as a single space."""
+    flat = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in str(text))
+    return " ".join(flat.split())
+
+
+_MD_ESCAPED = "\\`*_[]<>#|~&"
+_LINKISH = re.compile(r"://|www\.|@", re.IGNORECASE)
+_DOMAIN_DOT = re.compile(r"(?<=\w)\.(?=[^\W\d_]{2})")  # "evil.com": a linkifier's fuzzy link
+_LIST_START = re.compile(r"^(\d+)([.)])")
+
+
+def md_text(text: str) -> str:
+    """Text from the EHR (or carrying it) as plain Markdown text on one line: no heading,
+    list item, quote, emphasis, HTML, entity, link or autolink can come of it. A URL or an
+    e-mail address is shown in a code span (never linked); the dot of what a linkifier could
+    read as a domain ("evil.com") is escaped."""
+    words = []
+    for word in one_line(text).split(" "):
+        if word and _LINKISH.search(word):
+            fence = "`" * (max((len(r) for r in re.findall("`+", word)), default=0) + 1)
+            words.append(f"{fence} {word} {fence}")
+            continue
+        escaped = "".join("\\" + ch if ch in _MD_ESCAPED else ch for ch in word)
+        words.append(_DOMAIN_DOT.sub(r"\\.", escaped))
+    out = " ".join(words)
+    if out[:1] in ("-", "+"):
+        out = "\\" + out
+    return _LIST_START.sub(r"\1\\\2", out)
