@@ -118,3 +118,59 @@ def test_the_spacing_after_a_question_or_exclamation_mark_needs_no_full_stop() -
         order = {"dosageInstruction": [{"patientInstruction": said}]}
         updated = with_timing(order, "Take it 4 h apart.")
         assert updated["dosageInstruction"][0]["patientInstruction"] == f"{said} Take it 4 h apart."
+
+
+def test_order_select_selections_are_checked_and_never_match_a_missing_id(
+    client: TestClient,  # noqa: F811
+) -> None:
+    doxy = _order("doxy-1", "J01AA02", "doxycycline")
+    no_id = {k: v for k, v in doxy.items() if k != "id"}
+
+    def select(orders: list[dict[str, Any]], selections: Any) -> Any:
+        body = order_call("order-select", [doxy], [MAGNESIUM])
+        body["context"]["draftOrders"]["entry"] = [{"resource": o} for o in orders]
+        body["context"]["selections"] = selections
+        return call(client, "mg-interactions", body)
+
+    for wrong, field in (("MedicationRequest/doxy-1", "selections"), ([1], "selections[0]")):
+        answer = select([doxy], wrong)
+        assert answer.status_code == 400, wrong
+        problem = answer.json()["errors"][0]
+        assert problem["loc"][-2:] == ["context", field] or problem["loc"][-1] == field
+        assert "expected" in problem["msg"]
+    assert topics(cards_of(select([doxy], ["MedicationRequest/doxy-1 "]))) == [
+        "interaction.tetracyclines"
+    ]
+    assert cards_of(select([no_id], ["MedicationRequest/None"])) == []
+    assert cards_of(select([no_id], ["MedicationRequest/"])) == []
+
+
+def test_order_select_brings_contraindications_only_for_a_selected_magnesium_order(
+    client: TestClient,  # noqa: F811
+) -> None:
+    magnesium = _order("mg-1", "A12CC04", "magnesium citrate")
+    paracetamol = _order("para-1", "N02BE01", "paracetamol")
+    body = order_call("order-select", [magnesium, paracetamol], [])
+    egfr = {
+        "resourceType": "Observation",
+        "id": "egfr",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "62238-1"}]},
+        "subject": {"reference": "Patient/mg72"},
+        "effectiveDateTime": "2026-11-20",
+        "valueQuantity": {
+            "value": 20,
+            "unit": "mL/min/1.73m2",
+            "system": "http://unitsofmeasure.org",
+            "code": "mL/min/{1.73_m2}",
+        },
+    }
+    body["prefetch"]["labs"] = {"resourceType": "Bundle", "entry": [{"resource": egfr}]}
+    body["context"]["selections"] = ["MedicationRequest/para-1"]
+    assert "referral.kidney_contraindicated" not in topics(
+        cards_of(call(client, "mg-interactions", body))
+    )
+    body["context"]["selections"] = ["MedicationRequest/mg-1"]
+    assert "referral.kidney_contraindicated" in topics(
+        cards_of(call(client, "mg-interactions", body))
+    )

@@ -141,6 +141,7 @@ class Call:
     patient_id: str
     orders: list[dict[str, Any]]
     body: Mapping[str, Any]
+    selections: tuple[str, ...] | None = None  # order-select's, stripped; None: not given
 
 
 def check_call(service_id: str, body: Any) -> Call:
@@ -149,7 +150,7 @@ def check_call(service_id: str, body: Any) -> Call:
     Raises:
         CdsRequestError: not an object, an unknown hook for this service, a missing
             hookInstance or patientId, draftOrders that are not a Bundle, fhirAuthorization
-            without fhirServer.
+            without fhirServer, order-select's selections that are not a list of texts.
     """
     service = SERVICES[service_id]
     if not isinstance(body, dict):
@@ -189,7 +190,33 @@ def check_call(service_id: str, body: Any) -> Call:
             for e in entries
             if isinstance(e, dict) and isinstance(e.get("resource"), dict)
         ]
-    return Call(service, hook, instance, patient, orders, body)
+    return Call(service, hook, instance, patient, orders, body, _selections(hook, context))
+
+
+def _selections(hook: str, context: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """order-select's `context.selections` ("MedicationRequest/<id>" each), stripped; None
+    when not given (or another hook).
+
+    Raises:
+        CdsRequestError: not a list, or an item that is not a non-empty text.
+    """
+    selections = context.get("selections")
+    if hook != "order-select" or selections is None:
+        return None
+    if not isinstance(selections, list):
+        raise CdsRequestError(
+            "context.selections", N_("a list of references (text)"), type(selections).__name__
+        )
+    out = []
+    for i, item in enumerate(selections):
+        if not isinstance(item, str) or not item.strip():
+            raise CdsRequestError(
+                f"context.selections[{i}]",
+                N_("a reference such as MedicationRequest/<id>"),
+                repr(item)[:60],
+            )
+        out.append(item.strip())
+    return tuple(out)
 
 
 # -- the prefetch -----------------------------------------------------------------------------

@@ -103,7 +103,9 @@ def interaction_cards(
         if not (chosen(target) or any(chosen(o) for o in ordered_mg)):
             continue  # order-select: about drafts the clinician did not select
         cards.append(cds_cards.interaction_card(ctx, hit, target.resource))
-    if ordered_mg and not interactions_only:
+    # the contraindications of a magnesium order: on order-select only when it is selected
+    # (it gets them when selected, and order-sign always shows them)
+    if ordered_mg and not interactions_only and any(chosen(o) for o in ordered_mg):
         doc = ctx.document
         referral = cds_cards.referral_card(ctx)
         cards += [referral] if referral is not None else []
@@ -113,15 +115,17 @@ def interaction_cards(
 
 def _chosen(call: Call) -> Any:
     """Whether an order is one the clinician selected (order-select's `context.selections`,
-    "MedicationRequest/<id>"); every order counts for order-sign or without selections."""
-    context = call.body.get("context") if isinstance(call.body, Mapping) else None
-    selections = context.get("selections") if isinstance(context, Mapping) else None
-    if call.hook != "order-select" or not isinstance(selections, list) or not selections:
+    "MedicationRequest/<id>", checked in `check_call`); every order counts for order-sign or
+    without selections. A draft without an id is never a selected one."""
+    if call.hook != "order-select" or not call.selections:
         return lambda order: True
-    wanted = {str(s) for s in selections}
+    wanted = set(call.selections)
 
     def chosen(order: Order) -> bool:
         resource = order.resource
-        return f"{resource.get('resourceType')}/{resource.get('id')}" in wanted
+        rid = resource.get("id")
+        if not isinstance(rid, str) or not rid.strip():
+            return False
+        return f"{resource.get('resourceType')}/{rid.strip()}" in wanted
 
     return chosen
