@@ -174,3 +174,22 @@ def test_order_select_brings_contraindications_only_for_a_selected_magnesium_ord
     assert "referral.kidney_contraindicated" in topics(
         cards_of(call(client, "mg-interactions", body))
     )
+
+
+def test_many_draft_orders_keep_the_interaction_and_report_what_was_left_out(
+    client: TestClient,  # noqa: F811
+) -> None:
+    for n in (50, 60):
+        orders = [_order(f"o{i}", "J01AA02", "doxycycline") for i in range(n)]
+        body = order_call("order-sign", orders, [MAGNESIUM])
+        assert "interaction.tetracyclines" in topics(
+            cards_of(call(client, "mg-interactions", body))
+        )
+    # 40 drafts and 15 active medicines: the active magnesium is kept, the left out reported
+    orders = [_order("o0", "J01AA02", "doxycycline")]
+    orders += [_order(f"p{i}", "N02BE01", "paracetamol") for i in range(39)]
+    active = [MAGNESIUM, *(_statement(f"C09AA{i:02d}", f"ace {i}") for i in range(1, 15))]
+    cards = cards_of(call(client, "mg-interactions", order_call("order-sign", orders, active)))
+    assert topics(cards)[0] == "interaction.tetracyclines"
+    assert "more than 50 medicines" in cards[0]["detail"]
+    assert "and 0 more" not in cards[0]["detail"]

@@ -326,10 +326,18 @@ def respond(
                 mapped = None
             if mapped is not None:
                 cards = interaction_cards(
-                    call, dict(mapped.intake), patient, kb, settings, interactions_only=True
+                    call,
+                    dict(mapped.intake),
+                    patient,
+                    kb,
+                    settings,
+                    interactions_only=True,
+                    mapped=mapped,
                 )
                 for one in cards:  # no advice page: it would rest on the stand-in
                     one["links"] = [x for x in one["links"] if x["url"] != settings.advice_url]
+                if cards:  # what was not used of the record, on the interaction card
+                    cards = cds_cards.with_unused(frame, cards, mapped.unmapped)
         cards.append(cds_cards.not_assessed_card(frame, failure))
         intake: dict[str, Any] = {}
     elif mapped is None:
@@ -338,7 +346,7 @@ def respond(
     else:
         intake = dict(mapped.intake)
         if call.hook in ORDER_HOOKS:
-            cards = interaction_cards(call, intake, patient, kb, settings)
+            cards = interaction_cards(call, intake, patient, kb, settings, mapped=mapped)
         else:
             ctx = _advise_parsed(mapped.parsed, kb, settings, call.patient_id)
             cards = cds_cards.depletion_cards(ctx) if ctx is not None else []

@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mgadvisor.errors import IntakeError
+from mgadvisor.intake import parse_intake
 from mgadvisor.interop import cds_cards
-from mgadvisor.interop.cds_hooks import Call, Settings, _advise, _intake
-from mgadvisor.interop.fhir_in import max_medicines, ranked_medicines
+from mgadvisor.interop.cds_hooks import Call, Settings, _advise_parsed, _intake
+from mgadvisor.interop.fhir_common import Unmapped
+from mgadvisor.interop.fhir_in import FhirIntake, max_medicines, ranked_medicines
 from mgadvisor.kb.base import KnowledgeBase
 
 ORDER_TYPES = ("MedicationRequest",)
@@ -65,23 +68,39 @@ def interaction_cards(
     settings: Settings,
     *,
     interactions_only: bool = False,
+    mapped: FhirIntake | None = None,
 ) -> list[dict[str, Any]]:
     """The cards of an order hook (see the module docstring); `interactions_only` when the
-    patient is a stand-in (no sex or birth date): only the interaction cards."""
+    patient is a stand-in (no sex or birth date): only the interaction cards. More medicines
+    (active and ordered) than the intake takes: those that matter for magnesium are kept
+    (`ranked_medicines`, as the mapper does); each one left out goes into `mapped.unmapped`
+    (the record's not-used report on the cards)."""
     orders = read_orders(call, patient, kb, settings)
     if not orders:
         return []
     combined = dict(intake)
-    ordered = [m for o in orders for m in o.medications]
     active = list(intake.get("medications", []))
-    room = max_medicines() - len(ordered)
-    if len(active) > room:  # the intake's limit: keep what matters for magnesium (reported)
-        active = [active[i] for i in sorted(ranked_medicines(kb, active)[: max(room, 0)])]
-    combined["medications"] = [*active, *ordered]
+    ordered = [(m, o) for o in orders for m in o.medications]
+    meds = [*active, *(m for m, _ in ordered)]
+    limit = max_medicines()
+    if len(meds) > limit:  # the intake's limit: keep what matters for magnesium (reported)
+        ranked = ranked_medicines(kb, meds)
+        for i in ranked[limit:]:
+            _left_out(mapped, meds[i], i, ordered[i - len(active)][1] if i >= len(active) else None)
+        kept = set(ranked[:limit])
+        meds = [m for i, m in enumerate(meds) if i in kept]
+        for one in orders:  # an order's medicines as read, without those left out
+            one.medications = [m for m in one.medications if any(m is k for k in meds)]
+    combined["medications"] = meds
     products = [p for o in orders for p in o.products]
     if products:
         combined["products"] = [*intake.get("products", []), *products]
-    ctx = _advise(combined, kb, settings, call.patient_id)
+    try:
+        parsed = parse_intake(dict(combined), kb)
+    except IntakeError as exc:  # no silent empty list: the card says why
+        frame = cds_cards.frame_context(kb, settings, call.patient_id)
+        return [cds_cards.not_assessed_card(frame, exc)]
+    ctx = _advise_parsed(parsed, kb, settings, call.patient_id)
     if ctx is None:
         return []
     mg = magnesium_prefixes(kb)
@@ -90,7 +109,7 @@ def interaction_cards(
     def is_magnesium(inputs: set[str]) -> bool:
         return any(atc_of.get(name, "").startswith(mg) for name in inputs if atc_of.get(name))
 
-    ordered_mg = [o for o in orders if o.products or is_magnesium(o.inputs)]
+    ordered_mg = [o for o in orders if o.products or (o.medications and is_magnesium(o.inputs))]
     active_inputs = {str(m.get("name") or m.get("atc")) for m in intake.get("medications", [])}
     active_mg = bool(intake.get("products")) or is_magnesium(active_inputs)
     chosen = _chosen(call)
@@ -111,6 +130,31 @@ def interaction_cards(
         cards += [referral] if referral is not None else []
         cards += cds_cards.warning_cards(ctx, [*doc.get("actions", []), *doc.get("warnings", [])])
     return cards
+
+
+def _left_out(
+    mapped: FhirIntake | None, med: Mapping[str, Any], index: int, order: Order | None
+) -> None:
+    """Report a medicine left out for the intake's limit: an order's, or the `index`th active
+    one (its resource by the mapping's sources)."""
+    if mapped is None:
+        return
+    if order is not None:
+        kind, rid = str(order.resource.get("resourceType")), order.resource.get("id")
+    else:
+        ref = mapped.sources.get(f"medications[{index}]", "")
+        kind, rid = mapped.names.get(ref, ("MedicationStatement", None))
+    mapped.unmapped.append(
+        Unmapped(
+            kind,
+            rid if isinstance(rid, str) else None,
+            f"{kind}.medication[x]",
+            "too_many_medicines",
+            code=med.get("atc"),
+            display=med.get("name"),
+            params=(("count", str(max_medicines())),),
+        )
+    )
 
 
 def _chosen(call: Call) -> Any:
