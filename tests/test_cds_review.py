@@ -193,3 +193,63 @@ def test_many_draft_orders_keep_the_interaction_and_report_what_was_left_out(
     assert topics(cards)[0] == "interaction.tetracyclines"
     assert "more than 50 medicines" in cards[0]["detail"]
     assert "and 0 more" not in cards[0]["detail"]
+
+
+def _with_lab(code: str, quantity: dict[str, Any], unit: str, ucum: str) -> dict[str, Any]:
+    prefetch = load("prefetch-72.json")
+    lab = {
+        "resourceType": "Observation",
+        "id": "bound",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": "Patient/mg72"},
+        "effectiveDateTime": "2026-11-20",
+        "valueQuantity": {
+            **quantity,
+            "unit": unit,
+            "system": "http://unitsofmeasure.org",
+            "code": ucum,
+        },
+    }
+    if code == "2601-3":
+        prefetch["labs"]["entry"][0]["resource"] = lab
+    else:
+        prefetch["labs"]["entry"].append({"resource": lab})
+    return patient_view(prefetch)
+
+
+def test_a_bound_below_a_strict_limit_fires_it_and_shows_the_bound(
+    client: TestClient,  # noqa: F811
+) -> None:
+    below = {"value": 0.5, "comparator": "<"}
+    cards = cards_of(call(client, "mg-depletion", _with_lab("2601-3", below, "mmol/L", "mmol/L")))
+    assert topics(cards)[0] == "referral.serum_very_low"  # as at 0.49
+    assert "Serum magnesium <0.5 mmol/L is severely low" in cards[0]["summary"]
+    assert "Serum magnesium \\<0.5 mmol/L is severely low" in cards[0]["detail"]
+    assert not any("0.499" in c["summary"] + c.get("detail", "") for c in cards)
+    dutch = cards_of(
+        call(client, "mg-depletion", _with_lab("2601-3", below, "mmol/L", "mmol/L"), lang="nl")
+    )
+    assert "<0,5 mmol/L" in dutch[0]["summary"]
+    # "<=" includes the bound: as at 0.5 itself
+    at = {"value": 0.5, "comparator": "<="}
+    cards = cards_of(call(client, "mg-depletion", _with_lab("2601-3", at, "mmol/L", "mmol/L")))
+    assert "referral.serum_very_low" not in topics(cards)
+    assert "≤0.5 mmol/L" in cards[0]["summary"]
+
+
+def test_an_egfr_below_30_as_a_bound_is_contraindicated_and_shown_as_given(
+    client: TestClient,  # noqa: F811
+) -> None:
+    body = _with_lab(
+        "62238-1", {"value": 30, "comparator": "<"}, "mL/min/1.73m2", "mL/min/{1.73_m2}"
+    )
+    cards = cards_of(call(client, "mg-depletion", body))
+    text = " ".join(c["summary"] + c.get("detail", "") for c in cards)
+    assert "eGFR \\<30 is below 30: magnesium supplements are contraindicated" in text
+    assert "29.999" not in text and "eGFR 30" not in text
+    assert not any(c.get("suggestions") for c in cards)  # no supplement proposed
+    assert "read as just beyond it" in text
+    dutch = cards_of(call(client, "mg-depletion", body, lang="nl"))
+    text = " ".join(c["summary"] + c.get("detail", "") for c in dutch)
+    assert "eGFR \\<30 ligt onder 30" in text and "net voorbij die grens" in text

@@ -42,17 +42,31 @@ def lines(result: FhirIntake, lang: str = "en") -> str:
 
 
 @pytest.mark.parametrize(
-    ("loinc", "value", "unit", "comparator"),
-    [("2601-3", 0.3, "mmol/L", "<"), ("98979-8", 90, "mL/min/{1.73_m2}", ">")],
+    ("loinc", "value", "unit", "comparator", "read_as", "reason"),
+    [
+        ("2601-3", 0.3, "mmol/L", "<", 0.299, "comparator_open_bound"),
+        ("98979-8", 90, "mL/min/{1.73_m2}", ">", 90.001, "comparator_open_bound"),
+        ("2601-3", 0.3, "mmol/L", "<=", 0.3, "comparator_bound"),
+        ("98979-8", 90, "mL/min/{1.73_m2}", ">=", 90, "comparator_bound"),
+    ],
 )
-def test_a_bound_is_used_as_the_value_and_reported(
-    kb: KnowledgeBase, loinc: str, value: float, unit: str, comparator: str
+def test_a_bound_is_read_just_beyond_it_and_reported(
+    kb: KnowledgeBase,
+    loinc: str,
+    value: float,
+    unit: str,
+    comparator: str,
+    read_as: float,
+    reason: str,
 ) -> None:
+    """An open bound ("<0.3") as just below it, so a strict limit at the bound ("below 0.3")
+    fires as for any value under it; "<=" includes the bound: read as the bound."""
     obs = observation(loinc, value, unit, oid="b")
     obs["valueQuantity"]["comparator"] = comparator
     result = read(bundle(patient(), obs), kb)
-    assert result.intake["labs"][0]["value"] == value
-    assert why(result) == {"b": "comparator_bound"}
+    assert result.intake["labs"][0]["value"] == read_as
+    assert list(result.bounds.values()) == [(comparator, value, read_as)]
+    assert why(result) == {"b": reason}
     assert f"{comparator}{value}" in lines(result)
     assert f"{comparator}{value}" in lines(result, "nl")
 
@@ -68,7 +82,9 @@ def test_a_bound_low_serum_magnesium_gives_the_urgent_referral(kb: KnowledgeBase
     exact = read(bundle(patient(), observation("2601-3", 0.3, "mmol/L")), kb)
     assert exact.parsed is not None
     same = advise_and_render(exact.parsed, kb, as_of=AS_OF, lang="en").document
-    assert doc["referral"] == same["referral"] and doc["referral"]["needed"]
+    assert doc["referral"]["needed"] and doc["referral"]["urgency"] == same["referral"]["urgency"]
+    codes = [r["code"] for r in doc["referral"]["reasons"]]
+    assert codes == [r["code"] for r in same["referral"]["reasons"]]
 
 
 # -- H4: dates -------------------------------------------------------------------------------

@@ -18,7 +18,13 @@ from mgadvisor.errors import IntakeError, quote
 from mgadvisor.i18n import N_
 from mgadvisor.interop.fhir_collect import Collected, collect
 from mgadvisor.interop.fhir_common import SNOMED, Resource, Unmapped, codings, first_code, unmapped
-from mgadvisor.interop.fhir_labs import day_of, months_before, range_dropped, read_observations
+from mgadvisor.interop.fhir_labs import (
+    BOUND_KEY,
+    day_of,
+    months_before,
+    range_dropped,
+    read_observations,
+)
 from mgadvisor.interop.fhir_meds import read_medications
 from mgadvisor.kb.base import KnowledgeBase
 
@@ -50,6 +56,9 @@ class FhirIntake:
     patient_ref: str | None = None
     parsed: Intake | None = None
     names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # ref → (type, id)
+    # analyte → (comparator, bound, value used) of a lab given as a bound ("<30"): the cards
+    # show the bound, not the value the rules read (fhir_labs.OPEN_BOUNDS)
+    bounds: dict[str, tuple[str, float, float]] = field(default_factory=dict)
 
     def named(self, ref: str, path: str, reason: str, given: str | None = None) -> Unmapped:
         """A report item about the resource `ref` refers to (its type and id, not its URL)."""
@@ -182,6 +191,9 @@ def _add_observations(
             person[name] = reading.value
             result.sources[f"person.{name}"] = found.ref(reading.resource)
             continue
+        bound = reading.value.pop(BOUND_KEY, None)
+        if bound is not None:
+            result.bounds[name] = bound
         dropped = range_dropped(kb, reading.resource, reading.value)
         if dropped is not None:
             result.unmapped.append(dropped)

@@ -7,8 +7,8 @@ analyte the latest is used and the others are reported as superseded.
 
 Dates (thresholds in fhir_map.yaml `dates`): a result dated after the advice date is not used;
 a pregnancy record older than `pregnancy_max_months` is not used; a used lab result older than
-`old_result_months` is reported with its date. A value with a comparator (`<0.3`) is used as
-its bound and reported.
+`old_result_months` is reported with its date. A value with a comparator is reported: a lab's
+`<0.3` is read as just below 0.3 (`>` just above; `<=`, `>=` and a person's value as the bound).
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from mgadvisor.kb.base import KnowledgeBase
 USED_STATUS = ("final", "amended", "corrected")
 PERSON_UNITS = {"weight_kg": "kg", "height_cm": "cm", "pregnancy_week": "wk"}
 BOUNDS = ("<", "<=", ">", ">=")  # Quantity.comparator values read as their bound ("ad" is not)
+# A lab value given as "<30" is read as just below its bound (">" just above), in the analyte's
+# canonical unit, so that every rule on "below 30" fires as for any value under 30; the cards
+# show the bound as given ("<30"), never this number. "<=" and ">=" include the bound: read as it.
+OPEN_BOUNDS = {"<": -1, ">": 1}
+BOUND_STEP = 0.001  # above the engine's rounding of a value (3 decimals), far below any precision
 PREGNANCY = ("person:pregnant", "person:pregnancy_week")
 
 
@@ -262,11 +267,12 @@ def _quantity(
         bound = (
             f"{comparator}{quantity['value']} {quantity.get('unit') or quantity.get('code') or ''}"
         )
+        open_bound = comparator in OPEN_BOUNDS and wanted is None
         notes.append(
             unmapped(
                 obs,
                 "Observation.valueQuantity.comparator",
-                "comparator_bound",
+                "comparator_open_bound" if open_bound else "comparator_bound",
                 code=code,
                 display=display,
                 given=bound.strip(),
@@ -303,7 +309,10 @@ def _lab(
     value, unit = found
     lab = kb.labs[analyte]
     accepted = {_plain(u) for u in lab.units}
+    comparator = (obs.get("valueQuantity") or {}).get("comparator")
     target = unit if _plain(unit) in accepted else lab.canonical_unit
+    if comparator in OPEN_BOUNDS:
+        target = lab.canonical_unit  # the step is in the canonical unit
     try:
         converted = convert(value, unit, target, QUANTITY_OF_ANALYTE.get(analyte))
     except UserInputError:
@@ -312,6 +321,9 @@ def _lab(
             obs, "Observation.valueQuantity", "unit_not_for_analyte", code=code, given=unit
         )
     out: dict[str, Any] = {"analyte": analyte, "value": _round(converted), "unit": target}
+    if comparator in BOUNDS:
+        out[BOUND_KEY] = (comparator, out["value"], _beyond(analyte, out["value"], comparator))
+        out["value"] = out[BOUND_KEY][2]
     low_high = _range(kb, obs)
     if low_high is not None:
         with contextlib.suppress(UserInputError):  # else reported as an incomplete range
@@ -320,6 +332,20 @@ def _lab(
                 for v in low_high[:2]
             ]
     return out
+
+
+BOUND_KEY = "_bound"  # on a lab read from a bound: (comparator, bound, value used); popped
+
+
+def _beyond(analyte: str, bound: float, comparator: str) -> float:
+    """The value a bound is read as: just beyond an open bound ("<", ">"), within the intake's
+    limits of the analyte (else the bound itself), the bound for "<=" and ">="."""
+    from mgadvisor.intake import LAB_LIMITS
+
+    step = OPEN_BOUNDS.get(comparator, 0) * BOUND_STEP
+    low, high = LAB_LIMITS.get(analyte, (0.0, float("inf")))
+    moved = _round(bound + step)
+    return moved if low <= moved <= high else bound
 
 
 def _range(kb: KnowledgeBase, obs: Resource) -> tuple[float, float, str] | None:

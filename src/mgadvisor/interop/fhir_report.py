@@ -17,6 +17,10 @@ REASONS = {
     "comparator_bound": N_(
         "the result is given as a bound ({given}); the bound is used as the value"
     ),
+    "comparator_open_bound": N_(
+        "the result is given as a bound ({given}); read as just beyond it, so that every "
+        "limit at the bound applies"
+    ),
     "after_as_of": N_("dated after the advice date"),
     "old_result": N_("used, but it dates from {date}, {months} months before the advice"),
     "pregnancy_outdated": N_(
@@ -65,6 +69,7 @@ REASONS = {
 NOTES = frozenset(
     {
         "comparator_bound",
+        "comparator_open_bound",
         "old_result",
         "verification_unconfirmed",
         "abated",
