@@ -132,6 +132,11 @@ def test_an_old_pregnancy_status_or_condition_does_not_make_pregnant(kb: Knowled
     result = read(bundle(young, old), kb)
     assert "pregnant" not in result.intake["person"]
     assert why(result) == {"pc": "pregnancy_outdated"}
+    # the onset decides: a recent recordedDate does not renew an old pregnancy
+    old["recordedDate"] = "2026-11-01"
+    result = read(bundle(young, old), kb)
+    assert "pregnant" not in result.intake["person"]
+    assert why(result) == {"pc": "pregnancy_outdated"}
 
 
 # -- M1: a deceased patient gets no advice ---------------------------------------------------

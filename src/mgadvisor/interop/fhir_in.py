@@ -285,11 +285,16 @@ def _add_conditions(
 
 
 def _outdated_pregnancy(kb: KnowledgeBase, res: Resource, as_of: date, result: FhirIntake) -> bool:
-    """True (and reported) for a pregnancy Condition recorded or begun `pregnancy_max_months`
-    or more before `as_of`: that pregnancy has ended."""
+    """True (and reported) for a pregnancy Condition begun `pregnancy_max_months` or more
+    before `as_of` (its onset; without a dated onset, when it was recorded): that pregnancy
+    has ended. A recent recordedDate does not renew an old onset."""
     period = res.get("onsetPeriod") or {}
-    dates = [res.get("onsetDateTime"), period.get("start"), res.get("recordedDate")]
-    days = [d for d in (day_of(x) for x in dates if isinstance(x, str)) if d is not None]
+    onset = [res.get("onsetDateTime"), period.get("start") if isinstance(period, dict) else None]
+    days = [d for d in (day_of(x) for x in onset if isinstance(x, str)) if d is not None]
+    if not days:
+        recorded = res.get("recordedDate")
+        day = day_of(recorded) if isinstance(recorded, str) else None
+        days = [day] if day is not None else []
     if not days:
         return False
     latest = max(days)
