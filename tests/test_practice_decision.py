@@ -309,3 +309,33 @@ def test_the_visit_date_is_entered_not_in_the_future_and_the_advice_follows_it(
         },
     )
     assert tampered.status_code == 422
+
+
+def test_a_stored_visit_offers_the_gp_letter_and_the_report(site: Site) -> None:
+    from pypdf import PdfReader
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    vid = save_visit(
+        anna, cid, "2026-11-02", "changed", **{"change.elemental_mg": "200", "reason": "Cramps"}
+    )
+    url = f"/clients/{cid}/visits/{vid}"
+    shown = anna.get(url).text
+    assert f'href="{url}/letter"' in shown and f'href="{url}/report"' in shown  # it refers
+    reads = len(site.audit("visit.read"))
+    letter = anna.get(url + "/letter")
+    assert letter.status_code == 200
+    body = re.sub(r"<[^>]+>", " ", letter.text)
+    assert "200 mg" in body and "Mevrouw de Vries" in body  # the decision, the client named
+    assert len(site.audit("visit.read")) == reads + 1
+    report = anna.get(url + "/report")
+    assert report.status_code == 200 and "150 mg" in report.text  # the advice as the engine gave it
+    prints = len(site.audit("visit.print"))
+    for kind in ("letter", "report"):
+        pdf = anna.get(f"{url}/{kind}.pdf")
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert len(site.audit("visit.print")) == prints + 2
+    # a visit that is not there: not found
+    other = anna.get(f"/clients/{cid}/visits/00000000-0000-0000-0000-000000000000/letter")
+    assert other.status_code == 404

@@ -507,3 +507,71 @@ def _reason_texts(*visits: Visit) -> dict[str, str]:
             if isinstance(reason, dict) and reason.get("code"):
                 texts[str(reason["code"])] = str(reason.get("text") or reason["code"])
     return texts
+
+
+def _document_context(request: Request, client: Client, visit: Visit, kind: str) -> dict[str, Any]:
+    """The GP letter (the decision applied where it can be: the letter says what the client
+    takes) or the practitioner report (the advice as the engine gave it) of a stored visit."""
+    from mgadvisor.records.decision import NoMomentsError
+    from mgadvisor.render.letter import letter, report
+    from mgadvisor.web.documents import document_context
+
+    document = stored_advice(visit)
+    if kind == "letter":
+        try:
+            document = decided_advice(visit)
+        except NoMomentsError:  # no times to show a changed dose with: the advice as given
+            document = stored_advice(visit)
+    form = {
+        "intake_json": visit.intake_json,
+        "client_name": "" if client.pseudonymous else client.name,
+    }
+    context = {"advice": document, **document_context(request, form, document)}
+    t = Translator(document["lang"])
+    if kind == "letter":
+        person = json.loads(visit.intake_json).get("person") or {}
+        context["sections"] = letter(document, person, context["extras"], t)
+    else:
+        context["sections"] = report(document, context["extras"], t)
+    return context
+
+
+def _visit_document(kind: str, output: str) -> Any:
+    """GET /clients/{client_id}/visits/{visit_id}/{kind}[.pdf]: audited as a read (page) or a
+    print (PDF), like the handout."""
+    event = "visit.print" if output == "pdf" else "visit.read"
+
+    async def endpoint(
+        request: Request, client_id: str, visit_id: str, principal: Practitioner
+    ) -> Response:
+        from mgadvisor.web.documents import pdf_response
+
+        def read() -> tuple[Client, Visit]:
+            with work(request, principal) as w:
+                client, visit, _ = _stored(w, client_id, visit_id, event)
+                return client, visit
+
+        try:
+            client, visit = await run_in_threadpool(read)
+        except NotFound as exc:
+            return await run_in_threadpool(not_found, request, principal, exc, event)
+        context = _document_context(request, client, visit, kind)
+        template = f"practice/{kind}.html"
+        if output == "pdf":
+            return await pdf_response(
+                request, template, kind, client=client, visit=visit, **context
+            )
+        return page(request, template, pdf=False, client=client, visit=visit, **context)
+
+    endpoint.__name__ = f"visit_{kind}_{output}"
+    return endpoint
+
+
+for _kind in ("letter", "report"):
+    for _output, _suffix in (("html", ""), ("pdf", ".pdf")):
+        router.add_api_route(
+            f"/clients/{{client_id}}/visits/{{visit_id}}/{_kind}{_suffix}",
+            _visit_document(_kind, _output),
+            methods=["GET"],
+            response_class=HTMLResponse if _output == "html" else Response,
+        )
