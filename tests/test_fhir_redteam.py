@@ -98,6 +98,16 @@ def test_a_result_after_the_advice_date_is_not_used(kb: KnowledgeBase) -> None:
     assert why(result) == {"later": "after_as_of"}
 
 
+def test_a_result_late_on_the_advice_day_west_of_greenwich_is_not_after_it(
+    kb: KnowledgeBase,
+) -> None:
+    # 23:30 at UTC-12 on the advice day is the next day in UTC: still the advice day
+    late = observation("2601-3", 0.62, "mmol/L", oid="late", when="2026-12-01T23:30:00-12:00")
+    result = read(bundle(patient(), late), kb)
+    assert result.intake["labs"][0]["value"] == 0.62
+    assert why(result) == {}
+
+
 def test_an_old_result_is_used_and_reported_with_its_date(kb: KnowledgeBase) -> None:
     old = observation("2601-3", 0.62, "mmol/L", oid="old", when="2023-01-10")
     result = read(bundle(patient(), old), kb)

@@ -106,8 +106,11 @@ def months_before(day: date, as_of: date) -> int:
 
 
 def _in_time(kb: KnowledgeBase, reading: Reading, as_of: date, report: list[Unmapped]) -> bool:
-    """False (and why, in `report`) for a result after `as_of` or an outdated pregnancy."""
-    day = day_of(reading.when) if reading.when else None
+    """False (and why, in `report`) for a result after `as_of` or an outdated pregnancy. The
+    day is the one the result gives in its own time zone (not in UTC): a result drawn late in
+    the evening west of Greenwich is not "after today"."""
+    written = _written_when(reading.resource)
+    day = day_of(written) if written else None
     if day is None:
         return True
     code, display = _loinc(reading.resource)
@@ -212,7 +215,15 @@ def _reading(kb: KnowledgeBase, obs: Resource, report: list[Unmapped]) -> Readin
 
 
 def _when(obs: Resource) -> str:
+    written = _written_when(obs)
+    return _sortable(written) if written else ""
+
+
+def _written_when(obs: Resource) -> str:
+    """When the result was taken, as the resource writes it."""
     period = obs.get("effectivePeriod") or {}
+    if not isinstance(period, dict):
+        period = {}
     for value in (
         obs.get("effectiveDateTime"),
         obs.get("effectiveInstant"),
@@ -221,7 +232,7 @@ def _when(obs: Resource) -> str:
         obs.get("issued"),
     ):
         if isinstance(value, str):
-            return _sortable(value)
+            return value
     return ""
 
 
