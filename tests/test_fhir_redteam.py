@@ -291,3 +291,13 @@ def test_two_results_at_the_same_time_are_not_called_later(kb: KnowledgeBase) ->
     one = observation("2601-3", 0.8, "mmol/L", oid="a")
     two = observation("2601-3", 0.7, "mmol/L", oid="b")
     assert why(read(bundle(patient(), one, two), kb)) == {"b": "superseded_same_time"}
+
+
+def test_entries_without_a_resource_count_toward_the_limit(kb: KnowledgeBase) -> None:
+    from mgadvisor.interop.fhir_collect import MAX_RESOURCES
+
+    data = bundle(patient())
+    data["entry"] += [{} for _ in range(MAX_RESOURCES)]
+    with pytest.raises(IntakeError) as refused:
+        read(data, kb)
+    assert refused.value.path == "resources"

@@ -61,10 +61,9 @@ def collect(data: Any) -> Collected:
     seen: set[tuple[str, str]] = set()
     count = 0
     for raw, full_url in _walk(data, "resources", 0):
+        count += 1  # an entry without a resource counts too: it bounds the work all the same
         if raw is None:  # a Bundle entry without a resource (R4: entry.resource 0..1)
             out.unmapped.append(Unmapped("Bundle", None, str(full_url), "entry_without_resource"))
-            continue
-        count += 1
         if count > MAX_RESOURCES:
             raise IntakeError(
                 "resources",
@@ -73,6 +72,8 @@ def collect(data: Any) -> Collected:
                 [],
                 {"count": str(MAX_RESOURCES)},
             )
+        if raw is None:
+            continue
         kind = str(raw.get("resourceType"))
         key = (kind, str(raw.get("id")))
         if raw.get("id") is not None and key in seen:
