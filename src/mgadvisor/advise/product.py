@@ -173,13 +173,7 @@ def action(c: Context) -> str | None:
     if not uses and not medicines:
         return None
     names = [u.name or u.compound or f"{u.amount_mg:g} mg" for u in uses]
-    harmful = [f for f in withholding(c) if c.kb.messages[f.code].stops_products]
-    if harmful:
-        stopped = [*names, *dict.fromkeys(medicines)]
-        stop = c.finding(
-            "action.stop_products", severity="critical", cites=harmful, products=stopped
-        )
-        c.emit(stop, "actions")
+    if _stop(c, [*names, *dict.fromkeys(medicines)]):
         return "stop"
     if not uses:
         return None
@@ -208,6 +202,15 @@ def action(c: Context) -> str | None:
         c.emit(finding, "actions")
         return "adjust"
     return "continue"
+
+
+def _stop(c: Context, names: list[str]) -> bool:
+    """Stop every product and magnesium medicine when a referral says magnesium harms now."""
+    harmful = [f for f in withholding(c) if c.kb.messages[f.code].stops_products]
+    if harmful:
+        stop = c.finding("action.stop_products", severity="critical", cites=harmful, products=names)
+        c.emit(stop, "actions")
+    return bool(harmful)
 
 
 def _pause(c: Context, names: list[str]) -> str:

@@ -295,9 +295,9 @@ def _replaced(own: dict[str, Any] | None, plan: TakePlan | None) -> bool:
     )
 
 
-PAUSE_ACTIONS = ("action.pause_products_medicine", "action.pause_products_no_time")
+PAUSE_ACTIONS = "action.pause_products"  # the codes of a plan on hold pausing the products
 HELD_FOR_MEDICINE = "dose.on_hold_magnesium_medicine"
-MAGNESIUM_MEDICINE_NOTES = ("warning.magnesium_medicine", "warning.magnesium_medicine_as_needed")
+MAGNESIUM_MEDICINE_NOTES = "warning.magnesium_medicine"  # a medicine that is magnesium
 
 
 def _on_hold(document: dict[str, Any], say: _Say) -> list[str]:
@@ -528,7 +528,7 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     others = _other_products(document)
     if plan is None:
         held = _on_hold(document, say) if dose.get("status") == "on_hold" else []
-        paused = [a for a in document.get("actions") or [] if a["code"] in PAUSE_ACTIONS]
+        paused = [a for a in document.get("actions") or [] if a["code"].startswith(PAUSE_ACTIONS)]
         medicine = any(b["code"] == HELD_FOR_MEDICINE for b in dose.get("basis") or [])
         if paused or medicine:  # the products wait with the plan; the medicines stay as they are
             lines = list(held)
@@ -787,11 +787,12 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
             lines.append(
                 say(
                     N_(
-                        "Loose stools or stomach ache? Then take less magnesium and call your therapist."
+                        "Loose stools or stomach ache? Then take less magnesium and call your "
+                        "therapist."
                     ),
                     N_(
-                        "Does your child get loose stools or stomach ache? Then give less magnesium "
-                        "and call your therapist."
+                        "Does your child get loose stools or stomach ache? Then give less "
+                        "magnesium and call your therapist."
                     ),
                 )
             )
@@ -809,7 +810,7 @@ def _good_to_know(plan: TakePlan | None, document: dict[str, Any], say: _Say) ->
     known += [  # the medicines with magnesium the advice already names
         str(w["params"]["medication"])
         for w in document.get("warnings") or []
-        if w["code"] in MAGNESIUM_MEDICINE_NOTES and w["params"].get("medication")
+        if w["code"].startswith(MAGNESIUM_MEDICINE_NOTES) and w["params"].get("medication")
     ]
     known = list(dict.fromkeys(known))
     if known:
