@@ -17,17 +17,8 @@ from test_cds_hooks import (
     load,
     order_call,
     patient_view,
-    valid_response,
 )
-
-
-def cards_of(answer: Any) -> list[dict[str, Any]]:
-    assert answer.status_code == 200, answer.text
-    return list(valid_response(answer.json())["cards"])
-
-
-def topics(cards: list[dict[str, Any]]) -> list[str]:
-    return [c["source"]["topic"]["code"] for c in cards]
+from test_cds_redteam import cards_of, topics
 
 
 def test_a_draft_of_any_intent_is_read_as_being_ordered(client: TestClient) -> None:  # noqa: F811
