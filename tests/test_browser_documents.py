@@ -518,7 +518,8 @@ def test_handout_small_wording_of_the_second_check(page: Page) -> None:
     assert "Do you feel worse" not in text and "for then" not in text, text
     page.context.clear_cookies()
     text = handout_of(page, CHILD)
-    assert "Geef dan 1 tablet minder per dag en bel uw therapeut." in text, text
+    # the extra is in mg (no tablets counted): "less magnesium", not "1 tablet less"
+    assert "Geef dan minder magnesium en bel uw therapeut." in text, text
     assert "de therapeut" not in text, text
     assert "Geef uw kind Multivitamine kind en de extra magnesium zo tot die afspraak." in text
     page.get_by_role("link", name="English").click()
