@@ -127,6 +127,7 @@ def check_invariants(kb: KnowledgeBase, advice: Advice) -> None:
             raise CaseMismatchError("invariant.withheld", f"a withheld dose still plans {planned}")
     if dose.status == "on_hold":  # waits for a product's amount or a pharmacist: no plan yet
         planned = [
+            *(c.code for c in advice.compounds),
             *(i.time for i in dose.intakes),
             *(i.label for i in advice.schedule if i.kind == "magnesium"),
             *(f.code for f in advice.follow_up if f.code == "followup.reevaluate"),

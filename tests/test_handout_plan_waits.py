@@ -140,3 +140,22 @@ def test_loose_stools_speak_of_tablets_only_when_the_plan_counts_tablets() -> No
     _, tablets = _handout(own)
     assert tablets.plan is not None and (tablets.plan.units_per_day or 0) > 1
     assert any("1 tablet less a day" in line for line in tablets.good_to_know)
+
+
+def test_a_plan_on_hold_says_why_where_the_dose_would_be() -> None:
+    from mgadvisor.render.labels import hold_reason
+    from mgadvisor.render.letter import report
+    from mgadvisor.render.report import sections
+
+    for name, why in (
+        ("r105_no_time_keeps_every_gap.yaml", "No time of day keeps every gap"),
+        ("r103_magnesium_laxative_daily_on_hold.yaml", "No extra magnesium as long as"),
+    ):
+        document, _ = _handout(_case(name))
+        assert document["compounds"] == []  # no compound is proposed for a plan that waits
+        reason = hold_reason(document)
+        assert reason is not None and reason.startswith(why)
+        dose = next(s for s in sections(document, Translator("en")) if s.title == "Dose")
+        assert dose.lines[0].startswith("No magnesium supplement for now — on hold")
+        assert reason in dose.lines[0] and " mg elemental magnesium a day" not in dose.lines[0]
+        assert report(document, Extras(), Translator("en"))

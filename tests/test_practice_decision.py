@@ -220,7 +220,7 @@ def test_the_decision_is_a_required_choice_nothing_is_preselected(site: Site) ->
     )
     assert refused.status_code == 422
     assert 'id="e-decision"' in refused.text
-    assert "Het advies: verwacht overnemen of aanpassen, maar kreeg niets gekozen" in refused.text
+    assert "Het advies: verwacht overnemen of aanpassen, maar kreeg geen keuze" in refused.text
     assert html.unescape(re.findall(r'name="intake_json" value="([^"]*)"', refused.text)[0]) == (
         intake_json
     )

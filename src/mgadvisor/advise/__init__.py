@@ -132,7 +132,7 @@ def _assemble(ctx: Context) -> Advice:
         authority=authority,
         risk=values["risk"],
         referral=Referral(bool(reasons), _by_urgency(kb, reasons), values["urgency"]),
-        compounds=[] if withheld else values["ranked"],
+        compounds=[] if withheld or values["dose_status"] == "on_hold" else values["ranked"],
         dose=Dose(
             status=values["dose_status"],
             elemental_mg_per_day=target,

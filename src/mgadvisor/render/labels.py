@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mgadvisor.i18n import N_
 from mgadvisor.kb.evidence import Evidence
 
@@ -134,9 +136,7 @@ LAB_FLAG = {"low": N_("low"), "normal": N_("normal"), "high": N_("high")}
 STATUS = {
     "advised": N_("advised"),
     "medical_supervision": N_("only under medical supervision"),
-    "on_hold": N_(
-        "on hold: no plan yet (a magnesium medicine's amount or a time of day is missing)"
-    ),
+    "on_hold": N_("on hold: no dose plan yet"),
     "withheld": N_("withheld: refer to a doctor first"),
 }
 SEVERITY = {
@@ -177,3 +177,18 @@ FREQUENCY_LABELS = {
     "monthly": N_("once a month"),
     "as_needed": N_("when needed"),
 }
+
+
+def hold_reason(document: dict[str, Any]) -> str | None:
+    """Why a plan is on hold, as the advice says it (the text of its finding): a magnesium
+    medicine's amount is missing, or no time of day keeps every medicine's gap."""
+    dose = document.get("dose") or {}
+    if dose.get("status") != "on_hold":
+        return None
+    for finding in dose.get("basis") or []:
+        if finding.get("code") == "dose.on_hold_magnesium_medicine":
+            return str(finding.get("text"))
+    for finding in document.get("warnings") or []:
+        if finding.get("code") == "schedule.no_valid_time":
+            return str(finding.get("text"))
+    return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from mgadvisor.i18n import N_, Translator
 from mgadvisor.render.handout import Extras, date_words
-from mgadvisor.render.labels import LAB_FLAG, STATUS, URGENCY
+from mgadvisor.render.labels import LAB_FLAG, STATUS, URGENCY, hold_reason
 from mgadvisor.render.report import Section, sections
 
 SEX = {"female": N_("woman"), "male": N_("man")}
@@ -117,10 +117,15 @@ def letter(
     if products:
         out.append(Section(t("Products with magnesium taken now"), products))
     dose = document["dose"]
-    advised = t(
-        "Magnesium: {status}; {mg} mg elemental magnesium a day.",
-        status=t(STATUS[dose["status"]]),
-        mg=t.num(dose["elemental_mg_per_day"], 0),
+    held = hold_reason(document)
+    advised = (
+        t("Magnesium: {status}. {why}", status=t(STATUS[dose["status"]]), why=held)
+        if held
+        else t(
+            "Magnesium: {status}; {mg} mg elemental magnesium a day.",
+            status=t(STATUS[dose["status"]]),
+            mg=t.num(dose["elemental_mg_per_day"], 0),
+        )
     )
     out.append(Section(t("What I advised about magnesium"), [advised]))
     if extras.note:

@@ -23,6 +23,7 @@ from mgadvisor.render.labels import (
     SEVERITY,
     STATUS,
     URGENCY,
+    hold_reason,
 )
 
 
@@ -166,19 +167,30 @@ def _compounds(data: dict[str, Any], t: Translator) -> Section:
         + "; ".join(_cited(r) for r in c["reasons"])
         for c in data["compounds"]
     ]
-    return Section(t("Compounds"), lines or [t("No compound: see the referral.")])
+    none = (
+        t("No compound while the plan is on hold: see the dose.")
+        if data["dose"]["status"] == "on_hold"
+        else t("No compound: see the referral.")
+    )
+    return Section(t("Compounds"), lines or [none])
 
 
 def _dose(data: dict[str, Any], t: Translator) -> Section:
     num, dose = t.num, data["dose"]
     status_label = STATUS[dose["status"]]
     exceeded = " — " + t("EXCEEDED") if dose["exceeds_upper_level"] else ""
-    lines = [
-        t(
+    held = hold_reason(data)
+    headline = (
+        t("No magnesium supplement for now — {status}: {why}", status=t(status_label), why=held)
+        if held
+        else t(
             "{mg} mg elemental magnesium a day — {status}",
             mg=num(dose["elemental_mg_per_day"], 0),
             status=t(status_label),
-        ),
+        )
+    )
+    lines = [
+        headline,
         t(
             "Reference intake {ri} mg/day; upper level for supplements {ul} mg/day{flag}",
             ri=num(dose["reference_intake_mg"], 0) if dose["reference_intake_mg"] else "-",

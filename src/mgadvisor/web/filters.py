@@ -27,6 +27,7 @@ from mgadvisor.render.labels import (
     RISK_STATUS,
     STATUS,
     URGENCY,
+    hold_reason,
 )
 from mgadvisor.render.report import schedule_when as _schedule_when
 from mgadvisor.web.forms import summary_line
@@ -414,6 +415,7 @@ def register(env: Environment) -> None:
         freq_options=freq_options,
         authority_options=authority_options,
         status_label=status_label,
+        hold_reason=hold_reason,
         evidence_label=evidence_label,
         statements=statements,
         safe_apa=safe_apa,
