@@ -113,7 +113,7 @@ def _labs(a: dict[str, float], b: dict[str, float], kb: KnowledgeBase) -> tuple[
     return tuple(out)
 
 
-def _dose(visit: Visit, advice: Mapping[str, Any]) -> tuple[str | None, float | None]:
+def decided_dose(visit: Visit, advice: Mapping[str, Any]) -> tuple[str | None, float | None]:
     """(compound name, elemental mg a day) as decided for this visit."""
     found = advice.get("dose")
     dose: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
@@ -146,7 +146,7 @@ def compare_visits(earlier: Visit, later: Visit, kb: KnowledgeBase) -> Compariso
     """What changed from `earlier` to `later` (two visits of one client)."""
     ia, ib = json.loads(earlier.intake_json), json.loads(later.intake_json)
     aa, ab = json.loads(earlier.advice_json), json.loads(later.advice_json)
-    (compound_a, mg_a), (compound_b, mg_b) = _dose(earlier, aa), _dose(later, ab)
+    (compound_a, mg_a), (compound_b, mg_b) = decided_dose(earlier, aa), decided_dose(later, ab)
     (urgency_a, reasons_a), (urgency_b, reasons_b) = _referral(aa), _referral(ab)
     risk_a, risk_b = (_risk(a) for a in (aa, ab))
     return Comparison(

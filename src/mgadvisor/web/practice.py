@@ -152,12 +152,12 @@ def _summary(visit: Any, lang: str) -> dict[str, Any]:
     """The advice of a visit in brief: referral, risk level, and the dose and compound as
     decided (the practitioner's changed values when the advice was changed: `changed`)."""
     from mgadvisor.kb import load_knowledge
-    from mgadvisor.records.compare import _dose
+    from mgadvisor.records.compare import decided_dose
     from mgadvisor.web.practice_records import decided
 
     a = json.loads(visit.advice_json)
     a = a if isinstance(a, dict) else {}
-    name, mg = _dose(visit, a)
+    name, mg = decided_dose(visit, a)
     changes = decided(visit) if visit.decision == "changed" else {}
     code = str(changes.get("compound") or "")
     entry = load_knowledge().compounds.get(code) if code else None
