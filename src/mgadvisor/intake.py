@@ -119,6 +119,12 @@ class Medication(_Model):
         "monthly": 1,
         "as_needed": 0,
     }
+    PERIODIC: ClassVar[tuple[str, ...]] = ("weekly", "monthly")  # not every day
+
+    @property
+    def every_day(self) -> bool:
+        """Taken every day (once or more), not weekly, monthly or as needed."""
+        return self.frequency not in self.PERIODIC and self.frequency != "as_needed"
 
     @model_validator(mode="after")
     def _named(self) -> Medication:

@@ -27,7 +27,7 @@ from mgadvisor.kb.models import Compound
 
 STEP_H = 0.25  # search grid: quarter hours
 ORDER = ("morning", "midday", "evening", "bedtime")
-PERIODIC = ("weekly", "monthly")  # not every day: magnesium is kept apart on that day only
+PERIODIC = Medication.PERIODIC  # not every day: magnesium is kept apart on that day only
 
 
 @dataclass(frozen=True, slots=True)

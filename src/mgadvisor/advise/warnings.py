@@ -97,11 +97,9 @@ def medication_twice(c: Context) -> list[Finding]:
     """Two entries that are the same active substance (a brand and its generic name): one
     warning to check whether it is really taken twice (the risk counts it once)."""
     inputs: dict[str, list[str]] = {}
-    names: dict[str, str] = {}
     for match in c.value("medications").matches:
         if match.resolved and match.atc is not None:
             inputs.setdefault(match.atc, []).append(match.input)
-            names[match.atc] = match.name or match.atc
     found = []
     for atc, entered in inputs.items():
         if len(entered) < 2:
@@ -112,7 +110,6 @@ def medication_twice(c: Context) -> list[Finding]:
                 "warning.medication_twice",
                 severity="warning",
                 medications=entered,
-                substance=names[atc],
                 atc=atc,
             )
         )

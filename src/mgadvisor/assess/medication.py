@@ -350,13 +350,13 @@ def magnesium_medicine(c: Context) -> list[str]:
     own = [(m, e) for m, e in review.entries if e.contains_magnesium]
     if not own:
         return []
-    as_needed = {  # not every day: counts on its days (as needed, weekly, monthly)
+    daily = {  # the others count on the days they are taken (as needed, weekly, monthly)
         id(match)
         for med, match in zip(c.intake.medications, review.matches, strict=True)
-        if med.frequency in ("as_needed", "weekly", "monthly")
+        if med.every_day
     }
-    regular = [(m, e) for m, e in own if id(m) not in as_needed]
-    occasional = [(m, e) for m, e in own if id(m) in as_needed]
+    regular = [(m, e) for m, e in own if id(m) in daily]
+    occasional = [(m, e) for m, e in own if id(m) not in daily]
     notes = _entry_notes(c, "warning.magnesium_medicine", "critical", regular)
     notes += _entry_notes(c, "warning.magnesium_medicine_as_needed", "warning", occasional)
     for note in notes:

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from mgadvisor.i18n import N_, Translator
+from mgadvisor.render.labels import HELD_FOR_MEDICINE, hold_finding
 
 # Under 12 the parents decide on a child's care (Dutch WGBO), so the handout speaks to them.
 PARENT_READS_BELOW_AGE = 12
@@ -285,55 +286,47 @@ def _product_name(product: dict[str, Any]) -> str:
 def _replaced(own: dict[str, Any] | None, plan: TakePlan | None) -> bool:
     """Whether the client's own magnesium product gives way to the plan's compound (none of its
     whole tablets a day makes the dose)."""
-    return (
-        bool(own)
-        and plan is not None
-        and not plan.own_product
-        and (
-            own.get("advised_units_per_day") == 0  # type: ignore[union-attr]
-        )
-    )
+    if not own or plan is None or plan.own_product:
+        return False
+    return bool(own.get("advised_units_per_day") == 0)
 
 
 PAUSE_ACTIONS = "action.pause_products"  # the codes of a plan on hold pausing the products
-HELD_FOR_MEDICINE = "dose.on_hold_magnesium_medicine"
 MAGNESIUM_MEDICINE_NOTES = "warning.magnesium_medicine"  # a medicine that is magnesium
 
 
-def _on_hold(document: dict[str, Any], say: _Say) -> list[str]:
-    """Why the plan waits, in the client's words (dose status `on_hold`)."""
-    dose = document["dose"]
-    for basis in dose.get("basis") or []:
-        if basis["code"] == HELD_FOR_MEDICINE:
-            medicines = [str(m) for m in basis["params"].get("medications") or []]
-            return [
-                say(
-                    N_(
-                        "There is magnesium in {medicines} too. Do not change how you take it "
-                        "on your own. Tell your therapist how much of it you take."
-                    ),
-                    N_(
-                        "There is magnesium in {medicines} too. Do not change how your child "
-                        "takes it on your own. Tell your therapist how much of it your child "
-                        "gets."
-                    ),
-                    medicines=_names(medicines, say.t),
-                )
-            ]
-    if any(w["code"] == "schedule.no_valid_time" for w in document.get("warnings") or []):
+def _on_hold(held: dict[str, Any] | None, say: _Say) -> list[str]:
+    """Why the plan waits (`hold_finding`), in the client's words."""
+    if held is None:
+        return []
+    if held["code"] == HELD_FOR_MEDICINE:
+        medicines = [str(m) for m in held["params"].get("medications") or []]
         return [
             say(
                 N_(
-                    "Your medicines leave no good time of day for magnesium. Ask your pharmacist "
-                    "when you can take it."
+                    "There is magnesium in {medicines} too. Do not change how you take it "
+                    "on your own. Tell your therapist how much of it you take."
                 ),
                 N_(
-                    "Your child's medicines leave no good time of day for magnesium. Ask your "
-                    "pharmacist when your child can have it."
+                    "There is magnesium in {medicines} too. Do not change how your child "
+                    "takes it on your own. Tell your therapist how much of it your child "
+                    "gets."
                 ),
+                medicines=_names(medicines, say.t),
             )
         ]
-    return []
+    return [
+        say(
+            N_(
+                "Your medicines leave no good time of day for magnesium. Ask your pharmacist "
+                "when you can take it."
+            ),
+            N_(
+                "Your child's medicines leave no good time of day for magnesium. Ask your "
+                "pharmacist when your child can have it."
+            ),
+        )
+    ]
 
 
 def _other_products(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -527,9 +520,10 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     current = _current(document, plan, say)
     others = _other_products(document)
     if plan is None:
-        held = _on_hold(document, say) if dose.get("status") == "on_hold" else []
+        finding = hold_finding(document)
+        held = _on_hold(finding, say)
         paused = [a for a in document.get("actions") or [] if a["code"].startswith(PAUSE_ACTIONS)]
-        medicine = any(b["code"] == HELD_FOR_MEDICINE for b in dose.get("basis") or [])
+        medicine = finding is not None and finding["code"] == HELD_FOR_MEDICINE
         if paused or medicine:  # the products wait with the plan; the medicines stay as they are
             lines = list(held)
             if paused:

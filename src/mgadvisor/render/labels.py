@@ -179,16 +179,23 @@ FREQUENCY_LABELS = {
 }
 
 
-def hold_reason(document: dict[str, Any]) -> str | None:
-    """Why a plan is on hold, as the advice says it (the text of its finding): a magnesium
-    medicine's amount is missing, or no time of day keeps every medicine's gap."""
+HELD_FOR_MEDICINE = "dose.on_hold_magnesium_medicine"  # the dose basis of a plan on hold
+NO_VALID_TIME = "schedule.no_valid_time"  # the warning of a plan on hold
+
+
+def hold_finding(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The finding that says why a plan is on hold: a magnesium medicine's amount is missing
+    (in the dose basis), or no time of day keeps every medicine's gap (a warning)."""
     dose = document.get("dose") or {}
     if dose.get("status") != "on_hold":
         return None
-    for finding in dose.get("basis") or []:
-        if finding.get("code") == "dose.on_hold_magnesium_medicine":
-            return str(finding.get("text"))
-    for finding in document.get("warnings") or []:
-        if finding.get("code") == "schedule.no_valid_time":
-            return str(finding.get("text"))
+    for finding in [*(dose.get("basis") or []), *(document.get("warnings") or [])]:
+        if finding.get("code") in (HELD_FOR_MEDICINE, NO_VALID_TIME):
+            return dict(finding)
     return None
+
+
+def hold_reason(document: dict[str, Any]) -> str | None:
+    """Why a plan is on hold, as the advice says it (the text of its finding)."""
+    found = hold_finding(document)
+    return str(found["text"]) if found is not None else None

@@ -376,21 +376,6 @@ def _refused_handout(request: Request, client: Client, visit: Visit) -> HTMLResp
     )
 
 
-def _handout_context(request: Request, client: Client, visit: Visit) -> dict[str, Any]:
-    """The handout of the visit's decision (NoMomentsError: see decided_advice)."""
-    from mgadvisor.web.documents import document_context
-
-    document = decided_advice(visit)
-    form = {
-        "intake_json": visit.intake_json,
-        "client_name": "" if client.pseudonymous else client.name,
-    }
-    context = {"advice": document, **document_context(request, form, document)}
-    if visit.decision == "changed":
-        _with_decision(context["handout"], document, decided(visit), stored_advice(visit))
-    return context
-
-
 def _with_decision(
     handout: Any, document: dict[str, Any], changes: dict[str, Any], stored: dict[str, Any]
 ) -> None:
@@ -420,52 +405,6 @@ def _with_decision(
                 product=name,
             )
         )
-
-
-@router.get("/clients/{client_id}/visits/{visit_id}/handout", response_class=HTMLResponse)
-def visit_handout(
-    request: Request, client_id: str, visit_id: str, principal: Practitioner
-) -> Response:
-    """The client handout of the stored advice with the decision (print button, PDF link)."""
-    from mgadvisor.records.decision import NoMomentsError
-
-    try:
-        with work(request, principal) as w:
-            client, visit, _ = _stored(w, client_id, visit_id, "visit.read")
-    except NotFound as exc:
-        return not_found(request, principal, exc, "visit.read")
-    try:
-        context = _handout_context(request, client, visit)
-    except NoMomentsError:
-        return _refused_handout(request, client, visit)
-    return page(request, "practice/handout.html", pdf=False, client=client, visit=visit, **context)
-
-
-@router.get("/clients/{client_id}/visits/{visit_id}/handout.pdf")
-async def visit_handout_pdf(
-    request: Request, client_id: str, visit_id: str, principal: Practitioner
-) -> Response:
-    """The handout of the stored advice as PDF; audited as a print (visit.print)."""
-    from mgadvisor.records.decision import NoMomentsError
-    from mgadvisor.web.documents import pdf_response
-
-    def read() -> tuple[Client, Visit]:
-        """The client and visit, audited as a print."""
-        with work(request, principal) as w:
-            client, visit, _ = _stored(w, client_id, visit_id, "visit.print")
-            return client, visit
-
-    try:
-        client, visit = await run_in_threadpool(read)
-    except NotFound as exc:
-        return await run_in_threadpool(not_found, request, principal, exc, "visit.print")
-    try:
-        context = _handout_context(request, client, visit)
-    except NoMomentsError:
-        return _refused_handout(request, client, visit)
-    return await pdf_response(
-        request, "practice/handout.html", "handout", client=client, visit=visit, **context
-    )
 
 
 @router.get("/clients/{client_id}/compare", response_class=HTMLResponse)
@@ -510,14 +449,22 @@ def _reason_texts(*visits: Visit) -> dict[str, str]:
 
 
 def _document_context(request: Request, client: Client, visit: Visit, kind: str) -> dict[str, Any]:
-    """The GP letter (the decision applied where it can be: the letter says what the client
-    takes) or the practitioner report (the advice as the engine gave it) of a stored visit."""
+    """A stored visit's client handout or GP letter (the decision applied: they say what the
+    client takes) or practitioner report (the advice as the engine gave it).
+
+    Raises:
+        NoMomentsError: a handout whose changed decision has no intake moments to be shown on
+            (a letter then shows the advice as given).
+    """
     from mgadvisor.records.decision import NoMomentsError
     from mgadvisor.render.letter import letter, report
     from mgadvisor.web.documents import document_context
 
-    document = stored_advice(visit)
-    if kind == "letter":
+    if kind == "report":
+        document = stored_advice(visit)
+    elif kind == "handout":
+        document = decided_advice(visit)
+    else:
         try:
             document = decided_advice(visit)
         except NoMomentsError:  # no times to show a changed dose with: the advice as given
@@ -528,22 +475,25 @@ def _document_context(request: Request, client: Client, visit: Visit, kind: str)
     }
     context = {"advice": document, **document_context(request, form, document)}
     t = Translator(document["lang"])
-    if kind == "letter":
+    if kind == "handout" and visit.decision == "changed":
+        _with_decision(context["handout"], document, decided(visit), stored_advice(visit))
+    elif kind == "letter":
         person = json.loads(visit.intake_json).get("person") or {}
         context["sections"] = letter(document, person, context["extras"], t)
-    else:
+    elif kind == "report":
         context["sections"] = report(document, context["extras"], t)
     return context
 
 
 def _visit_document(kind: str, output: str) -> Any:
     """GET /clients/{client_id}/visits/{visit_id}/{kind}[.pdf]: audited as a read (page) or a
-    print (PDF), like the handout."""
+    print (PDF)."""
     event = "visit.print" if output == "pdf" else "visit.read"
 
     async def endpoint(
         request: Request, client_id: str, visit_id: str, principal: Practitioner
     ) -> Response:
+        from mgadvisor.records.decision import NoMomentsError
         from mgadvisor.web.documents import pdf_response
 
         def read() -> tuple[Client, Visit]:
@@ -555,7 +505,10 @@ def _visit_document(kind: str, output: str) -> Any:
             client, visit = await run_in_threadpool(read)
         except NotFound as exc:
             return await run_in_threadpool(not_found, request, principal, exc, event)
-        context = _document_context(request, client, visit, kind)
+        try:
+            context = _document_context(request, client, visit, kind)
+        except NoMomentsError:
+            return _refused_handout(request, client, visit)
         template = f"practice/{kind}.html"
         if output == "pdf":
             return await pdf_response(
@@ -567,7 +520,8 @@ def _visit_document(kind: str, output: str) -> Any:
     return endpoint
 
 
-for _kind in ("letter", "report"):
+# The stored visit's documents: client handout, GP letter, practitioner report (page and PDF).
+for _kind in ("handout", "letter", "report"):
     for _output, _suffix in (("html", ""), ("pdf", ".pdf")):
         router.add_api_route(
             f"/clients/{{client_id}}/visits/{{visit_id}}/{_kind}{_suffix}",
