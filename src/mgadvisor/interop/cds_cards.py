@@ -559,11 +559,15 @@ FIRST_UNUSED = (
 def one_line(text: str) -> str:
     """`text` on one line: every control, format (bidi, zero-width) and separator character
     and every run of white space as a single space."""
-    flat = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in str(text))
+    text = str(text)
+    if text.isprintable():  # no C or Z character but the ASCII space: the usual case
+        return " ".join(text.split())
+    flat = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
     return " ".join(flat.split())
 
 
 _MD_ESCAPED = "\\`*_[]<>#|~&"
+_MD_ESCAPES = str.maketrans({ch: "\\" + ch for ch in _MD_ESCAPED})
 _LINKISH = re.compile(r"://|www\.|@", re.IGNORECASE)
 _DOMAIN_DOT = re.compile(r"(?<=\w)\.(?=[^\W\d_]{2})")  # "evil.com": a linkifier's fuzzy link
 _LIST_START = re.compile(r"^(\d+)([.)])")
@@ -574,15 +578,22 @@ def md_text(text: str) -> str:
     list item, quote, emphasis, HTML, entity, link or autolink can come of it. A URL or an
     e-mail address is shown in a code span (never linked); the dot of what a linkifier could
     read as a domain ("evil.com") is escaped."""
+    flat = one_line(text)
+    if not _LINKISH.search(flat):  # no URL or address: escape the whole line at once
+        return _line_start(_DOMAIN_DOT.sub(r"\\.", flat.translate(_MD_ESCAPES)))
     words = []
-    for word in one_line(text).split(" "):
+    for word in flat.split(" "):
         if word and _LINKISH.search(word):
             fence = "`" * (max((len(r) for r in re.findall("`+", word)), default=0) + 1)
             words.append(f"{fence} {word} {fence}")
             continue
-        escaped = "".join("\\" + ch if ch in _MD_ESCAPED else ch for ch in word)
+        escaped = word.translate(_MD_ESCAPES)
         words.append(_DOMAIN_DOT.sub(r"\\.", escaped))
-    out = " ".join(words)
+    return _line_start(" ".join(words))
+
+
+def _line_start(out: str) -> str:
+    """No list item can start the line ("- x", "+ x", "1. x", "1) x")."""
     if out[:1] in ("-", "+"):
         out = "\\" + out
     return _LIST_START.sub(r"\1\\\2", out)
