@@ -503,8 +503,12 @@ def not_assessed_card(ctx: CardContext, error: Any) -> dict[str, Any]:
     """An info card: the engine could not run for this patient, and why (in words); the
     field and value that stopped it in the detail. An empty card list would mean "nothing to
     say", which is not known then."""
+    from mgadvisor.interop.fhir_in import InvalidPatientError
+
     t = ctx.t
     reason = NOT_ASSESSED_REASONS.get(error.path)
+    if isinstance(error, InvalidPatientError):  # not "no patient data": it could not be read
+        reason = N_("age and sex unknown, the Patient resource is not valid FHIR R4B")
     words = t(reason) if reason else t("the record could not be read")
     summary = t("mgadvisor could not assess this patient: {reason}", reason=words)
     detail_md = md_text(error.line(t))

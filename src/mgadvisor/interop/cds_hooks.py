@@ -303,7 +303,7 @@ def respond(
     the intake the cards were made from (for the advice page the cards link to)."""
     from mgadvisor.errors import IntakeError
     from mgadvisor.interop.cds_orders import interaction_cards
-    from mgadvisor.interop.fhir_in import intake_from_fhir
+    from mgadvisor.interop.fhir_in import InvalidPatientError, intake_from_fhir
 
     failure: IntakeError | None = None
     try:
@@ -316,7 +316,7 @@ def respond(
     if mapped is None and call.hook in ORDER_HOOKS and failure is not None:
         # the interactions do not depend on sex or age: read the rest with a stand-in patient
         # and give only the interaction cards (no advice rests on the stand-in)
-        if failure.path in STAND_IN_PATHS:
+        if failure.path in STAND_IN_PATHS or isinstance(failure, InvalidPatientError):
             patient = stand_in_patient(call.patient_id, settings.as_of)
             try:
                 mapped = intake_from_fhir(
@@ -355,7 +355,8 @@ def respond(
     return {"cards": cards}, types, intake
 
 
-# A Patient the engine cannot advise on (no usable sex or birth date, none at all) still lets
+# A Patient the engine cannot advise on (no usable sex or birth date, none at all, one that is
+# not valid R4B) still lets
 # the order hooks show interactions: those rules do not depend on sex or age. A deceased
 # patient gets no card but the one saying why.
 STAND_IN_PATHS = ("Patient", "Patient.gender", "Patient.birthDate")

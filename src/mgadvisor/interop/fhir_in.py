@@ -10,6 +10,7 @@ knowledge base (labs.yaml, fhir_map.yaml).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from mgadvisor.kb.base import KnowledgeBase
 if TYPE_CHECKING:
     from mgadvisor.intake import Intake
 
-__all__ = ["FhirIntake", "Unmapped", "intake_from_fhir"]
+__all__ = ["FhirIntake", "InvalidPatientError", "Unmapped", "intake_from_fhir"]
 
 USED_CLINICAL = ("active", "recurrence", "relapse")
 NOT_USED_VERIFICATION = ("refuted", "entered-in-error")
@@ -66,12 +67,57 @@ class FhirIntake:
         return Unmapped(kind, rid, path, reason, given=given)
 
 
+@dataclass
+class InvalidPatientError(IntakeError):
+    """The Patient resource is not valid FHIR R4B, so it could not be read: the patient's age
+    and sex are unknown. `path` is the element that failed, `given` why in words (from the R4B
+    model's error type, never the value: not the name, not the birth date)."""
+
+    def line(self, t: Callable[..., str], count_others: bool = True) -> str:
+        return t(
+            "{path}: the Patient resource is not valid FHIR R4B ({reason}); the patient's age "
+            "and sex are unknown",
+            path=self.path,
+            reason=t(self.given),
+        )
+
+
+# Why an R4B element failed, in words, by the model's error type (fhir_collect's `given`).
+INVALID_WHY = {
+    "date_from_datetime_parsing": N_("not a valid date"),
+    "date_from_datetime_inexact": N_("not a valid date"),
+    "date_parsing": N_("not a valid date"),
+    "date_type": N_("not a valid date"),
+    "list_type": N_("not a list"),
+    "string_type": N_("not text"),
+    "bool_parsing": N_("not true or false"),
+    "bool_type": N_("not true or false"),
+    "extra_forbidden": N_("an element R4B does not have"),
+    "missing": N_("a required element is missing"),
+    "too_deep": N_("nested too deep"),
+}
+DATE_ELEMENTS = ("Patient.birthDate", "Patient.deceasedDateTime")
+
+
+def invalid_patient(item: Unmapped) -> InvalidPatientError:
+    """The error for a Patient that `collect` reported as not valid R4B (`item`)."""
+    code = item.given or ""
+    why = INVALID_WHY.get(code)
+    if why is None and item.path in DATE_ELEMENTS:
+        why = N_("not a valid date")  # the date pattern's value_error
+    path = item.path if len(item.path) <= 120 else item.path[:117] + "..."
+    return InvalidPatientError(
+        path, N_("a Patient resource that is valid FHIR R4B"), why or N_("not valid R4B")
+    )
+
+
 def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = None) -> FhirIntake:
     """Read a Bundle dict, a list of resources or a CDS Hooks prefetch map into an intake.
 
     Raises:
         IntakeError: no usable Patient (none, no birthDate, gender not female/male), or
             `resources` is not FHIR data; the path names what was expected.
+        InvalidPatientError: the only Patient is not valid FHIR R4B (the element and why).
     """
     if kb is None:
         from mgadvisor.kb import load_knowledge
@@ -107,6 +153,9 @@ def intake_from_fhir(resources: Any, *, as_of: date, kb: KnowledgeBase | None = 
 
 def _patient(found: Collected) -> tuple[Resource, list[Resource]]:
     patients = found.of("Patient")
+    invalid = [u for u in found.unmapped if u.resource_type == "Patient"]
+    if not patients and any(u.reason == "invalid_resource" for u in invalid):
+        raise invalid_patient(next(u for u in invalid if u.reason == "invalid_resource"))
     if not patients:
         raise IntakeError(
             "Patient", N_("a Patient resource with birthDate and gender"), N_("nothing")
