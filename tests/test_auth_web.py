@@ -71,6 +71,77 @@ def test_setup_is_404_without_the_code_and_after_first_use(
     assert _count(engine, "user.create") == 1
 
 
+@pytest.mark.parametrize(
+    ("target", "landing"),
+    [
+        ("/account?tab=tokens", "/account?tab=tokens"),
+        (None, "/admin/users"),  # a set-up link without a target: the admin's users
+        ("https://evil.example/", "/admin/users"),  # only a local path is carried
+    ],
+)
+def test_setup_carries_next_through_the_login_and_the_second_factor(
+    site: tuple[FastAPI, Clock], target: str | None, landing: str
+) -> None:
+    from urllib.parse import quote
+
+    app, clock = site
+    client = TestClient(app)
+    code = setup_code(app)
+    query = f"&next={quote(target)}" if target is not None else ""
+    form_page = client.get(f"/setup?code={code}{query}")
+    found = re.search(r'name="next" value="([^"]*)"', form_page.text)
+    assert found, form_page.text[:500]
+    form = {
+        "csrf_token": csrf(client),
+        "code": code,
+        "practice": "Praktijk Zuid",
+        "email": "admin@zuid.example",
+        "password": PASSWORD,
+        "repeat": PASSWORD,
+        "next": found.group(1).replace("&amp;", "&"),
+    }
+    done = client.post("/setup", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    login_page = client.get(done.headers["location"])
+    found = re.search(r'name="next" value="([^"]*)"', login_page.text)
+    assert found
+    first = client.post(
+        "/login",
+        data={
+            "csrf_token": form["csrf_token"],
+            "email": "admin@zuid.example",
+            "password": PASSWORD,
+            "next": found.group(1).replace("&amp;", "&"),
+        },
+        follow_redirects=False,
+    )
+    assert first.headers["location"].startswith("/login/enrol")
+    enrol = client.get(first.headers["location"])
+    secret = re.search(r'class="secret"[^>]*>([^<]+)<', enrol.text)
+    found = re.search(r'name="next" value="([^"]*)"', enrol.text)
+    assert secret and found
+    codes = client.post(
+        "/login/enrol",
+        data={
+            "csrf_token": form["csrf_token"],
+            "code": code_at(secret.group(1).replace(" ", ""), clock()),
+            "next": found.group(1).replace("&amp;", "&"),
+        },
+    )
+    assert codes.status_code == 200
+    assert f'href="{landing}"' in codes.text  # the recovery codes page continues there
+    clock.advance(seconds=30)
+    # the next login (password, then the code): the same target when asked for it
+    again = login(
+        TestClient(app),
+        clock,
+        "admin@zuid.example",
+        secret.group(1).replace(" ", ""),
+        next_path=target or "/",
+    )
+    assert again == landing
+
+
 def test_first_login_enrols_then_logs_in_with_the_code(
     site: tuple[FastAPI, Clock], engine: Engine
 ) -> None:

@@ -159,14 +159,20 @@ def change(request: Request, principal: Admin, user_id: uuid.UUID, action: str) 
 # -- first run ------------------------------------------------------------------------------
 
 
+SETUP_NEXT = "/admin/users"  # where the first admin goes when the set-up link names nothing
+
+
 @router.get("/setup", response_class=HTMLResponse)
-def setup_form(request: Request, code: str = "") -> Response:
+def setup_form(request: Request, code: str = "", next: str = SETUP_NEXT) -> Response:
+    """The set-up form; `next` (a local path only) is carried through the login after it."""
+    from mgadvisor.web.auth_pages import safe_next
     from mgadvisor.web.first_run import setup_open
     from mgadvisor.web.pages import not_found_page
 
     if not setup_open(request.app, code):
         return not_found_page(request, request.url.path)
-    return render(request, "auth/setup.html", code=code, errors={}, values={})
+    context = {"code": code, "next_path": safe_next(next), "errors": {}, "values": {}}
+    return render(request, "auth/setup.html", **context)
 
 
 @router.post("/setup", response_class=HTMLResponse)
@@ -177,7 +183,11 @@ def setup(
     email: Text = "",
     password: Text = "",
     repeat: Text = "",
+    next: Text = SETUP_NEXT,
 ) -> Response:
+    from urllib.parse import quote
+
+    from mgadvisor.web.auth_pages import safe_next
     from mgadvisor.web.first_run import setup_done, setup_open
     from mgadvisor.web.pages import not_found_page
 
@@ -185,9 +195,18 @@ def setup(
         return not_found_page(request, request.url.path)
     t = Translator(_lang(request))
     values = {"practice": practice[:200], "email": email[:320]}
+    next_path = safe_next(next)
     if password != repeat:
         errors = {"repeat": t("Repeat: expected the same password twice.")}
-        return render(request, "auth/setup.html", 400, code=code, errors=errors, values=values)
+        return render(
+            request,
+            "auth/setup.html",
+            400,
+            code=code,
+            next_path=next_path,
+            errors=errors,
+            values=values,
+        )
     try:
         with session_scope(records_engine(request)) as session:
             place = accounts.practice_named(session, practice, create=True)
@@ -197,6 +216,14 @@ def setup(
     except InvalidRecord as exc:
         field, message = problem(t, exc)
         errors = {field: message}
-        return render(request, "auth/setup.html", 400, code=code, errors=errors, values=values)
+        return render(
+            request,
+            "auth/setup.html",
+            400,
+            code=code,
+            next_path=next_path,
+            errors=errors,
+            values=values,
+        )
     setup_done(request.app)
-    return RedirectResponse("/login?next=/admin/users", status_code=303)
+    return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
