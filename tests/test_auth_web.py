@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -489,6 +490,29 @@ def test_start_migrates_sqlite_and_refuses_postgresql_behind(
         start(app)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "run 'mgadvisor db upgrade'" in lines[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_setup_line_at_start_is_a_full_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    """`mgadvisor serve` / `make run` print the set-up link with host and port (a terminal
+    makes it clickable), in either language."""
+    from auth_support import KEY
+    from mgadvisor.web.first_run import start
+    from mgadvisor.web.server import config
+    from mgadvisor.web.settings import WebSettings
+
+    monkeypatch.setenv("MGADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'records.db'}")
+    monkeypatch.setenv("MGADVISOR_RECORDS_KEY", KEY)
+    monkeypatch.setenv("MGADVISOR_LANG", lang)
+    app = config(WebSettings(secret=b"test-secret-" * 3), "0.0.0.0", 8123).app
+    start(app)
+    try:
+        link = f"http://127.0.0.1:8123/setup?code={app.state.setup_code}"
+        assert re.search(rf"(^|\s){re.escape(link)}(\s|$)", capsys.readouterr().err)
+    finally:
+        app.state.records_engine.dispose()
 
 
 def test_a_live_update_without_login_sends_the_page_to_the_login(

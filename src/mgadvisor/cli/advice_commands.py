@@ -292,12 +292,12 @@ def serve_cmd(
     port: Annotated[int, typer.Option(help=T("Port to listen on."), min=1, max=65535)] = 8000,
 ) -> None:
     """Start the web app (intake, advice, handout PDF, knowledge base, tools, HTTP API)."""
-    from mgadvisor.web.server import serve
+    from mgadvisor.web.server import base_url, serve
 
     t = Translator(lang_of(ctx))
     message = t(
         "mgadvisor runs at {url} (API documentation: {url}/docs). Stop with Ctrl+C.",
-        url=f"http://{host}:{port}",
+        url=base_url(host, port),
     )
     # limits and hosts from the environment (docs/web.md); said once they are found valid
     serve(host, port, ready=lambda: typer.echo(message))

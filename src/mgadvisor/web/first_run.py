@@ -1,6 +1,7 @@
 """The first run: the records are made at start, and while no user exists the server prints a
-one-time set-up link (`/setup?code=…`, like Jupyter's token) where the first admin and their
-practice are created. Without the code, and after its use, /setup is not found.
+one-time set-up link (`http://127.0.0.1:8000/setup?code=…`, like Jupyter's token) where the
+first admin and their practice are created. Without the code, and after its use, /setup is not
+found.
 """
 
 from __future__ import annotations
@@ -31,15 +32,25 @@ def start(app: FastAPI) -> None:
         raise SystemExit(2) from None
     code = setup_code(app)
     if code:
-        print(
-            t(
-                "No user yet. To create the first admin and the practice, open the address "
-                "above followed by {path}",
-                path=f"/setup?code={code}",
-            ),
-            file=sys.stderr,
-            flush=True,
+        print(setup_line(app, code, t), file=sys.stderr, flush=True)
+
+
+def setup_line(app: FastAPI, code: str, t: Translator) -> str:
+    """What the console says while no user exists: the full set-up link (with host and port,
+    so a terminal makes it clickable) when the app knows where it listens (`mgadvisor serve`,
+    `make run`); under another server, the path to add to its address."""
+    path = f"/setup?code={code}"
+    base: str | None = getattr(app.state, "base_url", None)
+    if base:
+        return t(
+            "No user yet. To create the first admin and the practice, open {url}",
+            url=base + path,
         )
+    return t(
+        "No user yet. To create the first admin and the practice, open the address above "
+        "followed by {path}",
+        path=path,
+    )
 
 
 def _no_traceback(record: logging.LogRecord) -> bool:

@@ -47,6 +47,8 @@ def config(settings: WebSettings, host: str, port: int, app: Any = None) -> uvic
         from mgadvisor.web.app import create_app
 
         app = create_app(settings)
+    if hasattr(app, "state"):  # the first run's set-up link names the server (first_run.py)
+        app.state.base_url = base_url(host, port)
     return uvicorn.Config(
         app,
         host=host,
@@ -61,6 +63,20 @@ def config(settings: WebSettings, host: str, port: int, app: Any = None) -> uvic
         log_level="warning",
         access_log=False,  # paths only, but nothing of a client's is needed in a log
     )
+
+
+def base_url(host: str, port: int) -> str:
+    """The address to open in a browser for a server listening on `host`:`port` (on every
+    address, 0.0.0.0 or ::, it is this computer's own).
+
+    Example:
+        >>> base_url("0.0.0.0", 8000), base_url("::1", 8080)
+        ('http://127.0.0.1:8000', 'http://[::1]:8080')
+    """
+    name = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host.strip(), host.strip())
+    if ":" in name and not name.startswith("["):  # an IPv6 address
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
 
 
 def serve(host: str, port: int, ready: Callable[[], None] = lambda: None) -> None:
