@@ -64,6 +64,24 @@ def preeclampsia_check(c: Context) -> Finding | None:
     return c.finding("referral.preeclampsia_check", severity="critical", cites=notes, signs=signs)
 
 
+@rule("referral.pregnancy_hypertension", gives=("referral",))
+def pregnancy_hypertension(c: Context) -> Finding | None:
+    """Pregnant before week 20 with high blood pressure (a condition among pre-eclampsia's
+    warning signs): no pre-eclampsia yet, but the pressure belongs with obstetric care and the
+    chance of pre-eclampsia from week 20 is higher (from week 20 `preeclampsia_check` says so)."""
+    person = c.intake.person
+    week = person.pregnancy_week
+    if not person.pregnant or week is None or week >= c.param("preeclampsia_from_week"):
+        return None
+    entry = c.kb.conditions["preeclampsia"]
+    signs = [code for code in c.intake.conditions if code in entry.warning_signs]
+    if not signs:
+        return None
+    return c.finding(
+        "referral.pregnancy_hypertension", cites=[entry.description], week=week, signs=signs
+    )
+
+
 @rule("referral.symptom", gives=("referral",))
 def red_flag_symptoms(c: Context) -> list[Finding]:
     """A complaint that belongs with a doctor whatever else is found."""
