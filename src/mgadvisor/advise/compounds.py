@@ -3,6 +3,7 @@
 Scoring (weights are knowledge parameters `rank_*`): a compound that suits a chosen goal scores
 most; one that suits an application suggested by a complaint or condition scores less; good
 absorption adds; a strong laxative effect subtracts unless relieving constipation is the goal.
+Equal scores: the less laxative compound first, then the better absorbed, then by code.
 Hydrate variants are not ranked separately: they are the same compound. With a bowel alarm sign
 (`assess.bowel`) a laxative goal waits for the doctor: it is not ranked for. Every reason carries
 the evidence level of its sources (`kb.evidence`), in its `evidence` parameter and its text.
@@ -174,9 +175,10 @@ def _rank(
     for code, avoid, labs in _avoiding(kb):
         if any(condition in conditions for condition in avoid) or high_labs & set(labs):
             del score[code]
-    top = sorted([(-points, code) for code, points in score.items()])[:TOP]
+    gentle = _gentleness(kb)
+    top = sorted([(-points, gentle[code], code) for code, points in score.items()])[:TOP]
     out = []
-    for position, (negative, code) in enumerate(top, start=1):
+    for position, (negative, _, code) in enumerate(top, start=1):
         points = -negative
         findings = _reasons(kb, table[code], goals, by_complaint, (wants_laxative, sensitive))
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
@@ -202,6 +204,23 @@ def _base_scores(
         base[entry.compound.code] = points
     kb._cache[key] = base
     return base
+
+
+_LAXATIVE_ORDER = {Level.LOW: 0, Level.MODERATE: 1, Level.HIGH: 2}
+
+
+def _gentleness(kb: KnowledgeBase) -> dict[str, tuple[int, float]]:
+    """How compounds with the same score are ordered: the less laxative first, then the better
+    absorbed (cached per knowledge base). A tie used to fall to the alphabet, which put
+    citrate ("can be laxative") before malate for a bowel that needs a gentle form."""
+    cached = kb._cache.get("rank_gentleness")
+    if isinstance(cached, dict):
+        return cached
+    order = {
+        e.compound.code: (_LAXATIVE_ORDER[e.laxative], -e.absorption_weight) for e in _rankable(kb)
+    }
+    kb._cache["rank_gentleness"] = order
+    return order
 
 
 def _users(kb: KnowledgeBase) -> dict[str, list[str]]:
