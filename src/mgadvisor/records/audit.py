@@ -462,13 +462,16 @@ def log_access(
     since: datetime | None = None,
     until: datetime | None = None,
     user_id: uuid.UUID | None = None,
+    more: Mapping[str, str | None] | None = None,
 ) -> AuditRow:
     """Record that `actor` read (`audit.read`) or exported (`audit.export`) the log, with the
-    filter used (ids and times only)."""
+    filter used (ids and times only; `more`: further filters such as the event code or
+    outcome, codes only, never typed text)."""
     filters = {
         "since": None if since is None else since.isoformat(),
         "until": None if until is None else until.isoformat(),
         "user_id": None if user_id is None else str(user_id),
+        **(more or {}),
     }
     return record(
         session,

@@ -4,8 +4,10 @@ with the Dutch medical-record retention (WGBO, BW 7:454(3): 20 years) as a warni
 Export: a zip with a manifest (every file with its SHA-256), the client with consent and care
 relationships, every visit's intake and advice JSON exactly as stored (byte for byte), the
 handout PDF per visit (rendered by the caller's `handout_pdf`, which the web app makes from
-its own handout template and PDF pool: this layer renders no pages), and the client's audit
-trail (who did what when: NEN 7513 chapter 9). Writes a `client.export` audit record.
+its own handout template and PDF pool: this layer renders no pages), the client's audit
+trail (who did what when: NEN 7513 chapter 9, Wabvpz art. 15d) as JSON (`audit_trail.json`,
+`access_history.json`) and as a text in the client's language (`access_history.nl.txt` or
+`.en.txt`: the language of the last stored advice). Writes a `client.export` audit record.
 
 Erasure: refused without confirmation when the retention warning applies (the client has
 visits: a medical record exists); then records the decision in `erasures` (no personal data),
@@ -28,7 +30,9 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
+from mgadvisor.i18n import DEFAULT_LANG, LANGS, Translator
 from mgadvisor.records.audit import Actor, query, record
+from mgadvisor.records.audit_view import access_entries, access_what, access_who
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import (
     AuditEvent,
@@ -147,6 +151,41 @@ def _trail(session: Session, client_id: uuid.UUID) -> list[dict[str, Any]]:
     ]
 
 
+def _access_text(entries: list[dict[str, Any]], lang: str, client_id: uuid.UUID) -> bytes:
+    """The access history as a text a client reads: one line per event, oldest first."""
+    t = Translator(lang)
+    lines = [
+        t("Who viewed your file"),
+        "",
+        t(
+            "Every time someone of the practice opened, changed, printed or copied your file, "
+            "the system wrote it down. This is that list, oldest first. Times are in UTC: Dutch "
+            "time is 1 hour later in winter and 2 hours later in summer."
+        ),
+        t("File number: {id}", id=client_id),
+        "",
+    ]
+    for entry in entries:
+        when = datetime.fromisoformat(entry["occurred_at"]).strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{when} UTC — {access_who(t, entry)} — {access_what(t, entry)}")
+    if not entries:
+        lines.append(t("Nobody viewed your file yet."))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _client_lang(visits: list[Visit], fallback: str) -> str:
+    """The client's language: that of the last stored advice (their handout's), else
+    `fallback`."""
+    for visit in reversed(visits):
+        try:
+            lang = json.loads(visit.advice_json).get("lang")
+        except (ValueError, AttributeError):
+            continue
+        if lang in LANGS:
+            return str(lang)
+    return fallback if fallback in LANGS else DEFAULT_LANG
+
+
 def _visit_files(client: Client, visit: Visit, handout_pdf: HandoutPdf | None) -> dict[str, bytes]:
     folder = f"visits/{visit.visit_date.isoformat()}-{str(visit.id)[:8]}"
     meta = _pick(visit, VISIT_FIELDS)
@@ -212,12 +251,17 @@ def export_client(
     for visit in visits:
         files.update(_visit_files(client, visit, handout_pdf))
     files["audit_trail.json"] = _json(_trail(session, client.id))
+    history = access_entries(session, list(query(session, client_id=client.id)))
+    client_lang = _client_lang(visits, lang)
+    files["access_history.json"] = _json(history)
+    files[f"access_history.{client_lang}.txt"] = _access_text(history, client_lang, client.id)
     manifest = {
         "format": EXPORT_FORMAT,
         "client_id": str(client.id),
         "exported_at": now.isoformat(),
         "exported_by": str(user.id),
         "lang": lang,
+        "client_lang": client_lang,
         "visits": len(visits),
         "handout_pdfs": handout_pdf is not None,
         "basis": "GDPR Art. 15 (access) and Art. 20 (portability)",

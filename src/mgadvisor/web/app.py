@@ -228,6 +228,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     app.include_router(practice.router)
     app.include_router(practice_api.router)
+    from mgadvisor.web import audit_pages
+
+    app.include_router(audit_pages.router)
 
     # POST /api/v1/advice's usual request is answered here, inside the Guard, without the
     # router; the rest goes on to the route (api.AdviceFastPath says why and how)

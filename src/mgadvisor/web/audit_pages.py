@@ -1,0 +1,406 @@
+"""The NEN 7513 audit log in the web app: the admin's viewer and a client's access history.
+
+    /admin/audit                 the log of the admin's practice, newest first, 50 a page (keyset
+                                 on `seq`: ?before=SEQ / ?after=SEQ), filtered by from/to date
+                                 (UTC days, both included), user, client number, event code
+                                 (exact, or a prefix ending in '.') and outcome; audited as
+                                 `audit.read` with the filter
+    /admin/audit/export.ndjson   the filtered records as FHIR AuditEvent NDJSON (`audit.export`)
+    POST /admin/audit/verify     checks the hash chain (`records.audit.verify`): intact, or the
+                                 first broken seq and why (`audit.verify`)
+    /clients/{id}/access         "Who viewed this file" for a practitioner with a care
+                                 relationship with the client (Wabvpz art. 15d), `audit.read`
+
+The admin (2FA login, `admin_page_user`; a practitioner gets 403) sees the records of the users
+of their own practice and those without a user (the system, a login with an unknown e-mail
+address): the log has no practice column. Rows hold ids and codes only, no client names. The
+client's history is read only after the repository has found the client for this practitioner
+(care relationship; on PostgreSQL row-level security on `clients` checks it again): the app's
+role may SELECT every audit record, so that check is the gate (docs/records.md says why no
+policy on `audit_events`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mgadvisor.i18n import N_, Translator
+from mgadvisor.records.accounts import Principal
+from mgadvisor.records.audit import OUTCOMES, VerifyResult, log_access, record, verify
+from mgadvisor.records.audit_fhir import to_fhir_audit_event
+from mgadvisor.records.audit_view import (
+    AuditFilter,
+    access_entries,
+    access_what,
+    access_who,
+    matching,
+    newest_first,
+    user_emails,
+)
+from mgadvisor.records.database import READ_ONLY, session_scope
+from mgadvisor.records.errors import NotFound
+from mgadvisor.records.models import AuditEvent, User
+from mgadvisor.web.app import request_lang
+from mgadvisor.web.auth import (
+    admin_page_user,
+    practitioner_page_user,
+    records_engine,
+    user_row,
+    user_session,
+)
+
+router = APIRouter(include_in_schema=False)
+Admin = Annotated[Principal, Depends(admin_page_user)]
+Practitioner = Annotated[Principal, Depends(practitioner_page_user)]
+PAGE = 50
+SYSTEM_USER = "system"  # the user filter's value for records without a user
+CODE = re.compile(r"[a-z_]+(\.[a-z_]+)*\.?")
+FILTERS = ("from", "to", "user", "client", "code", "outcome")
+LABELS = {
+    "from": N_("First day"),
+    "to": N_("Last day"),
+    "user": N_("User"),
+    "client": N_("Client number"),
+    "code": N_("Event code"),
+    "outcome": N_("Outcome"),
+}
+EXPECTED = {
+    "from": N_("a date as YYYY-MM-DD"),
+    "to": N_("a date as YYYY-MM-DD, not before the first day"),
+    "user": N_("a user of your practice"),
+    "client": N_("a client number (36 characters, such as 0b6f…-…)"),
+    "code": N_("an event code such as client.read, or its start such as client."),
+    "outcome": N_("success, denied, failure or error"),
+}
+OUTCOME_WORDS = {
+    "success": N_("done"),
+    "denied": N_("refused"),
+    "failure": N_("failed"),
+    "error": N_("error"),
+}
+ACTION_NAMES = {
+    "C": N_("create"),
+    "R": N_("read"),
+    "U": N_("update"),
+    "D": N_("delete"),
+    "E": N_("execute (print, export, login)"),
+}
+REASONS = {
+    "altered": N_("record {seq} was altered (its hash does not match its content)"),
+    "missing": N_("record {seq} is missing (deleted)"),
+    "reordered": N_("record {seq} was moved from another place in the chain"),
+    "inserted": N_("record {seq} was inserted (it does not follow the record before it)"),
+    "checkpoint": N_("record {seq} does not match the checkpoint taken of it"),
+    "key": N_("record {seq} was hashed without the key in MGADVISOR_AUDIT_KEY"),
+    "unchained": N_("records without a sequence number were inserted"),
+}
+KNOWN_CODES = (
+    "client.",
+    "client.read",
+    "client.export",
+    "visit.",
+    "visit.print",
+    "break_glass",
+    "auth.",
+    "auth.login_failed",
+    "auth.forbidden",
+    "user.",
+    "audit.",
+    "cds.",
+)
+
+
+@dataclass
+class Asked:
+    """The filter as typed (`values`, kept for the form), as understood (`filter`), and the
+    problems (field -> message)."""
+
+    values: dict[str, str]
+    filter: AuditFilter = field(default_factory=AuditFilter)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _message(t: Translator, name: str, given: str) -> str:
+    return t(
+        "{field}: expected {expected}, got {given}.",
+        field=t(LABELS[name]),
+        expected=t(EXPECTED[name]),
+        given=f"'{given[:60]}'",
+    )
+
+
+def parse_filter(t: Translator, values: dict[str, str], users: dict[uuid.UUID, str]) -> Asked:
+    """The filter from the form's `values` for an admin of a practice with `users` (id ->
+    e-mail address); every bad field gets its message, the values stay as typed."""
+    asked = Asked({k: values.get(k, "").strip() for k in FILTERS})
+    v, errors = asked.values, asked.errors
+    start = _day(v["from"]) if v["from"] else None
+    end = _day(v["to"]) if v["to"] else None
+    for name, value, parsed in (("from", v["from"], start), ("to", v["to"], end)):
+        if value and parsed is None:
+            errors[name] = _message(t, name, value)
+    if start and end and end < start:
+        errors["to"] = _message(t, "to", v["to"])
+    user_id, anonymous, scope = None, True, tuple(users)
+    if v["user"] == SYSTEM_USER:
+        scope = ()
+    elif v["user"]:
+        try:
+            user_id = uuid.UUID(v["user"])
+        except ValueError:
+            user_id = None
+        if user_id not in users:
+            errors["user"] = _message(t, "user", v["user"])
+        anonymous = False
+    client_id = None
+    if v["client"]:
+        try:
+            client_id = uuid.UUID(v["client"])
+        except ValueError:
+            errors["client"] = _message(t, "client", v["client"])
+    if v["code"] and (len(v["code"]) > 50 or not CODE.fullmatch(v["code"])):
+        errors["code"] = _message(t, "code", v["code"])
+    if v["outcome"] and v["outcome"] not in OUTCOMES:
+        errors["outcome"] = _message(t, "outcome", v["outcome"])
+    if not errors:
+        asked.filter = AuditFilter(
+            since=None if start is None else datetime.combine(start, time(0), tzinfo=UTC),
+            until=None
+            if end is None
+            else datetime.combine(end + timedelta(days=1), time(0), tzinfo=UTC),
+            user_id=user_id,
+            client_id=client_id,
+            event_code=v["code"] or None,
+            outcome=v["outcome"] or None,
+            users=scope,
+            anonymous=anonymous,
+        )
+    return asked
+
+
+def _seq(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def _practice_users(session: Session, admin: User) -> dict[uuid.UUID, str]:
+    rows = session.execute(
+        select(User.id, User.email)
+        .where(User.practice_id == admin.practice_id)
+        .order_by(User.email)
+    )
+    return {uid: email for uid, email in rows.tuples()}
+
+
+def _filter_values(request: Request) -> dict[str, str]:
+    return {k: request.query_params.get(k, "")[:200] for k in FILTERS}
+
+
+def _who(t: Translator, row: AuditEvent, emails: dict[uuid.UUID, str]) -> str:
+    if row.user_id is None:
+        if row.authorisation_protocol == "system":
+            return t("the system")
+        if row.authorisation_protocol == "cds-client":
+            return t("an EHR calling the CDS service")
+        return t("unknown user")
+    email = emails.get(row.user_id) or str(row.user_id)
+    return f"{email} ({t(row.user_role)})" if row.user_role else email
+
+
+def _row(t: Translator, row: AuditEvent, emails: dict[uuid.UUID, str]) -> dict[str, Any]:
+    """One record in words (NEN 7513 fields): ids and codes only, as the row holds them."""
+    return {
+        "seq": row.seq,
+        "when": row.occurred_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "who": _who(t, row, emails),
+        "code": row.event_code,
+        "action": t(ACTION_NAMES.get(row.action, row.action)),
+        "object": row.object_type,
+        "object_id": row.object_id,
+        "client_id": row.client_id,
+        "outcome": t(OUTCOME_WORDS.get(row.outcome, row.outcome)),
+        "refused": row.outcome != "success",
+        "access_point": row.access_point,
+        "protocol": row.authorisation_protocol,
+        "emergency": row.event_nature == "emergency",
+    }
+
+
+def _audit_page(
+    request: Request,
+    principal: Principal,
+    status: int = 200,
+    verified: VerifyResult | None = None,
+) -> Response:
+    from mgadvisor.web.practice import page
+
+    t = Translator(request_lang(request))
+    before, after = _seq(request.query_params.get("before", "")), None
+    if before is None:
+        after = _seq(request.query_params.get("after", ""))
+    with user_session(request, principal) as session:
+        admin = user_row(session, principal)
+        users = _practice_users(session, admin)
+        asked = parse_filter(t, _filter_values(request), users)
+        rows: list[dict[str, Any]] = []
+        older = newer = False
+        if not asked.errors:
+            f = asked.filter
+            log_access(
+                session,
+                principal.actor("admin"),
+                client_id=f.client_id,
+                since=f.since,
+                until=f.until,
+                user_id=f.user_id,
+                more={**f.logged(), "user": SYSTEM_USER if f.users == () else None},
+            )
+            found, older, newer = newest_first(session, f, before=before, after=after, limit=PAGE)
+            emails = user_emails(session, [r.user_id for r in found])
+            rows = [_row(t, r, emails) for r in found]
+    query = urlencode({k: v for k, v in asked.values.items() if v})
+    return page(
+        request,
+        "practice/audit.html",
+        status=422 if asked.errors else status,
+        asked=asked,
+        users=users,
+        rows=rows,
+        older=older,
+        newer=newer,
+        query=query,
+        outcomes=OUTCOMES,
+        known_codes=KNOWN_CODES,
+        system_user=SYSTEM_USER,
+        verified=verified,
+        reason=_reason(t, verified),
+        principal=principal,
+    )
+
+
+def _reason(t: Translator, result: VerifyResult | None) -> str | None:
+    if result is None or result.ok:
+        return None
+    return t(REASONS.get(result.reason or "", REASONS["altered"]), seq=result.first_bad_seq)
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_log(request: Request, principal: Admin) -> Response:
+    """The practice's audit log, newest first, filtered and paged (the reading is audited)."""
+    return _audit_page(request, principal)
+
+
+@router.post("/admin/audit/verify", response_class=HTMLResponse)
+def audit_verify(request: Request, principal: Admin) -> Response:
+    """Check the hash chain of the whole log (read-only on SQLite: writers are not held up),
+    then record `audit.verify` with the outcome and show the log's first page with it."""
+    engine = records_engine(request)
+    with session_scope(engine.execution_options(**{READ_ONLY: True})) as session:
+        result = verify(session)
+    with user_session(request, principal) as session:
+        record(
+            session,
+            principal.actor("admin"),
+            "audit.verify",
+            "E",
+            nature="log",
+            object_type="audit_log",
+            details={"ok": result.ok, "count": result.count, "first_bad_seq": result.first_bad_seq},
+        )
+    return _audit_page(request, principal, verified=result)
+
+
+@router.get("/admin/audit/export.ndjson")
+def audit_export(request: Request, principal: Admin) -> Response:
+    """The filtered records as FHIR AuditEvent NDJSON (the export is audited first)."""
+    t = Translator(request_lang(request))
+    with user_session(request, principal) as session:
+        admin = user_row(session, principal)
+        asked = parse_filter(t, _filter_values(request), _practice_users(session, admin))
+    if asked.errors:
+        return _audit_page(request, principal)  # the form with the messages (status 422)
+    f = asked.filter
+    with user_session(request, principal) as session:
+        log_access(
+            session,
+            principal.actor("admin"),
+            "audit.export",
+            client_id=f.client_id,
+            since=f.since,
+            until=f.until,
+            user_id=f.user_id,
+            more={**f.logged(), "format": "fhir-ndjson"},
+        )
+    engine = records_engine(request).execution_options(**{READ_ONLY: True})
+
+    def lines() -> Iterator[bytes]:
+        with session_scope(engine) as session:
+            for event in matching(session, f):
+                yield (json.dumps(to_fhir_audit_event(event), ensure_ascii=False) + "\n").encode()
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/fhir+ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit-events.ndjson"'},
+    )
+
+
+# -- a client's access history ----------------------------------------------------------------
+
+
+@router.get("/clients/{client_id}/access", response_class=HTMLResponse)
+def client_access(request: Request, client_id: str, principal: Practitioner) -> Response:
+    """Who viewed this file: the audit records about the client, newest first, 50 a page (for a
+    practitioner with a care relationship; the reading is audited as `audit.read`)."""
+    from mgadvisor.web.practice import not_found, page
+    from mgadvisor.web.practice_records import path_id, work
+
+    t = Translator(request_lang(request))
+    before = _seq(request.query_params.get("before", ""))
+    try:
+        with work(request, principal) as w:
+            client = w.repo.client(w.user, path_id("client", client_id))  # care relationship
+            log_access(w.session, principal.actor(), client_id=client.id)
+            found, older, _ = newest_first(
+                w.session, AuditFilter(client_id=client.id), before=before, limit=PAGE
+            )
+            entries = access_entries(w.session, found)
+    except NotFound as exc:
+        return not_found(request, principal, exc, "audit.read")
+    rows = [
+        {
+            "seq": e["seq"],
+            "when": datetime.fromisoformat(e["occurred_at"]).strftime("%Y-%m-%d %H:%M"),
+            "who": access_who(t, e),
+            "what": access_what(t, e),
+            "refused": e["outcome"] != "success",
+        }
+        for e in entries
+    ]
+    return page(
+        request,
+        "practice/access.html",
+        client=client,
+        rows=rows,
+        older=older,
+        first=before is None,
+        principal=principal,
+    )
