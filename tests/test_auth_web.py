@@ -230,6 +230,53 @@ def test_wrong_password_and_wrong_code_are_refused_and_audited(
     assert _count(engine, "auth.login_failed") == 2 and _count(engine, "auth.login") == 1
 
 
+def _code_error(page: str) -> str:
+    found = re.search(r'<p class="error" id="e-code">([^<]+)</p>', page)
+    assert found, page[:800]
+    return found.group(1)
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_wrong_code_says_what_to_check_and_the_lock_out_stays(
+    site: tuple[FastAPI, Clock], engine: Engine, lang: str
+) -> None:
+    """A refused code names what to check (the 6 digits the app shows now, a new code every 30
+    seconds, the phone's clock), the same words for a wrong and for a used code; the fifth
+    failure still locks the account, as before."""
+    from mgadvisor.records.accounts import MAX_FAILURES
+
+    app, clock = site
+    secret = make_user(engine, "anna@zuid.example")
+    login(TestClient(app), clock, "anna@zuid.example", secret)  # uses one code
+    clock.now -= timedelta(seconds=30)  # back within that code's step: it is a used code now
+    used = code_at(secret, clock())
+    client = TestClient(app, cookies={"lang": lang})
+    token = csrf(client)
+    form = {"csrf_token": token, "email": "anna@zuid.example", "password": PASSWORD}
+    client.post(f"/login?lang={lang}", data=form, follow_redirects=False)
+    replayed = client.post(f"/login/totp?lang={lang}", data={"csrf_token": token, "code": used})
+    wrong = f"{(int(used) + 1) % 1_000_000:06d}"
+    refused = client.post(f"/login/totp?lang={lang}", data={"csrf_token": token, "code": wrong})
+    assert replayed.status_code == refused.status_code == 400
+    message = _code_error(refused.text)
+    assert _code_error(replayed.text) == message  # nothing about why, or about the account
+    words = {
+        "en": ["6-digit code", "every 30 seconds", "clock of your phone", "recovery codes"],
+        "nl": ["6 cijfers", "elke 30 seconden", "klok van uw telefoon", "herstelcodes"],
+    }[lang]
+    assert all(word in message for word in words), message
+    for _ in range(MAX_FAILURES - 3):
+        last = client.post(f"/login/totp?lang={lang}", data={"csrf_token": token, "code": wrong})
+        assert _code_error(last.text) == message
+    locked = client.post(f"/login/totp?lang={lang}", data={"csrf_token": token, "code": wrong})
+    assert _code_error(locked.text) != message and "30 seconds" not in locked.text
+    clock.advance(seconds=30)  # a code not used before
+    right = client.post(
+        f"/login/totp?lang={lang}", data={"csrf_token": token, "code": code_at(secret, clock())}
+    )
+    assert right.status_code == 400  # locked: even the right code waits for the lock to end
+
+
 def test_a_replayed_code_is_refused(site: tuple[FastAPI, Clock], engine: Engine) -> None:
     app, clock = site
     secret = make_user(engine, "anna@zuid.example")

@@ -49,7 +49,20 @@ REFUSALS = {
         "Too many failed attempts: this account is locked for a while. Try again later, or ask "
         "your practice's admin."
     ),
-    "code": N_("Code: expected the 6 digits of your authenticator app or a recovery code."),
+    # What to check, the same for every refused code (wrong, used already, or an account that
+    # cannot log in now): it tells nothing about the account.
+    "code": N_(
+        "The code was not accepted. Check that you typed the 6-digit code your authenticator "
+        "app shows now for mgadvisor: a code changes every 30 seconds, so wait for the next one "
+        "when it is about to change. If codes keep failing, check that the clock of your phone "
+        "is set automatically. You can also use one of your recovery codes."
+    ),
+    "enrol": N_(
+        "The code was not accepted. Check that you typed the 6-digit code the app shows now for "
+        "the account you just added: a code changes every 30 seconds, so wait for the next one "
+        "when it is about to change. If codes keep failing, check that the clock of your phone "
+        "is set automatically."
+    ),
     "busy": N_("Too many failed logins from your address: wait a few minutes and try again."),
 }
 
@@ -326,7 +339,7 @@ def enrol(request: Request, code: Text = "", next: Text = "/") -> Response:
         else:
             token = _full_session(request, session, row, user, "enrol")
     if codes is None:
-        errors = {"code": t(REFUSALS["code"])}
+        errors = {"code": t(REFUSALS["enrol"])}
         return render(
             request, "auth/enrol.html", 400, next_path=next_path, errors=errors, **context
         )
