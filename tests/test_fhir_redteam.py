@@ -64,7 +64,9 @@ def test_a_bound_is_read_just_beyond_it_and_reported(
     obs = observation(loinc, value, unit, oid="b")
     obs["valueQuantity"]["comparator"] = comparator
     result = read(bundle(patient(), obs), kb)
-    assert result.intake["labs"][0]["value"] == read_as
+    lab = result.intake["labs"][0]  # the bound as given, with its comparator
+    assert (lab["value"], lab["comparator"]) == (value, comparator)
+    assert result.parsed is not None and result.parsed.labs[0].read_value == read_as
     assert list(result.bounds.values()) == [(comparator, value, read_as)]
     assert why(result) == {"b": reason}
     assert f"{comparator}{value}" in lines(result)

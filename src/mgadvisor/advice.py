@@ -218,6 +218,9 @@ class LabResult:
     range_source: Literal["lab", "default", "none"]
     flag: Literal["low", "normal", "high"] | None  # None: no range to compare with
     derived: bool = False  # computed from other values (albumin-corrected calcium)
+    # a bound as the lab gave it ("<0.5": "<", `value` 0.5); `value_canonical` and `flag` are
+    # of the value the rules read (just beyond an open bound)
+    comparator: Literal["<", "<=", ">", ">="] | None = None
 
 
 @dataclass(slots=True, kw_only=True)

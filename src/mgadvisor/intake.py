@@ -176,14 +176,37 @@ class Lifestyle(_Model):
     stress: Literal["low", "moderate", "high"] | None = None
 
 
+# A lab value given as a bound ("<0.5": the lab reports only that it is below 0.5) keeps its
+# comparator; the rules read an open bound just beyond it (BOUND_STEP in the unit given), so
+# every rule on "below 0.5" fires as for any value under 0.5; "<=" and ">=" are read as the
+# bound. Every output shows the bound as given ("<0.5"), never the number read.
+Comparator = Literal["<", "<=", ">", ">="]
+OPEN_BOUNDS = {"<": -1, ">": 1}
+BOUND_STEP = 0.001  # above the engine's rounding of a value (3 decimals), far below any precision
+
+
 class Lab(_Model):
     """A lab value. Beyond the bounds here, each analyte has limits of its own (in its
-    canonical unit, converted to the unit given): see ``LAB_LIMITS`` and docs/intake.md."""
+    canonical unit, converted to the unit given): see ``LAB_LIMITS`` and docs/intake.md.
+    With `comparator`, `value` is the bound the lab gave ("<0.5": comparator "<", value 0.5)."""
 
     analyte: Code
     value: LabNumber
     unit: Unit
     reference_range: tuple[LabNumber, LabNumber] | None = None
+    comparator: Comparator | None = None
+
+    @property
+    def read_value(self) -> float:
+        """The value the rules read: `value`, or just beyond an open bound ("<0.5": 0.499).
+
+        Example:
+            >>> Lab(analyte="egfr", value=30, unit="mL/min/1.73m2", comparator="<").read_value
+            29.999
+        """
+        step = OPEN_BOUNDS.get(self.comparator or "", 0) * BOUND_STEP
+        moved = float(f"{self.value + step:.6g}")
+        return moved if step and moved >= 0 else self.value
 
     @field_validator("reference_range")
     @classmethod

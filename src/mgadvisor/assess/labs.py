@@ -36,7 +36,7 @@ def read(kb: KnowledgeBase, lab: Lab, age: float = 18) -> LabReading:
     the default range (an adults-only default is not used for a child)."""
     analyte = kb.labs[lab.analyte]
     unit = analyte.canonical_unit
-    value = to_canonical(lab.analyte, lab.value, lab.unit, unit)
+    value = to_canonical(lab.analyte, lab.read_value, lab.unit, unit)
     if lab.reference_range is not None:
         low = to_canonical(lab.analyte, lab.reference_range[0], lab.unit, unit)
         high = to_canonical(lab.analyte, lab.reference_range[1], lab.unit, unit)
@@ -90,6 +90,7 @@ def _result(kb: KnowledgeBase, lab: Lab, age: float, derived: bool = False) -> L
         range_source=source,  # type: ignore[arg-type]
         flag=_flag(reading.value, reading.low, reading.high),  # type: ignore[arg-type]
         derived=derived,
+        comparator=lab.comparator,
     )
 
 

@@ -118,65 +118,6 @@ class CardContext:
         )
 
 
-BOUND_SIGNS = {"<": "<", ">": ">", "<=": "≤", ">=": "≥"}
-# How far a finding's number may be from the value a bound was read as and still be that value
-# (the engine rounds a lab value to 2 decimals in texts, an eGFR to a whole number).
-_BOUND_ROUNDING = {"egfr": 0.5, "value": 0.006}
-
-
-def show_bounds(
-    document: Mapping[str, Any], bounds: Mapping[str, tuple[str, float, float]]
-) -> Mapping[str, Any]:
-    """The document with each finding text that shows a lab value read from a bound ("<30" read
-    as just below 30) showing the bound as given ("eGFR <30 is below 30"), never the number
-    the rules read. `bounds`: analyte → (comparator, bound, value used) (FhirIntake.bounds)."""
-    if not bounds:
-        return document
-    t = Translator(str(document.get("lang", "en")))
-    out = copy.deepcopy(dict(document))
-
-    def rewrite(node: Any) -> None:
-        if isinstance(node, list):
-            for item in node:
-                rewrite(item)
-            return
-        if not isinstance(node, dict):
-            return
-        params, text = node.get("params"), node.get("text")
-        if isinstance(params, dict) and isinstance(text, str):
-            node["text"] = _bound_text(t, text, params, bounds)
-        for value in node.values():
-            if isinstance(value, list | dict):
-                rewrite(value)
-
-    rewrite(out)
-    return out
-
-
-def _bound_text(
-    t: Translator,
-    text: str,
-    params: Mapping[str, Any],
-    bounds: Mapping[str, tuple[str, float, float]],
-) -> str:
-    """`text` with the (first) number of its `value` or `egfr` parameter that is a value read
-    from a bound shown as that bound."""
-    for key, tolerance in _BOUND_ROUNDING.items():
-        number = params.get(key)
-        if not isinstance(number, int | float) or isinstance(number, bool):
-            continue
-        for analyte, (comparator, bound, used) in bounds.items():
-            if (key == "egfr") != (analyte == "egfr") or abs(number - used) > tolerance:
-                continue
-            shown = f"{BOUND_SIGNS.get(comparator, comparator)}{t.num(bound, 3)}"
-            for digits in (3, 2, 1, 0):
-                token = re.escape(t.num(number, digits))
-                found = re.search(rf"(?<![\d.,]){token}(?![\d]|[.,]\d)", text)
-                if found:
-                    return text[: found.start()] + shown + text[found.end() :]
-    return text
-
-
 def short(text: str) -> str:
     """`text` as a summary: one line, under 140 characters: its first sentences that fit, else
     cut at a word with an ellipsis."""

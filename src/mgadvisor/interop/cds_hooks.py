@@ -348,7 +348,7 @@ def respond(
         if call.hook in ORDER_HOOKS:
             cards = interaction_cards(call, intake, patient, kb, settings, mapped=mapped)
         else:
-            ctx = _advise_parsed(mapped.parsed, kb, settings, call.patient_id, mapped.bounds)
+            ctx = _advise_parsed(mapped.parsed, kb, settings, call.patient_id)
             cards = cds_cards.depletion_cards(ctx) if ctx is not None else []
         cards = cds_cards.with_unused(frame, cards, mapped.unmapped)
     types = [(c["uuid"], c["source"]["topic"]["code"]) for c in cards]
@@ -407,17 +407,17 @@ def _advise_parsed(
     kb: KnowledgeBase,
     settings: Settings,
     patient_id: str,
-    bounds: Mapping[str, tuple[str, float, float]] | None = None,
 ) -> cds_cards.CardContext | None:
-    """`_advise` of an intake already checked (None: no valid intake, no card); `bounds`: the
-    lab values read from a bound, shown as the bound (`cds_cards.show_bounds`)."""
+    """`_advise` of an intake already checked (None: no valid intake, no card). A lab value
+    read from a bound keeps its comparator in the intake: the document shows the bound
+    (`render.bounds`)."""
     from mgadvisor.pipeline import advise_and_render
 
     if parsed is None:
         return None
     run = advise_and_render(parsed, kb, as_of=settings.as_of, lang=settings.lang)
     return cds_cards.CardContext.of(
-        cds_cards.show_bounds(run.document, bounds or {}),
+        run.document,
         base_url=settings.base_url,
         patient_id=patient_id,
         launch_url=settings.launch_url,

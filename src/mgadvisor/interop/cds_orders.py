@@ -100,8 +100,7 @@ def interaction_cards(
     except IntakeError as exc:  # no silent empty list: the card says why
         frame = cds_cards.frame_context(kb, settings, call.patient_id)
         return [cds_cards.not_assessed_card(frame, exc)]
-    bounds = mapped.bounds if mapped is not None else {}
-    ctx = _advise_parsed(parsed, kb, settings, call.patient_id, bounds)
+    ctx = _advise_parsed(parsed, kb, settings, call.patient_id)
     if ctx is None:
         return []
     mg = magnesium_prefixes(kb)

@@ -57,8 +57,8 @@ class FhirIntake:
     patient_ref: str | None = None
     parsed: Intake | None = None
     names: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # ref → (type, id)
-    # analyte → (comparator, bound, value used) of a lab given as a bound ("<30"): the cards
-    # show the bound, not the value the rules read (fhir_labs.OPEN_BOUNDS)
+    # analyte → (comparator, bound, value read) of a lab given as a bound ("<30"); the intake
+    # keeps the bound and its comparator, every output shows the bound (render.bounds)
     bounds: dict[str, tuple[str, float, float]] = field(default_factory=dict)
 
     def named(self, ref: str, path: str, reason: str, given: str | None = None) -> Unmapped:

@@ -25,11 +25,11 @@ from mgadvisor.kb.base import KnowledgeBase
 USED_STATUS = ("final", "amended", "corrected")
 PERSON_UNITS = {"weight_kg": "kg", "height_cm": "cm", "pregnancy_week": "wk"}
 BOUNDS = ("<", "<=", ">", ">=")  # Quantity.comparator values read as their bound ("ad" is not)
-# A lab value given as "<30" is read as just below its bound (">" just above), in the analyte's
-# canonical unit, so that every rule on "below 30" fires as for any value under 30; the cards
-# show the bound as given ("<30"), never this number. "<=" and ">=" include the bound: read as it.
-OPEN_BOUNDS = {"<": -1, ">": 1}
-BOUND_STEP = 0.001  # above the engine's rounding of a value (3 decimals), far below any precision
+# A lab value given as "<30" goes to the intake as the bound with its comparator (in the
+# analyte's canonical unit for "<" and ">": the intake reads it just beyond the bound, and the
+# step is meant in that unit), so every rule on "below 30" fires as for any value under 30 and
+# every output shows "<30" (intake.Lab.read_value, render.bounds).
+OPEN_BOUNDS = ("<", ">")
 PREGNANCY = ("person:pregnant", "person:pregnancy_week")
 
 
@@ -312,6 +312,7 @@ def _lab(
 ) -> dict[str, Any] | Unmapped:
     """A lab value of the intake (in the unit given when the analyte accepts it, else in the
     analyte's canonical unit), with the lab's own reference range when it has both ends."""
+    from mgadvisor.intake import Lab
     from mgadvisor.units import QUANTITY_OF_ANALYTE, convert
 
     found = _quantity(kb, obs, None, notes)
@@ -332,9 +333,10 @@ def _lab(
             obs, "Observation.valueQuantity", "unit_not_for_analyte", code=code, given=unit
         )
     out: dict[str, Any] = {"analyte": analyte, "value": _round(converted), "unit": target}
-    if comparator in BOUNDS:
-        out[BOUND_KEY] = (comparator, out["value"], _beyond(analyte, out["value"], comparator))
-        out["value"] = out[BOUND_KEY][2]
+    if comparator in BOUNDS:  # the bound as given: the intake's comparator says how it is read
+        out["comparator"] = comparator
+        read_as = Lab(analyte=analyte, value=out["value"], unit=target, comparator=comparator)
+        out[BOUND_KEY] = (comparator, out["value"], read_as.read_value)
     low_high = _range(kb, obs)
     if low_high is not None:
         with contextlib.suppress(UserInputError):  # else reported as an incomplete range
@@ -346,17 +348,6 @@ def _lab(
 
 
 BOUND_KEY = "_bound"  # on a lab read from a bound: (comparator, bound, value used); popped
-
-
-def _beyond(analyte: str, bound: float, comparator: str) -> float:
-    """The value a bound is read as: just beyond an open bound ("<", ">"), within the intake's
-    limits of the analyte (else the bound itself), the bound for "<=" and ">="."""
-    from mgadvisor.intake import LAB_LIMITS
-
-    step = OPEN_BOUNDS.get(comparator, 0) * BOUND_STEP
-    low, high = LAB_LIMITS.get(analyte, (0.0, float("inf")))
-    moved = _round(bound + step)
-    return moved if low <= moved <= high else bound
 
 
 def _range(kb: KnowledgeBase, obs: Resource) -> tuple[float, float, str] | None:

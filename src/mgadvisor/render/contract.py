@@ -32,6 +32,7 @@ from mgadvisor.i18n import Translator
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.views import compound_composition
 from mgadvisor.render.apa import apa
+from mgadvisor.render.bounds import lab_bounds, show_bounds
 from mgadvisor.render.findings import finding_text, medicine_label, medicine_name, texts
 from mgadvisor.render.medicines import rule_text
 
@@ -160,7 +161,10 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
     if advice.diet is not None:
         diet = plain(advice.diet)
         diet["notes"] = many(advice.diet.notes)
-    return {
+    lab_results = [
+        {**plain(row), "name": kb.labs[row.analyte].name.get(lang)} for row in advice.lab_results
+    ]
+    document = {
         "kb_version": advice.kb_version,
         "kb_hash": advice.kb_hash,
         "engine_version": advice.engine_version,
@@ -195,10 +199,7 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "synergy": many(advice.synergy),
         "follow_up": many(advice.follow_up),
         "follow_up_weeks": advice.follow_up_weeks,
-        "lab_results": [
-            {**plain(row), "name": kb.labs[row.analyte].name.get(lang)}
-            for row in advice.lab_results
-        ],
+        "lab_results": lab_results,
         "calculations": plain(advice.calculations),
         "trace": [
             {"rule": s.rule, "facts": s.facts, "result": s.result, "sources": s.sources}
@@ -208,6 +209,8 @@ def advice_dict(advice: Advice, kb: KnowledgeBase, lang: str) -> dict[str, Any]:
         "food_advice": many(advice.food_advice),
         "references": _references(advice, kb),
     }
+    # a lab given as a bound ("<0.5") is quoted as that bound, not as the value read (0.499)
+    return show_bounds(document, lab_bounds(lab_results))
 
 
 def _compounds(advice: Advice, kb: KnowledgeBase, lang: str, many: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from mgadvisor.i18n import N_, Translator
+from mgadvisor.render.bounds import lab_value
 from mgadvisor.render.handout import Extras, date_words
 from mgadvisor.render.labels import LAB_FLAG, STATUS, URGENCY, hold_reason
 from mgadvisor.render.report import Section, sections
@@ -43,7 +44,7 @@ def _lab_rows(document: dict[str, Any], t: Translator) -> list[list[str]]:
             high_text = t.num(high, 2) if high is not None else ""
             span = f"{low_text}–{high_text} {row['unit_canonical']}"
         flag = LAB_FLAG.get(row.get("flag") or "")
-        value = f"{t.num(row['value'], 2)} {row['unit']}"
+        value = lab_value(row, t)  # "<0.5 mmol/L" for a bound
         rows.append([row["name"], value, span, t(flag) if flag else "-"])
     return rows
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mgadvisor.i18n import N_, Translator
+from mgadvisor.render.bounds import lab_value
 from mgadvisor.render.labels import (
     BASIS_LABELS as BASIS,
 )
@@ -153,7 +154,7 @@ def _lab_row(row: dict[str, Any], t: Translator) -> list[str]:
         )
         span += " " + row["unit_canonical"]
         span += " (" + (t("lab") if row["range_source"] == "lab" else t("default")) + ")"
-    value = f"{num(row['value'], 2)} {row['unit']}"
+    value = lab_value(row, t)  # "<0.5 mmol/L" for a bound
     if row["derived"]:
         calculated = t("calculated")
         value = f"{num(row['value_canonical'], 2)} {row['unit_canonical']} ({calculated})"

@@ -27,6 +27,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from mgadvisor.errors import IntakeError, UserInputError
 from mgadvisor.i18n import Translator
+from mgadvisor.render.bounds import Bounds, bound_text, lab_bounds
 from mgadvisor.render.findings import capitalize, format_params
 from mgadvisor.render.handout import ClientTexts, Extras, handout
 from mgadvisor.render.letter import letter, report, to_text
@@ -193,7 +194,7 @@ def document_context(request: Request, form: Any, document: dict[str, Any]) -> d
             t,
             person=_person(form),
             urgency_of=_message_urgency,
-            client_of=_client_texts(t),
+            client_of=_client_texts(t, lab_bounds(document.get("lab_results") or [])),
         ),
     }
 
@@ -205,9 +206,12 @@ def _person(form: Any) -> dict[str, Any]:
     return person if isinstance(person, dict) else {}
 
 
-def _client_texts(t: Translator) -> Callable[[dict[str, Any]], ClientTexts | None]:
+def _client_texts(
+    t: Translator, bounds: Bounds | None = None
+) -> Callable[[dict[str, Any]], ClientTexts | None]:
     """A referral reason in plain words and its warning signs, from the message's `client`
-    and `client_signs` texts (messages.yaml); None where the message has no client text."""
+    and `client_signs` texts (messages.yaml); None where the message has no client text. A
+    lab value given as a bound (`bounds`) is said as that bound ("<0,5 mmol/L")."""
     kb = _kb()
 
     def of(reason: dict[str, Any]) -> ClientTexts | None:
@@ -216,8 +220,10 @@ def _client_texts(t: Translator) -> Callable[[dict[str, Any]], ClientTexts | Non
             return None
         params = format_params(kb, reason.get("params") or {}, t)
         signs = message.client_signs
+        raw = reason.get("params") or {}
+        said = bound_text(t, message.client.get(t.lang).format(**params), raw, bounds or {})
         return ClientTexts(
-            capitalize(message.client.get(t.lang).format(**params)),
+            capitalize(said),
             signs.get(t.lang).format(**params) if signs is not None else "",
         )
 

@@ -17,6 +17,7 @@ from mgadvisor.i18n import N_, Translator
 from mgadvisor.kb.evidence import Evidence
 from mgadvisor.kb.models import Statement, Text
 from mgadvisor.render.apa import apa_markup
+from mgadvisor.render.bounds import lab_value
 from mgadvisor.render.labels import (
     BASIS_LABELS,
     EVIDENCE_LABELS,
@@ -433,6 +434,7 @@ def register(env: Environment) -> None:
         risk_status_label=RISK_STATUS.__getitem__,
         product_action_label=PRODUCT_ACTION.__getitem__,
         lab_flag_label=LAB_FLAG.__getitem__,
+        lab_value=lab_value,  # "<0.5 mmol/L" for a bound
         basis_label=BASIS_LABELS.__getitem__,
     )
     env.globals["timeline_ticks"] = TIMELINE_TICKS

@@ -14,6 +14,7 @@ from typing import Any
 
 from mgadvisor.errors import IntakeError, quote
 from mgadvisor.i18n import N_
+from mgadvisor.render.bounds import BOUND_SIGNS, bound_sign
 
 MED_ROWS = 20  # medicine rows the form reads at most ("add medicine" adds one at a time)
 PRODUCT_ROWS = 3
@@ -160,16 +161,32 @@ def _range(text: str) -> Any:
     return [_num(p) for p in parts] if len(parts) == 2 else text
 
 
+# A lab value as the lab gives a bound: "<0,5", "< 0.5", "≥90" (intake.Lab.comparator).
+_BOUND = re.compile(r"\s*(<=|>=|[<>≤≥])\s*(.*)", re.S)
+_SIGNS = {"≤": "<=", "≥": ">="}
+
+
+def _bound(text: str) -> tuple[str | None, str]:
+    """("<", "0,5") for "<0,5"; (None, text) for a value without a comparator."""
+    found = _BOUND.fullmatch(text)
+    if found is None:
+        return None, text
+    return _SIGNS.get(found[1], found[1]), found[2]
+
+
 def _labs(v: Any) -> tuple[list[dict[str, Any]], list[str]]:
     labs, order = [], []
     for analyte in LABS:
         if not v(f"lab.{analyte}.value"):
             continue
+        comparator, value = _bound(v(f"lab.{analyte}.value"))
         lab: dict[str, Any] = {
             "analyte": analyte,
-            "value": _num(v(f"lab.{analyte}.value")),
+            "value": _num(value),
             "unit": v(f"lab.{analyte}.unit"),
         }
+        if comparator:
+            lab["comparator"] = comparator
         if v(f"lab.{analyte}.range"):
             lab["reference_range"] = _range(v(f"lab.{analyte}.range"))
         labs.append(lab)
@@ -549,12 +566,18 @@ def _labs_to_form(labs: Any, values: dict[str, str], left: list[str]) -> None:
         if analyte not in LABS or f"lab.{analyte}.value" in values:
             left.append(f"labs[{i}]")
             continue
-        values[f"lab.{analyte}.value"] = _text(lab.get("value"))
+        comparator = lab.get("comparator")  # a bound ("<0.5") stays one in the field
+        sign = bound_sign(comparator) if comparator in BOUND_SIGNS else ""
+        if comparator is not None and not sign:
+            left.append(f"labs[{i}].comparator")
+        values[f"lab.{analyte}.value"] = f"{sign}{_text(lab.get('value'))}"
         values[f"lab.{analyte}.unit"] = _text(lab.get("unit"))
         span = lab.get("reference_range")
         if isinstance(span, list) and len(span) == 2:
             values[f"lab.{analyte}.range"] = f"{_text(span[0])}-{_text(span[1])}"
-        _left(left, f"labs[{i}]", lab, ("analyte", "value", "unit", "reference_range"))
+        _left(
+            left, f"labs[{i}]", lab, ("analyte", "value", "unit", "reference_range", "comparator")
+        )
 
 
 def _products_to_form(products: Any, values: dict[str, str], left: list[str]) -> None:
