@@ -82,6 +82,24 @@ def pregnancy_hypertension(c: Context) -> Finding | None:
     )
 
 
+@rule("referral.specialist_medicine", gives=("referral",), needs=("medications",))
+def specialist_medicine(c: Context) -> list[Finding]:
+    """A magnesium-lowering medicine that a specialist team gives and follows (chemotherapy, IV
+    antimicrobials, transplant medicines: `specialist` in depleting.yaml): its label leaves the
+    magnesium dose to the prescriber, so the plan goes through that team."""
+    return [
+        c.finding(
+            "referral.specialist_medicine",
+            cites=[dep.statement],
+            medication=match.input,
+            atc=match.atc,
+            group=dep.code,
+        )
+        for match, dep in c.value("medications").depleting
+        if dep.specialist
+    ]
+
+
 @rule("referral.symptom", gives=("referral",))
 def red_flag_symptoms(c: Context) -> list[Finding]:
     """A complaint that belongs with a doctor whatever else is found."""

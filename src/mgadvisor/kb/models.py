@@ -387,6 +387,7 @@ class Depleting(Model):
     atc: Annotated[list[AtcCode], Field(min_length=1)]
     statement: Statement
     risk_points: int = Field(ge=0, le=3)
+    specialist: bool = False  # given and followed by a specialist team: the dose is theirs
     mds_component: Literal["diuretic", "ppi"] | None = None
 
 
@@ -522,6 +523,8 @@ class Fact(Statement):
     code: Code
     topic: Code
     codes: list[Code] = Field(default_factory=list)  # entries the fact names (e.g. food groups)
+    # Words or phrases as people write them (a label's "2x daags"), matched after normalising.
+    words: list[NonEmpty] = Field(default_factory=list)
 
 
 class SafetyFlag(Statement):
