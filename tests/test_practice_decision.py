@@ -327,6 +327,7 @@ def test_a_stored_visit_offers_the_gp_letter_and_the_report(site: Site) -> None:
     assert letter.status_code == 200
     body = re.sub(r"<[^>]+>", " ", letter.text)
     assert "200 mg" in body and "Mevrouw de Vries" in body  # the decision, the client named
+    assert re.search(rf"Van: {re.escape(ANNA)} \(\S[^)]*\)", body)  # the sender and practice
     assert len(site.audit("visit.read")) == reads + 1
     report = anna.get(url + "/report")
     assert report.status_code == 200 and "150 mg" in report.text  # the advice as the engine gave it

@@ -448,9 +448,12 @@ def _reason_texts(*visits: Visit) -> dict[str, str]:
     return texts
 
 
-def _document_context(request: Request, client: Client, visit: Visit, kind: str) -> dict[str, Any]:
+def _document_context(
+    request: Request, client: Client, visit: Visit, kind: str, sender: str = ""
+) -> dict[str, Any]:
     """A stored visit's client handout or GP letter (the decision applied: they say what the
-    client takes) or practitioner report (the advice as the engine gave it).
+    client takes) or practitioner report (the advice as the engine gave it); `sender`: who the
+    letter is from (the practitioner's e-mail address and practice).
 
     Raises:
         NoMomentsError: a handout whose changed decision has no intake moments to be shown on
@@ -472,6 +475,7 @@ def _document_context(request: Request, client: Client, visit: Visit, kind: str)
     form = {
         "intake_json": visit.intake_json,
         "client_name": "" if client.pseudonymous else client.name,
+        "practitioner_name": sender,
     }
     context = {"advice": document, **document_context(request, form, document)}
     t = Translator(document["lang"])
@@ -496,17 +500,21 @@ def _visit_document(kind: str, output: str) -> Any:
         from mgadvisor.records.decision import NoMomentsError
         from mgadvisor.web.documents import pdf_response
 
-        def read() -> tuple[Client, Visit]:
+        def read() -> tuple[Client, Visit, str]:
+            from mgadvisor.records.models import Practice
+
             with work(request, principal) as w:
                 client, visit, _ = _stored(w, client_id, visit_id, event)
-                return client, visit
+                practice = w.session.get(Practice, principal.practice_id)
+                sender = principal.email + (f" ({practice.name})" if practice else "")
+                return client, visit, sender
 
         try:
-            client, visit = await run_in_threadpool(read)
+            client, visit, sender = await run_in_threadpool(read)
         except NotFound as exc:
             return await run_in_threadpool(not_found, request, principal, exc, event)
         try:
-            context = _document_context(request, client, visit, kind)
+            context = _document_context(request, client, visit, kind, sender)
         except NoMomentsError:
             return _refused_handout(request, client, visit)
         template = f"practice/{kind}.html"
