@@ -307,6 +307,37 @@ def test_every_intake_problem_is_collected(kb: KnowledgeBase) -> None:
     assert caught.value.hint == "sleep"
 
 
+def test_a_field_error_does_not_hide_the_knowledge_base_checks(kb: KnowledgeBase) -> None:
+    """A wrong age (the model's check) and the checks against the knowledge base (a lab value
+    out of its limits, a lab's unit, a goal code, a duplicate lab) in one round, each at its
+    own path, also in a list whose other items are broken."""
+    data = {
+        "person": {"age": 200, "sex": "male"},
+        "goals": [7, "slep"],
+        "labs": [
+            {"analyte": "creatinine", "value": "high", "unit": "umol/L"},
+            {"analyte": "serum_magnesium", "value": 50.0, "unit": "mmol/L"},
+            {"analyte": "egfr", "value": 80.0, "unit": "mg"},
+            {"analyte": "serum_magnesium", "value": 0.8, "unit": "mmol/L"},
+        ],
+    }
+    with pytest.raises(IntakeError) as caught:
+        parse_intake(data, kb)
+    found = {e.path: e for e in caught.value.errors}
+    assert list(found) == [
+        "person.age",
+        "goals[0]",
+        "labs[0].value",
+        "goals[1]",
+        "labs[1].value",
+        "labs[2].unit",
+        "labs[3].analyte",
+    ]
+    assert found["goals[1]"].hint == "sleep"
+    assert found["labs[3].analyte"].expected_params == {"first": "1"}  # its index in the intake
+    assert found["labs[1].value"].expected_params["high"] == "10"
+
+
 def test_sentences_start_with_a_capital_but_keep_egfr(kb: KnowledgeBase) -> None:
     from mgadvisor.i18n import Translator
     from mgadvisor.render.findings import capitalize, finding_text

@@ -182,7 +182,8 @@ def test_api_advice_contract_and_error_shape(client: TestClient) -> None:
     assert bad.status_code == 422
     shape = bad.json()
     assert set(shape) == {"error", "errors"}
-    assert {e["loc"] for e in shape["errors"]} == {"person.sex"}  # structure first, then the codes
+    # every problem at once: the structure and the codes (a second round found the codes)
+    assert {e["loc"] for e in shape["errors"]} == {"person.sex", "goals[0]"}
     codes = client.post(
         "/api/v1/advice?lang=en", json={"person": {"age": 40, "sex": "male"}, "goals": ["slep"]}
     )
@@ -470,6 +471,34 @@ def test_the_error_summary_names_each_field_by_its_label_and_what_was_typed(
     live = client.post(f"/partials/advice?lang={lang}", data=form(client, **BAD_FORM)).text
     assert live.count('class="alert') == 1 and live.count("live-summary") == 1
     assert summary_items(live) == expected
+
+
+def test_the_summary_lists_a_lab_error_with_the_age_error_in_one_round(
+    client: TestClient,
+) -> None:
+    """The age (the form's check) and a lab value beyond its limits (the knowledge base's
+    check) come back together; every value stays as typed."""
+    data = {
+        "person.age": "200",
+        "person.sex": "female",
+        "lab.serum_magnesium.value": "50",
+        "lab.serum_magnesium.unit": "mmol/L",
+        "lab.creatinine.value": "80",
+        "lab.creatinine.unit": "mmol/L",
+    }
+    page = client.post("/advice?lang=en", data=form(client, **data))
+    assert page.status_code == 422
+    top = page.text[page.text.index('id="form-errors"') :]
+    items = summary_items(top[: top.index("</div>")])
+    assert [item.split(":")[0] for item in items] == [
+        "Age (years)",
+        "Serum magnesium",
+        "Serum creatinine – Unit",
+    ]
+    assert "from 0.05 to 10 mmol/L" in items[1] and "'50'" in items[1]
+    for name, value in data.items():
+        if name != "person.sex":
+            assert f'name="{name}"' in page.text and f'value="{value}"' in page.text
 
 
 def test_every_field_of_the_form_has_a_label_for_the_summary(client: TestClient) -> None:

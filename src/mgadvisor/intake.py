@@ -7,9 +7,12 @@ expected and what was given, e.g. ``complaints[1]: expected a complaint code, go
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -19,6 +22,7 @@ from pydantic import (
     Field,
     Strict,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -424,11 +428,63 @@ def parse_intake(data: Any, kb: KnowledgeBase) -> Intake:
         intake = Intake.model_validate(data)
     except ValidationError as exc:
         errors = [field_problem(err) for err in exc.errors()]
-        raise _combined(errors) from None
+        # every problem in one round: a wrong age does not hide a lab value in a wrong unit
+        raise _combined(errors + _checks_of_valid_parts(data, kb)) from None
     errors = list(_check_codes(intake, kb))
     if errors:
         raise _combined(errors)
     return intake
+
+
+_LISTS = ("complaints", "goals", "conditions", "medications", "labs", "products")
+_INDEXED = re.compile(r"(complaints|goals|conditions|medications|labs|products)\[(\d+)\]")
+
+
+@functools.cache
+def _part_adapter(name: str) -> TypeAdapter[Any]:
+    """A validator of one top-level field of the intake (of one item, for a list)."""
+    annotation: Any = Intake.model_fields[name].annotation
+    return TypeAdapter(get_args(annotation)[0] if name in _LISTS else annotation)
+
+
+def _checks_of_valid_parts(data: Mapping[str, Any], kb: KnowledgeBase) -> list[IntakeError]:
+    """The knowledge-base checks (codes, units, lab limits, ...) of the parts of an intake that
+    are valid on their own, while another part is not: each field and each list item is
+    validated alone, the valid ones checked, and their paths given back as in `data`."""
+    parts: dict[str, Any] = {}
+    places: dict[str, list[int]] = {}
+    for name, value in data.items():
+        info = Intake.model_fields.get(str(name))
+        if info is None or name == "person":  # no check of the knowledge base reads person
+            continue
+        if name not in _LISTS:
+            with contextlib.suppress(ValidationError):
+                parts[name] = _part_adapter(name).validate_python(value)
+            continue
+        longest = min(m.max_length for m in info.metadata if hasattr(m, "max_length"))
+        if not isinstance(value, list) or len(value) > longest:
+            continue
+        kept, where = [], []
+        for i, item in enumerate(value):
+            with contextlib.suppress(ValidationError):
+                kept.append(_part_adapter(name).validate_python(item))
+                where.append(i)
+        parts[name], places[name] = kept, where
+    partial = Intake.model_construct(**parts)
+    return [_renumbered(err, places) for err in _check_codes(partial, kb)]
+
+
+def _renumbered(err: IntakeError, places: Mapping[str, list[int]]) -> IntakeError:
+    """`err` of a list item of the valid parts, with the item's index in the intake given."""
+    m = _INDEXED.match(err.path)
+    if m is None:
+        return err
+    items = places[m.group(1)]
+    params = dict(err.expected_params)
+    if m.group(1) == "labs" and params.get("first", "").isdigit():  # "also given as labs[0]"
+        params["first"] = str(items[int(params["first"])])
+    path = f"{m.group(1)}[{items[int(m.group(2))]}]{err.path[m.end() :]}"
+    return IntakeError(path, err.expected, err.given, [], params, err.hint)
 
 
 def intake_to_json(intake: Intake) -> str:
