@@ -9,6 +9,10 @@ Only medicines taken every day move the daily intakes. A weekly or monthly medic
 magnesium apart on the day it is taken (its row says what to do that day); a medicine taken as
 needed gets its gap in words on its row. Every medicine entered has a row: at each dose time,
 or without a time when none was given.
+
+A medicine that is not recognised but has dose times is kept apart as the strictest known
+interaction asks (`strictest_gap`), until it is identified; without times a note says that
+nothing could be kept apart.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgadvisor.advice import Finding, IntakeMoment, InteractionHit, ProductUse, ScheduleItem
+from mgadvisor.assess.medication import MedicationReview, strictest_gap
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Intake, Medication
 from mgadvisor.kb.base import KnowledgeBase
@@ -151,6 +156,54 @@ def constraints(c: Context, hits: list[InteractionHit]) -> list[Constraint]:
     return out
 
 
+def unidentified(c: Context, review: MedicationReview) -> list[Constraint]:
+    """A medicine that is not recognised, taken at known times, is kept apart from magnesium
+    as the strictest known interaction asks, and a note says the plan assumed so until it is
+    identified; without times (or taken as needed) a note says nothing could be kept apart."""
+    out = []
+    gap = strictest_gap(c.kb)
+    for med, match in zip(review.meds, review.matches, strict=True):
+        if match.resolved:
+            continue
+        given = [] if med.frequency == "as_needed" else med.dose_times
+        with c.scope():
+            convention = c.fact("practice_unidentified_medicine_gap")
+            if not given or gap is None:
+                note = c.finding(
+                    "schedule.unidentified_no_time", severity="warning", medication=match.input
+                )
+                c.emit(note, "schedule_notes")
+                continue
+            entry = gap.entries[0]
+            basis = [s for e in gap.entries for s in (e.mechanism, e.advice) if s is not None]
+            c.cite(*basis)
+            sources = list(
+                dict.fromkeys([*convention.sources, *(k for s in basis for k in s.sources)])
+            )
+            note = c.finding(
+                "schedule.unidentified_kept_apart",
+                severity="warning",
+                medication=match.input,
+                times=", ".join(given),
+                medicine_first_h=gap.medicine_first_h,
+                magnesium_first_h=gap.magnesium_first_h,
+                interaction=entry.code,
+            )
+            c.emit(note, "schedule_notes")
+        out += [
+            Constraint(
+                match.input,
+                hours(at),
+                gap.medicine_first_h,
+                gap.magnesium_first_h,
+                sources,
+                med.frequency,
+            )
+            for at in given
+        ]
+    return out
+
+
 def _nearest(ascending: list[float], x: float) -> float:
     """The value closest to `x` in a non-empty ascending list; the earlier one on a tie."""
     i = bisect_left(ascending, x)
@@ -227,8 +280,9 @@ def plan(c: Context) -> Plan:
     monthly medicines say on their row what to do on their day; every medicine has a row."""
     compound: Compound = c.value("main_compound")
     count: int = c.value("dose_count")
-    hits: list[InteractionHit] = c.value("medications").interactions
-    rules = constraints(c, hits)
+    review: MedicationReview = c.value("medications")
+    hits = review.interactions
+    rules = constraints(c, hits) + unidentified(c, review)
     daily = [r for r in rules if r.frequency not in PERIODIC]
     moments = day_moments(c, compound, count)
     placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], daily)
@@ -317,7 +371,7 @@ def medicine_rows(
     spaced = {h.medication: h for h in hits if h.medicine_first_h is not None}
     review = c.value("medications")
     rows: dict[tuple[str, str | None], ScheduleItem] = {}
-    for med, match in zip(c.intake.medications, review.matches, strict=True):
+    for med, match in zip(review.meds, review.matches, strict=True):
         label, atc = match.input, match.atc
         times: list[str | None] = list(med.dose_times)
         if med.frequency == "as_needed":

@@ -5,14 +5,18 @@ and brand names), also with a strength, form or frequency after the name ("Thyra
 A near miss that shares the name's first letters is accepted only when very close, and then
 reported as such; anything else is returned unresolved with suggestions (never a medicine of
 another name), never dropped.
+
+How often: a medicine without a frequency of its own takes it from words in its name ("2x daags",
+"wekelijks"; the knowledge base's facts of topic `medicine_frequency`), when its times fit; given
+fields win, and a note says where the name disagrees (`MedicationReview.readings`).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from mgadvisor.advice import Finding, Indicator, InteractionHit, MedicationMatch
 from mgadvisor.engine import Context, rule
@@ -143,16 +147,113 @@ def depleting_for(kb: KnowledgeBase, atc: str) -> Depleting | None:
     return kb.depleting[code] if code else None
 
 
+FREQUENCY_TOPIC = "medicine_frequency"  # facts whose `words` say how often (codes: the frequency)
+
+# A phrase of a frequency fact: its normalised words, the frequency it means, the fact's code.
+_Phrase = tuple[tuple[str, ...], str, str]
+
+
+def _frequency_phrases(kb: KnowledgeBase) -> list[_Phrase]:
+    cached = kb._cache.get("medicine_frequency_phrases")
+    if isinstance(cached, list):
+        return cached
+    phrases = [
+        (tuple(normalize(word).split()), fact.codes[0], fact.code)
+        for fact in kb.facts.values()
+        if fact.topic == FREQUENCY_TOPIC and fact.codes
+        for word in fact.words
+        if normalize(word)
+    ]
+    kb._cache["medicine_frequency_phrases"] = phrases
+    return phrases
+
+
+@dataclass(frozen=True, slots=True)
+class NameFrequency:
+    """How often a medicine's name says it is taken: `frequency` (None when the name has words
+    of more than one frequency), the words found, and the facts that read them."""
+
+    frequency: str | None
+    words: tuple[str, ...]
+    facts: tuple[str, ...]
+
+
+def name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
+    """The frequency the words in `name` give, None when there are none. A phrase inside a
+    longer one found ("daily" in "twice daily") does not count on its own.
+
+    Example:
+        >>> from mgadvisor.kb import load_knowledge
+        >>> name_frequency(load_knowledge(), "Ciproxin 500 mg 2x daags").frequency
+        'twice_daily'
+    """
+    tokens = normalize(name).split()
+    spans = [
+        (i, i + len(words), frequency, fact)
+        for words, frequency, fact in _frequency_phrases(kb)
+        for i in range(len(tokens) - len(words) + 1)
+        if tuple(tokens[i : i + len(words)]) == words
+    ]
+    kept = [
+        s
+        for s in spans
+        if not any(o[0] <= s[0] and s[1] <= o[1] and o[1] - o[0] > s[1] - s[0] for o in spans)
+    ]
+    if not kept:
+        return None
+    kept.sort()
+    frequencies = {s[2] for s in kept}
+    return NameFrequency(
+        next(iter(frequencies)) if len(frequencies) == 1 else None,
+        tuple(dict.fromkeys(" ".join(tokens[s[0] : s[1]]) for s in kept)),
+        tuple(dict.fromkeys(s[3] for s in kept)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyReading:
+    """What a medicine's name said about how often, and what was done with it: `read` (the
+    frequency was taken from the name), `differs` (the intake's own frequency or times win),
+    `unclear` (words of more than one frequency: the intake's frequency stays)."""
+
+    outcome: Literal["read", "differs", "unclear"]
+    said: NameFrequency
+    frequency: str  # the frequency the advice uses
+
+
+def as_read(kb: KnowledgeBase, med: Medication) -> tuple[Medication, FrequencyReading | None]:
+    """The medicine with the frequency its name gives when the intake gives none of its own and
+    its times (if any) fit that frequency; otherwise as entered, with what the name said."""
+    said = name_frequency(kb, med.name) if med.name else None
+    if said is None:
+        return med, None
+    if said.frequency is None:
+        return med, FrequencyReading("unclear", said, med.frequency)
+    if said.frequency == med.frequency:
+        return med, None
+    given = med.dose_times
+    allowed = Medication.DOSES[said.frequency]
+    fits = len(given) == allowed or not given
+    if "frequency" in med.model_fields_set or not fits:
+        return med, FrequencyReading("differs", said, med.frequency)
+    read = med.model_copy(update={"frequency": said.frequency})
+    return read, FrequencyReading("read", said, said.frequency)
+
+
 @dataclass(frozen=True, slots=True)
 class MedicationReview:
     """Each medicine resolved (in the order entered), the interactions that ask something of
     the magnesium intake (one per dose time), every interaction entry a medicine falls under
-    (also the notes: QT, a likely condition, kidney-only), and the medicines lowering magnesium."""
+    (also the notes: QT, a likely condition, kidney-only), and the medicines lowering magnesium.
+    `meds`: the medicines as read (a frequency from the name), in the order entered, with what
+    each name said about how often (`readings`)."""
 
     matches: list[MedicationMatch]
     interactions: list[InteractionHit]
     depleting: list[tuple[MedicationMatch, Depleting]]
     entries: list[tuple[MedicationMatch, Interaction]]
+    meds: list[Medication] = field(default_factory=list)
+    readings: list[FrequencyReading | None] = field(default_factory=list)
 
 
 def _hit(
@@ -178,8 +279,11 @@ def _hit(
     )
 
 
-def review(kb: KnowledgeBase, meds: list[Medication]) -> MedicationReview:
-    """Each medicine resolved, with its interaction (one per dose time entered) and depletion."""
+def review(kb: KnowledgeBase, entered: list[Medication]) -> MedicationReview:
+    """Each medicine resolved, with its interaction (one per dose time entered) and depletion;
+    how often each is taken as read (`as_read`)."""
+    read = [as_read(kb, med) for med in entered]
+    meds = [med for med, _ in read]
     matches = [resolve(kb, med) for med in meds]
     hits: list[InteractionHit] = []
     entries: list[tuple[MedicationMatch, Interaction]] = []
@@ -196,7 +300,7 @@ def review(kb: KnowledgeBase, meds: list[Medication]) -> MedicationReview:
         dep = depleting_for(kb, match.atc)
         if dep is not None:
             depleting.append((match, dep))
-    return MedicationReview(matches, hits, depleting, entries)
+    return MedicationReview(matches, hits, depleting, entries, meds, [r for _, r in read])
 
 
 @rule("medicines.review", gives=("medications",))
@@ -351,9 +455,7 @@ def magnesium_medicine(c: Context) -> list[str]:
     if not own:
         return []
     daily = {  # the others count on the days they are taken (as needed, weekly, monthly)
-        id(match)
-        for med, match in zip(c.intake.medications, review.matches, strict=True)
-        if med.every_day
+        id(match) for med, match in zip(review.meds, review.matches, strict=True) if med.every_day
     }
     regular = [(m, e) for m, e in own if id(m) in daily]
     occasional = [(m, e) for m, e in own if id(m) not in daily]
@@ -383,4 +485,73 @@ def medicine_risk(c: Context) -> list[Finding]:
                 group=dep.code,
             )
         )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class StrictestGap:
+    """The longest gaps any known interaction asks (hours: medicine first, magnesium first) and
+    the entries that ask them."""
+
+    medicine_first_h: float
+    magnesium_first_h: float
+    entries: tuple[Interaction, ...]
+
+
+def strictest_gap(kb: KnowledgeBase) -> StrictestGap | None:
+    """The gap a medicine that is not recognised is kept at: in each direction the longest one
+    of the knowledge base's spacing rules (fact `practice_unidentified_medicine_gap`)."""
+    cached = kb._cache.get("strictest_gap")
+    if isinstance(cached, StrictestGap):
+        return cached
+    spaced = [e for e in kb.interactions.values() if e.timing and e.spacing is not None]
+    if not spaced:
+        return None
+    before = max(e.spacing.medicine_first_h for e in spaced if e.spacing)
+    after = max(e.spacing.magnesium_first_h for e in spaced if e.spacing)
+    both = [
+        e
+        for e in spaced
+        if e.spacing
+        and (e.spacing.medicine_first_h, e.spacing.magnesium_first_h) == (before, after)
+    ]
+    first = next(e for e in spaced if e.spacing and e.spacing.medicine_first_h == before)
+    then = next(e for e in spaced if e.spacing and e.spacing.magnesium_first_h == after)
+    # the entry that asks both gaps; else the first asking each
+    gap = StrictestGap(
+        before, after, tuple(both[:1]) or ((first,) if first is then else (first, then))
+    )
+    kb._cache["strictest_gap"] = gap
+    return gap
+
+
+@rule("warning.medication_frequency", gives=("warnings",), needs=("medications",))
+def medication_frequency(c: Context) -> list[Finding]:
+    """How often a medicine is taken, read from words in its name ("2x daags") when the intake
+    gives no frequency; where the intake's own frequency or times disagree with the name, or the
+    name has words of two frequencies, the intake's values count and a note says so."""
+    review: MedicationReview = c.value("medications")
+    found = []
+    for match, reading in zip(review.matches, review.readings, strict=True):
+        if reading is None:
+            continue
+        said = reading.said
+        params: dict[str, Any] = {
+            "medication": match.input,
+            "atc": match.atc,
+            "frequency": reading.frequency,
+            "words": ", ".join(f"'{w}'" for w in said.words),
+        }
+        if said.frequency is not None:
+            params["name_frequency"] = said.frequency
+        with c.scope():
+            for code in said.facts:
+                c.fact(code)
+            found.append(
+                c.finding(
+                    f"warning.medication_frequency_{reading.outcome}",
+                    severity="info" if reading.outcome == "read" else "warning",
+                    **params,
+                )
+            )
     return found

@@ -62,6 +62,7 @@ CODE_KEYS = (
 )
 LIST_KEYS = ("symptoms", "signs", "because", "applications", "medications", "analytes")
 TEXT_LIST_KEYS = ("products",)  # free text as entered (product names): joined, not named
+FREQUENCY_KEYS = ("frequency", "name_frequency")  # how often a medicine is taken: in words
 
 
 def medicine_name(kb: KnowledgeBase, atc: str | None, lang: str) -> str | None:
@@ -128,6 +129,11 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
             out[key] = ", ".join(in_sentence(kb, name(str(v))) for v in value)
         elif key in TEXT_LIST_KEYS and isinstance(value, list):
             out[key] = ", ".join(str(v) for v in value)
+        elif key in FREQUENCY_KEYS and isinstance(value, str):
+            from mgadvisor.render.labels import FREQUENCY_LABELS
+
+            label = FREQUENCY_LABELS.get(value)
+            out[key] = t(label) if label else value
         elif key == "suggestions":
             out[key] = t(" (did you mean: {names}?)", names=", ".join(value)) if value else ""
         elif isinstance(value, bool):
