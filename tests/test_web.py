@@ -501,6 +501,34 @@ def test_the_summary_lists_a_lab_error_with_the_age_error_in_one_round(
             assert f'name="{name}"' in page.text and f'value="{value}"' in page.text
 
 
+@pytest.mark.parametrize(
+    ("lang", "lab", "product"),
+    [
+        ("nl", "van 0,05 tot 10 mmol/L", "minstens 0,1."),
+        ("en", "from 0.05 to 10 mmol/L", "at least 0.1."),
+    ],
+)
+def test_numbers_in_a_fields_message_use_the_pages_decimal_sign(
+    client: TestClient, lang: str, lab: str, product: str
+) -> None:
+    """The Dutch form takes "0,05", so its messages write the limits so too."""
+    data = {
+        "person.age": "40",
+        "person.sex": "male",
+        "lab.serum_magnesium.value": "0,01",
+        "lab.serum_magnesium.unit": "mmol/L",
+        "prod.0.compound": "magnesium citrate",
+        "prod.0.amount_mg": "0,01",
+    }
+    page = client.post(f"/advice?lang={lang}", data=form(client, **data))
+    assert page.status_code == 422
+    lab_error = re.search(r'id="e-lab\.serum_magnesium\.value">(.*?)</p>', page.text)
+    product_error = re.search(r'id="e-prod\.0\.amount_mg">(.*?)</p>', page.text)
+    assert lab_error and lab in lab_error.group(1)
+    assert product_error and product in product_error.group(1)
+    assert ("0.05" if lang == "nl" else "0,05") not in page.text
+
+
 def test_every_field_of_the_form_has_a_label_for_the_summary(client: TestClient) -> None:
     from mgadvisor.i18n import Translator
     from mgadvisor.kb import load_knowledge

@@ -356,6 +356,26 @@ PAGE_SENTENCES = {
 }
 
 
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def local_numbers(params: Mapping[str, str], t: Any) -> dict[str, str]:
+    """A message's parameters with each decimal number in the page's notation, as the form
+    takes it: "0.05" is "0,05" on a Dutch page (the file and the API keep the point).
+
+    Example:
+        >>> from mgadvisor.i18n import Translator
+        >>> local_numbers({"low": "0.05", "high": "10", "unit": "mmol/L"}, Translator("nl"))
+        {'low': '0,05', 'high': '10', 'unit': 'mmol/L'}
+    """
+    return {
+        key: t.num(float(value), len(value.split(".")[1]))
+        if isinstance(value, str) and _DECIMAL.fullmatch(value)
+        else value
+        for key, value in params.items()
+    }
+
+
 def page_message(err: IntakeError, t: Any) -> str:
     """An intake problem as one sentence for the page (next to its field), in `t`'s language.
 
@@ -364,11 +384,12 @@ def page_message(err: IntakeError, t: Any) -> str:
     `errors_by_field` puts the typed text in for a number). The error summary puts the
     field's label in front (`summary_line`).
     """
+    params = local_numbers(err.expected_params, t)
     sentence = PAGE_SENTENCES.get(err.expected)
     if sentence is not None:
-        text = str(t(sentence, **err.expected_params))
+        text = str(t(sentence, **params))
     else:
-        text = str(t("Expected {expected}.", expected=err.expected_text(t)))
+        text = str(t("Expected {expected}.", expected=t(err.expected, **params)))
     if err.given[:1] in ("'", '"') and len(err.given) <= 42:
         text += " " + t("You entered {given}.", given=err.given)
     if err.hint:
