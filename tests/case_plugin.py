@@ -236,6 +236,7 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         "warnings_include": lambda v: _subset("warnings_include", v, _codes(advice.warnings)),
         "warnings_exclude": lambda v: _disjoint("warnings_exclude", v, _codes(advice.warnings)),
         "labs_include": lambda v: _subset("labs_include", v, _codes(advice.labs)),
+        "labs_exclude": lambda v: _disjoint("labs_exclude", v, _codes(advice.labs)),
         "synergy_include": lambda v: _subset("synergy_include", v, _codes(advice.synergy)),
         "synergy_exclude": lambda v: _disjoint("synergy_exclude", v, _codes(advice.synergy)),
         "synergy_none": lambda v: _in_range("synergy_none", not advice.synergy, v),
@@ -261,6 +262,9 @@ def check_expectations(kb: KnowledgeBase, advice: Advice, expect: dict[str, Any]
         "dose_basis_include": lambda v: _subset("dose_basis_include", v, _codes(dose.basis)),
         "risk_factors_include": lambda v: _subset(
             "risk_factors_include", v, _codes(advice.risk.factors)
+        ),
+        "risk_factors_exclude": lambda v: _disjoint(
+            "risk_factors_exclude", v, _codes(advice.risk.factors)
         ),
         "product_units_per_day": lambda v: _in_range(
             "product_units_per_day", dose.product and dose.product.units_per_day, v

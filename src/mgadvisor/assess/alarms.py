@@ -8,6 +8,7 @@ flag, a week of pregnancy) that must all hold; it gives a referral whose message
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mgadvisor.advice import Finding, Indicator, LabResult, MedicationMatch
@@ -69,10 +70,10 @@ class _Facts:
             if hit:
                 params.setdefault("analytes", []).append(rest)
             return hit
-        if kind in ("below", "above"):
+        if kind in _VALUE_KINDS:
             value = self.values.get(rest)
             limit = float(number)
-            hit = value is not None and (value < limit if kind == "below" else value > limit)
+            hit = value is not None and _VALUE_KINDS[kind](value, limit)
             if hit:
                 params.update(value=value, limit=limit)
             return hit
@@ -95,6 +96,14 @@ class _Facts:
             return self.lactating
         return False
 
+
+# Kinds that compare a lab value (canonical unit) with the criterion's number: strictly below
+# or above it, or at it and below ("at_most": a source's "2.5 or lower").
+_VALUE_KINDS: dict[str, Callable[[float, float], bool]] = {
+    "below": lambda value, limit: value < limit,
+    "above": lambda value, limit: value > limit,
+    "at_most": lambda value, limit: value <= limit,
+}
 
 # Kinds whose criterion holds exactly when "kind:code" is among the intake's tokens.
 _TOKEN_KINDS = frozenset({"complaint", "condition", "goal", "low", "high"})
@@ -125,7 +134,7 @@ def _compiled(kb: KnowledgeBase) -> list[tuple[Alarm, list[_Group]]]:
 
 
 # A criterion of these kinds can hold only when this token is among the intake's (`_Facts`).
-_INDEX_TOKEN = {"below": "value:{code}", "above": "value:{code}"} | {
+_INDEX_TOKEN = {kind: "value:{code}" for kind in _VALUE_KINDS} | {
     kind: kind + ":{code}" for kind in _TOKEN_KINDS
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -327,23 +328,70 @@ def loading_retention(c: Context) -> float | None:
     return round(retention_pct(test), 1) if test is not None else None
 
 
+def _loading_kidney(c: Context) -> tuple[str, dict[str, Any]] | None:
+    """Why a loading test cannot be read for these kidneys (the finding's code and numbers):
+    an eGFR below the limit, or, without an eGFR, a kidney condition named."""
+    measured: float | None = c.value("egfr")
+    if measured is not None:
+        limit = c.param("loading_test_egfr_min")
+        if measured >= limit:
+            return None
+        # floor, not round: 59.6 must not read as "eGFR 60, below 60"
+        return "lab.loading_not_interpretable_kidney", {
+            "egfr": math.floor(measured),
+            "limit": limit,
+        }
+    named = [code for code in c.intake.conditions if c.kb.conditions[code].monitor_kidney]
+    if not named:
+        return None
+    c.param("loading_test_egfr_min")
+    return "lab.loading_not_interpretable_kidney_condition", {"condition": named[0]}
+
+
 @rule(
     "lab.loading_retention",
     gives=("labs", "risk_factors"),
-    needs=("loading_retention_pct",),
+    needs=("loading_retention_pct", "egfr", "medications"),
 )
 def loading_result(c: Context) -> list[Finding] | None:
-    """Retaining more of the load than the threshold points at a deficiency."""
+    """Retaining more of the load than the threshold points at a deficiency. With reduced
+    kidney function the test cannot be read (the kidneys pass less of the load, so more seems
+    retained): no result and no risk points. With a loop or thiazide diuretic (a diuretic of
+    the Magnesium Depletion Score) the kidneys lose magnesium: a low retention does not rule a
+    deficiency out, and a high one is often seen on long-term diuretics; said with the result."""
     pct: float | None = c.value("loading_retention_pct")
     if pct is None:
         return None
     threshold = c.param("loading_retention_deficient_above_pct")
     params: dict[str, Any] = {"retention_pct": pct, "threshold_pct": threshold}
+    kidney = _loading_kidney(c)
+    if kidney is not None:
+        c.cite(*c.kb.labs["magnesium_loading_test"].notes)
+        return [c.finding(kidney[0], severity="warning", **params, **kidney[1])]
+    review = c.value("medications")
+    diuretic = next(((m, d) for m, d in review.depleting if d.mds_component == "diuretic"), None)
+    caveat: list[Finding] = []
+    if diuretic is not None:
+        match, dep = diuretic
+        with c.scope():
+            c.cite(*c.kb.labs["magnesium_loading_test"].notes)
+            code = "lab.loading_diuretic_low" if pct <= threshold else "lab.loading_diuretic_high"
+            caveat.append(
+                c.finding(
+                    code,
+                    severity="warning",
+                    cites=[dep.statement],
+                    medication=match.input,
+                    group=dep.code,
+                    **params,
+                )
+            )
     if pct <= threshold:
-        return [c.finding("lab.loading_retention_normal", **params)]
+        return caveat or [c.finding("lab.loading_retention_normal", **params)]
     high = c.finding("lab.loading_retention_high", severity="warning", **params)
     points = int(c.param("lab_points_deficient"))
     return [
         high,
         c.finding("risk.lab_loading_retention", severity="warning", points=points, **params),
+        *caveat,
     ]

@@ -609,6 +609,7 @@ def _check_alarms(chk: _Checker) -> None:
         "high": kb.labs,
         "below": kb.labs,
         "above": kb.labs,
+        "at_most": kb.labs,
     }
     for alarm in kb.alarms.values():
         chk.unknown("alarms.yaml", alarm.code, "referral", alarm.referral, kb.messages, "message")
