@@ -323,3 +323,20 @@ def test_the_gdpr_export_holds_the_access_history_in_the_clients_language(site: 
     assert text.startswith("Wie heeft uw dossier bekeken") and "anna@zuid.example" in text
     assert "maakte het dossier aan" in text and "opende het dossier" in text
     assert "kreeg geen toegang" in text and "Mevrouw de Vries" not in text
+
+
+def test_as_the_apps_database_role_row_level_security_gates_the_history(app_as: Any) -> None:
+    """PostgreSQL, logged in as the app's role (RLS applies, no migration widened a grant): the
+    history is read after the client was found through RLS; another practitioner's client stays
+    404, and the admin's viewer and the export work with the role's own grants."""
+    site = EnglishSite(app_as())
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    mine = anna.get(f"/clients/{cid}/access")
+    assert mine.status_code == 200 and "made the file" in mine.text
+    assert site.browser(BRAM).get(f"/clients/{cid}/access").status_code == 404
+    dirk = site.browser(DIRK)
+    assert _seqs(dirk.get("/admin/audit", params={"client": cid}).text)
+    assert dirk.get("/admin/audit/export.ndjson", params={"client": cid}).text.count("\n") >= 3
+    exported = zipfile.ZipFile(io.BytesIO(anna.get(f"/clients/{cid}/export").content))
+    assert "access_history.json" in exported.namelist()
