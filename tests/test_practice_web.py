@@ -174,6 +174,34 @@ def test_a_new_visit_starts_from_the_last_intake_and_the_client(site: Site) -> N
     assert re.search(r'value="muscle_cramps"\s+checked', second.text)
 
 
+@pytest.mark.parametrize(("lang", "label"), [("en", "Visit date"), ("nl", "Datum van het consult")])
+def test_the_visit_dates_error_is_labelled_as_the_visit_date(
+    site: Site, lang: str, label: str
+) -> None:
+    """The new-visit form asks for the visit date: its error says so (not the intake page's
+    'Date of the advice'), in the summary above the form and in the live panel."""
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    data = {
+        "csrf_token": token(anna),
+        "person.age": "76",
+        "person.sex": "female",
+        "as_of": "2099-01-01",  # in the future
+        **INTAKE_FORM,
+    }
+    page = anna.post(f"/clients/{cid}/visits/preview?lang={lang}", data=data)
+    assert page.status_code == 422
+    items = re.findall(r'<li><a href="#f-as_of">(.*?)</a></li>', page.text)
+    assert len(items) == 1 and items[0].startswith(f"{label}: "), items
+    form = anna.get(f"/clients/{cid}/visits/new?lang={lang}").text
+    assert 'name="form_kind" value="visit"' in form
+    live = anna.post(
+        f"/partials/advice?lang={lang}", data={**data, "as_of": "gisteren", "form_kind": "visit"}
+    )
+    items = re.findall(r'<li><a href="#f-as_of">(.*?)</a></li>', live.text)
+    assert len(items) == 1 and items[0].startswith(f"{label}: "), items
+
+
 def test_a_changed_advice_needs_a_reason_and_keeps_the_input(site: Site) -> None:
     anna = site.browser(ANNA)
     cid = new_client(anna)

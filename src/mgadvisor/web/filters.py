@@ -354,8 +354,9 @@ def compound_name(ctx: Any, code: str | None) -> str:
 
 @pass_context
 def error_line(ctx: Any, name: str, message: str) -> str:
-    """An item of a form's error summary: the field by its label, then its message."""
-    return summary_line(name, message, ctx["t"], ctx["kb"])
+    """An item of a form's error summary: the field by its label (the page's own labels,
+    `field_labels`, first), then its message."""
+    return summary_line(name, message, ctx["t"], ctx["kb"], ctx.get("field_labels"))
 
 
 def _translate(msgid: str, t: Any, **params: Any) -> str:

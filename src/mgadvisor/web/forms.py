@@ -423,6 +423,8 @@ FIELD_LABELS = {
     ),
     "as_of": N_("Date of the advice"),
 }
+# The new-visit form (practice_visits.py) asks the same field as the visit's date.
+VISIT_LABELS = {"as_of": N_("Visit date")}
 ROW_LABELS = {
     "med.time": N_("Time(s) taken"),
     "med.frequency": N_("How often"),
@@ -435,11 +437,13 @@ ROW_LABELS = {
 }
 
 
-def field_label(name: str, t: Any, kb: Any) -> str:
+def field_label(name: str, t: Any, kb: Any, labels: Mapping[str, str] | None = None) -> str:
     """A form field's label in `t`'s language: "person.age" -> "Leeftijd (jaren)",
-    "med.1.time" -> "Geneesmiddel 2 – Tijd(en) van innemen"; the field's name if unknown."""
-    if name in FIELD_LABELS:
-        return str(t(FIELD_LABELS[name]))
+    "med.1.time" -> "Geneesmiddel 2 – Tijd(en) van innemen"; the field's name if unknown.
+    `labels`: a form's own labels first (`VISIT_LABELS`)."""
+    own = (labels or {}).get(name) or FIELD_LABELS.get(name)
+    if own:
+        return str(t(own))
     kind, _, rest = name.partition(".")
     row, _, part = rest.partition(".")
     if kind in ("med", "prod") and row.isdigit():
@@ -458,12 +462,14 @@ def field_label(name: str, t: Any, kb: Any) -> str:
     return name
 
 
-def summary_line(name: str, message: str, t: Any, kb: Any) -> str:
+def summary_line(
+    name: str, message: str, t: Any, kb: Any, labels: Mapping[str, str] | None = None
+) -> str:
     """An item of the error summary: the field's label, then its message ("Leeftijd (jaren):
     verwacht een getal van hoogstens 120. U vulde '200' in.")."""
     if message[1:2].islower():  # "Verwacht ..." -> "verwacht ...", not "HH:MM" or "A week"
         message = message[:1].lower() + message[1:]
-    return f"{field_label(name, t, kb)}: {message}"
+    return f"{field_label(name, t, kb, labels)}: {message}"
 
 
 # -- What the form understood ------------------------------------------------------------------

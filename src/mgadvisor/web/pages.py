@@ -19,6 +19,7 @@ from mgadvisor.web.forms import (
     LABS,
     MULTI,
     PRODUCT_ROWS,
+    VISIT_LABELS,
     Mapped,
     errors_by_field,
     hidden_json,
@@ -209,7 +210,10 @@ async def advice_partial(request: Request) -> HTMLResponse:
     state, errors, _, document = await _run(
         request, _advise, request, form, light=_light_form(form)
     )
-    return _page(request, "_advice.html", state=state, advice=document, errors=errors)
+    labels = VISIT_LABELS if form.get("form_kind") == "visit" else None  # a new visit's panel
+    return _page(
+        request, "_advice.html", state=state, advice=document, errors=errors, field_labels=labels
+    )
 
 
 def _document_from_hidden(request: Request, form: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from mgadvisor.records.models import Client, Visit
 from mgadvisor.web.app import browser_lang, chosen_lang, request_lang
 from mgadvisor.web.auth import today as today_of
 from mgadvisor.web.forms import (
+    VISIT_LABELS,
     FormState,
     errors_by_field,
     hidden_json,
@@ -78,6 +79,7 @@ def _visit_form(
         state=state,
         advice=advice,
         visit_today=today_of(request).isoformat(),
+        field_labels=VISIT_LABELS,  # the date's error is the visit date's, by its label
         **context,
         **extra,
     )
