@@ -579,6 +579,41 @@ def test_every_table_scrolls_within_itself_on_a_phone(client: TestClient) -> Non
         assert html.count("<table") == html.count('<div class="table-wrap"><table')
 
 
+def test_the_interactions_are_cards_on_a_phone(client: TestClient) -> None:
+    """At 390 px the interactions table does not scroll sideways unseen: each row is a card
+    and each cell names its column (style.css: table.stack below 600 px)."""
+    import html as entities
+
+    data = {
+        "person.age": "60",
+        "person.sex": "female",
+        "med.0.name": "levothyroxine",
+        "med.0.time": "7:00",
+        "med.1.name": "ciprofloxacine",
+        "med.1.time": "8:00",
+    }
+    page = client.post("/advice?lang=nl", data=form(client, **data)).text
+    start = page.index("<h3>Interacties</h3>")
+    table = page[start : page.index("</table>", start)]
+    assert '<table class="stack" role="table">' in table
+    cells = re.findall(r"<td([^>]*)>", table)
+    assert cells and len(cells) % 3 == 0
+    labels = [re.search(r'data-label="([^"]*)"', cell) for cell in cells]
+    assert all(labels)
+    assert [entities.unescape(m.group(1)) for m in labels[:3] if m] == [
+        "Geneesmiddel",
+        "ATC",
+        "Regel",
+    ]
+    css = client.get("/static/style.css").text
+    phone = css[css.index("@media (max-width: 600px)") :]
+    phone = phone[: phone.index("\n}")]
+    assert "table.stack td::before { content: attr(data-label)" in phone
+    assert (
+        "table.stack, table.stack tbody, table.stack tr, table.stack td { display: block" in phone
+    )
+
+
 def test_dots_at_the_same_time_are_stacked_and_all_named(client: TestClient) -> None:
     from mgadvisor.web.filters import timeline_layout
 
