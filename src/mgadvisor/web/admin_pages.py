@@ -171,8 +171,8 @@ def setup_form(request: Request, code: str = "", next: str = SETUP_NEXT) -> Resp
 
     if not setup_open(request.app, code):
         return not_found_page(request, request.url.path)
-    context = {"code": code, "next_path": safe_next(next), "errors": {}, "values": {}}
-    return render(request, "auth/setup.html", **context)
+    next_path = safe_next(next)
+    return render(request, "auth/setup.html", code=code, next_path=next_path, errors={}, values={})
 
 
 @router.post("/setup", response_class=HTMLResponse)
