@@ -371,6 +371,29 @@ def test_a_practice_day(browser: Browser, practice: dict[str, Any]) -> None:
         "Jansen" in archive.read(n).decode("utf-8", "replace") for n in names if n.endswith(".json")
     )
 
+    # 8b. Who viewed the file (the client's right to the list), at phone width; and the
+    # admin's audit log with a filter: readable at 390 px, nothing wider than the screen.
+    anna.set_viewport_size({"width": 390, "height": 900})
+    anna.goto(client_url)
+    anna.get_by_role("link", name="Wie heeft dit dossier bekeken").click()
+    access = anna.locator("table.access")
+    assert access.locator("tbody tr").count() >= 3  # the visits, the export, ...
+    expect(access).to_contain_text(ANNA)
+    assert anna.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(anna, "practice-access-history")
+    admin.set_viewport_size({"width": 390, "height": 900})
+    admin.goto("/admin/audit")
+    admin.locator("#f-code").fill("visit.")
+    admin.get_by_role("button", name="Tonen").click()
+    records = admin.locator("ol.audit > li")
+    assert records.count() >= 2
+    actions = records.locator(".audit-row dd:nth-of-type(2) code").all_inner_texts()
+    assert actions and all(code.startswith("visit.") for code in actions), actions
+    assert admin.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(admin, "practice-audit-log")
+    admin.get_by_role("button", name="Controleer de keten").click()
+    expect(admin.locator("[data-chain]")).to_have_attribute("data-chain", "intact")
+
     # 9. Erasure: the WGBO warning, confirmation and a reason; the client is gone.
     anna.goto(client_url)
     anna.get_by_role("link", name="Wissen").click()
