@@ -3,7 +3,8 @@
 Scoring (weights are knowledge parameters `rank_*`): a compound that suits a chosen goal scores
 most; one that suits an application suggested by a complaint or condition scores less; good
 absorption adds; a strong laxative effect subtracts unless relieving constipation is the goal.
-Equal scores: the less laxative compound first, then the better absorbed, then by code.
+Equal scores: the less laxative compound first (the more laxative when a laxative effect is
+wanted), then the better absorbed, then by code.
 Hydrate variants are not ranked separately: they are the same compound. With a bowel alarm sign
 (`assess.bowel`) a laxative goal waits for the doctor: it is not ranked for. Every reason carries
 the evidence level of its sources (`kb.evidence`), in its `evidence` parameter and its text.
@@ -176,9 +177,17 @@ def _rank(
         if any(condition in conditions for condition in avoid) or high_labs & set(labs):
             del score[code]
     gentle = _gentleness(kb)
-    top = sorted([(-points, gentle[code], code) for code, points in score.items()])[:TOP]
+    # relieving constipation (a goal, or a complaint that suggests it; not with a bowel alarm
+    # sign or a bowel that needs a gentle form): of equal scores, the more laxative first
+    relieving = wants_laxative or (
+        not alarm and any(kb.applications[app].laxative_wanted for app in by_complaint)
+    )
+    way = -1 if relieving and not sensitive else 1
+    top = sorted(
+        [(-points, way * gentle[code][0], gentle[code][1], code) for code, points in score.items()]
+    )[:TOP]
     out = []
-    for position, (negative, _, code) in enumerate(top, start=1):
+    for position, (negative, _, _, code) in enumerate(top, start=1):
         points = -negative
         findings = _reasons(kb, table[code], goals, by_complaint, (wants_laxative, sensitive))
         sources_all = list(dict.fromkeys(key for f in findings for key in f.sources))
@@ -210,9 +219,10 @@ _LAXATIVE_ORDER = {Level.LOW: 0, Level.MODERATE: 1, Level.HIGH: 2}
 
 
 def _gentleness(kb: KnowledgeBase) -> dict[str, tuple[int, float]]:
-    """How compounds with the same score are ordered: the less laxative first, then the better
-    absorbed (cached per knowledge base). A tie used to fall to the alphabet, which put
-    citrate ("can be laxative") before malate for a bowel that needs a gentle form."""
+    """How compounds with the same score are ordered: the less laxative first (the more
+    laxative first when relieving constipation is wanted), then the better absorbed (cached per
+    knowledge base). A tie used to fall to the alphabet, which put citrate ("can be laxative")
+    before malate for a bowel that needs a gentle form."""
     cached = kb._cache.get("rank_gentleness")
     if isinstance(cached, dict):
         return cached
