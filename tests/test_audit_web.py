@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from auth_support import make_user
+from auth_support import login, make_user
+from mgadvisor.records.audit import Actor, log_access, record
 from mgadvisor.records.database import session_scope
 from mgadvisor.records.models import AuditEvent, User
 from test_practice_web import ANNA, BRAM, DIRK, Site, new_client, save_visit
@@ -135,9 +136,12 @@ def test_pages_are_keyset_on_seq(site: Site) -> None:
     second = dirk.get(link.group(1).replace("&amp;", "&"))
     rest = _seqs(second.text)
     assert len(rest) == 5 and max(rest) < min(rows) and "Older records" not in second.text
+    read = json.loads(_last(site.engine, "audit.read").details or "{}")
+    assert read["before"] == link.group(2) and "after" not in read  # the cursor is logged
     back = re.search(r'href="(/admin/audit\?[^"]*after=(\d+))"', second.text)
     assert back and int(back.group(2)) == rest[0]
     assert _seqs(dirk.get(back.group(1).replace("&amp;", "&")).text) == rows
+    assert json.loads(_last(site.engine, "audit.read").details or "{}")["after"] == back.group(2)
 
 
 def test_a_practitioner_is_refused_the_viewer(site: Site) -> None:
@@ -254,6 +258,7 @@ def test_the_chain_check_shows_intact_then_the_first_broken_record(site: Site) -
     assert intact.status_code == 200 and 'data-chain="intact"' in intact.text
     assert json.loads(_last(site.engine, "audit.verify").details or "{}")["ok"] is True
     _tamper(site.engine, "UPDATE audit_events SET user_role = 'admin' WHERE seq = 3")
+    site.clock.advance(minutes=1)  # one check a minute per admin
     broken = _verify(dirk)
     assert 'data-chain="broken"' in broken.text and 'data-first-bad="3"' in broken.text
     assert "record 3 was altered" in broken.text
@@ -340,3 +345,204 @@ def test_as_the_apps_database_role_row_level_security_gates_the_history(app_as: 
     assert dirk.get("/admin/audit/export.ndjson", params={"client": cid}).text.count("\n") >= 3
     exported = zipfile.ZipFile(io.BytesIO(anna.get(f"/clients/{cid}/export").content))
     assert "access_history.json" in exported.namelist()
+
+
+# -- the security review's findings (F1-F6) ---------------------------------------------------
+
+
+def _noord(site: Site, email: str, role: str = "practitioner") -> TestClient:
+    """A user of another practice (Praktijk Noord), logged in."""
+    secret = make_user(site.engine, email, role, "Praktijk Noord")
+    browser = TestClient(site.app)
+    browser.headers["accept-language"] = "en"
+    login(browser, site.clock, email, secret)
+    return browser
+
+
+def test_records_without_a_user_are_shown_only_for_the_admins_practice(site: Site) -> None:
+    """F1: a user-less record is the practice's only when it is about a client or an account
+    of the practice; CDS calls, unknown logins and another practice's are not shown."""
+    carla = _noord(site, "carla@noord.example")
+    theirs = new_client(carla)
+    ours = new_client(site.browser(ANNA))
+    cli = Actor(None, None, "cli:root@db-noord", protocol="system")
+    with session_scope(site.engine) as s:
+        log_access(s, cli, "audit.export", client_id=uuid.UUID(theirs))
+        log_access(
+            s, Actor(None, None, "cli:root@db-zuid", protocol="system"), client_id=(uuid.UUID(ours))
+        )
+        record(
+            s,
+            Actor(None, None, "10.9.8.7", "cds-client"),
+            "cds.call",
+            "E",
+            object_type="Patient",
+            object_id="noord-ehr-patient-4711",
+        )
+        for i in range(2000):  # a page over a few thousand server-wide records
+            record(
+                s, Actor(None, None, "10.9.8.8", "cds-client"), "cds.call", "E", object_id=str(i)
+            )
+    TestClient(site.app).post(
+        "/login", data={"csrf_token": "x", "email": "nobody@noord.example", "password": "x"}
+    )
+    carla_id = str(_user_id(site.engine, "carla@noord.example"))
+    anna_id = str(_user_id(site.engine, ANNA))
+    foreign = (theirs, "cli:root@db-noord", "noord-ehr-patient-4711", "10.9.8.7", carla_id)
+    dirk = site.browser(DIRK)
+    for params in ({}, {"user": "system"}):
+        page = dirk.get("/admin/audit", params=params)
+        assert page.status_code == 200
+        assert not [k for k in foreign if k in page.text], params
+        assert "The rest (CDS calls" in page.text or "the rest (CDS calls" in page.text
+    system = dirk.get("/admin/audit", params={"user": "system"}).text
+    assert "cli:root@db-zuid" in system and f"<code>{ours}</code>" in system  # ours is shown
+    assert f"<code>{anna_id}</code>" in system  # user.create of Anna's account (CLI)
+    assert len(_seqs(system)) >= 4
+    exported = dirk.get("/admin/audit/export.ndjson", params={"user": "system"}).text
+    assert not [k for k in (*foreign, "10.9.8.8") if k in exported]
+    assert ours in exported and "cli:root@db-zuid" in exported
+
+
+def test_a_client_of_another_practice_is_refused_as_filter(site: Site) -> None:
+    """F2: an admin cannot write into another practice's client's history by filtering."""
+    cid = new_client(site.browser(ANNA))
+    nora = _noord(site, "nora@noord.example", "admin")
+    before = (len(site.audit("audit.read")), len(site.audit("audit.export")))
+    page = nora.get("/admin/audit", params={"client": cid})
+    assert page.status_code == 422 and "data-seq" not in page.text
+    assert "Client number: expected a client of your practice" in page.text
+    assert nora.get("/admin/audit/export.ndjson", params={"client": cid}).status_code == 422
+    unknown = nora.get("/admin/audit", params={"client": str(uuid.uuid4())})
+    assert unknown.status_code == 422
+    assert (len(site.audit("audit.read")), len(site.audit("audit.export"))) == before
+    history = site.browser(ANNA).get(f"/clients/{cid}/access").text
+    assert "nora@noord.example" not in history and "a user of another practice" not in history
+    assert site.browser(DIRK).get("/admin/audit", params={"client": cid}).status_code == 200
+
+
+def test_a_refused_user_of_another_practice_is_not_named_in_the_history(site: Site) -> None:
+    """F2: a practitioner of another practice who tried the client's number is shown as "a
+    user of another practice", on the page and in the GDPR export."""
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    carla = _noord(site, "carla@noord.example")
+    assert carla.get(f"/clients/{cid}").status_code == 404
+    carla_id = str(_user_id(site.engine, "carla@noord.example"))
+    page = anna.get(f"/clients/{cid}/access").text
+    assert "a user of another practice" in page and "carla@noord.example" not in page
+    assert "tried to use the file but was refused" in page
+    archive = zipfile.ZipFile(io.BytesIO(anna.get(f"/clients/{cid}/export").content))
+    history = json.loads(archive.read("access_history.json"))
+    theirs = [h for h in history if h["other_practice"]]
+    assert theirs and theirs[0]["outcome"] == "denied" and theirs[0]["user_id"] is None
+    for name in archive.namelist():
+        if name.startswith(("access_history", "audit_trail")):
+            text = archive.read(name).decode("utf-8")
+            assert "carla@noord.example" not in text and carla_id not in text, name
+
+
+def test_the_gdpr_history_leaves_out_records_outside_the_chain_as_the_viewer_does(
+    site: Site,
+) -> None:
+    """F6: a record without a seq (not in the chain) is in neither the viewer nor the export."""
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    with session_scope(site.engine) as s:
+        s.add(
+            AuditEvent(
+                event_code="visit.print",
+                action="E",
+                outcome="success",
+                client_id=uuid.UUID(cid),
+                source_id="elsewhere",
+            )
+        )
+    assert "printed or downloaded" not in anna.get(f"/clients/{cid}/access").text
+    archive = zipfile.ZipFile(io.BytesIO(anna.get(f"/clients/{cid}/export").content))
+    for name in ("access_history.json", "audit_trail.json"):
+        codes = [h["event_code"] for h in json.loads(archive.read(name))]
+        assert "visit.print" not in codes and all(
+            h["seq"] is not None for h in json.loads(archive.read(name))
+        ), name
+
+
+@pytest.mark.parametrize("cursor", ["before", "after"])
+@pytest.mark.parametrize("given", ["\u00b2", "\u0663", "-1", "1e9", "9" * 19])
+def test_a_bad_page_cursor_is_refused_naming_the_field(site: Site, cursor: str, given: str) -> None:
+    """F3: cursors are digits 0-9 (str.isdigit took '²'): 422 naming the field, not 500."""
+    dirk = site.browser(DIRK)
+    before = len(site.audit("audit.read"))
+    page = dirk.get("/admin/audit", params={cursor: given})
+    label = {"before": "Older than record", "after": "Newer than record"}[cursor]
+    assert page.status_code == 422 and f"{label}: expected a record number" in page.text
+    assert "data-seq" not in page.text and len(site.audit("audit.read")) == before
+    if cursor == "before":
+        anna = site.browser(ANNA)
+        cid = new_client(anna)
+        reads = len(site.audit("audit.read"))
+        access = anna.get(f"/clients/{cid}/access", params={"before": given})
+        assert access.status_code == 422 and "Older than record: expected" in access.text
+        assert len(site.audit("audit.read")) == reads
+
+
+@pytest.mark.parametrize(
+    "params", [{"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "2101-01-01"}]
+)
+def test_a_date_outside_1900_2100_is_refused(site: Site, params: dict[str, str]) -> None:
+    """F3: ?to=9999-12-31 overflowed (the day after it) into a 500."""
+    dirk = site.browser(DIRK)
+    page = dirk.get("/admin/audit", params=params)
+    assert page.status_code == 422 and "expected a date as YYYY-MM-DD" in page.text
+    assert dirk.get("/admin/audit/export.ndjson", params=params).status_code == 422
+    assert not site.audit("audit.export")
+
+
+def test_the_chain_check_runs_once_at_a_time_and_once_a_minute_per_admin(site: Site) -> None:
+    """F4: the check reads every record: one at a time in the process (409), one a minute per
+    admin (429); a refused check reads and logs nothing."""
+    from mgadvisor.web.audit_pages import verify_guard
+
+    dirk = site.browser(DIRK)
+    assert 'data-chain="intact"' in _verify(dirk).text
+    again = _verify(dirk)
+    assert again.status_code == 429 and "less than a minute ago" in again.text
+    assert len(site.audit("audit.verify")) == 1 and "data-seq" not in again.text
+    site.clock.advance(seconds=61)
+    guard = verify_guard(site.app)
+    assert guard.running.acquire(blocking=False)  # another check is running
+    try:
+        busy = _verify(dirk)
+    finally:
+        guard.running.release()
+    assert busy.status_code == 409 and "one check at a time" in busy.text
+    assert len(site.audit("audit.verify")) == 1
+    site.clock.advance(seconds=61)
+    assert _verify(dirk).status_code == 200 and len(site.audit("audit.verify")) == 2
+
+
+def test_the_download_stops_at_the_limit_pointing_to_the_command_line(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F4: more records than EXPORT_LIMIT: 422 naming `mgadvisor audit export`, no export."""
+    import mgadvisor.web.audit_pages as pages
+
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    for _ in range(3):
+        anna.get(f"/clients/{cid}")
+    monkeypatch.setattr(pages, "EXPORT_LIMIT", 3)
+    dirk = site.browser(DIRK)
+    refused = dirk.get("/admin/audit/export.ndjson", params={"client": cid})
+    assert refused.status_code == 422 and "mgadvisor audit export" in refused.text
+    assert not site.audit("audit.export")
+    narrow = dirk.get("/admin/audit/export.ndjson", params={"client": cid, "code": "client.read"})
+    assert narrow.status_code == 200 and narrow.text.count("\n") == 3
+
+
+def test_the_access_page_logs_its_cursor(site: Site) -> None:
+    """F5: the audit.read of 'who viewed this file' holds the page cursor."""
+    anna = site.browser(ANNA)
+    cid = new_client(anna)
+    anna.get(f"/clients/{cid}/access", params={"before": "999"})
+    assert json.loads(_last(site.engine, "audit.read").details or "{}") == {"before": "999"}

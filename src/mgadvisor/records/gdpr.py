@@ -31,8 +31,14 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from mgadvisor.i18n import DEFAULT_LANG, LANGS, Translator
-from mgadvisor.records.audit import Actor, query, record
-from mgadvisor.records.audit_view import access_entries, access_what, access_who
+from mgadvisor.records.audit import Actor, record
+from mgadvisor.records.audit_view import (
+    access_entries,
+    access_what,
+    access_who,
+    client_history,
+    practices_of,
+)
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import (
     AuditEvent,
@@ -141,14 +147,21 @@ def _client_document(session: Session, client: Client) -> dict[str, Any]:
     }
 
 
-def _trail(session: Session, client_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Who did what with the client's data, when (NEN 7513 chapter 9), oldest first."""
-    rows: list[AuditEvent] = list(query(session, client_id=client_id))
-    who = _emails(session, [row.user_id for row in rows])
-    return [
-        {**_pick(row, TRAIL_FIELDS), "user": who.get(row.user_id) if row.user_id else None}
-        for row in rows
-    ]
+def _trail(session: Session, client: Client) -> list[dict[str, Any]]:
+    """Who did what with the client's data, when (NEN 7513 chapter 9), oldest first: the
+    records in the chain (as the viewer shows them); a user of another practice (refused) as
+    `other_practice`, without their e-mail address, user id or role."""
+    rows: list[AuditEvent] = client_history(session, client.id)
+    users = practices_of(session, [row.user_id for row in rows])
+    trail = []
+    for row in rows:
+        email, practice = users.get(row.user_id, (None, None)) if row.user_id else (None, None)
+        other = practice is not None and practice != client.practice_id
+        item = {**_pick(row, TRAIL_FIELDS), "user": None if other else email}
+        if other:
+            item.update(user_id=None, user_role=None, other_practice=True)
+        trail.append(item)
+    return trail
 
 
 def _access_text(entries: list[dict[str, Any]], lang: str, client_id: uuid.UUID) -> bytes:
@@ -250,8 +263,8 @@ def export_client(
     }
     for visit in visits:
         files.update(_visit_files(client, visit, handout_pdf))
-    files["audit_trail.json"] = _json(_trail(session, client.id))
-    history = access_entries(session, list(query(session, client_id=client.id)))
+    files["audit_trail.json"] = _json(_trail(session, client))
+    history = access_entries(session, client_history(session, client.id), client.practice_id)
     client_lang = _client_lang(visits, lang)
     files["access_history.json"] = _json(history)
     files[f"access_history.{client_lang}.txt"] = _access_text(history, client_lang, client.id)
