@@ -159,3 +159,34 @@ def test_a_plan_on_hold_says_why_where_the_dose_would_be() -> None:
         assert dose.lines[0].startswith("No magnesium supplement for now — on hold")
         assert reason in dose.lines[0] and " mg elemental magnesium a day" not in dose.lines[0]
         assert report(document, Extras(), Translator("en"))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_medicine_of_a_specialist_team_sends_the_client_to_that_team(lang: str) -> None:
+    # Cisplatin is given and followed by the oncology team; its label leaves the magnesium
+    # dose to the prescriber. The handout sends the client to that team, not to the GP, and
+    # never tells the client not to "stop" an infusion on their own (clinical review).
+    from mgadvisor.web.documents import _client_texts, _message_urgency
+
+    kb = load_knowledge()
+    t = Translator(lang)
+    intake = {
+        "person": {"age": 60, "sex": "female"},
+        "complaints": ["fatigue"],
+        "medications": [{"name": "cisplatine"}, {"name": "furosemide"}],
+    }
+    document = advice_document(parse_intake(intake, kb), kb, as_of=date(2026, 11, 22), lang=lang)
+    assert document["dose"]["status"] == "medical_supervision"
+    out = handout(document, Extras(), t, intake["person"], _message_urgency, _client_texts(t))
+    text = _text(out)
+    team = {"en": "Ask the team that gives you cisplatine", "nl": "Vraag het team dat u cisplatine"}
+    gp = {"en": "GP", "nl": "huisarts"}
+    assert team[lang] in text
+    assert gp[lang] not in " ".join([*out.first, *out.take, *out.when]), text
+    assert "cisplatine" not in " ".join(line for line in out.first if "stop" in line.lower())
+    # a GP reason beside it keeps the GP lines and adds the team's
+    intake["labs"] = [{"analyte": "egfr", "value": 45, "unit": "mL/min/1.73m2"}]
+    document = advice_document(parse_intake(intake, kb), kb, as_of=date(2026, 11, 22), lang=lang)
+    out = handout(document, Extras(), t, intake["person"], _message_urgency, _client_texts(t))
+    first = " ".join(out.first)
+    assert gp[lang] in first and team[lang] in first

@@ -654,6 +654,9 @@ class Message(Text):
     # written for clinicians; the warning signs the handout names under "if it gets worse".
     client: Text | None = None
     client_signs: Text | None = None
+    # Who decides on a referral with this code, when not the GP: the specialist team that
+    # gives the medicine it names (the handout sends the client there, not to the GP).
+    seen_by: Literal["specialist"] | None = None
     # Speaks to whoever fills in the intake ("enter it under the products"): not shown where
     # no intake form is filled in (a CDS card in the EHR).
     form_only: bool = False

@@ -135,6 +135,9 @@ class ClientTexts:
 
     why: str
     signs: str = ""
+    # the reason belongs with the specialist team that gives a medicine, not with the GP
+    # (the message's `seen_by: specialist`)
+    specialist: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +352,10 @@ def _first(
     pregnant: bool,
     urgency_of: Callable[[str], str | None] | None,
     client_of: Callable[[dict[str, Any]], ClientTexts | None] | None = None,
-) -> tuple[str, list[str], list[str], list[str]]:
+) -> tuple[str, list[str], list[str], list[str], bool]:
     """The heading, the lines and the reasons of the first section: stop a product, which
-    doctor how soon, why."""
+    doctor how soon, why; and whether only a specialist team decides (a medicine it gives:
+    then no GP lines, and the plan waits for that team)."""
     t = say.t
     lines: list[str] = []
     for action in document.get("actions") or []:
@@ -383,9 +387,10 @@ def _first(
             )
     referral = document["referral"]
     if not referral.get("needed"):
-        return (t(FIRST_HEADING["routine"]) if lines else ""), lines, [], []
+        return (t(FIRST_HEADING["routine"]) if lines else ""), lines, [], [], False
     urgency = referral.get("urgency") or "routine"
     doctors = DOCTOR_FIRST_PREGNANT if pregnant else DOCTOR_FIRST
+    before = len(lines)
     lines.append(t(doctors.get(urgency, doctors["routine"])))
     if urgency == "routine":
         lines.append(
@@ -407,15 +412,25 @@ def _first(
                 N_("Take this sheet with you. Say which vitamins and medicines your child takes."),
             )
         )
+    doctor_lines = lines[before:]
     why: list[str] = []
     signs: list[str] = []
     medicines: list[str] = []
+    specialists: list[str] = []  # medicines whose team decides, not the GP
+    shown = by_team = 0
     for reason in referral.get("reasons") or []:
         if urgency_of is not None and urgency_of(reason["code"]) not in (None, urgency):
             continue  # the most urgent reasons; the others are in the letter for the GP
+        shown += 1
+        texts = client_of(reason) if client_of is not None else None
+        medicine = (reason.get("params") or {}).get("medication")
+        team = texts is not None and texts.specialist and bool(medicine)
+        by_team += team
+        if team and str(medicine) not in specialists:
+            specialists.append(str(medicine))
         # The knowledge base's plain words for the client (they speak to the client, so a
         # parent reads the reason's own text or the sentence per urgency).
-        client = client_of(reason) if client_of is not None and not say.parent else None
+        client = texts if not say.parent else None
         text = client.why if client is not None else str(reason.get("text") or "")
         if not text or any(word in text.lower() for word in CLINICAL_WORDS):
             text = t(WHY_BY_URGENCY.get(urgency, WHY_BY_URGENCY["routine"]))
@@ -423,9 +438,8 @@ def _first(
             why.append(text)
         if client is not None and client.signs and client.signs not in signs:
             signs.append(client.signs)
-        medicine = (reason.get("params") or {}).get("medication")
-        if medicine and str(medicine) not in medicines:
-            medicines.append(str(medicine))
+        if medicine and not team and str(medicine) not in medicines:
+            medicines.append(str(medicine))  # a team's medicine is not the client's to stop
     # A reason about a medicine: the client may stop it on their own after reading "Why?".
     for medicine in medicines:
         lines.append(
@@ -435,7 +449,24 @@ def _first(
                 medicine=medicine,
             )
         )
-    return t(FIRST_HEADING.get(urgency, FIRST_HEADING["routine"])), lines, why, signs
+    if specialists:
+        ask = say(
+            N_(
+                "Ask the team that gives you {medicines} whether you may take magnesium, and how "
+                "much. That team can measure the magnesium in your blood. Take this sheet with you."
+            ),
+            N_(
+                "Ask the team that gives your child {medicines} whether your child may have "
+                "magnesium, and how much. That team can measure the magnesium in your child's "
+                "blood. Take this sheet with you."
+            ),
+            medicines=_names(specialists, t),
+        )
+        if by_team == shown:  # only the specialist team: no GP lines
+            lines = [line for line in lines if line not in doctor_lines]
+        lines.append(ask)
+    heading = t(FIRST_HEADING.get(urgency, FIRST_HEADING["routine"]))
+    return heading, lines, why, signs, bool(specialists) and by_team == shown
 
 
 def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list[str]:
@@ -514,7 +545,9 @@ def _current(document: dict[str, Any], plan: TakePlan | None, say: _Say) -> list
     return lines
 
 
-def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[str]:
+def _take(
+    plan: TakePlan | None, document: dict[str, Any], say: _Say, team: bool = False
+) -> list[str]:
     t = say.t
     dose = document["dose"]
     current = _current(document, plan, say)
@@ -562,7 +595,21 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     mg = t.num(plan.mg_per_day, 0)
     lines = list(current)
     waits = dose["status"] != "advised"
-    if waits:  # the plan waits for the GP: say so before the dose
+    if waits and team:  # the plan waits for the specialist team (a medicine it gives)
+        lines.insert(
+            0,
+            say(
+                N_(
+                    "Do not take magnesium yet. Wait until that team says it is fine. If the team "
+                    "says yes, start as below."
+                ),
+                N_(
+                    "Do not give your child magnesium yet. Wait until that team says it is fine. "
+                    "If the team says yes, start as below."
+                ),
+            ),
+        )
+    elif waits:  # the plan waits for the GP: say so before the dose
         lines.insert(
             0,
             say(
@@ -645,6 +692,11 @@ def _take(plan: TakePlan | None, document: dict[str, Any], say: _Say) -> list[st
     if waits:
         lines.append(
             say(
+                N_("If the team says no, call your therapist."),
+                N_("If the team says no, call your therapist."),
+            )
+            if team
+            else say(
                 N_("If your GP says no, call your therapist."),
                 N_("If your GP says no, call your therapist."),
             )
@@ -669,7 +721,9 @@ def _moment_of(time: str) -> str:
     return ""
 
 
-def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> list[str]:
+def _when(
+    plan: TakePlan | None, document: dict[str, Any], t: Translator, team: bool = False
+) -> list[str]:
     if plan is None:
         return []
     waits = document["dose"]["status"] != "advised"
@@ -682,7 +736,9 @@ def _when(plan: TakePlan | None, document: dict[str, Any], t: Translator) -> lis
         )
         moment = t(MOMENT[intake.moment]) if intake.moment in MOMENT else ""
         if waits:
-            what += " " + t("(only when your GP says yes)")
+            what += " " + (
+                t("(only when the team says yes)") if team else t("(only when your GP says yes)")
+            )
         rows.append((intake.time, f"{intake.time} ({moment}): {what}" if moment else what))
     rows += _medicine_rows(document, t)
     return [text for _, text in sorted(rows, key=lambda row: row[0])]
@@ -939,12 +995,12 @@ def handout(
         note=extras.note,
         plan=plan,
     )
-    out.first_heading, out.first, out.why, out.signs = _first(
+    out.first_heading, out.first, out.why, out.signs, team = _first(
         document, say, pregnant, urgency_of, client_of
     )
     out.take_heading = say(N_("What to take"), N_("What to give your child"))
-    out.take = _take(plan, document, say)
-    out.when = _when(plan, document, t)
+    out.take = _take(plan, document, say, team)
+    out.when = _when(plan, document, t, team)
     if plan is not None:
         meals = MEAL_CHILD if parent else MEAL
         out.meal = t(meals.get(plan.meal, meals["any"]))

@@ -225,6 +225,7 @@ def _client_texts(
         return ClientTexts(
             capitalize(said),
             signs.get(t.lang).format(**params) if signs is not None else "",
+            specialist=message.seen_by == "specialist",
         )
 
     return of
