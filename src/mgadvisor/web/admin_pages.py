@@ -196,25 +196,9 @@ def setup(
     t = Translator(_lang(request))
     values = {"practice": practice[:200], "email": email[:320]}
     next_path = safe_next(next)
-    if password != repeat:
-        errors = {"repeat": t("Repeat: expected the same password twice.")}
-        return render(
-            request,
-            "auth/setup.html",
-            400,
-            code=code,
-            next_path=next_path,
-            errors=errors,
-            values=values,
-        )
-    try:
-        with session_scope(records_engine(request)) as session:
-            place = accounts.practice_named(session, practice, create=True)
-            assert place is not None
-            actor = accounts.user_actor(None, client_ip(request), "system")
-            accounts.create_user(session, place, email, "admin", password, actor, cipher(request))
-    except InvalidRecord as exc:
-        field, message = problem(t, exc)
+
+    def again(field: str, message: str) -> Response:
+        """The form once more, with what was typed (not the passwords) and the problem."""
         errors = {field: message}
         return render(
             request,
@@ -225,5 +209,16 @@ def setup(
             errors=errors,
             values=values,
         )
+
+    if password != repeat:
+        return again("repeat", t("Repeat: expected the same password twice."))
+    try:
+        with session_scope(records_engine(request)) as session:
+            place = accounts.practice_named(session, practice, create=True)
+            assert place is not None
+            actor = accounts.user_actor(None, client_ip(request), "system")
+            accounts.create_user(session, place, email, "admin", password, actor, cipher(request))
+    except InvalidRecord as exc:
+        return again(*problem(t, exc))
     setup_done(request.app)
     return RedirectResponse(f"/login?next={quote(next_path, safe='/')}", status_code=303)
