@@ -156,14 +156,41 @@ def constraints(c: Context, hits: list[InteractionHit]) -> list[Constraint]:
     return out
 
 
-def unidentified(c: Context, review: MedicationReview) -> list[Constraint]:
+def frequency_unknown(c: Context, review: MedicationReview) -> set[str]:
+    """The medicines to keep apart from magnesium (a spacing rule, or not recognised) whose
+    name says how often in words that are not understood and whose intake gives no frequency:
+    no time of day can be known to keep their gap, so the plan waits (a critical note each)."""
+    spaced = {h.medication for h in review.interactions if h.medicine_first_h is not None}
+    waiting: set[str] = set()
+    for match, reading in zip(review.matches, review.readings, strict=True):
+        if reading is None or reading.outcome != "unknown":
+            continue
+        if match.input not in spaced and match.resolved:
+            continue
+        with c.scope():
+            for code in reading.said.facts:
+                c.fact(code)
+            note = c.finding(
+                "schedule.frequency_unknown_on_hold",
+                severity="critical",
+                medication=match.input,
+                words=", ".join(f"'{w}'" for w in reading.said.words),
+            )
+            c.emit(note, "warnings")
+        waiting.add(match.input)
+    return waiting
+
+
+def unidentified(
+    c: Context, review: MedicationReview, waiting: set[str] | None = None
+) -> list[Constraint]:
     """A medicine that is not recognised, taken at known times, is kept apart from magnesium
     as the strictest known interaction asks, and a note says the plan assumed so until it is
     identified; without times (or taken as needed) a note says nothing could be kept apart."""
     out = []
     gap = strictest_gap(c.kb)
     for med, match in zip(review.meds, review.matches, strict=True):
-        if match.resolved:
+        if match.resolved or match.input in (waiting or set()):
             continue
         given = [] if med.frequency == "as_needed" else med.dose_times
         with c.scope():
@@ -282,19 +309,27 @@ def plan(c: Context) -> Plan:
     count: int = c.value("dose_count")
     review: MedicationReview = c.value("medications")
     hits = review.interactions
-    rules = constraints(c, hits) + unidentified(c, review)
+    waiting = frequency_unknown(c, review)
+    rules = constraints(c, [h for h in hits if h.medication not in waiting]) + unidentified(
+        c, review, waiting
+    )
     daily = [r for r in rules if r.frequency not in PERIODIC]
     moments = day_moments(c, compound, count)
     placed = place(c, [c.param(f"time_{m}", cite=False) for m in moments], daily)
+    if waiting:  # how often a medicine to keep apart is taken is not known: no time is safe
+        placed = [None] * len(moments)
+    some = any(at is not None for at in placed)
     meal = compound.timing.meal.value if compound.timing else "any"
     per_intake = round(c.value("dose_target") / count, 1) if count else 0.0
     intakes: list[IntakeMoment] = []
     schedule: list[ScheduleItem] = []
     for moment, at in zip(moments, placed, strict=True):
+        if at is None and waiting:
+            continue
         if at is None:
             note = c.finding(
-                "schedule.no_valid_time",
-                severity="critical",
+                "schedule.moment_no_time" if some else "schedule.no_valid_time",
+                severity="warning" if some else "critical",
                 cites=[r.sources for r in daily],
                 moment=moment,
                 medications=list(dict.fromkeys(r.medication for r in daily)),  # once each

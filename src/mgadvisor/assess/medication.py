@@ -14,6 +14,7 @@ fields win, and a note says where the name disagrees (`MedicationReview.readings
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -168,10 +169,54 @@ def _frequency_phrases(kb: KnowledgeBase) -> list[_Phrase]:
     return phrases
 
 
+MARKER_TOPIC = "medicine_frequency_marker"  # words giving a number of times (fact `words`)
+SCHEME_FACT = "medicine_frequency_scheme"  # "1-0-1": doses a day from a dose scheme
+# a dose scheme: three or four counts joined by dashes (units per moment of the day)
+_SCHEME = re.compile(r"(?<![\w.,/-])([0-9½])-([0-9½])-([0-9½])(?:-([0-9½]))?(?![\w.,/-])")
+
+
+def _markers(kb: KnowledgeBase) -> tuple[list[tuple[tuple[str, ...], str]], set[str]]:
+    """The marker phrases (normalised words, fact code) and their one-word forms."""
+    cached = kb._cache.get("medicine_frequency_markers")
+    if isinstance(cached, tuple):
+        return cached
+    phrases = [
+        (tuple(normalize(word).split()), fact.code)
+        for fact in kb.facts.values()
+        if fact.topic == MARKER_TOPIC
+        for word in fact.words
+        if normalize(word)
+    ]
+    single = {words[0] for words, _ in phrases if len(words) == 1}
+    kb._cache["medicine_frequency_markers"] = (phrases, single)
+    return phrases, single
+
+
+def _fused(token: str, single: set[str]) -> bool:
+    """A number joined to a marker word ("4dd", "3x", "4dd1")."""
+    head = token.lstrip("0123456789")
+    word = head.rstrip("0123456789")
+    return head != token and word in single
+
+
+def _scheme(kb: KnowledgeBase, name: str) -> tuple[str | None, str] | None:
+    """The frequency of a dose scheme in `name` ("1-0-1": twice daily) and its words; None as
+    frequency when the plan knows no frequency with that many doses a day."""
+    found = _SCHEME.search(name)
+    if found is None or SCHEME_FACT not in kb.facts:
+        return None
+    doses = sum(1 for count in found.groups() if count is not None and count != "0")
+    every_day = [
+        f for f, n in Medication.DOSES.items() if n == doses and f not in Medication.PERIODIC
+    ]
+    return (every_day[0] if every_day and doses else None), found.group(0)
+
+
 @dataclass(frozen=True, slots=True)
 class NameFrequency:
     """How often a medicine's name says it is taken: `frequency` (None when the name has words
-    of more than one frequency), the words found, and the facts that read them."""
+    of more than one frequency, or words of a number of times that are not understood), the
+    words found, and the facts that read them."""
 
     frequency: str | None
     words: tuple[str, ...]
@@ -180,7 +225,9 @@ class NameFrequency:
 
 def name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
     """The frequency the words in `name` give, None when there are none. A phrase inside a
-    longer one found ("daily" in "twice daily") does not count on its own.
+    longer one found ("daily" in "twice daily") does not count on its own. Words of a number of
+    times outside a known phrase ("4 dd", "qid", the "3x" of "3x per week") and a dose scheme
+    with more doses than the plan knows leave the frequency unknown (None).
 
     Example:
         >>> from mgadvisor.kb import load_knowledge
@@ -199,14 +246,45 @@ def name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
         for s in spans
         if not any(o[0] <= s[0] and s[1] <= o[1] and o[1] - o[0] > s[1] - s[0] for o in spans)
     ]
-    if not kept:
+    inside = {i for s in kept for i in range(s[0], s[1])}
+    phrases, single = _markers(kb)
+    loose = sorted(
+        {
+            (i, i + len(words), fact)
+            for words, fact in phrases
+            for i in range(len(tokens) - len(words) + 1)
+            if tuple(tokens[i : i + len(words)]) == words
+            and not inside & set(range(i, i + len(words)))
+        }
+        | {
+            (i, i + 1, next(f for w, f in phrases if len(w) == 1))
+            for i, token in enumerate(tokens)
+            if i not in inside and _fused(token, single)
+        }
+    )
+    # a number just before a loose marker belongs to it ("4 dd")
+    unclear = [
+        (s - 1 if s > 0 and tokens[s - 1].isdigit() and s - 1 not in inside else s, e, fact)
+        for s, e, fact in loose
+    ]
+    scheme = _scheme(kb, name)
+    if not kept and not unclear and scheme is None:
         return None
     kept.sort()
     frequencies = {s[2] for s in kept}
+    words = [" ".join(tokens[s[0] : s[1]]) for s in kept]
+    facts = [s[3] for s in kept]
+    if scheme is not None:
+        frequencies.add(scheme[0] or "")
+        words.append(scheme[1])
+        facts.append(SCHEME_FACT)
+    words += [" ".join(tokens[s:e]) for s, e, _ in unclear]
+    facts += [fact for _, _, fact in unclear]
+    one = len(frequencies) == 1 and not unclear and "" not in frequencies
     return NameFrequency(
-        next(iter(frequencies)) if len(frequencies) == 1 else None,
-        tuple(dict.fromkeys(" ".join(tokens[s[0] : s[1]]) for s in kept)),
-        tuple(dict.fromkeys(s[3] for s in kept)),
+        next(iter(frequencies)) if one else None,
+        tuple(dict.fromkeys(words)),
+        tuple(dict.fromkeys(facts)),
     )
 
 
@@ -214,9 +292,11 @@ def name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
 class FrequencyReading:
     """What a medicine's name said about how often, and what was done with it: `read` (the
     frequency was taken from the name), `differs` (the intake's own frequency or times win),
-    `unclear` (words of more than one frequency: the intake's frequency stays)."""
+    `unclear` (words of more than one frequency, or not understood: the frequency entered
+    stays), `unknown` (the same, and no frequency was entered: nothing is assumed, and a
+    medicine that must be kept apart from magnesium puts the plan on hold)."""
 
-    outcome: Literal["read", "differs", "unclear"]
+    outcome: Literal["read", "differs", "unclear", "unknown"]
     said: NameFrequency
     frequency: str  # the frequency the advice uses
 
@@ -227,14 +307,15 @@ def as_read(kb: KnowledgeBase, med: Medication) -> tuple[Medication, FrequencyRe
     said = name_frequency(kb, med.name) if med.name else None
     if said is None:
         return med, None
+    entered = "frequency" in med.model_fields_set
     if said.frequency is None:
-        return med, FrequencyReading("unclear", said, med.frequency)
+        return med, FrequencyReading("unclear" if entered else "unknown", said, med.frequency)
     if said.frequency == med.frequency:
         return med, None
     given = med.dose_times
     allowed = Medication.DOSES[said.frequency]
     fits = len(given) == allowed or not given
-    if "frequency" in med.model_fields_set or not fits:
+    if entered or not fits:
         return med, FrequencyReading("differs", said, med.frequency)
     read = med.model_copy(update={"frequency": said.frequency})
     return read, FrequencyReading("read", said, said.frequency)
