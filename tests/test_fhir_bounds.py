@@ -50,9 +50,9 @@ def test_an_intake_without_a_comparator_means_what_it_did(kb: KnowledgeBase) -> 
 
 
 @pytest.mark.parametrize(
-    ("comparator", "read_as"), [("<", 0.499), (">", 0.501), ("<=", 0.5), (">=", 0.5)]
+    ("comparator", "read_as"), [("<", 0.499), (">", 0.501), ("<=", 0.499), (">=", 0.501)]
 )
-def test_a_bound_is_read_just_beyond_an_open_one(
+def test_a_bound_is_read_just_beyond_it(  # "<=" as "<", ">=" as ">" (clinical review H2)
     kb: KnowledgeBase, comparator: str, read_as: float
 ) -> None:
     lab = parse_intake({"person": PERSON, "labs": [{**BOUND, "comparator": comparator}]}, kb)

@@ -4,7 +4,8 @@ the magnesium loading test's limits: each threshold at its bound and one step ei
 - potassium 2.5 mmol/L or lower (`potassium_severe_at_or_below`);
 - potassium 3.0 mmol/L or lower with weakness, cramps or palpitations
   (`potassium_call_back_at_or_below`);
-- phosphate below 0.32 mmol/L (`phosphate_severe_below`), which also stops magnesium products;
+- phosphate below 1 mg/dL = 0.32285 mmol/L (`phosphate_severe_below`), which also stops
+  magnesium products;
 - ionised magnesium below 0.37 mmol/L (`ionized_mg_severe_below`);
 - a loading test with an eGFR below 60 (`loading_test_egfr_min`) or a kidney condition is not
   read (no risk points); on a loop or thiazide diuretic it is read with a caveat.
@@ -92,15 +93,21 @@ def test_potassium_2_9_without_symptoms_stays_routine(kb: KnowledgeBase) -> None
 @pytest.mark.parametrize(
     ("value", "unit", "fires"),
     [
+        # the limit is 1 mg/dL (merck_hypophosphatemia) = 0.32285 mmol/L, not the rounded 0.32
+        (0.3228, "mmol/L", True),
+        (0.32285, "mmol/L", False),  # the bound
+        (0.3229, "mmol/L", False),
+        (0.32, "mmol/L", True),  # 0.991 mg/dL
         (0.31, "mmol/L", True),
-        (0.32, "mmol/L", False),
         (0.33, "mmol/L", False),
         (0.1, "mmol/L", True),  # the lowest the intake takes
         (0.9, "mg/dL", True),  # 0.29 mmol/L
-        (1.0, "mg/dL", False),  # 0.323 mmol/L
+        (0.99, "mg/dL", True),  # 0.3196 mmol/L, 0.320 at 3 decimals: compared unrounded
+        (1.0, "mg/dL", False),  # the bound: 0.322854 mmol/L
+        (1.01, "mg/dL", False),
     ],
 )
-def test_phosphate_below_0_32_is_same_day_and_stops_magnesium(
+def test_phosphate_below_1_mg_dl_is_same_day_and_stops_magnesium(
     kb: KnowledgeBase, value: float, unit: str, fires: bool
 ) -> None:
     product = {
@@ -188,3 +195,193 @@ def test_high_retention_on_a_thiazide_keeps_its_points_with_a_caveat(kb: Knowled
     advice = advise(kb, loading_test=LOADING, medications=[{"name": "hydrochloorthiazide"}])
     assert {"lab.loading_retention_high", "lab.loading_diuretic_high"} <= codes(advice.labs)
     assert "risk.lab_loading_retention" in codes(advice.risk.factors)
+
+
+def bound(analyte: str, comparator: str, value: float, unit: str = "mmol/L") -> dict[str, Any]:
+    return {**lab(analyte, value, unit), "comparator": comparator}
+
+
+@pytest.mark.parametrize(
+    ("comparator", "value", "unit", "code"),
+    [
+        # "<1.0" mg/dL is read 0.999 mg/dL = 0.3225 mmol/L (0.323 at 3 decimals): below 1 mg/dL
+        ("<", 1.0, "mg/dL", "referral.phosphate_severe_low"),
+        ("<=", 1.0, "mg/dL", "referral.phosphate_severe_low"),
+        ("<", 0.99, "mg/dL", "referral.phosphate_severe_low"),
+        ("<=", 0.32, "mmol/L", "referral.phosphate_severe_low"),  # "<=" read as "<"
+        ("<", 0.32285, "mmol/L", "referral.phosphate_severe_low"),
+        # a bound above the limit: perhaps below it; the plan waits, magnesium stops
+        ("<", 1.01, "mg/dL", "referral.lab_bound_may_be_below_stop"),
+        ("<", 0.33, "mmol/L", "referral.lab_bound_may_be_below_stop"),
+        ("<", 2.6, "mg/dL", "referral.lab_bound_may_be_below_stop"),  # 0.84: in the range
+    ],
+)
+def test_a_phosphate_bound_is_read_at_its_worst(
+    kb: KnowledgeBase, comparator: str, value: float, unit: str, code: str
+) -> None:
+    advice = advise(kb, labs=[bound("phosphate", comparator, value, unit)])
+    reasons = codes(advice.referral.reasons)
+    assert code in reasons
+    assert advice.referral.urgency == "same_day"
+    assert advice.dose.status == "withheld"
+    both = {"referral.phosphate_severe_low", "referral.lab_bound_may_be_below_stop"}
+    assert len(reasons & both) == 1  # said once: the alarm or that it may hold
+
+
+@pytest.mark.parametrize(
+    ("analyte", "comparator", "value", "code"),
+    [
+        ("serum_magnesium", "<=", 0.5, "referral.serum_very_low"),
+        ("serum_magnesium", "<", 0.5, "referral.serum_very_low"),
+        ("serum_magnesium", "<", 0.51, "referral.lab_bound_may_be_below"),
+        ("serum_magnesium", "<=", 0.49, "referral.serum_very_low"),
+        ("serum_potassium", "<", 2.6, "referral.lab_bound_may_be_below"),
+        ("serum_potassium", "<=", 2.5, "referral.potassium_severe_low"),
+        ("serum_potassium", "<", 2.5, "referral.potassium_severe_low"),
+        ("serum_potassium", "<=", 2.6, "referral.lab_bound_may_be_below"),
+        ("ionized_magnesium", "<", 0.4, "referral.lab_bound_may_be_below"),
+        ("ionized_magnesium", "<=", 0.37, "referral.ionized_very_low"),
+        ("ionized_magnesium", "<", 0.38, "referral.lab_bound_may_be_below"),
+        ("serum_potassium", ">=", 5.9, "referral.potassium_very_high"),  # ">=" read as ">"
+        ("serum_potassium", ">", 5.8, "referral.lab_bound_may_be_above"),
+        ("serum_magnesium", ">", 1.5, "referral.lab_bound_may_be_above_stop"),
+    ],
+)
+def test_a_bound_that_may_pass_a_same_day_limit_withholds_the_plan(
+    kb: KnowledgeBase, analyte: str, comparator: str, value: float, code: str
+) -> None:
+    advice = advise(kb, labs=[bound(analyte, comparator, value)])
+    assert code in codes(advice.referral.reasons)
+    assert advice.referral.urgency == "same_day"
+    assert advice.dose.status == "withheld"
+
+
+@pytest.mark.parametrize(
+    ("analyte", "comparator", "value", "side"),
+    [
+        ("serum_potassium", ">", 2.5, "below"),  # cannot be 2.5 or lower
+        ("serum_potassium", ">=", 2.6, "below"),
+        ("serum_magnesium", ">=", 0.5, "below"),  # 0.5 or more is not below 0.5
+        ("phosphate", ">", 0.33, "below"),
+        ("serum_potassium", "<=", 5.9, "above"),  # cannot be above 5.9
+        ("serum_potassium", "<", 5.9, "above"),
+    ],
+)
+def test_a_bound_cannot_pass_a_limit_on_its_closed_side(
+    kb: KnowledgeBase, analyte: str, comparator: str, value: float, side: str
+) -> None:
+    """A lower bound cannot be below a low limit, an upper bound not above a high one (a
+    lower bound may still be above a high limit: '>2.5' may be 6; that is the other side)."""
+    advice = advise(kb, labs=[bound(analyte, comparator, value)])
+    reasons = codes(advice.referral.reasons)
+    assert not {c for c in reasons if c.startswith(f"referral.lab_bound_may_be_{side}")}
+    severe = {"referral.potassium_severe_low", "referral.potassium_very_high"}
+    assert not reasons & severe
+    assert not {"referral.serum_very_low", "referral.phosphate_severe_low"} & reasons
+
+
+def test_a_bound_with_symptoms_may_pass_the_call_back_limit(kb: KnowledgeBase) -> None:
+    """'<3.4' with cramps may be 3.0 or lower with cramps: the plan waits for the number."""
+    with_cramps = advise(
+        kb, labs=[bound("serum_potassium", "<", 3.4)], complaints=["muscle_cramps"]
+    )
+    assert "referral.lab_bound_may_be_below" in codes(with_cramps.referral.reasons)
+    assert with_cramps.referral.urgency == "same_day"
+
+
+def test_the_bound_finding_says_the_bound_and_the_limit(kb: KnowledgeBase) -> None:
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.findings import finding_text
+
+    advice = advise(kb, labs=[bound("serum_potassium", "<", 2.6)])
+    found = next(f for f in advice.referral.reasons if f.code.startswith("referral.lab_bound"))
+    english = finding_text(kb, found, Translator("en"))
+    dutch = finding_text(kb, found, Translator("nl"))
+    assert "<2.6 mmol/L" in english and "2.5 mmol/L" in english
+    assert "Ask the lab for the number" in english
+    assert "<2,6 mmol/L" in dutch and "2,5 mmol/L" in dutch
+    client = kb.messages[found.code].client
+    assert client is not None and "exact number" in client.en and "precieze getal" in client.nl
+
+
+@pytest.mark.parametrize(
+    ("value", "shown", "limit"),
+    [(0.369, "0.369", "0.37"), (0.3649, "0.36", "0.37"), (0.36, "0.36", "0.37")],
+)
+def test_a_value_that_rounds_to_its_limit_is_shown_apart(
+    kb: KnowledgeBase, value: float, shown: str, limit: str
+) -> None:
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.findings import finding_text
+
+    advice = advise(kb, labs=[lab("ionized_magnesium", value)])
+    found = next(f for f in advice.referral.reasons if f.code == "referral.ionized_very_low")
+    text = finding_text(kb, found, Translator("en"))
+    assert f"magnesium {shown} mmol/L" in text and f"below {limit})" in text
+    dutch = finding_text(kb, found, Translator("nl"))
+    assert f"{shown.replace('.', ',')} mmol/L" in dutch
+
+
+def test_phosphate_0_99_mg_dl_reads_below_its_limit(kb: KnowledgeBase) -> None:
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.findings import finding_text
+
+    advice = advise(kb, labs=[lab("phosphate", 0.99, "mg/dL")])
+    found = next(f for f in advice.referral.reasons if f.code == "referral.phosphate_severe_low")
+    text = finding_text(kb, found, Translator("en"))
+    assert "0.32 mmol/L" in text and "(below 0.32285)" in text
+
+
+@pytest.mark.parametrize(
+    ("age", "value", "own_range", "flag", "note"),
+    [
+        (8, 0.9, None, None, True),  # no adult range for a child: a note, no flag
+        (17, 0.7, None, None, True),
+        (18, 0.7, None, "low", False),  # the adult range from 18
+        (8, 0.9, (1.2, 1.8), "low", False),  # the lab's own range for the child
+    ],
+)
+def test_a_child_phosphate_is_read_against_the_labs_range_only(
+    kb: KnowledgeBase, age: int, value: float, own_range: Any, flag: Any, note: bool
+) -> None:
+    given = lab("phosphate", value)
+    if own_range:
+        given["reference_range"] = list(own_range)
+    advice = advise(kb, person={"age": age, "sex": "male"}, labs=[given])
+    assert advice.lab_results[0].flag == flag
+    assert ("lab.adult_range_not_for_child" in codes(advice.labs)) is note
+    assert ("referral.phosphate_low" in codes(advice.referral.reasons)) is (flag == "low")
+
+
+def test_a_bound_is_shown_only_on_its_own_analyte() -> None:
+    """'<0.4' of ionised magnesium is not written over a phosphate of 0.40 (review M2)."""
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.bounds import bound_text
+
+    bounds = {"ionized_magnesium": ("<", 0.4, 0.399)}
+    t = Translator("en")
+    phosphate = {"analyte": "phosphate", "value": 0.4}
+    assert bound_text(t, "Phosphate 0.4 mmol/L is low", phosphate, bounds) == (
+        "Phosphate 0.4 mmol/L is low"
+    )
+    ionised = {"analyte": "ionized_magnesium", "value": 0.399}
+    assert bound_text(t, "Ionised 0.399 mmol/L", ionised, bounds) == "Ionised <0.4 mmol/L"
+
+
+@pytest.mark.parametrize(("given", "shown"), [(59.6, 59), (60.0, 60), (43.7, 43)])
+def test_an_egfr_is_shown_rounded_down_everywhere(given: float, shown: int) -> None:
+    from mgadvisor.assess.kidney import shown_egfr
+
+    assert shown_egfr(given) == shown
+
+
+def test_an_egfr_bound_is_shown_as_the_bound_in_the_loading_test() -> None:
+    """'<60' read as 59.999 and shown rounded down (59) is written back as '<60' (L1)."""
+    from mgadvisor.i18n import Translator
+    from mgadvisor.render.bounds import bound_text
+
+    bounds = {"egfr": ("<", 60.0, 59.999)}
+    text = "with an eGFR of 59 (below 60)"
+    assert bound_text(Translator("en"), text, {"egfr": 59}, bounds) == (
+        "with an eGFR of <60 (below 60)"
+    )

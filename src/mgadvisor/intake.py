@@ -181,11 +181,13 @@ class Lifestyle(_Model):
 
 
 # A lab value given as a bound ("<0.5": the lab reports only that it is below 0.5) keeps its
-# comparator; the rules read an open bound just beyond it (BOUND_STEP in the unit given), so
-# every rule on "below 0.5" fires as for any value under 0.5; "<=" and ">=" are read as the
-# bound. Every output shows the bound as given ("<0.5"), never the number read.
+# comparator; the rules read a bound just beyond it (BOUND_STEP in the unit given), so every
+# rule on "below 0.5" fires as for any value under 0.5. "<=" is read as "<" and ">=" as ">":
+# a lab writes "<=0.5" when it cannot say how far below, so a low-side limit at the bound
+# counts as passed (safety first; an alarm the bound may pass: assess.alarms.may_fire).
+# Every output shows the bound as given ("<0.5"), never the number read.
 Comparator = Literal["<", "<=", ">", ">="]
-OPEN_BOUNDS = {"<": -1, ">": 1}
+OPEN_BOUNDS = {"<": -1, "<=": -1, ">": 1, ">=": 1}
 BOUND_STEP = 0.001  # above the engine's rounding of a value (3 decimals), far below any precision
 
 
@@ -202,7 +204,7 @@ class Lab(_Model):
 
     @property
     def read_value(self) -> float:
-        """The value the rules read: `value`, or just beyond an open bound ("<0.5": 0.499).
+        """The value the rules read: `value`, or just beyond a bound ("<0.5", "<=0.5": 0.499).
 
         Example:
             >>> Lab(analyte="egfr", value=30, unit="mL/min/1.73m2", comparator="<").read_value

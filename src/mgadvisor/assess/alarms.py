@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mgadvisor.advice import Finding, Indicator, LabResult, MedicationMatch
+from mgadvisor.assess.labs import LabReading
 from mgadvisor.engine import Context, rule
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Alarm
@@ -22,6 +23,7 @@ class _Facts:
 
     __slots__ = (
         "age",
+        "bounds",
         "codes",
         "flags",
         "lactating",
@@ -45,7 +47,17 @@ class _Facts:
         self.tokens = {f"{kind}:{code}" for kind, codes in self.codes.items() for code in codes}
         self.tokens.update(f"{flag}:{analyte}" for analyte, flag in self.flags.items())
         results: list[LabResult] = c.value("lab_results")
-        self.values = {row.analyte: row.value_canonical for row in results}
+        # compared unrounded: the 3 decimals of `value_canonical` can move a value across a
+        # limit (0.99 mg/dL phosphate is 0.3196 mmol/L, shown 0.32); shown as rounded
+        readings: dict[str, LabReading] = c.value("lab_readings")
+        self.values = {
+            row.analyte: readings[row.analyte].value
+            if row.analyte in readings
+            else row.value_canonical
+            for row in results
+        }
+        # analyte → the lab value of each value given only as a bound ("<2.6")
+        self.bounds = {lab.analyte: lab for lab in intake.labs if lab.comparator}
         self.tokens.update(f"value:{analyte}" for analyte in self.values)  # see `_index`
         review = c.value("medications")
         matches: list[MedicationMatch] = review.matches
@@ -71,11 +83,13 @@ class _Facts:
                 params.setdefault("analytes", []).append(rest)
             return hit
         if kind in _VALUE_KINDS:
-            value = self.values.get(rest)
+            found = self.values.get(rest)
             limit = float(number)
-            hit = value is not None and _VALUE_KINDS[kind](value, limit)
-            if hit:
-                params.update(value=value, limit=limit)
+            hit = found is not None and _VALUE_KINDS[kind](found, limit)
+            if hit and found is not None:
+                # shown to 4 decimals at most: the text shows 2, or enough to tell it from
+                # the limit (render.findings)
+                params.update(analyte=rest, value=round(found, 4), limit=limit)
             return hit
         if kind == "qt_medicine":
             if self.qt:
@@ -103,6 +117,14 @@ _VALUE_KINDS: dict[str, Callable[[float, float], bool]] = {
     "below": lambda value, limit: value < limit,
     "above": lambda value, limit: value > limit,
     "at_most": lambda value, limit: value <= limit,
+}
+
+# A value given as a bound can lie anywhere on its open side: "<2.6" may be 2.0. Which kinds a
+# bound's side can reach past the limit ("<2.6" and at_most 2.5), with the message that says so.
+_MAY_PASS = {
+    "below": ("<", "<=", "referral.lab_bound_may_be_below"),
+    "at_most": ("<", "<=", "referral.lab_bound_may_be_below"),
+    "above": (">", ">=", "referral.lab_bound_may_be_above"),
 }
 
 # Kinds whose criterion holds exactly when "kind:code" is among the intake's tokens.
@@ -191,22 +213,57 @@ def fires(groups: list[_Group], facts: _Facts) -> dict[str, Any] | None:
     return params
 
 
+def may_fire(groups: list[_Group], facts: _Facts) -> dict[str, Any] | None:
+    """When the alarm does not fire but would for a value a lab gave only as a bound ("<2.6"
+    with "potassium 2.5 or lower"): the bound, the limit it may pass and the message saying so.
+    Every group must hold or hold for some value the bound allows."""
+    if not facts.bounds:
+        return None
+    maybe: dict[str, Any] | None = None
+    for group, _ in groups:
+        if any(facts.holds(criterion, {}) for criterion in group):
+            continue
+        for kind, analyte, number in group:
+            side = _MAY_PASS.get(kind)
+            lab = facts.bounds.get(analyte)
+            if side is not None and lab is not None and lab.comparator in side[:2]:
+                # the sign and the number as the lab gave them ("<1.0 mg/dL")
+                maybe = maybe or {
+                    "code": side[2],
+                    "analyte": analyte,
+                    "sign": {"<=": "≤", ">=": "≥"}.get(lab.comparator, lab.comparator),
+                    "bound": lab.value,
+                    "unit": lab.unit,
+                    "limit": float(number),
+                }
+                break
+        else:
+            return None
+    return maybe
+
+
 @rule(
     "referral.alarms",
     gives=("referral",),
-    needs=("lab_flags", "lab_results", "medications"),
+    needs=("lab_flags", "lab_results", "lab_readings", "medications"),
 )
 def alarms(c: Context) -> list[Finding]:
     """Each alarm of the knowledge base whose criteria all hold: a referral, as urgent as its
-    message says, citing why the combination is urgent."""
+    message says, citing why the combination is urgent. An urgent alarm that a lab value given
+    only as a bound may meet ("<2.6": perhaps 2.5 or lower) withholds the plan the same way,
+    asking for the number (safety first: a lab sends a bound when it cannot say more)."""
     facts = _Facts(c)
     found: list[Finding] = []
     given: set[str] = set()
+    unclear: list[tuple[Alarm, dict[str, Any]]] = []
     for alarm, groups in _candidates(c.kb, facts):
         if alarm.referral in given:
             continue  # two ways to the same referral: say it once
         params = fires(groups, facts)
         if params is None:
+            maybe = may_fire(groups, facts)
+            if maybe is not None and c.kb.messages[alarm.referral].urgency != "routine":
+                unclear.append((alarm, maybe))
             continue
         given.add(alarm.referral)
         urgent = c.kb.messages[alarm.referral].urgency != "routine"
@@ -214,4 +271,13 @@ def alarms(c: Context) -> list[Finding]:
         found.append(
             c.finding(alarm.referral, severity=severity, cites=[alarm.statement], **params)
         )
+    said: set[tuple[str, str]] = set()
+    for alarm, maybe in unclear:
+        code = maybe.pop("code")
+        if alarm.referral in given or (code, maybe["analyte"]) in said:
+            continue
+        said.add((code, maybe["analyte"]))
+        if c.kb.messages[alarm.referral].stops_products:
+            code += "_stop"
+        found.append(c.finding(code, severity="critical", cites=[alarm.statement], **maybe))
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,7 @@ def egfr(c: Context) -> float | None:
         unchecked = c.finding(
             "lab.egfr_creatinine_unchecked",
             severity="warning",
-            egfr=round(given),
+            egfr=shown_egfr(given),
             creatinine=round(creatinine.value),
         )
         c.emit(unchecked, "labs")
@@ -123,10 +124,10 @@ def egfr(c: Context) -> float | None:
         c.finding(
             "lab.egfr_creatinine_disagree",
             severity="warning",
-            egfr=round(given),
-            estimate=round(estimate),
+            egfr=shown_egfr(given),
+            estimate=shown_egfr(estimate),
             creatinine=round(creatinine.value),
-            used=round(used),
+            used=shown_egfr(used),
         ),
         "labs",
     )
@@ -195,10 +196,21 @@ def kidney_function(c: Context) -> str | None:
     return "sufficient"
 
 
+def shown_egfr(value: float) -> int:
+    """An eGFR as the texts show it: rounded down, the one rule for a calculated or given
+    eGFR, so a value below a whole-number limit never reads as the limit (59.6: 59, below 60).
+
+    Example:
+        >>> shown_egfr(43.7)
+        43
+    """
+    return math.floor(value)
+
+
 def _kidney(c: Context, wanted: str, limit: str) -> dict[str, Any] | None:
     if c.value("kidney_function") != wanted:
         return None
-    return {"egfr": round(c.value("egfr")), "limit": c.param(limit)}
+    return {"egfr": shown_egfr(c.value("egfr")), "limit": c.param(limit)}
 
 
 @rule("referral.kidney_contraindicated", gives=("referral",), needs=("kidney_function", "egfr"))
@@ -227,7 +239,7 @@ def kidney_risk(c: Context) -> Finding | None:
     measured: float | None = c.value("egfr")
     if measured is None or measured >= c.param("egfr_supervision_below"):
         return None
-    return c.finding("risk.kidney", points=2, egfr=round(measured))
+    return c.finding("risk.kidney", points=2, egfr=shown_egfr(measured))
 
 
 @rule(

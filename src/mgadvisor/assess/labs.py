@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from mgadvisor.advice import Finding, LabResult
+from mgadvisor.assess.kidney import shown_egfr
 from mgadvisor.engine import Context, rule
 from mgadvisor.intake import Lab, LoadingTest
 from mgadvisor.kb.base import KnowledgeBase
@@ -145,6 +145,10 @@ def flagged(c: Context) -> list[Finding]:
     present = {row.analyte for row in rows}
     for row in rows:
         analyte = c.kb.labs[row.analyte]
+        child = _adult_range_only(c, row)
+        if child is not None:
+            found.append(child)
+            continue
         code = {"low": analyte.low_message, "high": analyte.high_message}.get(row.flag or "")
         if code is None or (analyte.read_as and analyte.read_as in present):
             continue
@@ -163,6 +167,26 @@ def flagged(c: Context) -> list[Finding]:
     return found
 
 
+def _adult_range_only(c: Context, row: LabResult) -> Finding | None:
+    """A child's value of an analyte the knowledge base reads against an adults-only range,
+    without the lab's own range: not read as low or high (the adult range does not apply);
+    a note asks for the lab's range for the child's age."""
+    analyte = c.kb.labs[row.analyte]
+    rng = analyte.default_range
+    if row.range_source != "none" or rng is None or rng.adults_from_age is None:
+        return None
+    if not (analyte.low_message or analyte.high_message) or row.derived:
+        return None
+    c.cite(rng)
+    params: dict[str, Any] = {
+        "analyte": row.analyte,
+        "value": row.value_canonical,
+        "unit": row.unit_canonical,
+        "age_from": rng.adults_from_age,
+    }
+    return c.finding("lab.adult_range_not_for_child", severity="warning", **params)
+
+
 @rule("labs.serum_status", gives=("serum_status",), needs=("lab_readings",))
 def serum_status(c: Context) -> SerumStatus | None:
     """Below the lab's own range (when given), else below the default range or the deficiency
@@ -176,6 +200,7 @@ def serum_status(c: Context) -> SerumStatus | None:
     if not reading.range_from_lab:
         low = max(low, deficient)
     params: dict[str, Any] = {
+        "analyte": "serum_magnesium",
         "value": _r(reading.value),
         "low": _r(low),
         "high": reading.high and _r(reading.high),
@@ -285,6 +310,7 @@ def rbc(c: Context) -> list[Finding] | None:
     if reading is None or reading.low is None:
         return None
     params: dict[str, Any] = {
+        "analyte": "rbc_magnesium",
         "value": _r(reading.value),
         "low": _r(reading.low),
         "high": reading.high and _r(reading.high),
@@ -306,6 +332,7 @@ def urine(c: Context) -> list[Finding] | None:
     if reading is None:
         return None
     params: dict[str, Any] = {
+        "analyte": "urine_magnesium_24h",
         "value": _r(reading.value),
         "low": reading.low and _r(reading.low),
         "high": reading.high and _r(reading.high),
@@ -336,9 +363,8 @@ def _loading_kidney(c: Context) -> tuple[str, dict[str, Any]] | None:
         limit = c.param("loading_test_egfr_min")
         if measured >= limit:
             return None
-        # floor, not round: 59.6 must not read as "eGFR 60, below 60"
         return "lab.loading_not_interpretable_kidney", {
-            "egfr": math.floor(measured),
+            "egfr": shown_egfr(measured),
             "limit": limit,
         }
     named = [code for code in c.intake.conditions if c.kb.conditions[code].monitor_kidney]

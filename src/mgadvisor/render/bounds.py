@@ -17,8 +17,9 @@ from mgadvisor.i18n import Translator
 
 BOUND_SIGNS = {"<": "<", ">": ">", "<=": "≤", ">=": "≥"}
 # How far a finding's number may be from the value a bound was read as and still be that value
-# (the engine rounds a lab value to 2 decimals in texts, an eGFR to a whole number).
-_ROUNDING = {"egfr": 0.5, "value": 0.006}
+# (the engine rounds a lab value to 2 decimals in texts; an eGFR down to a whole number, so
+# "<60" read as 59.999 is shown 59).
+_ROUNDING = {"egfr": 1.0, "value": 0.006}
 
 Bounds = Mapping[str, tuple[str, float, float]]  # analyte → (comparator, bound, value read)
 
@@ -75,7 +76,10 @@ def show_bounds(document: dict[str, Any], bounds: Bounds) -> dict[str, Any]:
 
 def bound_text(t: Translator, text: str, params: Mapping[str, Any], bounds: Bounds) -> str:
     """`text` with the (first) number of its `value` or `egfr` parameter that is a value read
-    from a bound shown as that bound."""
+    from a bound shown as that bound: only the bound of the finding's own analyte (its
+    `analyte` parameter, eGFR for `egfr`), so "<0.4" of ionised magnesium never lands on a
+    phosphate of 0.40."""
+    own = params.get("analyte")
     for key, tolerance in _ROUNDING.items():
         number = params.get(key)
         if not isinstance(number, int | float) or isinstance(number, bool):
@@ -83,8 +87,10 @@ def bound_text(t: Translator, text: str, params: Mapping[str, Any], bounds: Boun
         for analyte, (comparator, bound, used) in bounds.items():
             if (key == "egfr") != (analyte == "egfr") or abs(number - used) > tolerance:
                 continue
-            shown = f"{bound_sign(comparator)}{t.num(bound, 3)}"
-            for digits in (3, 2, 1, 0):
+            if key == "value" and own is not None and own != analyte:
+                continue
+            shown = f"{bound_sign(comparator)}{t.num(bound, 4)}"
+            for digits in (4, 3, 2, 1, 0):
                 token = re.escape(t.num(number, digits))
                 found = re.search(rf"(?<![\d.,<>≤≥]){token}(?![\d]|[.,]\d)", text)
                 if found:

@@ -144,7 +144,28 @@ def format_params(kb: KnowledgeBase, params: dict[str, Any], t: Translator) -> d
             out[key] = "?"
         else:
             out[key] = str(value)
+    _apart(params, out, t)
     return out
+
+
+def _apart(params: dict[str, Any], out: dict[str, str], t: Translator) -> None:
+    """A value and its limit that differ but round to the same text ("0.37 mmol/L, below
+    0.37" for 0.369): the limit with all its decimals, the value with enough to tell them
+    apart on the right side ("0.369", "0.37")."""
+    value, limit = params.get("value"), params.get("limit")
+    if not isinstance(value, int | float) or not isinstance(limit, int | float):
+        return
+    if isinstance(value, bool) or isinstance(limit, bool) or value == limit:
+        return
+    if out.get("value") != out.get("limit"):
+        return
+    decimals = len(repr(float(limit)).partition(".")[2].rstrip("0"))
+    for digits in range(3, 7):
+        shown = round(value, digits)
+        if shown != limit and (shown < limit) == (value < limit):
+            out["value"] = t.num(value, digits)
+            out["limit"] = t.num(limit, max(decimals, 2))
+            return
 
 
 TEXT_CACHE_SIZE = 4096  # rendered sentences kept per language; the cache empties when full
