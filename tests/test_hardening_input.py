@@ -424,7 +424,10 @@ ENGLISH = re.compile(
             "person": PERSON,
             "medications": [{"name": "x", "frequency": "as_needed", "time": "08:00"}],
         },
-        {"person": PERSON, "medications": [{"name": "x", "times": ["08:00", "20:00"]}]},
+        {
+            "person": PERSON,
+            "medications": [{"name": "x", "frequency": "daily", "times": ["08:00", "20:00"]}],
+        },
         {
             "person": PERSON,
             "medications": [{"name": "x", "frequency": "twice_daily", "times": ["08:00"]}],

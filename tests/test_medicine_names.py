@@ -100,7 +100,7 @@ def _intake(kb: KnowledgeBase, **med: Any) -> Any:
         ({"name": "x", "time": "08:00", "times": ["08:00"]}, "not both"),
         ({"name": "x", "frequency": "weekly", "times": ["08:00", "20:00"]}, "at most 1"),
         ({"name": "x", "frequency": "monthly", "times": ["08:00", "09:00"]}, "at most 1"),
-        ({"name": "x", "times": ["08:00", "20:00"]}, "at most 1"),
+        ({"name": "x", "frequency": "daily", "times": ["08:00", "20:00"]}, "at most 1"),
         ({"name": "x", "frequency": "twice_daily", "times": ["08", "20:00"]}, "HH:MM"),
         (
             {"name": "x", "frequency": "twice_daily", "times": ["08:00", "14:00", "20:00"]},
@@ -119,6 +119,17 @@ def test_contradictory_times_are_a_field_error(
         _intake(kb, **med)
     assert caught.value.path.startswith("medications[0]")
     assert says in str(caught.value)
+
+
+def test_times_without_a_frequency_say_how_often(kb: KnowledgeBase) -> None:
+    # two or three times of day and no frequency: twice or three times daily, not an error
+    for times, frequency in (
+        (["08:00", "20:00"], "twice_daily"),
+        (["07:00", "13:00", "19:00"], "three_times_daily"),
+    ):
+        intake = _intake(kb, name="Ciproxin", times=times)
+        assert intake.medications[0].frequency == frequency
+    assert _intake(kb, name="Ciproxin", time="08:00").medications[0].frequency == "daily"
 
 
 def test_times_per_frequency_are_accepted(kb: KnowledgeBase) -> None:

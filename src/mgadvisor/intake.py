@@ -130,6 +130,19 @@ class Medication(_Model):
         """Taken every day (once or more), not weekly, monthly or as needed."""
         return self.frequency not in self.PERIODIC and self.frequency != "as_needed"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _how_often_from_times(cls, data: Any) -> Any:
+        """Times without a frequency say how often: two times a day is twice daily, three is
+        three times daily (then a frequency in the name must agree with them to be read)."""
+        if isinstance(data, dict) and data.get("frequency") is None:
+            times = data.get("times")
+            count = len(times) if isinstance(times, list) else 0
+            by_count = {n: f for f, n in cls.DOSES.items() if f.endswith("daily") and n > 1}
+            if count in by_count:
+                return {**data, "frequency": by_count[count]}
+        return data
+
     @model_validator(mode="after")
     def _named(self) -> Medication:
         if not self.name and not self.atc:
