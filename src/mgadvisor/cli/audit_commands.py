@@ -29,15 +29,6 @@ audit_app = typer.Typer(
 )
 app.add_typer(audit_app, name="audit")
 
-REASONS = {
-    "altered": N_("record {seq} was altered (its hash does not match its content)"),
-    "missing": N_("record {seq} is missing (deleted)"),
-    "reordered": N_("record {seq} was moved from another place in the chain"),
-    "inserted": N_("record {seq} was inserted (it does not follow the record before it)"),
-    "checkpoint": N_("record {seq} does not match the checkpoint taken of it"),
-    "key": N_("record {seq} was hashed without the key in MGADVISOR_AUDIT_KEY"),
-    "unchained": N_("records without a sequence number were inserted"),
-}
 ANCHOR_HINT = N_(
     "Keep this line outside the database; 'mgadvisor audit verify --anchor {anchor}' checks it."
 )
@@ -131,7 +122,9 @@ def audit_verify(
             )
         )
         return
-    reason = t(REASONS.get(result.reason or "", REASONS["altered"]), seq=result.first_bad_seq)
+    from mgadvisor.records.audit_view import broken_reason
+
+    reason = broken_reason(t, result.reason, result.first_bad_seq)
     typer.echo(
         t(
             "audit log broken: {reason}; {count} records before it are intact",

@@ -30,6 +30,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Why `records.audit.verify` found the chain broken, in words (the CLI and the web viewer).
+VERIFY_REASONS = {
+    "altered": N_("record {seq} was altered (its hash does not match its content)"),
+    "missing": N_("record {seq} is missing (deleted)"),
+    "reordered": N_("record {seq} was moved from another place in the chain"),
+    "inserted": N_("record {seq} was inserted (it does not follow the record before it)"),
+    "checkpoint": N_("record {seq} does not match the checkpoint taken of it"),
+    "key": N_("record {seq} was hashed without the key in MGADVISOR_AUDIT_KEY"),
+    "unchained": N_("records without a sequence number were inserted"),
+}
+
+
+def broken_reason(t: Translator, reason: str | None, seq: int | None) -> str:
+    """Why the chain is broken, in words (`VerifyResult.reason`, `first_bad_seq`)."""
+    return t(VERIFY_REASONS.get(reason or "", VERIFY_REASONS["altered"]), seq=seq)
+
+
 def user_emails(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
     """User id -> e-mail address, for the ids given (one query)."""
     wanted = {i for i in ids if i is not None}

@@ -38,6 +38,7 @@ from mgadvisor.records.audit_view import (
     access_who,
     client_history,
     practices_of,
+    user_emails,
 )
 from mgadvisor.records.errors import InvalidRecord
 from mgadvisor.records.models import (
@@ -114,21 +115,13 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def _emails(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.id, User.email).where(User.id.in_(wanted)))
-    return {uid: email for uid, email in rows.tuples()}
-
-
 def _client_document(session: Session, client: Client) -> dict[str, Any]:
     """The client with care relationships and emergency accesses (recipients, Art. 15(1)(c))."""
     relations = session.scalars(
         select(CareRelationship).where(CareRelationship.client_id == client.id)
     ).all()
     grants = session.scalars(select(BreakGlass).where(BreakGlass.client_id == client.id)).all()
-    who = _emails(session, [r.practitioner_id for r in relations] + [g.user_id for g in grants])
+    who = user_emails(session, [r.practitioner_id for r in relations] + [g.user_id for g in grants])
     practice = session.get(Practice, client.practice_id)
     return {
         **_pick(client, CLIENT_FIELDS),

@@ -51,6 +51,7 @@ from mgadvisor.records.audit_view import (
     access_entries,
     access_what,
     access_who,
+    broken_reason,
     client_of_practice,
     count_up_to,
     matching,
@@ -114,15 +115,6 @@ ACTION_NAMES = {
     "U": N_("update"),
     "D": N_("delete"),
     "E": N_("execute (print, export, login)"),
-}
-REASONS = {
-    "altered": N_("record {seq} was altered (its hash does not match its content)"),
-    "missing": N_("record {seq} is missing (deleted)"),
-    "reordered": N_("record {seq} was moved from another place in the chain"),
-    "inserted": N_("record {seq} was inserted (it does not follow the record before it)"),
-    "checkpoint": N_("record {seq} does not match the checkpoint taken of it"),
-    "key": N_("record {seq} was hashed without the key in MGADVISOR_AUDIT_KEY"),
-    "unchained": N_("records without a sequence number were inserted"),
 }
 KNOWN_CODES = (
     "client.",
@@ -368,7 +360,7 @@ def _audit_page(
 def _reason(t: Translator, result: VerifyResult | None) -> str | None:
     if result is None or result.ok:
         return None
-    return t(REASONS.get(result.reason or "", REASONS["altered"]), seq=result.first_bad_seq)
+    return broken_reason(t, result.reason, result.first_bad_seq)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
