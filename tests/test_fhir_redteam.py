@@ -46,8 +46,8 @@ def lines(result: FhirIntake, lang: str = "en") -> str:
     [
         ("2601-3", 0.3, "mmol/L", "<", 0.299, "comparator_open_bound"),
         ("98979-8", 90, "mL/min/{1.73_m2}", ">", 90.001, "comparator_open_bound"),
-        ("2601-3", 0.3, "mmol/L", "<=", 0.3, "comparator_bound"),
-        ("98979-8", 90, "mL/min/{1.73_m2}", ">=", 90, "comparator_bound"),
+        ("2601-3", 0.3, "mmol/L", "<=", 0.299, "comparator_bound"),
+        ("98979-8", 90, "mL/min/{1.73_m2}", ">=", 90.001, "comparator_bound"),
     ],
 )
 def test_a_bound_is_read_just_beyond_it_and_reported(
@@ -60,7 +60,8 @@ def test_a_bound_is_read_just_beyond_it_and_reported(
     reason: str,
 ) -> None:
     """An open bound ("<0.3") as just below it, so a strict limit at the bound ("below 0.3")
-    fires as for any value under it; "<=" includes the bound: read as the bound."""
+    fires as for any value under it; "<=" and ">=" are read the same way (the lab could not say
+    more, so the value may be beyond the bound)."""
     obs = observation(loinc, value, unit, oid="b")
     obs["valueQuantity"]["comparator"] = comparator
     result = read(bundle(patient(), obs), kb)
