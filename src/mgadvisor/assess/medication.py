@@ -223,7 +223,27 @@ class NameFrequency:
     facts: tuple[str, ...]
 
 
+NAME_FREQUENCY_CACHE = 4096  # names read per knowledge base (the cache empties when full)
+
+
 def name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
+    """The frequency the words in `name` give, None when there are none (memoized per
+    knowledge base: the same name reads the same; see `_name_frequency`).
+
+    Example:
+        >>> from mgadvisor.kb import load_knowledge
+        >>> name_frequency(load_knowledge(), "Ciproxin 500 mg 2x daags").frequency
+        'twice_daily'
+    """
+    memo: dict[str, NameFrequency | None] | None = kb._cache.get("name_frequency")
+    if memo is None or len(memo) >= NAME_FREQUENCY_CACHE:
+        memo = kb._cache["name_frequency"] = {}
+    if name not in memo:
+        memo[name] = _name_frequency(kb, name)
+    return memo[name]
+
+
+def _name_frequency(kb: KnowledgeBase, name: str) -> NameFrequency | None:
     """The frequency the words in `name` give, None when there are none. A phrase inside a
     longer one found ("daily" in "twice daily") does not count on its own. Words of a number of
     times outside a known phrase ("4 dd", "qid", the "3x" of "3x per week") and a dose scheme
