@@ -5,8 +5,6 @@ are unknown because the Patient was invalid."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -85,15 +83,9 @@ def test_a_valid_patient_beside_an_invalid_one_is_used(kb: KnowledgeBase) -> Non
 
 
 def test_the_cli_says_the_patient_was_invalid(tmp_path: Path) -> None:
-    path = tmp_path / "b.json"
-    path.write_text(json.dumps(bundle(bad_patient({"birthDate": "1961-02-30"}))))
-    run = subprocess.run(
-        [sys.executable, "-m", "mgadvisor", "--lang", "en", "fhir", "intake", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-    )
+    from test_fhir_redteam import fhir_intake_cli
+
+    run = fhir_intake_cli(tmp_path, bundle(bad_patient({"birthDate": "1961-02-30"})))
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.strip().splitlines() == [

@@ -164,16 +164,21 @@ def test_a_deceased_patient_is_refused(kb: KnowledgeBase, deceased: dict[str, An
     assert caught.value.path == "Patient.deceased[x]"
 
 
-def test_the_cli_refuses_a_deceased_patient_with_one_line(tmp_path: Path) -> None:
+def fhir_intake_cli(tmp_path: Path, data: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`mgadvisor --lang en fhir intake` of `data` (a Bundle), run as a user would."""
     path = tmp_path / "b.json"
-    path.write_text(json.dumps(bundle({**patient(), "deceasedBoolean": True})))
-    run = subprocess.run(
+    path.write_text(json.dumps(data))
+    return subprocess.run(
         [sys.executable, "-m", "mgadvisor", "--lang", "en", "fhir", "intake", str(path)],
         capture_output=True,
         text=True,
         check=False,
         env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )
+
+
+def test_the_cli_refuses_a_deceased_patient_with_one_line(tmp_path: Path) -> None:
+    run = fhir_intake_cli(tmp_path, bundle({**patient(), "deceasedBoolean": True}))
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.strip().splitlines() == [
