@@ -546,3 +546,22 @@ def test_the_access_page_logs_its_cursor(site: Site) -> None:
     cid = new_client(anna)
     anna.get(f"/clients/{cid}/access", params={"before": "999"})
     assert json.loads(_last(site.engine, "audit.read").details or "{}") == {"before": "999"}
+
+
+def test_as_the_apps_role_the_download_keeps_the_practices_records_without_a_user(
+    app_as: Any, owner: Any
+) -> None:
+    """PostgreSQL as the app's role (RLS): a record without a user about one of the practice's
+    clients (the command line read its log) is in the admin's download as on the page; the
+    download's session is the admin's, so RLS lets it see which clients are the practice's."""
+    site = EnglishSite(app_as())
+    ours = new_client(site.browser(ANNA))
+    with session_scope(owner) as s:
+        cli = Actor(None, None, "cli:root@db-zuid", protocol="system")
+        log_access(s, cli, client_id=uuid.UUID(ours))
+    dirk = site.browser(DIRK)
+    page = dirk.get("/admin/audit", params={"user": "system"})
+    exported = dirk.get("/admin/audit/export.ndjson", params={"user": "system"})
+    assert page.status_code == exported.status_code == 200
+    assert "cli:root@db-zuid" in page.text
+    assert "cli:root@db-zuid" in exported.text

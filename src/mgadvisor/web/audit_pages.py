@@ -470,7 +470,11 @@ def audit_export(request: Request, principal: Admin) -> Response:
     engine = records_engine(request).execution_options(**{READ_ONLY: True})
 
     def lines() -> Iterator[bytes]:
-        with session_scope(engine) as session:
+        from mgadvisor.records.rls import scoped_session
+
+        # as the admin (RLS on PostgreSQL): the practice's clients decide which records
+        # without a user belong to the practice, as on the page
+        with scoped_session(engine, principal) as session:
             for event in matching(session, f):
                 yield (json.dumps(to_fhir_audit_event(event), ensure_ascii=False) + "\n").encode()
 
