@@ -213,7 +213,7 @@ def bound(analyte: str, comparator: str, value: float, unit: str = "mmol/L") -> 
         # a bound above the limit: perhaps below it; the plan waits, magnesium stops
         ("<", 1.01, "mg/dL", "referral.lab_bound_may_be_below_stop"),
         ("<", 0.33, "mmol/L", "referral.lab_bound_may_be_below_stop"),
-        ("<", 2.6, "mg/dL", "referral.lab_bound_may_be_below_stop"),  # 0.84: in the range
+        ("<", 2.0, "mg/dL", "referral.lab_bound_may_be_below_stop"),  # 0.65: low already
     ],
 )
 def test_a_phosphate_bound_is_read_at_its_worst(
@@ -385,3 +385,16 @@ def test_an_egfr_bound_is_shown_as_the_bound_in_the_loading_test() -> None:
     assert bound_text(Translator("en"), text, {"egfr": 59}, bounds) == (
         "with an eGFR of <60 (below 60)"
     )
+
+
+def test_a_bound_inside_the_range_is_not_read_and_is_not_urgent(kb: KnowledgeBase) -> None:
+    # "<2.6 mg/dL" (0.84 mmol/L) may be normal or far too low, ">0.7" serum magnesium may be
+    # low or normal: neither is read as low, normal or high (no flag, no risk points), the
+    # practitioner is asked to get the number, and neither is sent to a doctor today
+    for lab_ in (bound("phosphate", "<", 2.6, "mg/dL"), bound("serum_magnesium", ">", 0.7)):
+        advice = advise(kb, labs=[lab_])
+        assert "lab.bound_undecided" in codes(advice.labs), lab_
+        assert advice.referral.urgency != "same_day", lab_
+        row = next(r for r in advice.lab_results if r.analyte == lab_["analyte"])
+        assert row.flag is None, lab_
+        assert not [f for f in advice.risk.factors if "serum" in f.code], lab_

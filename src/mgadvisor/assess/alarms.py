@@ -56,8 +56,14 @@ class _Facts:
             else row.value_canonical
             for row in results
         }
-        # analyte → the lab value of each value given only as a bound ("<2.6")
-        self.bounds = {lab.analyte: lab for lab in intake.labs if lab.comparator}
+        # analyte → the lab value of each value given only as a bound ("<2.6") that lies
+        # outside its range on its open side ("<2.6" potassium is low already, ">0.7" serum
+        # magnesium is not high): only such a bound may reach an urgent limit beyond it
+        self.bounds = {
+            lab.analyte: lab
+            for lab in intake.labs
+            if lab.comparator and _outside_on_its_side(lab.comparator, readings.get(lab.analyte))
+        }
         self.tokens.update(f"value:{analyte}" for analyte in self.values)  # see `_index`
         review = c.value("medications")
         matches: list[MedicationMatch] = review.matches
@@ -109,6 +115,16 @@ class _Facts:
         if kind == "lactating":
             return self.lactating
         return False
+
+
+def _outside_on_its_side(comparator: str, reading: LabReading | None) -> bool:
+    """The bound (read in the canonical unit) is beyond the range on the side it leaves open:
+    "<2.6" potassium under 3.5, ">2.1" magnesium over 1.0."""
+    if reading is None:
+        return False
+    if comparator in ("<", "<="):
+        return reading.low is not None and reading.value < reading.low
+    return reading.high is not None and reading.value > reading.high
 
 
 # Kinds that compare a lab value (canonical unit) with the criterion's number: strictly below

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,14 +66,24 @@ def readings(c: Context) -> dict[str, LabReading]:
     return {lab.analyte: read(c.kb, lab, age) for lab in c.intake.labs}
 
 
-def _flag(value: float, low: float | None, high: float | None) -> str | None:
+# The far end of a value given only as a bound: ">0.7" may be any value above it.
+_OPEN_END = {">": math.inf, ">=": math.inf, "<": -math.inf, "<=": -math.inf}
+
+
+def _flag(
+    value: float, low: float | None, high: float | None, comparator: str | None = None
+) -> str | None:
+    """low, normal or high; None without a range, or for a bound whose open side reaches
+    another flag (">0.7" against 0.75-1.0 may be low or normal: it is not read as low)."""
     if low is None and high is None:
         return None
-    if low is not None and value < low:
-        return "low"
+    flag = "low" if low is not None and value < low else "normal"
     if high is not None and value > high:
-        return "high"
-    return "normal"
+        flag = "high"
+    end = _OPEN_END.get(comparator or "")
+    if end is not None and _flag(end, low, high) != flag:
+        return None
+    return flag
 
 
 def _result(kb: KnowledgeBase, lab: Lab, age: float, derived: bool = False) -> LabResult:
@@ -89,7 +100,7 @@ def _result(kb: KnowledgeBase, lab: Lab, age: float, derived: bool = False) -> L
         range_low=reading.low,
         range_high=reading.high,
         range_source=source,  # type: ignore[arg-type]
-        flag=_flag(reading.value, reading.low, reading.high),  # type: ignore[arg-type]
+        flag=_flag(reading.value, reading.low, reading.high, lab.comparator),  # type: ignore[arg-type]
         derived=derived,
         comparator=lab.comparator,
     )
@@ -205,14 +216,22 @@ def serum_status(c: Context) -> SerumStatus | None:
         "low": _r(low),
         "high": reading.high and _r(reading.high),
     }
-    if reading.value < low:
-        return SerumStatus("low", params)
-    above_range = reading.high is not None and reading.value > reading.high
-    if reading.value > c.param("serum_mg_symptomatic_above") or above_range:
-        return SerumStatus("high", params)
-    if reading.value <= c.param("serum_mg_likely_sufficient_above"):
-        return SerumStatus("borderline", params)
-    return SerumStatus("normal", params)
+    symptomatic = c.param("serum_mg_symptomatic_above")
+    sufficient = c.param("serum_mg_likely_sufficient_above")
+
+    def status(value: float) -> str:
+        if value < low:
+            return "low"
+        if value > symptomatic or (reading.high is not None and value > reading.high):
+            return "high"
+        return "borderline" if value <= sufficient else "normal"
+
+    found = status(reading.value)
+    lab = next((x for x in c.intake.labs if x.analyte == "serum_magnesium"), None)
+    end = _OPEN_END.get(lab.comparator or "") if lab is not None else None
+    if end is not None and status(end) != found:
+        return None  # a bound whose open side reaches another status: not read (lab.bound_*)
+    return SerumStatus(found, params)
 
 
 def _serum(c: Context, status: str) -> tuple[LabReading, dict[str, Any]] | None:
@@ -421,3 +440,28 @@ def loading_result(c: Context) -> list[Finding] | None:
         c.finding("risk.lab_loading_retention", severity="warning", points=points, **params),
         *caveat,
     ]
+
+
+@rule("lab.bound_undecided", gives=("labs",), needs=("lab_results", "lab_readings"))
+def bound_undecided(c: Context) -> list[Finding]:
+    """A value the lab gave only as a bound whose open side reaches past its range (">0.7"
+    against 0.75-1.0 may be low or normal): not read as low, normal or high; ask the number."""
+    found = []
+    readings: dict[str, LabReading] = c.value("lab_readings")
+    for row in c.value("lab_results"):
+        if row.comparator and row.flag is None and row.analyte in readings:
+            if row.range_low is None and row.range_high is None:
+                continue
+            with c.scope():
+                c.cite(readings[row.analyte].range_sources)
+                found.append(
+                    c.finding(
+                        "lab.bound_undecided",
+                        severity="warning",
+                        analyte=row.analyte,
+                        sign={"<=": "≤", ">=": "≥"}.get(row.comparator, row.comparator),
+                        bound=row.value,
+                        unit=row.unit,
+                    )
+                )
+    return found
