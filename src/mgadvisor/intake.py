@@ -201,6 +201,19 @@ class Lifestyle(_Model):
 # Every output shows the bound as given ("<0.5"), never the number read.
 Comparator = Literal["<", "<=", ">", ">="]
 OPEN_BOUNDS = {"<": -1, "<=": -1, ">": 1, ">=": 1}
+BOUND_SIGNS = {"<": "<", ">": ">", "<=": "≤", ">=": "≥"}  # as a reader writes them
+
+
+def bound_sign(comparator: str | None) -> str:
+    """The sign a reader knows: "<=" as "≤"; "" for no comparator.
+
+    Example:
+        >>> bound_sign("<="), bound_sign(None)
+        ('≤', '')
+    """
+    return BOUND_SIGNS.get(comparator or "", comparator or "")
+
+
 BOUND_STEP = 0.001  # above the engine's rounding of a value (3 decimals), far below any precision
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from mgadvisor.advice import Finding, Indicator, LabResult, MedicationMatch
 from mgadvisor.assess.labs import LabReading
 from mgadvisor.engine import Context, rule
+from mgadvisor.intake import bound_sign
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.kb.models import Alarm
 
@@ -247,7 +248,7 @@ def may_fire(groups: list[_Group], facts: _Facts) -> dict[str, Any] | None:
                 maybe = maybe or {
                     "code": side[2],
                     "analyte": analyte,
-                    "sign": {"<=": "≤", ">=": "≥"}.get(lab.comparator, lab.comparator),
+                    "sign": bound_sign(lab.comparator),
                     "bound": lab.value,
                     "unit": lab.unit,
                     "limit": float(number),

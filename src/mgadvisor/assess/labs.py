@@ -9,7 +9,7 @@ from typing import Any
 from mgadvisor.advice import Finding, LabResult
 from mgadvisor.assess.kidney import shown_egfr
 from mgadvisor.engine import Context, rule
-from mgadvisor.intake import Lab, LoadingTest
+from mgadvisor.intake import Lab, LoadingTest, bound_sign
 from mgadvisor.kb.base import KnowledgeBase
 from mgadvisor.units import to_canonical
 
@@ -459,7 +459,7 @@ def bound_undecided(c: Context) -> list[Finding]:
                         "lab.bound_undecided",
                         severity="warning",
                         analyte=row.analyte,
-                        sign={"<=": "≤", ">=": "≥"}.get(row.comparator, row.comparator),
+                        sign=bound_sign(row.comparator),
                         bound=row.value,
                         unit=row.unit,
                     )

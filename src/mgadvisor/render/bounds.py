@@ -14,19 +14,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mgadvisor.i18n import Translator
+from mgadvisor.intake import BOUND_SIGNS, bound_sign
 
-BOUND_SIGNS = {"<": "<", ">": ">", "<=": "≤", ">=": "≥"}
+__all__ = ["BOUND_SIGNS", "bound_sign", "bound_text", "lab_bounds", "lab_value", "show_bounds"]
+
 # How far a finding's number may be from the value a bound was read as and still be that value
 # (the engine rounds a lab value to 2 decimals in texts; an eGFR down to a whole number, so
 # "<60" read as 59.999 is shown 59).
 _ROUNDING = {"egfr": 1.0, "value": 0.006}
 
 Bounds = Mapping[str, tuple[str, float, float]]  # analyte → (comparator, bound, value read)
-
-
-def bound_sign(comparator: str | None) -> str:
-    """The sign a reader knows: "<=" as "≤"; "" for no comparator."""
-    return BOUND_SIGNS.get(comparator or "", comparator or "")
 
 
 def lab_value(row: Mapping[str, Any], t: Translator) -> str:
